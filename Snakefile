@@ -1,0 +1,29 @@
+# tmesig: immune-checkpoint-blockade resistance programs in tumour single-cell RNA-seq.
+# Run:    snakemake --cores 2            (then: snakemake --report results/report.html)
+# Config: config/config.yaml + config/samples.tsv, validated by workflow/schemas/.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/qc.smk"
+include: "workflow/rules/cluster.smk"
+include: "workflow/rules/annotate.smk"
+include: "workflow/rules/signatures.smk"
+include: "workflow/rules/score.smk"
+include: "workflow/rules/flag.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

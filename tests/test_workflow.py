@@ -1,0 +1,132 @@
+"""End-to-end: the Snakemake workflow on a few hundred real cells, in a temporary directory."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import DEMO, REPO
+from tmesig import signatures
+
+pytestmark = pytest.mark.slow
+
+OUTPUTS = [
+    "ingested.h5ad", "ingest_summary.json", "qc.h5ad", "qc_metrics.tsv", "qc_summary.tsv",
+    "clustered.h5ad", "annotation.tsv", "annotation_clusters.tsv", "scores.parquet",
+    "coverage.tsv", "compartments.tsv", "flags.tsv", "report/umap_compartment.png",
+    "report/umap_scores.png", "report/dotplot_card_genes.png",
+    "report/heatmap_compartment_sets.png", "report/qc_violin.png",
+]
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), *args]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+
+
+def _subsample(path: Path, *, per_sample: int, seed: int = 0) -> None:
+    a = ad.read_h5ad(DEMO)
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate(
+        [rng.choice(np.flatnonzero(a.obs["sample"] == s), per_sample, replace=False) for s in a.obs["sample"].cat.categories]
+    )
+    a[np.sort(keep)].copy().write_h5ad(path)
+
+
+def _setup(tmp: Path, *, sample_col="sample", per_sample=125) -> Path:
+    data = tmp / "tumour.h5ad"
+    _subsample(data, per_sample=per_sample)
+    pd.DataFrame(
+        {"dataset": ["mini"], "path": [str(data)], "sha256": [""], "sample_col": [sample_col],
+         "patient_col": [""], "condition_col": [""]}
+    ).to_csv(tmp / "samples.tsv", sep="\t", index=False)
+    cfg = {"samples": str(tmp / "samples.tsv"), "qc": {"min_cells_doublets": 100}, "cluster": {"n_pcs": 20}}
+    (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
+    return data
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    data = _setup(tmp)
+    res = _snakemake(tmp, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-4000:]
+    return tmp, data
+
+
+def test_every_named_output_exists(run):
+    tmp, _ = run
+    for name in OUTPUTS:
+        p = tmp / "results" / "mini" / name
+        assert p.exists() and p.stat().st_size > 0, name
+    assert (tmp / "results" / "signatures" / "tmesig.gmt").exists()
+    for rule in ("ingest", "qc", "cluster", "annotate", "score", "flag", "figures"):
+        assert (tmp / "logs" / "mini" / f"{rule}.benchmark.tsv").exists()
+
+
+def test_outputs_make_sense(run):
+    tmp, data = run
+    res = tmp / "results" / "mini"
+    cl = ad.read_h5ad(res / "clustered.h5ad")
+    metrics = pd.read_csv(res / "qc_metrics.tsv", sep="\t", index_col=0)
+    assert len(metrics) == 500 and metrics["kept"].sum() == cl.n_obs
+    ann = pd.read_csv(res / "annotation.tsv", sep="\t", index_col=0)
+    assert list(ann.index) == list(cl.obs_names)
+    found = set(ann["compartment"]) - {"unassigned"}
+    assert {"epithelial", "fibroblast", "myeloid"} <= found and len(found) >= 4
+    # the compartment calls agree with the authors' labels for most cells
+    author = cl.obs["orig_cell_type"].map(
+        {"Epithelial": "epithelial", "Fibroblast": "fibroblast", "Macrophage": "myeloid",
+         "Endothelial": "endothelial", "T_cell": "T_NK", "B_cell": "B_plasma"}
+    )
+    assert (author.to_numpy() == ann["compartment"].to_numpy()).mean() > 0.8
+    scores = pd.read_parquet(res / "scores.parquet")
+    assert list(scores.index) == list(cl.obs_names) and np.isfinite(scores.to_numpy()).all()
+    cov = pd.read_csv(res / "coverage.tsv", sep="\t").set_index("set")
+    lib = signatures.load_library()
+    assert set(cov.index) == {gs.name for gs in lib}
+    genes = set(cl.var_names)
+    for gs in lib:  # coverage recomputed independently from the clustered data
+        n = sum(g in genes for g in gs.genes)
+        assert cov.loc[gs.name, "n_found"] == n
+        assert bool(cov.loc[gs.name, "scored"]) == (n / len(gs.genes) >= 0.5)
+    assert set(scores.columns) == set(cov.index[cov["scored"]])
+    assert not cov.loc["cd274_pdl1", "scored"]  # CD274 is not in this dataset: reported, not scored
+    flags = pd.read_csv(res / "flags.tsv", sep="\t")
+    assert set(flags["set"]) == set(scores.columns)
+    assert (flags["n_samples"] <= 4).all() and flags.loc[flags["p"].notna(), "n_samples"].min() >= 3
+    comps = pd.read_csv(res / "compartments.tsv", sep="\t")
+    assert comps["n_cells"].sum() == cl.n_obs
+
+
+def test_report_builds(run):
+    tmp, _ = run
+    res = _snakemake(tmp, "--report", str(tmp / "report.html"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (tmp / "report.html").read_text(errors="ignore")
+    for name in ("umap_compartment.png", "dotplot_card_genes.png", "flags.tsv", "coverage.tsv", "qc_summary.tsv"):
+        assert name in html
+
+
+def test_lint_is_clean():
+    res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0 and "Congratulations" in res.stdout + res.stderr, res.stdout[-3000:]
+
+
+def test_bad_sheet_fails_cleanly(tmp_path):
+    data = _setup(tmp_path, sample_col="no_such_column", per_sample=20)
+    before = data.read_bytes()
+    res = _snakemake(tmp_path, "--cores", "1")
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert str(data) in out and "no_such_column" in out and "sample_col" in out
+    assert not any((tmp_path / "results" / "mini").glob("**/*.*"))
+    assert data.read_bytes() == before

@@ -1,0 +1,106 @@
+"""Clustering: normalise, log1p, highly variable genes, PCA, neighbours, Leiden, UMAP.
+
+All steps are scanpy's, seeded. ``X`` keeps every gene (log-normalised); the highly
+variable genes are only marked in ``var["highly_variable"]`` and used for the PCA.
+"""
+
+import anndata as ad
+import numpy as np
+import scanpy as sc
+
+__all__ = ["cluster", "normalize"]
+
+
+def normalize(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
+    """Set ``X`` to ``log1p`` of counts scaled to ``target_sum`` per cell (in place)."""
+    adata.X = adata.layers["counts"].copy()
+    sc.pp.normalize_total(adata, target_sum=target_sum)
+    sc.pp.log1p(adata)
+
+
+def _harmony(pcs: np.ndarray, obs, *, key: str, seed: int) -> np.ndarray:
+    """Harmony-corrected PCs (cells × components) from ``harmonypy``."""
+    import harmonypy
+
+    ho = harmonypy.run_harmony(pcs, obs, [key], random_state=seed, verbose=False)
+    z = np.asarray(ho.Z_corr)
+    # harmonypy < 2 returns components × cells, >= 2 cells × components
+    return np.ascontiguousarray(z if z.shape[0] == pcs.shape[0] else z.T, dtype=np.float32)
+
+
+def cluster(
+    adata: ad.AnnData,
+    *,
+    n_hvg: int = 2000,
+    n_pcs: int = 30,
+    n_neighbors: int = 15,
+    resolution: float = 1.0,
+    batch_key: str | None = None,
+    target_sum: float = 1e4,
+    seed: int = 0,
+) -> ad.AnnData:
+    """Run the clustering stage in place and return ``adata``.
+
+    Parameters
+    ----------
+    adata
+        QC-passed cells with counts in ``layers["counts"]``.
+    n_hvg
+        Number of highly variable genes (scanpy ``seurat`` flavour, per batch when
+        ``batch_key`` is set).
+    n_pcs
+        Principal components (capped by the data size).
+    n_neighbors
+        Neighbours for the kNN graph.
+    resolution
+        Leiden resolution.
+    batch_key
+        obs column to integrate over with Harmony (``harmonypy``); ``None`` skips integration.
+    target_sum
+        Counts per cell after normalisation.
+    seed
+        Seed for PCA, Leiden and UMAP.
+
+    Returns
+    -------
+    AnnData
+        With ``obs["leiden"]``, ``obsm["X_pca"]``, ``obsm["X_umap"]`` and, with a batch key,
+        ``obsm["X_pca_harmony"]``.
+    """
+    normalize(adata, target_sum=target_sum)
+    n_hvg = min(n_hvg, adata.n_vars)
+    hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
+    sc.pp.highly_variable_genes(adata, n_top_genes=n_hvg, batch_key=hv_batch)
+    n_comps = int(min(n_pcs, adata.n_obs - 1, int(adata.var["highly_variable"].sum()) - 1))
+    if n_comps < 2:
+        msg = f"too few cells or genes to cluster ({adata.n_obs} cells, {adata.n_vars} genes); supply more cells"
+        raise ValueError(msg)
+    sc.pp.pca(adata, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
+    rep = "X_pca"
+    if hv_batch is not None:
+        adata.obsm["X_pca_harmony"] = _harmony(adata.obsm["X_pca"], adata.obs, key=batch_key, seed=seed)
+        rep = "X_pca_harmony"
+    sc.pp.neighbors(
+        adata, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep=rep, random_state=seed
+    )
+    sc.tl.leiden(
+        adata,
+        resolution=resolution,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+        random_state=seed,
+    )
+    sc.tl.umap(adata, random_state=seed)
+    adata.obs["leiden"] = adata.obs["leiden"].astype(str).astype("category")
+    adata.uns["tmesig_cluster"] = {
+        "n_hvg": int(n_hvg),
+        "n_pcs": n_comps,
+        "n_neighbors": int(n_neighbors),
+        "resolution": float(resolution),
+        "batch_key": batch_key or "",
+        "seed": int(seed),
+        "n_clusters": int(adata.obs["leiden"].nunique()),
+    }
+    adata.obsm["X_umap"] = adata.obsm["X_umap"].astype(np.float32)
+    return adata

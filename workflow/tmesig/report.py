@@ -1,0 +1,173 @@
+"""Report helpers: the figures of the HTML report, each drawn from the stage outputs.
+
+Every function takes in-memory tables or an AnnData and returns a
+:class:`matplotlib.figure.Figure`; nothing here computes a statistic that the tables do
+not already hold.
+"""
+
+from collections.abc import Sequence
+
+import anndata as ad
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scanpy as sc  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+__all__ = [
+    "compartment_colors",
+    "dotplot_genes",
+    "heatmap_compartment_sets",
+    "qc_violins",
+    "umap_categorical",
+    "umap_scores",
+]
+
+_PALETTE = {
+    "T_NK": "#1f77b4",
+    "B_plasma": "#9467bd",
+    "myeloid": "#d62728",
+    "mast": "#e377c2",
+    "neutrophil": "#ff9896",
+    "fibroblast": "#2ca02c",
+    "endothelial": "#ff7f0e",
+    "epithelial": "#8c564b",
+    "malignant": "#17becf",
+    "unassigned": "#c7c7c7",
+}
+
+
+def compartment_colors(labels: Sequence[str]) -> dict[str, str]:
+    """A fixed colour per compartment name (stable across datasets)."""
+    extra = plt.get_cmap("tab20").colors
+    out, k = {}, 0
+    for lab in sorted(set(map(str, labels))):
+        if lab in _PALETTE:
+            out[lab] = _PALETTE[lab]
+        else:
+            out[lab] = matplotlib.colors.to_hex(extra[k % len(extra)])
+            k += 1
+    return out
+
+
+def umap_categorical(
+    umap: np.ndarray, labels: Sequence[str], *, title: str, ax: plt.Axes | None = None
+) -> Figure:
+    """Scatter of the UMAP coloured by a categorical label, with counts in the legend."""
+    fig = ax.figure if ax is not None else plt.figure(figsize=(6.5, 5.5))
+    ax = ax if ax is not None else fig.add_subplot(1, 1, 1)
+    labels = np.asarray(labels, dtype=str)
+    colors = compartment_colors(labels)
+    for lab in sorted(colors):
+        sel = labels == lab
+        ax.scatter(umap[sel, 0], umap[sel, 1], s=3, c=colors[lab], label=f"{lab} ({sel.sum()})", linewidths=0)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("UMAP1")
+    ax.set_ylabel("UMAP2")
+    ax.legend(markerscale=4, fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    return fig
+
+
+def umap_scores(umap: np.ndarray, scores: pd.DataFrame, *, sets: Sequence[str], ncols: int = 3) -> Figure:
+    """One UMAP panel per set, coloured by the score (clipped at the 1st/99th percentiles)."""
+    sets = [s for s in sets if s in scores.columns]
+    n = max(len(sets), 1)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False)
+    order = None
+    for ax, name in zip(axes.ravel(), sets, strict=False):
+        v = scores[name].to_numpy()
+        lo, hi = np.nanpercentile(v, [1, 99])
+        order = np.argsort(v, kind="stable")
+        im = ax.scatter(umap[order, 0], umap[order, 1], c=v[order], s=2, cmap="viridis", vmin=lo, vmax=hi, linewidths=0)
+        fig.colorbar(im, ax=ax, shrink=0.7)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.ravel()[len(sets):]:
+        ax.axis("off")
+    if not sets:
+        axes[0, 0].text(0.5, 0.5, "no scored set to show", ha="center", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def dotplot_genes(adata: ad.AnnData, genes: Sequence[str], *, groupby: str) -> Figure:
+    """scanpy dotplot of ``genes`` by ``groupby``; genes absent from the data are named in the title."""
+    present = [g for g in genes if g in adata.var_names]
+    absent = [g for g in genes if g not in adata.var_names]
+    title = "absent from this dataset: " + ", ".join(absent) if absent else "all card genes present"
+    if not present:
+        fig = plt.figure(figsize=(6, 2))
+        fig.text(0.5, 0.5, title, ha="center", va="center")
+        return fig
+    dp = sc.pl.dotplot(adata, present, groupby=groupby, use_raw=False, return_fig=True, title=title)
+    dp.make_figure()
+    return dp.fig
+
+
+def heatmap_compartment_sets(compartments: pd.DataFrame, flags: pd.DataFrame) -> Figure:
+    """Compartment × set heatmap of sample-averaged scores, z-scored per set; flagged cells starred.
+
+    Parameters
+    ----------
+    compartments
+        The flag stage's ``compartments.tsv`` (compartment, sample, n_cells, one column per set).
+    flags
+        The flag stage's ``flags.tsv``.
+    """
+    sets = [c for c in compartments.columns if c not in ("compartment", "sample", "n_cells")]
+    comp = compartments[compartments["compartment"] != "unassigned"]
+    means = comp.groupby("compartment", sort=True)[sets].mean()
+    z = (means - means.mean(axis=0)) / means.std(axis=0, ddof=0).replace(0, np.nan)
+    z = z.fillna(0.0)
+    fig, ax = plt.subplots(figsize=(max(6, 0.32 * len(sets) + 3), 0.45 * len(means) + 2.5))
+    im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
+    ax.set_xticks(range(len(sets)), sets, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(means)), means.index, fontsize=8)
+    flagged = set()
+    if not flags.empty:
+        f = flags[flags["flagged"].astype(bool)]
+        flagged = set(zip(f["compartment"], f["set"], strict=True))
+    for i, c in enumerate(means.index):
+        for j, s in enumerate(sets):
+            if (c, s) in flagged:
+                ax.text(j, i, "*", ha="center", va="center", fontsize=12, color="black")
+    fig.colorbar(im, ax=ax, shrink=0.8, label="z-score across compartments")
+    ax.set_title("Mean score per compartment (sample means); * = flagged")
+    fig.tight_layout()
+    return fig
+
+
+def qc_violins(metrics: pd.DataFrame) -> Figure:
+    """Per-sample distributions of counts, genes and % mitochondrial; removed cells in red."""
+    cols = [("total_counts", True), ("n_genes", True), ("pct_mito", False)]
+    samples = sorted(metrics["sample"].astype(str).unique())
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    rng = np.random.default_rng(0)
+    for ax, (col, log) in zip(axes, cols, strict=True):
+        vals = [metrics.loc[metrics["sample"].astype(str) == s, col].to_numpy(dtype=float) for s in samples]
+        if all(np.all(np.isnan(v)) for v in vals):
+            ax.text(0.5, 0.5, f"{col}: not available\n(no MT- genes in the matrix)", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        vals_t = [np.log10(v + 1) if log else v for v in vals]
+        ax.violinplot([v[~np.isnan(v)] for v in vals_t], showmedians=True)
+        for k, s in enumerate(samples):
+            sub = metrics[metrics["sample"].astype(str) == s]
+            rem = sub[~sub["kept"].astype(bool)]
+            y = rem[col].to_numpy(dtype=float)
+            y = np.log10(y + 1) if log else y
+            ax.scatter(k + 1 + rng.uniform(-0.15, 0.15, len(y)), y, s=3, c="red", label="removed" if k == 0 else None)
+        ax.set_xticks(range(1, len(samples) + 1), samples, rotation=45, fontsize=8)
+        ax.set_title(("log10 " if log else "") + col)
+    axes[0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
