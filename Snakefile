@@ -13,6 +13,8 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/targets.smk"
+include: "workflow/rules/download.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/qc.smk"
 include: "workflow/rules/cluster.smk"
@@ -21,9 +23,12 @@ include: "workflow/rules/signatures.smk"
 include: "workflow/rules/score.smk"
 include: "workflow/rules/flag.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/conditions.smk"
+include: "workflow/rules/enrichment.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+        analysis_outputs(),

@@ -21,7 +21,9 @@ OUTPUTS = [
     "clustered.h5ad", "annotation.tsv", "annotation_clusters.tsv", "scores.parquet",
     "coverage.tsv", "compartments.tsv", "flags.tsv", "report/umap_compartment.png",
     "report/umap_scores.png", "report/dotplot_card_genes.png",
-    "report/heatmap_compartment_sets.png", "report/qc_violin.png",
+    "report/heatmap_compartment_sets.png", "report/qc_violin.png", "conditions.tsv",
+    "composition.tsv", "composition_by_patient.tsv", "enrichment.tsv",
+    "report/forest_conditions.png", "report/composition_by_patient.png",
 ]
 
 
@@ -38,7 +40,10 @@ def _subsample(path: Path, *, per_sample: int, seed: int = 0) -> None:
     keep = np.concatenate(
         [rng.choice(np.flatnonzero(a.obs["sample"] == s), per_sample, replace=False) for s in a.obs["sample"].cat.categories]
     )
-    a[np.sort(keep)].copy().write_h5ad(path)
+    sub = a[np.sort(keep)].copy()
+    # two arms of two samples each: too few patients for a test, which the outputs must say
+    sub.obs["arm"] = sub.obs["sample"].astype(str).map({"11": "A", "12": "A", "13": "B", "14": "B"})
+    sub.write_h5ad(path)
 
 
 def _setup(tmp: Path, *, sample_col="sample", per_sample=125) -> Path:
@@ -46,9 +51,14 @@ def _setup(tmp: Path, *, sample_col="sample", per_sample=125) -> Path:
     _subsample(data, per_sample=per_sample)
     pd.DataFrame(
         {"dataset": ["mini"], "path": [str(data)], "sha256": [""], "sample_col": [sample_col],
-         "patient_col": [""], "condition_col": [""]}
+         "patient_col": [""], "condition_col": ["arm"]}
     ).to_csv(tmp / "samples.tsv", sep="\t", index=False)
-    cfg = {"samples": str(tmp / "samples.tsv"), "qc": {"min_cells_doublets": 100}, "cluster": {"n_pcs": 20}}
+    cfg = {
+        "samples": str(tmp / "samples.tsv"),
+        "qc": {"min_cells_doublets": 100},
+        "cluster": {"n_pcs": 20},
+        "enrichment": {"permutation_num": 100},
+    }
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
     return data
 
@@ -105,6 +115,19 @@ def test_outputs_make_sense(run):
     assert (flags["n_samples"] <= 4).all() and flags.loc[flags["p"].notna(), "n_samples"].min() >= 3
     comps = pd.read_csv(res / "compartments.tsv", sep="\t")
     assert comps["n_cells"].sum() == cl.n_obs
+    cond = pd.read_csv(res / "conditions.tsv", sep="\t")
+    assert (cond["reference"] == "A").all() and (cond["test"] == "B").all()
+    assert (cond["design"] == "insufficient").all() and cond["p"].isna().all()
+    assert cond["note"].str.contains("fewer than 3 patients").all()
+    by_patient = pd.read_csv(res / "composition_by_patient.tsv", sep="\t")
+    sums = by_patient.groupby(["patient", "condition"])["fraction"].sum()
+    assert np.allclose(sums, 1.0) and set(by_patient["patient"].astype(str)) == {"11", "12", "13", "14"}
+    enr = pd.read_csv(res / "enrichment.tsv", sep="\t")
+    assert set(enr["collection"]) == {"tmesig", "hallmark"}
+    assert set(enr["group"]) <= found
+    # interferon-gamma response genes (HLA class II, STAT1...) rank high in macrophages
+    t = enr[(enr["group"] == "myeloid") & (enr["term"] == "HALLMARK_INTERFERON_GAMMA_RESPONSE")]
+    assert len(t) == 1 and t["nes"].iloc[0] > 0
 
 
 def test_report_builds(run):

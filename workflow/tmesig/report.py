@@ -171,3 +171,52 @@ def qc_violins(metrics: pd.DataFrame) -> Figure:
     axes[0].legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def forest_conditions(table: pd.DataFrame, *, top: int = 30) -> Figure:
+    """Forest plot of condition effects (test − reference, 95% CI) for the most significant rows."""
+    tested = table[table["p"].notna()] if "p" in table.columns else table.iloc[0:0]
+    if tested.empty:
+        reason = "no condition comparison"
+        if "note" in table.columns and len(table):
+            reason += ": " + str(table["note"].iloc[0])
+        fig = plt.figure(figsize=(8, 1.6))
+        fig.text(0.5, 0.5, reason, ha="center", va="center", wrap=True)
+        return fig
+    rows = tested.sort_values(["p", "compartment", "set"], kind="stable").head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(rows) + 1.6))
+    y = np.arange(len(rows))
+    colors = np.where(rows["significant"].astype(bool), "#d62728", "#555555")
+    ax.errorbar(
+        rows["effect"], y,
+        xerr=[rows["effect"] - rows["ci_low"], rows["ci_high"] - rows["effect"]],
+        fmt="none", ecolor=colors, elinewidth=1,
+    )
+    ax.scatter(rows["effect"], y, c=colors, s=18, zorder=3)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [f"{c} · {s}" for c, s in zip(rows["compartment"], rows["set"], strict=True)], fontsize=7)
+    r = rows.iloc[0]
+    ax.set_xlabel(f"score difference {r['test']} − {r['reference']} (95% CI; red: FDR ≤ alpha)")
+    ax.set_title("Condition effects with patients as the unit")
+    fig.tight_layout()
+    return fig
+
+
+def composition_bars(table: pd.DataFrame) -> Figure:
+    """Stacked bars of compartment fractions per patient, grouped by condition."""
+    wide = table.pivot_table(index=["condition", "patient"], columns="compartment", values="fraction", fill_value=0.0)
+    wide = wide.sort_index()
+    colors = compartment_colors(list(wide.columns))
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(wide) + 3), 4.5))
+    bottom = np.zeros(len(wide))
+    x = np.arange(len(wide))
+    for comp in wide.columns:
+        ax.bar(x, wide[comp].to_numpy(), bottom=bottom, color=colors[comp], label=comp, width=0.85)
+        bottom += wide[comp].to_numpy()
+    ax.set_xticks(x, [f"{p}\n{c}" if c != "NA" else p for c, p in wide.index], rotation=90, fontsize=7)
+    ax.set_ylabel("fraction of assigned cells")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_title("Compartment composition per patient")
+    fig.tight_layout()
+    return fig

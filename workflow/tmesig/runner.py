@@ -10,7 +10,7 @@ from typing import Any
 
 from .ingest import InputError
 
-__all__ = ["run", "write_json"]
+__all__ = ["InputError", "run", "write_json"]
 
 logger = logging.getLogger("tmesig")
 
