@@ -144,3 +144,157 @@ def test_sha256_verified(tmp_path):
     assert ingest.verify_sha256(p, expected="") == known
     with pytest.raises(InputError, match="sha256 mismatch"):
         ingest.verify_sha256(p, expected="0" * 64)
+
+
+# --- issue 6: matrix states, .raw, aliases, mouse, guards ------------------------------------
+
+
+def _adata(x, genes, n=None):
+    a = ad.AnnData(X=x, var=pd.DataFrame(index=genes))
+    a.obs_names = [f"c{i}" for i in range(a.n_obs)]
+    return a
+
+
+def test_raw_with_more_genes_than_x_keeps_every_raw_gene(tmp_path):
+    x = _counts(seed=5, n=30, g=10)
+    raw = _adata(x, [f"G{i}" for i in range(10)])
+    a = raw[:, :4].copy()
+    a.X = _log1p_norm(a.X).astype(np.float32) * 1.0001  # log values, not recoverable: raw must win
+    a.raw = raw
+    counts, decision = find_counts(a)
+    assert decision["source"] == "raw" and decision["genes_from"] == "raw"
+    assert decision["raw_genes_not_in_X"] == 6
+    np.testing.assert_array_equal(counts.toarray(), x.toarray())
+    out, summary = ingest.ingest(_write(tmp_path, a), dataset="d")
+    assert list(out.var_names) == [f"G{i}" for i in range(10)] and summary["matrix"]["source"] == "raw"
+
+
+def test_raw_same_genes_other_order_is_aligned_to_x():
+    x = _counts(seed=6, n=20, g=5)
+    raw = _adata(x, list("ABCDE"))
+    a = raw[:, [4, 3, 2, 1, 0]].copy()
+    a.X = _log1p_norm(a.X) * 1.0001
+    a.raw = raw
+    counts, decision = find_counts(a)
+    np.testing.assert_array_equal(counts.toarray(), x.toarray()[:, ::-1])
+
+
+def test_tpm_states_and_allow_non_counts():
+    x = _counts(seed=7)
+    tpm = sp.csr_matrix(sp.diags(1e6 / np.asarray(x.sum(1)).ravel()) @ sp.csr_matrix(x, dtype=np.float64))
+    assert detect_matrix_state(tpm).state == "normalized"  # unlogged TPM is not counts
+    log2 = tpm.copy()
+    log2.data = np.log2(log2.data + 1)
+    a = ad.AnnData(X=log2)
+    with pytest.raises(InputError, match="allow_non_counts"):
+        find_counts(a)
+    vals, decision = find_counts(a, allow_non_counts=True)
+    assert decision["state"] == "log2_tpm" and decision["non_counts"] is True
+    np.testing.assert_allclose(vals.toarray(), tpm.toarray(), rtol=1e-5)
+
+
+def test_forced_source_and_its_absence():
+    x = _counts(seed=8)
+    a = ad.AnnData(X=_log1p_norm(x))
+    a.layers["umis"] = x
+    _, decision = find_counts(a, source="layers/umis")
+    assert decision["source"] == "layers/umis" and decision["requested"] == "layers/umis"
+    with pytest.raises(InputError, match="ingest.matrix_source"):
+        find_counts(a, source="layers/spliced")
+
+
+def test_nan_and_negative_named():
+    x = _counts(seed=9).toarray()
+    x[2, 3] = np.nan
+    with pytest.raises(InputError, match="NaN or infinite"):
+        find_counts(ad.AnnData(X=x))
+    y = _counts(seed=9).toarray()
+    y[0, 0] = -2
+    with pytest.raises(InputError, match="negative values"):
+        find_counts(ad.AnnData(X=y))
+
+
+def test_aliases_resolved_to_the_library_spelling(tmp_path):
+    # newer symbols (BMAL1, STING1, RIGI, WARS1) and protein names (CD73, TIM-3, PD-L1) in the data
+    genes = ["BMAL1", "STING1", "RIGI", "WARS1", "CD73", "TIM-3", "PD-L1", "PDCD1LG2", "B2M", "PD-L2"]
+    x = _counts(seed=10, n=20, g=len(genes))
+    out, summary = ingest.ingest(_write(tmp_path, _adata(x, genes)), dataset="d")
+    assert list(out.var_names) == ["ARNTL", "TMEM173", "DDX58", "WARS", "NT5E", "HAVCR2", "CD274", "PDCD1LG2",
+                                   "B2M", "PD-L2"]
+    # PD-L2 stays: its symbol PDCD1LG2 is already measured under its own name
+    assert summary["aliases_renamed"]["BMAL1"] == "ARNTL" and "PD-L2" not in summary["aliases_renamed"]
+    np.testing.assert_array_equal(out.layers["counts"].toarray(), x.toarray())
+
+
+def test_two_aliases_of_one_gene_are_summed():
+    sym, renames = ingest.resolve_aliases(pd.Index(["PD-L1", "B7-H1", "B2M"]))
+    assert list(sym) == ["CD274", "CD274", "B2M"] and renames == {"B7-H1": "CD274", "PD-L1": "CD274"}
+    m = sp.csr_matrix(np.array([[1, 2, 3]], dtype=np.float32))
+    summed, names = ingest.sum_duplicate_genes(m, sym)
+    assert list(names) == ["CD274", "B2M"] and summed.toarray().tolist() == [[3, 3]]
+
+
+def test_alias_table_targets_exist_and_aliases_are_not_symbols():
+    table = pd.read_csv(ingest.paths.GENE_TABLE, sep="\t", usecols=["gene_name"])["gene_name"]
+    al = pd.read_csv(ingest.ALIAS_TABLE, sep="\t")
+    assert list(al.columns) == ["alias", "symbol", "source"] and al["alias"].is_unique
+    assert al["symbol"].isin(set(table)).all() and not al["alias"].isin(set(table)).any()
+    for alias, sym in {"BMAL1": "ARNTL", "STING1": "TMEM173", "RIGI": "DDX58", "CD73": "NT5E", "TIM-3": "HAVCR2",
+                       "PD-L1": "CD274", "PD-L2": "PDCD1LG2", "MARCHF1": "MARCH1"}.items():
+        assert al.set_index("alias").loc[alias, "symbol"] == sym
+
+
+GENCODE = ingest.paths.REPO_ROOT.parent / "shared" / "resources" / "genes" / "gencode_v44_id2name.csv"
+
+
+@pytest.mark.skipif(not GENCODE.exists(), reason="shared/ GENCODE v44 list not present")
+def test_derived_alias_rows_reproducible():
+    derived = ingest.derive_renames(ingest.paths.GENE_TABLE, GENCODE)
+    al = pd.read_csv(ingest.ALIAS_TABLE, sep="\t")
+    shipped = al[al["source"].str.startswith("GENCODE")]
+    assert set(zip(shipped["alias"], shipped["symbol"])) <= set(zip(derived["alias"], derived["symbol"]))
+    curated = set(al.loc[~al["source"].str.startswith("GENCODE"), "alias"])
+    assert set(derived["alias"]) - curated == set(shipped["alias"])
+
+
+def test_mouse_refused_unless_uppercased(tmp_path):
+    genes = ["Cd3e", "Cd8a", "Ptprc", "Actb", "Gapdh", "Epcam", "B2m", "Stat1", "Nt5e", "Havcr2"]
+    p = _write(tmp_path, _adata(_counts(seed=11, n=20, g=len(genes)), genes))
+    with pytest.raises(InputError, match="uppercase_mouse") as err:
+        ingest.ingest(p, dataset="d")
+    assert str(p) in str(err.value) and "mouse" in str(err.value)
+    out, summary = ingest.ingest(p, dataset="d", uppercase_mouse=True)
+    assert "NT5E" in out.var_names and summary["gene_ids"]["uppercased_mouse_symbols"] is True
+    assert ingest.detect_species(pd.Index(["C1orf112", "CD3E", "ACTB"]))["species"] == "human"
+    assert ingest.detect_species(pd.Index(["ENSMUSG00000000001"] * 3))["species"] == "mouse"
+
+
+def test_unmapped_ensembl_ids_kept_not_dropped():
+    ids = pd.Index(["ENSG00000120217.3", "ENSG99999999999"])
+    sym, info = ingest.map_gene_ids(pd.DataFrame(index=ids), ids)
+    assert list(sym) == ["CD274", "ENSG99999999999"] and info["unmapped"] == 1 and info["mapped"] == 1
+    var = pd.DataFrame({"feature_name": ["", "B2M"]}, index=["ENSG00000120217", "ENSG00000166710"])
+    sym, info = ingest.map_gene_ids(var, pd.Index(var.index))
+    assert list(sym) == ["CD274", "B2M"]  # an empty feature_name falls back to the table
+
+
+def test_min_cells_and_signature_overlap_guards(tmp_path):
+    p = _write(tmp_path, _adata(_counts(seed=12, n=5, g=4), ["B2M", "CD274", "X1", "X2"]))
+    with pytest.raises(InputError, match="only 5 cell"):
+        ingest.ingest(p, dataset="d")
+    out, _ = ingest.ingest(p, dataset="d", min_cells=3, signature_genes={"B2M"})
+    assert out.n_obs == 5
+    with pytest.raises(InputError, match="is in any signature set") as err:
+        ingest.ingest(p, dataset="d", min_cells=3, signature_genes={"NT5E"})
+    assert str(p) in str(err.value)
+
+
+def test_summary_is_json_and_records_the_evidence(tmp_path):
+    x = _counts(seed=13)
+    a = _adata(_log1p_norm(x), [f"G{i}" for i in range(100)])
+    _, summary = ingest.ingest(_write(tmp_path, a), dataset="d")
+    import json
+
+    s = json.loads(json.dumps(summary))
+    assert s["matrix"]["state"] == "log1p_normalized" and s["matrix"]["recovered"] is True
+    assert s["matrix"]["candidates"]["X"]["evidence"]["cv_total_expm1"] < 1e-2

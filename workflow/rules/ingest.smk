@@ -14,6 +14,7 @@ rule ingest:
         mem_mb=mem_for(60),
     params:
         row=dataset_row,
-        matrix_source=config["ingest"]["matrix_source"],
+        ingest=config["ingest"],
+        signature_files=SIGNATURE_FILES,
     script:
         "../scripts/ingest.py"

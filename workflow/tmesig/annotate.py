@@ -62,6 +62,7 @@ __all__ = [
     "COMPARTMENTS",
     "UNASSIGNED",
     "annotate",
+    "gene_set_scores",
     "load_markers",
     "marker_scores",
 ]
@@ -220,15 +221,28 @@ def marker_scores(
     densified. See the module docstring for the scoring formula.
     """
     _check_markers(markers)
-    if not 0.0 < quantile <= 1.0:
-        msg = f"quantile must be in (0, 1], got {quantile}; use e.g. 0.9."
-        raise ValueError(msg)
-    if min_markers < 1:
-        msg = f"min_markers must be >= 1, got {min_markers}."
-        raise ValueError(msg)
-    if not adata.var_names.is_unique:
-        msg = "adata.var_names are not unique; call adata.var_names_make_unique() first."
-        raise ValueError(msg)
+    ordered = {c: list(markers[c]) for c in COMPARTMENTS if c in markers}
+    out = gene_set_scores(
+        adata, ordered, layer=layer, quantile=quantile, min_markers=min_markers, warn=False
+    )
+    unscored = out.attrs["unscored"]
+    if unscored:
+        used = out.attrs["markers_used"]
+        detail = "; ".join(
+            f"{c}: {len(used[c])} present ({', '.join(used[c]) or '-'})" for c in unscored
+        )
+        warnings.warn(
+            f"Compartment(s) {unscored} have fewer than {min_markers} marker genes present "
+            f"in the data and are scored NaN ({detail}); add markers present in the data "
+            "if these compartments matter.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def _expression_matrix(adata: ad.AnnData, layer: str | None):  # noqa: ANN202
+    """Return ``adata.X`` or ``adata.layers[layer]`` with a helpful error if absent."""
     if layer is None:
         matrix = adata.X
     elif layer in adata.layers:
@@ -242,10 +256,72 @@ def marker_scores(
     if matrix is None:
         msg = "adata.X is empty; pass layer= naming a log-normalised expression layer."
         raise ValueError(msg)
+    return matrix
+
+
+def gene_set_scores(
+    adata: ad.AnnData,
+    gene_sets: Mapping[str, Sequence[str]],
+    *,
+    layer: str | None = None,
+    quantile: float = 0.9,
+    min_markers: int = 2,
+    negative: Mapping[str, Sequence[str]] | None = None,
+    min_fraction: float = 0.0,
+    warn: bool = True,
+) -> pd.DataFrame:
+    """Per-cell ``[0, 1]`` scores for arbitrary named gene sets (no vocabulary check).
+
+    The scoring of :func:`marker_scores` (see the module docstring) for any set names:
+    each gene is scaled by the ``quantile`` of its non-zero values *in the cells of
+    ``adata``* (pass a subset AnnData to scale within a lineage), and a set's score is the
+    mean over its present genes. With ``negative``, a set's score is multiplied by
+    ``1 - n`` where ``n`` is the same kind of score over its negative genes (genes the
+    cell type should not express; absent negative genes are ignored).
+
+    Parameters
+    ----------
+    adata
+        Cells x genes, unique gene symbols as ``var_names``.
+    gene_sets
+        Set name -> genes (output columns follow this order).
+    layer
+        Layer with non-negative log-normalised expression; ``None`` uses ``X``.
+    quantile
+        Quantile of each gene's non-zero values used as its expressing level.
+    min_markers
+        Sets with fewer present (detected) genes are ``NaN``.
+    negative
+        Optional set name -> genes that the set should not express.
+    min_fraction
+        Sets with fewer than this fraction of their genes present (detected) are also
+        ``NaN`` (a set scored from a few generic leftovers is not evidence).
+    warn
+        Warn (``UserWarning``) when a set is unscored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``obs_names``, one float column per set. ``.attrs``: ``markers_used``,
+        ``markers_missing``, ``unscored``.
+    """
+    if not 0.0 < quantile <= 1.0:
+        msg = f"quantile must be in (0, 1], got {quantile}; use e.g. 0.9."
+        raise ValueError(msg)
+    if min_markers < 1:
+        msg = f"min_markers must be >= 1, got {min_markers}."
+        raise ValueError(msg)
+    if not adata.var_names.is_unique:
+        msg = "adata.var_names are not unique; call adata.var_names_make_unique() first."
+        raise ValueError(msg)
+    matrix = _expression_matrix(adata, layer)
+    negative = dict(negative or {})
 
     var_index = pd.Index(adata.var_names)
-    ordered = [c for c in COMPARTMENTS if c in markers]
-    wanted = list(dict.fromkeys(g for c in ordered for g in markers[c] if g in var_index))
+    ordered = list(gene_sets)
+    all_genes = [g for c in ordered for g in gene_sets[c]]
+    all_genes += [g for c in ordered for g in negative.get(c, ())]
+    wanted = list(dict.fromkeys(g for g in all_genes if g in var_index))
     cols = var_index.get_indexer(wanted)
     sub = matrix[:, cols] if len(cols) else np.zeros((adata.n_obs, 0))
     sub = sp.csc_matrix(sub, dtype=np.float64)
@@ -270,29 +346,43 @@ def marker_scores(
     sub = sub.tocsr()
 
     pos = {g: j for j, g in enumerate(wanted)}
+
+    def _mean(genes: Sequence[str]) -> tuple[np.ndarray | None, list[str]]:
+        present = [g for g in dict.fromkeys(genes) if g in pos and detected[pos[g]]]
+        if not present:
+            return None, present
+        idx = [pos[g] for g in present]
+        return np.asarray(sub[:, idx].sum(axis=1)).ravel() / len(idx), present
+
     scores = np.full((adata.n_obs, len(ordered)), np.nan)
     used: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
     unscored: list[str] = []
-    for k, comp in enumerate(ordered):
-        genes = list(dict.fromkeys(markers[comp]))
-        present = [g for g in genes if g in pos and detected[pos[g]]]
-        used[comp] = present
-        missing[comp] = [g for g in genes if g not in present]
-        if len(present) < min_markers:
-            unscored.append(comp)
+    for k, name in enumerate(ordered):
+        genes = list(dict.fromkeys(gene_sets[name]))
+        values, present = _mean(genes)
+        used[name] = present
+        missing[name] = [g for g in genes if g not in present]
+        if (
+            values is None
+            or len(present) < min_markers
+            or len(present) < min_fraction * len(genes)
+        ):
+            unscored.append(name)
             continue
-        idx = [pos[g] for g in present]
-        scores[:, k] = np.asarray(sub[:, idx].sum(axis=1)).ravel() / len(idx)
+        neg_values, _ = _mean(negative.get(name, ()))
+        if neg_values is not None:
+            values = values * (1.0 - neg_values)
+        scores[:, k] = values
 
-    if unscored:
+    if unscored and warn:
         detail = "; ".join(
             f"{c}: {len(used[c])} present ({', '.join(used[c]) or '-'})" for c in unscored
         )
         warnings.warn(
-            f"Compartment(s) {unscored} have fewer than {min_markers} marker genes present "
-            f"in the data and are scored NaN ({detail}); add markers present in the data "
-            "if these compartments matter.",
+            f"Gene set(s) {unscored} have fewer than {min_markers} genes present "
+            f"in the data and are scored NaN ({detail}); add genes present in the data "
+            "if these sets matter.",
             UserWarning,
             stacklevel=2,
         )

@@ -16,7 +16,7 @@ logger = logging.getLogger("tmesig")
 
 
 def run(main: Callable[[], None], *, log_path: str | None) -> None:
-    """Run ``main`` with logging to ``log_path``; an :class:`InputError` ends the job cleanly.
+    """Run ``main`` with logging to ``log_path``; an :class:`InputError` or ``ValueError`` ends the job cleanly.
 
     The error's message (which names the file, the problem and the fix) is written to the log
     and to standard error, and the process exits with status 1 so Snakemake removes the
@@ -38,6 +38,10 @@ def run(main: Callable[[], None], *, log_path: str | None) -> None:
         main()
     except InputError as err:
         logger.error("tmesig input error: %s", err)
+        sys.exit(1)
+    except ValueError as err:
+        # the stages raise ValueError with a message naming the problem and the fix
+        logger.error("tmesig error: %s", err)
         sys.exit(1)
 
 

@@ -1,0 +1,379 @@
+"""Generate the corpus of bad inputs that tests/test_bad_inputs.py runs the workflow on.
+
+Usage: ``python tests/data/make_bad_inputs.py OUTDIR`` (the test fixture calls :func:`make_all`
+into a temporary directory; nothing binary is committed). Each case is a directory
+``OUTDIR/<case>/`` holding ``samples.tsv``, ``config.yaml`` and its data, and an entry of
+:data:`CASES` saying where it must fail and which words the message must contain.
+
+Also home of the small writers the format tests use (:func:`write_10x_h5`,
+:func:`write_10x_mtx`, :func:`good_adata`).
+"""
+
+import gzip
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+import scipy.io
+import scipy.sparse as sp
+import yaml
+
+#: Real symbols (several in the signature library) so that good files pass every check.
+GENES = [
+    "CD274", "B2M", "NT5E", "HAVCR2", "LAG3", "HLA-A", "HLA-B", "TAP1", "STAT1", "IRF1",
+    "CXCL9", "CXCL10", "GZMB", "PRF1", "CD8A", "CD3E", "PTPRC", "EPCAM", "KRT8", "COL1A1",
+    "DCN", "LUM", "PECAM1", "VWF", "CD68", "CD14", "LYZ", "MS4A1", "CD79A", "ACTB",
+    "GAPDH", "MALAT1", "MT-CO1", "MT-ND1", "RPL13", "RPS18", "TMEM173", "ARNTL", "SLC7A11", "IDO1",
+]
+GOOD_SHA = "0" * 64
+
+
+def good_adata(*, n_cells: int = 60, genes: list[str] | None = None, seed: int = 0) -> ad.AnnData:
+    """Poisson counts, unique barcodes, two samples: a file every stage accepts."""
+    genes = list(GENES if genes is None else genes)
+    rng = np.random.default_rng(seed)
+    x = rng.poisson(3.0, size=(n_cells, len(genes))).astype(np.float32)
+    x[:, 0] += 1
+    obs = pd.DataFrame(
+        {"sample": np.resize(["s1", "s2"], n_cells)}, index=[f"AAAC{i:06d}-1" for i in range(n_cells)]
+    )
+    return ad.AnnData(X=sp.csr_matrix(x), obs=obs, var=pd.DataFrame(index=genes))
+
+
+def write_10x_h5(
+    path: Path, x: sp.spmatrix, *, barcodes: list[str], ids: list[str], names: list[str],
+    feature_types: list[str] | None = None,
+) -> Path:
+    """Write a cells × genes matrix in the 10x v3 HDF5 layout (CSC genes × cells)."""
+    m = sp.csc_matrix(sp.csr_matrix(x).T.astype(np.int32))
+    ft = feature_types or ["Gene Expression"] * len(ids)
+    with h5py.File(path, "w") as f:
+        g = f.create_group("matrix")
+        g.create_dataset("data", data=m.data)
+        g.create_dataset("indices", data=m.indices.astype(np.int64))
+        g.create_dataset("indptr", data=m.indptr.astype(np.int64))
+        g.create_dataset("shape", data=np.array(m.shape, dtype=np.int32))
+        g.create_dataset("barcodes", data=np.array(barcodes, dtype="S"))
+        fg = g.create_group("features")
+        fg.create_dataset("id", data=np.array(ids, dtype="S"))
+        fg.create_dataset("name", data=np.array(names, dtype="S"))
+        fg.create_dataset("feature_type", data=np.array(ft, dtype="S"))
+        fg.create_dataset("genome", data=np.array(["GRCh38"] * len(ids), dtype="S"))
+        fg.create_dataset("_all_tag_keys", data=np.array(["genome"], dtype="S"))
+    return path
+
+
+def write_10x_mtx(
+    folder: Path, x: sp.spmatrix, *, barcodes: list[str], ids: list[str], names: list[str],
+    gz: bool = True,
+) -> Path:
+    """Write a 10x v3 matrix directory (matrix.mtx, features.tsv, barcodes.tsv; gzipped or not)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = ".gz" if gz else ""
+    opener = gzip.open if gz else open
+    with opener(folder / f"matrix.mtx{suffix}", "wb") as fh:
+        scipy.io.mmwrite(fh, sp.coo_matrix(sp.csr_matrix(x).T.astype(np.int32)), field="integer")
+    with opener(folder / f"features.tsv{suffix}", "wt") as fh:
+        for i, n in zip(ids, names, strict=True):
+            fh.write(f"{i}\t{n}\tGene Expression\n")
+    with opener(folder / f"barcodes.tsv{suffix}", "wt") as fh:
+        fh.write("".join(f"{b}\n" for b in barcodes))
+    return folder
+
+
+@dataclass
+class Case:
+    """One bad input: how to build it, where it fails and what its message must say."""
+
+    name: str
+    build: Callable[[Path], dict]
+    stage: str  # "sheet", "config", "download", "ingest", "score"
+    problem: tuple[str, ...]  # any of these words names the problem
+    fix: tuple[str, ...]  # any of these words names the fix
+    names: str = "data"  # what the message must name: "data" (the file), "sheet", "config", "url"
+    extra: dict = field(default_factory=dict)
+
+
+def _write_case(d: Path, *, path: str, sha256: str = "", sample_col: str = "", dataset: str = "bad",
+                config: dict | None = None, raw_config: str | None = None) -> None:
+    pd.DataFrame(
+        {"dataset": [dataset], "path": [path], "sha256": [sha256], "sample_col": [sample_col],
+         "patient_col": [""], "condition_col": [""]}
+    ).to_csv(d / "samples.tsv", sep="\t", index=False)
+    cfg = {"samples": str(d / "samples.tsv"), "qc": {"doublets": False, "min_genes": 5}}
+    cfg.update(config or {})
+    (d / "config.yaml").write_text(raw_config if raw_config is not None else yaml.safe_dump(cfg))
+
+
+def _h5ad(d: Path, a: ad.AnnData, name: str = "data.h5ad", **kw) -> dict:
+    p = d / name
+    a.write_h5ad(p)
+    _write_case(d, path=str(p), **kw)
+    return {"data": p}
+
+
+def _bytes(d: Path, content: bytes, name: str = "data.h5ad", **kw) -> dict:
+    p = d / name
+    p.write_bytes(content)
+    _write_case(d, path=str(p), **kw)
+    return {"data": p}
+
+
+def _truncated(d: Path) -> dict:
+    p = d / "full.h5ad"
+    good_adata().write_h5ad(p)
+    blob = p.read_bytes()
+    p.unlink()
+    return _bytes(d, blob[: len(blob) // 2])
+
+
+def _x(a: ad.AnnData, x) -> ad.AnnData:
+    a = a.copy()
+    a.X = x
+    return a
+
+
+def _dense(a: ad.AnnData) -> np.ndarray:
+    return np.asarray(a.X.todense(), dtype=np.float32)
+
+
+def _nan(d: Path) -> dict:
+    a = good_adata()
+    x = _dense(a)
+    x[3, 2] = np.nan
+    return _h5ad(d, _x(a, sp.csr_matrix(x)))
+
+
+def _inf(d: Path) -> dict:
+    a = good_adata()
+    x = _dense(a)
+    x[5, 1] = np.inf
+    return _h5ad(d, _x(a, sp.csr_matrix(x)))
+
+
+def _negative(d: Path) -> dict:
+    a = good_adata()
+    x = _dense(a)
+    x[0, 0] = -3
+    return _h5ad(d, _x(a, sp.csr_matrix(x)))
+
+
+def _scaled(d: Path) -> dict:
+    a = good_adata()
+    x = np.log1p(_dense(a))
+    x = (x - x.mean(0)) / (x.std(0) + 1e-6)
+    return _h5ad(d, _x(a, x))
+
+
+def _log2tpm(d: Path) -> dict:
+    a = good_adata()
+    x = _dense(a)
+    x = np.log2(x / x.sum(1, keepdims=True) * 1e6 + 1)
+    return _h5ad(d, _x(a, sp.csr_matrix(x)))
+
+
+def _dup_barcodes(d: Path) -> dict:
+    a = good_adata()
+    names = list(a.obs_names)
+    names[1] = names[0]
+    a.obs_names = names
+    return _h5ad(d, a)
+
+
+def _one_cell(d: Path) -> dict:
+    return _h5ad(d, good_adata(n_cells=1))
+
+
+def _zero(d: Path) -> dict:
+    a = good_adata()
+    return _h5ad(d, _x(a, sp.csr_matrix(a.shape, dtype=np.float32)))
+
+
+def _no_genes(d: Path) -> dict:
+    a = good_adata()
+    return _h5ad(d, a[:, []].copy())
+
+
+def _ensembl_unmapped(d: Path) -> dict:
+    ids = [f"ENSG99999{i:06d}" for i in range(len(GENES))]
+    return _h5ad(d, good_adata(genes=ids))
+
+
+def _mouse_symbols(d: Path) -> dict:
+    genes = [g.capitalize() for g in ["CD3E", "CD8A", "PTPRC", "LYZ2", "ACTB", "GAPDH", "EPCAM", "COL1A1", "DCN",
+                                      "CD68", "CD14", "MS4A1", "CD79A", "B2M", "STAT1", "IRF1", "GZMB", "PRF1"]]
+    return _h5ad(d, good_adata(genes=genes))
+
+
+def _mouse_ensembl(d: Path) -> dict:
+    return _h5ad(d, good_adata(genes=[f"ENSMUSG00000{i:06d}" for i in range(30)]))
+
+
+def _no_overlap(d: Path) -> dict:
+    return _h5ad(d, good_adata(genes=[f"FAKEGENE{i}" for i in range(40)]))
+
+
+def _missing_sample_col(d: Path) -> dict:
+    return _h5ad(d, good_adata(), sample_col="patient_id")
+
+
+def _unsupported(d: Path) -> dict:
+    return _bytes(d, b"gene,cell1\nCD3E,1\n", name="data.csv")
+
+
+def _bad_10x_h5(d: Path) -> dict:
+    return _bytes(d, b"\x89HDF\r\n\x1a\n" + b"\0" * 64, name="data.h5")
+
+
+def _mtx_incomplete(d: Path) -> dict:
+    a = good_adata()
+    folder = write_10x_mtx(d / "sample_mtx", a.X, barcodes=list(a.obs_names), ids=list(a.var_names),
+                           names=list(a.var_names))
+    (folder / "barcodes.tsv.gz").unlink()
+    _write_case(d, path=str(folder))
+    return {"data": folder}
+
+
+def _missing_file(d: Path) -> dict:
+    p = d / "no_such_file.h5ad"
+    _write_case(d, path=str(p))
+    return {"data": p, "absent": True}
+
+
+def _checksum(d: Path) -> dict:
+    return _h5ad(d, good_adata(), sha256="a" * 64)
+
+
+def _sheet_bad_sha(d: Path) -> dict:
+    return _h5ad(d, good_adata(), sha256="xyz")
+
+
+def _dataset_id(bad: str) -> Callable[[Path], dict]:
+    def build(d: Path) -> dict:
+        return _h5ad(d, good_adata(), dataset=bad)
+
+    return build
+
+
+def _url_no_sha(d: Path) -> dict:
+    _write_case(d, path="http://127.0.0.1:9/data.h5ad")
+    return {"url": "http://127.0.0.1:9/data.h5ad", "absent": True}
+
+
+def _url_unreachable(d: Path) -> dict:
+    url = "http://127.0.0.1:{port}/data.h5ad"  # the test fills in a closed port
+    _write_case(d, path=url, sha256="b" * 64)
+    return {"url": url, "absent": True, "needs_port": True}
+
+
+def _url_checksum(d: Path) -> dict:
+    good_adata().write_h5ad(d / "served.h5ad")
+    url = "http://127.0.0.1:{serve_port}/url_checksum_mismatch/served.h5ad"  # the test serves the corpus
+    _write_case(d, path=url, sha256="c" * 64)
+    return {"data": d / "served.h5ad", "url": url, "needs_server": True}
+
+
+def _unknown_key(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"qc": {"nmad": 5}})
+
+
+def _wrong_type(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"cluster": {"resolution": "high"}})
+
+
+def _bad_source(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"ingest": {"matrix_source": "layers/spliced"}})
+
+
+def _sheet_missing_column(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    (d / "samples.tsv").write_text(f"name\tfile\nbad\t{p}\n")
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"data": p}
+
+
+def _sheet_two_sha(d: Path) -> dict:
+    return _h5ad(d, good_adata(), sha256=f"{'a' * 64},{'b' * 64}")
+
+
+def _multi_dup_label(d: Path) -> dict:
+    (d / "x").mkdir()
+    (d / "y").mkdir()
+    p1, p2 = d / "x" / "tumour.h5ad", d / "y" / "tumour.h5ad"
+    good_adata(n_cells=30).write_h5ad(p1)
+    good_adata(n_cells=30, seed=1).write_h5ad(p2)
+    _write_case(d, path=f"{p1},{p2}")
+    return {"data": p1, "also": [p2]}
+
+
+P_READ = ("not a readable", "empty", "truncated")
+F_EXPORT = ("export", "download")
+
+#: Every case, where it must fail, and the words its message must contain.
+CASES: list[Case] = [
+    Case("truncated_h5ad", _truncated, "ingest", P_READ, F_EXPORT),
+    Case("empty_h5ad", lambda d: _bytes(d, b""), "ingest", ("empty",), F_EXPORT),
+    Case("text_named_h5ad", lambda d: _bytes(d, b"cell,gene\nc1,3\n"), "ingest", P_READ, F_EXPORT),
+    Case("unsupported_suffix", _unsupported, "ingest", ("unsupported format",), ("supply an .h5ad",)),
+    Case("corrupt_10x_h5", _bad_10x_h5, "ingest", P_READ, F_EXPORT),
+    Case("mtx_dir_missing_barcodes", _mtx_incomplete, "ingest", ("missing: barcodes",), ("supply",)),
+    Case("all_zero", _zero, "ingest", ("every count is zero",), ("check the export",)),
+    Case("no_genes", _no_genes, "ingest", ("empty",), ("supply a dataset",)),
+    Case("one_cell", _one_cell, "ingest", ("only 1 cell",), ("supply the full dataset",)),
+    Case("nan_values", _nan, "ingest", ("NaN",), ("repair", "re-export")),
+    Case("inf_values", _inf, "ingest", ("infinite",), ("repair", "re-export")),
+    Case("negative_counts", _negative, "ingest", ("negative",), ("raw UMI/read counts", "non-negative")),
+    Case("scaled_only", _scaled, "ingest", ("negative values", "scaled"), ("raw UMI/read counts",)),
+    Case("log2_tpm_refused", _log2tpm, "ingest", ("log2(TPM+1)",), ("allow_non_counts",)),
+    Case("duplicated_barcodes", _dup_barcodes, "ingest", ("duplicated cell barcodes",), ("make them unique",)),
+    Case("ensembl_unmapped", _ensembl_unmapped, "ingest", ("has a gene symbol",), ("feature_name",)),
+    Case("mouse_symbols", _mouse_symbols, "ingest", ("mouse",), ("uppercase_mouse",)),
+    Case("mouse_ensembl", _mouse_ensembl, "ingest", ("mouse Ensembl",), ("feature_name",)),
+    Case("no_signature_overlap", _no_overlap, "ingest", ("not in any signature", "in any signature set"),
+         ("supply human gene symbols",)),
+    Case("sample_col_absent", _missing_sample_col, "ingest", ("no such column",), ("sample_col",)),
+    Case("matrix_source_absent", _bad_source, "ingest", ("not in the dataset",), ("ingest.matrix_source",)),
+    Case("checksum_mismatch", _checksum, "ingest", ("sha256 mismatch",), ("fix the sha256 column", "fetch it again")),
+    Case("missing_file", _missing_file, "ingest", ("not found",), ("'path' column",)),
+    Case("multi_file_same_stem", _multi_dup_label, "ingest", ("share the sample label",), ("rename the files",)),
+    Case("dataset_id_semicolon", _dataset_id("a;b"), "sheet", ("invalid dataset id",), ("rename the dataset",),
+         names="sheet"),
+    Case("dataset_id_space", _dataset_id("tumour one"), "sheet", ("invalid dataset id",), ("rename the dataset",),
+         names="sheet"),
+    Case("dataset_id_dotdot", _dataset_id("../escape"), "sheet", ("invalid dataset id",), ("rename the dataset",),
+         names="sheet"),
+    Case("sheet_bad_sha256", _sheet_bad_sha, "sheet", ("does not match",), ("correct these entries",),
+         names="sheet"),
+    Case("sheet_sha256_count", _sheet_two_sha, "sheet", ("sha256 value(s)",), ("one sha256 per path",),
+         names="sheet"),
+    Case("sheet_missing_columns", _sheet_missing_column, "sheet", ("lacks the column",), ("add them",),
+         names="sheet"),
+    Case("url_without_sha256", _url_no_sha, "sheet", ("sha256",), ("add the file's SHA-256",), names="sheet"),
+    Case("url_unreachable", _url_unreachable, "download", ("unreachable",), ("check the URL",), names="url"),
+    Case("url_checksum_mismatch", _url_checksum, "download", ("sha256 mismatch",), ("'sha256' column",),
+         names="url"),
+    Case("config_unknown_key", _unknown_key, "config", ("nmad",), ("correct or remove",), names="config"),
+    Case("config_wrong_type", _wrong_type, "config", ("is not of type",), ("correct or remove",), names="config"),
+]
+
+
+def make_all(root: Path) -> dict[str, dict]:
+    """Build every case under ``root``; return ``{case: info}`` (paths the test must check)."""
+    out = {}
+    for case in CASES:
+        d = root / case.name
+        d.mkdir(parents=True, exist_ok=True)
+        out[case.name] = case.build(d)
+    return out
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "bad_inputs")
+    built = make_all(target)
+    print(f"{len(built)} cases written under {target}")

@@ -1,0 +1,285 @@
+"""Tests for tmesig.subsets (second-level annotation) and tmesig.celltypist_bridge."""
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import yaml
+
+from tmesig import paths
+from tmesig.annotate import COMPARTMENTS, UNASSIGNED, annotate, load_markers
+from tmesig.celltypist_bridge import agreement_table, labels_from_column, run_celltypist
+from tmesig.subsets import (
+    MALIGNANT,
+    OTHER_NORMAL_EPITHELIUM,
+    annotate_subsets,
+    load_subset_markers,
+    merge_malignant,
+)
+
+WU = paths.REPO_ROOT.parent / "shared" / "data" / "wu2020_200_tcells.h5ad"
+
+
+# --------------------------------------------------------------------------------------
+# Marker file
+# --------------------------------------------------------------------------------------
+def test_shipped_subset_markers_valid() -> None:
+    m = load_subset_markers()
+    names = set(m.names)
+    expected = {
+        "CD8_effector_memory", "CD8_exhausted", "CD4_conventional", "Treg", "NK", "MAIT",
+        "B_cell", "plasma_cell", "classical_monocyte", "macrophage", "cDC1", "cDC2", "pDC",
+        "CAF", "normal_fibroblast", "tumour_endothelium", "alveolar_epithelium",
+    }
+    assert expected <= names
+    assert {s.lineage for s in m.subsets} <= set(COMPARTMENTS)
+    assert m.ancestors("Treg") == ["Treg", "CD4_T"]
+    assert m.ancestors("CD8_exhausted") == ["CD8_exhausted", "CD8_T"]
+    assert [a.name for a in m.axes] == ["macrophage_M2_minus_M1"]
+    # canonical genes (independent expectation)
+    by = {s.name: s for s in m.subsets}
+    assert {"FOXP3", "IL2RA"} <= set(by["Treg"].genes)
+    assert {"CLEC9A", "XCR1"} <= set(by["cDC1"].genes)
+    assert {"LILRA4", "CLEC4C"} <= set(by["pDC"].genes)
+    assert {"CD3D", "CD3E"} <= set(by["NK"].negative)
+    table = pd.read_csv(paths.GENE_TABLE, sep="\t", usecols=["gene_name"])
+    symbols = set(table["gene_name"].astype(str))
+    genes = {g for s in m.subsets for g in (*s.genes, *s.negative)}
+    genes |= {g for a in m.axes for g in (*a.positive, *a.negative)}
+    assert not sorted(genes - symbols)
+    raw = yaml.safe_load((paths.MARKERS_DIR / "subsets.yaml").read_text())
+    assert "provenance" in raw
+
+
+def _write(tmp: Path, lineages: dict) -> Path:
+    f = tmp / "s.yaml"
+    f.write_text(yaml.safe_dump({"lineages": lineages}))
+    return f
+
+
+def test_load_subset_markers_errors(tmp_path: Path) -> None:
+    ok = {"genes": ["A", "B"], "source": "x"}
+    with pytest.raises(ValueError, match="unknown lineage") as info:
+        load_subset_markers(_write(tmp_path, {"Tcells": {"x": ok}}))
+    assert str(tmp_path) in str(info.value)
+    with pytest.raises(ValueError, match="parent"):
+        load_subset_markers(_write(tmp_path, {"T_NK": {"x": {**ok, "parent": "nope"}}}))
+    with pytest.raises(ValueError, match="source"):
+        load_subset_markers(_write(tmp_path, {"T_NK": {"x": {"genes": ["A"]}}}))
+    with pytest.raises(ValueError, match="unique"):
+        load_subset_markers(_write(tmp_path, {"T_NK": {"x": ok}, "myeloid": {"x": ok}}))
+    with pytest.raises(ValueError, match="non-empty"):
+        load_subset_markers(_write(tmp_path, {"T_NK": {"x": {"genes": [], "source": "s"}}}))
+
+
+# --------------------------------------------------------------------------------------
+# Planted subsets: each planted population is called as its subset
+# --------------------------------------------------------------------------------------
+PLANTED = {
+    # lineage, subset -> planted genes come from the shipped YAML
+    "CD8_exhausted": "T_NK",
+    "CD8_effector_memory": "T_NK",
+    "Treg": "T_NK",
+    "CD4_conventional": "T_NK",
+    "NK": "T_NK",
+    "macrophage": "myeloid",
+    "classical_monocyte": "myeloid",
+    "cDC1": "myeloid",
+    "CAF": "fibroblast",
+    "normal_fibroblast": "fibroblast",
+}
+N = 40
+
+
+@pytest.fixture(scope="module")
+def planted() -> tuple[ad.AnnData, pd.DataFrame, pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(7)
+    m = load_subset_markers()
+    lineage_markers = load_markers()
+    by = {s.name: s for s in m.subsets}
+    genes = sorted(
+        {g for s in m.subsets for g in (*s.genes, *s.negative)}
+        | {g for gs in lineage_markers.values() for g in gs}
+        | {g for a in m.axes for g in (*a.positive, *a.negative)}
+    ) + [f"BG{i}" for i in range(200)]
+    col = {g: j for j, g in enumerate(genes)}
+    base = np.r_[np.full(len(genes) - 200, 0.2), rng.uniform(0.5, 3, 200)]
+    blocks, truth = [], []
+    for name, lin in PLANTED.items():
+        lam = np.tile(base, (N, 1))
+        up = set(lineage_markers[lin]) | set(by[name].genes)
+        parent = by[name].parent
+        if parent:
+            up |= set(by[parent].genes)
+        up -= set(by[name].negative)  # NK cells do not express CD3 (independent biology)
+        if lin == "myeloid" and name == "macrophage":
+            # half M2-like, half M1-like macrophages (planted axis)
+            axis = m.axes[0]
+            lam[: N // 2, [col[g] for g in axis.positive]] = 3.0
+            lam[N // 2 :, [col[g] for g in axis.negative]] = 3.0
+        lam[:, [col[g] for g in up]] = 4.0
+        blocks.append(rng.poisson(lam))
+        truth += [name] * N
+    counts = sp.csr_matrix(np.vstack(blocks).astype(np.float32))
+    lib = np.asarray(counts.sum(axis=1)).ravel()
+    adata = ad.AnnData(
+        X=sp.csr_matrix(sp.diags(1e4 / lib) @ counts).log1p(),
+        obs=pd.DataFrame({"truth": truth}, index=[f"c{i}" for i in range(len(truth))]),
+        var=pd.DataFrame(index=genes),
+    )
+    lineage = pd.Series([PLANTED[t] for t in truth], index=adata.obs_names)
+    cells, clusters = annotate_subsets(adata, lineage, resolution=1.0, seed=0)
+    return adata, cells, clusters, lineage
+
+
+def test_planted_subsets_cluster_and_cell(planted) -> None:
+    adata, cells, _, _ = planted
+    truth = adata.obs["truth"]
+    acc = (cells["subset"] == truth).groupby(truth).mean()
+    cell_acc = (cells["cell_subset"] == truth).groupby(truth).mean()
+    assert (acc >= 0.9).all(), acc.to_dict()
+    assert (cell_acc >= 0.8).all(), cell_acc.to_dict()
+    assert cells["subset_confidence"].between(0, 1).all()
+    ok = cells["subset"] == truth
+    assert cells.loc[ok, "subset_confidence"].median() >= 0.5
+
+
+def test_planted_m1m2_axis(planted) -> None:
+    adata, cells, _, _ = planted
+    axis = cells["axis_macrophage_M2_minus_M1"]
+    mac = np.flatnonzero(adata.obs["truth"].to_numpy() == "macrophage")
+    m2, m1 = mac[: N // 2], mac[N // 2 :]
+    assert (axis.iloc[m2] > 0).mean() >= 0.9
+    assert (axis.iloc[m1] < 0).mean() >= 0.9
+    assert axis[adata.obs["truth"] != "macrophage"].isna().all()
+
+
+def test_planted_layout_and_determinism(planted) -> None:
+    adata, cells, clusters, lineage = planted
+    names = load_subset_markers().names
+    assert list(cells.index) == list(adata.obs_names)
+    assert list(cells.columns[:7]) == [
+        "lineage", "subcluster", "subset", "subset_confidence", "subset_root",
+        "cell_subset", "cell_subset_confidence",
+    ]
+    assert {f"score_{s}" for s in names} <= set(cells.columns)
+    assert clusters["n_cells"].sum() == adata.n_obs
+    cells2, clusters2 = annotate_subsets(adata, lineage, resolution=1.0, seed=0)
+    pd.testing.assert_frame_equal(cells, cells2)
+    pd.testing.assert_frame_equal(clusters, clusters2)
+
+
+def test_unassigned_lineage_and_merge(planted) -> None:
+    adata, cells, _, lineage = planted
+    lin = lineage.copy()
+    lin.iloc[:5] = UNASSIGNED
+    lin.iloc[5:10] = "epithelial"
+    got, _ = annotate_subsets(adata, lin, min_cells_subcluster=1000)
+    assert (got["subset"].iloc[:5] == UNASSIGNED).all()
+    cnv = pd.DataFrame(
+        {"cnv_call": ["malignant"] * 2 + ["non-malignant"] * 8 + ["non-malignant"] * (adata.n_obs - 10)},
+        index=adata.obs_names,
+    )
+    final = merge_malignant(got, cnv)
+    assert (final.iloc[:2] == MALIGNANT).all()
+    epi = got["lineage"].iloc[5:10].eq("epithelial") & got["subset"].iloc[5:10].eq(UNASSIGNED)
+    assert (final.iloc[5:10][epi] == OTHER_NORMAL_EPITHELIUM).all()
+
+
+# --------------------------------------------------------------------------------------
+# Wu et al. 2020: CD8 vs CD4 from per-cell subset calls (author labels)
+# --------------------------------------------------------------------------------------
+def test_wu_cd8_vs_cd4_per_cell() -> None:
+    if not WU.is_file():
+        pytest.skip(f"{WU} not found")
+    sc = pytest.importorskip("scanpy")
+    adata = ad.read_h5ad(WU)
+    adata.var_names_make_unique()
+    sc.pp.normalize_total(adata, target_sum=1e4)
+    sc.pp.log1p(adata)
+    lineage = pd.Series("T_NK", index=adata.obs_names)  # all T cells (authors)
+    cells, _ = annotate_subsets(adata, lineage, seed=0)
+    m = load_subset_markers()
+    prefix = adata.obs["cluster_orig"].astype(str).str.split(".").str[0]
+    keep = prefix.isin(["4", "8"])
+    truth = prefix[keep].map({"4": "CD4_T", "8": "CD8_T"})
+    root = cells.loc[keep, "cell_subset"].map(
+        lambda s: m.ancestors(s)[-1] if s != UNASSIGNED else s
+    )
+    acc = float((root == truth).mean())
+    called = root.isin(["CD4_T", "CD8_T"])
+    acc_called = float((root[called] == truth[called]).mean())
+    print(f"Wu CD8 vs CD4 per cell: accuracy {acc:.3f}, among calls {acc_called:.3f}")
+    # Regression floor at the measured level (0.77 / 0.875); goal 0.90 not reached (see
+    # benchmarks/bench_annotation.py).
+    assert acc >= 0.72
+    assert acc_called >= 0.84
+
+
+# --------------------------------------------------------------------------------------
+# agreement_table / labels_from_column / celltypist
+# --------------------------------------------------------------------------------------
+def test_agreement_table_hand_counts() -> None:
+    idx = [f"c{i}" for i in range(6)]
+    ours = pd.Series(["T_NK", "T_NK", "myeloid", "myeloid", UNASSIGNED, "B_plasma"], index=idx)
+    theirs = pd.Series(["T cell", "T cell", "Macro", "T cell", "Macro", "Plasma"], index=idx)
+    mapping = {"T cell": "T_NK", "Macro": "myeloid"}  # Plasma unmapped -> not compared
+    table, frac = agreement_table(ours, theirs, mapping=mapping)
+    # compared c0..c4: agree c0, c1, c2 -> 3 / 5
+    assert frac == pytest.approx(3 / 5)
+    assert table.attrs["n_compared"] == 5
+    assert table.loc["T_NK", "T cell"] == 2
+    assert table.loc["myeloid", "T cell"] == 1
+    assert table.loc["All", "All"] == 6
+    # identical vocabularies, no mapping
+    _, frac2 = agreement_table(ours, ours)
+    assert frac2 == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="share no cell"):
+        agreement_table(ours, pd.Series(["x"], index=["zz"]))
+
+
+def test_labels_from_column() -> None:
+    adata = ad.AnnData(
+        X=np.zeros((4, 2)),
+        obs=pd.DataFrame({"ct": ["T_cell", "Macrophage", "Weird", None]}, index=list("abcd")),
+    )
+    got = labels_from_column(adata, "ct", {"T_cell": "T_NK", "Macrophage": "myeloid"})
+    assert list(got["compartment"]) == ["T_NK", "myeloid", UNASSIGNED, UNASSIGNED]
+    assert list(got["confidence"]) == [1.0, 1.0, 0.0, 0.0]
+    raw = labels_from_column(adata, "ct")
+    assert list(raw["compartment"][:3]) == ["T_cell", "Macrophage", "Weird"]
+    with pytest.raises(ValueError, match="nope"):
+        labels_from_column(adata, "nope")
+
+
+def test_run_celltypist_missing_model(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="never downloads"):
+        run_celltypist(ad.AnnData(np.zeros((2, 2))), model_path=tmp_path / "none.pkl")
+
+
+def test_run_celltypist_with_model(tmp_path: Path) -> None:
+    pytest.importorskip("celltypist")
+    model = Path(__file__).parent / "data" / "celltypist_model.pkl"
+    if not model.is_file():
+        pytest.skip("no local CellTypist model in tests/data")
+    adata = ad.read_h5ad(paths.RESOURCES / "demo" / "qian2020_ovarian_4k.h5ad")[:200].copy()
+    got = run_celltypist(adata, model_path=model, cache_dir=tmp_path)
+    assert list(got.columns) == ["celltypist_label", "celltypist_confidence"]
+
+
+def test_annotate_then_subsets_on_lineage_output() -> None:
+    """annotate() output plugs into annotate_subsets (tiny smoke)."""
+    rng = np.random.default_rng(0)
+    markers = load_markers()
+    genes = markers["T_NK"] + markers["myeloid"] + [f"BG{i}" for i in range(50)]
+    x = rng.poisson(0.3, size=(60, len(genes))).astype(float)
+    x[:30, : len(markers["T_NK"])] += 5
+    x[30:, len(markers["T_NK"]) : len(markers["T_NK"]) + len(markers["myeloid"])] += 5
+    adata = ad.AnnData(X=np.log1p(x), var=pd.DataFrame(index=genes))
+    adata.obs["leiden"] = pd.Categorical(["a"] * 30 + ["b"] * 30)
+    cells, _ = annotate(adata, {k: markers[k] for k in ("T_NK", "myeloid")})
+    subs, _ = annotate_subsets(adata, cells["compartment"])
+    assert list(subs["lineage"][:30].unique()) == ["T_NK"]

@@ -1,0 +1,233 @@
+"""Readers for the file formats tmesig accepts, each turning read failures into :class:`InputError`.
+
+Supported (chosen from the path, never from the file's content alone):
+
+- ``.h5ad`` - AnnData (``anndata.read_h5ad``; anndata never unpickles: object arrays in the
+  legacy pickle-based formats are refused by anndata rather than loaded);
+- ``.h5`` - 10x Genomics HDF5 feature-barcode matrix, v3 (``/matrix``) or v2 (one group per
+  genome), read with :func:`scanpy.read_10x_h5` (gene-expression features only);
+- a directory - 10x Genomics ``matrix.mtx(.gz)`` + ``features.tsv(.gz)`` (or ``genes.tsv``)
+  + ``barcodes.tsv(.gz)``, read with scipy/pandas (text only; gene-expression features only).
+
+Nothing read from a dataset is executed. 10x readers keep Ensembl IDs as ``var_names`` and
+the symbols in ``var["gene_symbols"]`` so that duplicated symbols are summed by
+:func:`tmesig.ingest.sum_duplicate_genes` instead of being renamed ``-1``, ``-2``.
+"""
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+
+from .ingest import InputError
+
+__all__ = [
+    "FORMATS",
+    "URL_RE",
+    "dataset_format",
+    "file_label",
+    "is_url",
+    "read_10x_h5",
+    "read_10x_mtx",
+    "read_any",
+    "split_paths",
+]
+
+#: Format name -> what it is, for messages.
+FORMATS = {
+    "h5ad": "h5ad file (AnnData)",
+    "10x_h5": "10x Genomics HDF5 matrix (.h5) file",
+    "10x_mtx": "10x Genomics matrix directory (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])",
+}
+URL_RE = re.compile(r"^https?://", re.IGNORECASE)
+_SUFFIXES = (".h5ad", ".h5")
+_FIX_FORMATS = (
+    "supply an .h5ad file, a 10x .h5 file or a 10x matrix directory "
+    "(matrix.mtx[.gz], features.tsv[.gz] or genes.tsv[.gz], barcodes.tsv[.gz])"
+)
+
+
+def is_url(path: str) -> bool:
+    """Whether a sheet ``path`` is an http(s) URL."""
+    return bool(URL_RE.match(path.strip()))
+
+
+def split_paths(path: str | Path | Sequence[str | Path]) -> list[str]:
+    """Split a sheet ``path`` into its files: several paths are separated by ``,``.
+
+    Parameters
+    ----------
+    path
+        One path, a comma-separated list of paths, or a sequence of paths.
+
+    Returns
+    -------
+    list of str
+        The paths, stripped of surrounding white space, empty entries dropped.
+    """
+    if isinstance(path, (str, Path)):
+        parts = str(path).split(",")
+    else:
+        parts = [str(p) for p in path]
+    return [p.strip() for p in parts if p.strip()]
+
+
+def file_label(path: str | Path) -> str:
+    """Sample label of one file of a multi-file dataset: the file stem (directory name for mtx).
+
+    ``GSM123_tumour.h5ad`` -> ``GSM123_tumour``; ``s1/filtered_feature_bc_matrix`` -> the
+    directory name, or its parent's name when the directory is one of 10x's standard names.
+    """
+    p = Path(str(path).rstrip("/"))
+    if p.name in ("filtered_feature_bc_matrix", "raw_feature_bc_matrix", "outs") and p.parent.name:
+        return p.parent.name
+    name = p.name
+    for suffix in (".gz", ".h5ad", ".h5"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def _mtx_parts(path: Path) -> dict[str, Path | None]:
+    def first(*names: str) -> Path | None:
+        for n in names:
+            if (path / n).exists():
+                return path / n
+        return None
+
+    return {
+        "matrix": first("matrix.mtx.gz", "matrix.mtx"),
+        "features": first("features.tsv.gz", "features.tsv", "genes.tsv.gz", "genes.tsv"),
+        "barcodes": first("barcodes.tsv.gz", "barcodes.tsv"),
+    }
+
+
+def dataset_format(path: str | Path) -> str:
+    """Name the format of ``path`` (see :data:`FORMATS`) or raise :class:`InputError`."""
+    p = Path(path)
+    if not p.exists():
+        msg = f"{p}: file not found; check the 'path' column of the sample sheet (paths are relative to the working directory)"
+        raise InputError(msg)
+    if p.is_dir():
+        parts = _mtx_parts(p)
+        missing = [k for k, v in parts.items() if v is None]
+        if missing:
+            msg = (
+                f"{p}: a directory but not a 10x matrix directory (missing: {', '.join(missing)}); "
+                f"{_FIX_FORMATS}"
+            )
+            raise InputError(msg)
+        return "10x_mtx"
+    if p.suffix == ".h5ad":
+        return "h5ad"
+    if p.suffix == ".h5":
+        return "10x_h5"
+    msg = f"{p}: unsupported format (suffix {p.suffix or '(none)'!r}); {_FIX_FORMATS}"
+    raise InputError(msg)
+
+
+def _unreadable(path: Path, fmt: str, err: Exception) -> InputError:
+    what = FORMATS[fmt]
+    detail = str(err).splitlines()[0][:200] if str(err) else ""
+    msg = (
+        f"{path}: not a readable {what} ({type(err).__name__}: {detail}); the file is truncated, "
+        "empty or of another type - download or export it again"
+    )
+    if fmt == "h5ad":
+        msg += " (anndata.AnnData.write_h5ad)"
+    return InputError(msg)
+
+
+def read_10x_h5(path: str | Path) -> ad.AnnData:
+    """Read a 10x HDF5 matrix (gene expression only); Ensembl IDs as ``var_names``."""
+    import scanpy as sc
+
+    path = Path(path)
+    try:
+        a = sc.read_10x_h5(path, gex_only=True)
+    except Exception as err:  # h5py/scanpy raise many types for foreign or corrupt files
+        raise _unreadable(path, "10x_h5", err) from err
+    return _ids_as_var_names(a)
+
+
+def read_10x_mtx(path: str | Path) -> ad.AnnData:
+    """Read a 10x matrix directory (gene expression only); Ensembl IDs as ``var_names``.
+
+    Accepts CellRanger v3 (``features.tsv``) and v2 (``genes.tsv``) layouts, gzipped or not
+    (scanpy's reader requires v3 files to be gzipped).
+    """
+    import scipy.io
+    import scipy.sparse as sp
+
+    path = Path(path)
+    parts = _mtx_parts(path)
+    try:
+        m = sp.csr_matrix(scipy.io.mmread(str(parts["matrix"])).T, dtype=np.float32)
+        feats = pd.read_csv(parts["features"], sep="\t", header=None, dtype=str, keep_default_na=False)
+        barcodes = pd.read_csv(parts["barcodes"], sep="\t", header=None, dtype=str, keep_default_na=False)[0]
+    except Exception as err:  # malformed text / mtx raise many types
+        raise _unreadable(path, "10x_mtx", err) from err
+    if m.shape != (len(barcodes), len(feats)):
+        msg = (
+            f"{path}: matrix.mtx is {m.shape[1]} features × {m.shape[0]} barcodes but the directory lists "
+            f"{len(feats)} features and {len(barcodes)} barcodes; the files do not belong together - "
+            "export the directory again"
+        )
+        raise InputError(msg)
+    ids = feats[0].to_numpy()
+    names = feats[1].to_numpy() if feats.shape[1] > 1 else ids
+    keep = np.ones(len(feats), dtype=bool)
+    if feats.shape[1] > 2:
+        keep = (feats[2] == "Gene Expression").to_numpy()
+    var = pd.DataFrame({"gene_symbols": names[keep]}, index=pd.Index(ids[keep], name=None))
+    obs = pd.DataFrame(index=pd.Index(barcodes.to_numpy(), name=None))
+    return ad.AnnData(X=m[:, np.flatnonzero(keep)], obs=obs, var=var)
+
+
+def _ids_as_var_names(a: ad.AnnData) -> ad.AnnData:
+    var = a.var.copy()
+    if "gene_ids" in var.columns:
+        symbols = a.var_names.astype(str)
+        var.index = var["gene_ids"].astype(str).to_numpy()
+        var["gene_symbols"] = symbols.to_numpy()
+        var = var.drop(columns=["gene_ids"])
+        a.var = var
+    if "gene_symbols" not in a.var.columns:
+        a.var["gene_symbols"] = a.var_names.astype(str)
+    a.var.index.name = None
+    return a
+
+
+def read_any(path: str | Path) -> tuple[ad.AnnData, str]:
+    """Read one file of a dataset into memory.
+
+    Parameters
+    ----------
+    path
+        ``.h5ad``, 10x ``.h5`` or 10x matrix directory.
+
+    Returns
+    -------
+    adata, fmt
+        The data and the format name (a key of :data:`FORMATS`).
+
+    Raises
+    ------
+    InputError
+        Missing file, unsupported format or unreadable content, naming the file and the fix.
+    """
+    path = Path(path)
+    fmt = dataset_format(path)
+    if path.is_file() and path.stat().st_size == 0:
+        msg = f"{path}: the file is empty (0 bytes); download or export it again"
+        raise InputError(msg)
+    if fmt == "10x_h5":
+        return read_10x_h5(path), fmt
+    if fmt == "10x_mtx":
+        return read_10x_mtx(path), fmt
+    try:
+        return ad.read_h5ad(path), fmt
+    except Exception as err:  # h5py/anndata raise many types for corrupt files
+        raise _unreadable(path, fmt, err) from err

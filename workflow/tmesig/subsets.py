@@ -1,0 +1,662 @@
+"""Second-level (subset) annotation inside each lineage compartment.
+
+Lineage first (:func:`tmesig.annotate.annotate`), then subsets inside each lineage from
+``resources/markers/subsets.yaml`` (CD8 effector/memory vs exhausted, CD4 conventional,
+Treg, NK, MAIT; B vs plasma; classical monocyte, macrophage, cDC1, cDC2, pDC, mregDC;
+CAF vs normal fibroblast, pericyte, smooth muscle; tumour / normal / lymphatic
+endothelium; alveolar and airway epithelium). Malignant cells are not a marker subset:
+they come from copy number (:mod:`tmesig.cnv`) and are merged by :func:`merge_malignant`.
+
+Scores
+------
+Inside a lineage, every subset is scored with :func:`tmesig.annotate.gene_set_scores` on
+the lineage's cells only (gene scaling by the 90th percentile of the gene's non-zero values
+*among the lineage's cells*), so a subset's score is in ``[0, 1]``; a subset with
+``negative`` genes has its score multiplied by ``1 - (negative score)``.
+
+Tree
+----
+Subsets without ``parent`` are *roots* (e.g. ``CD8_T``, ``CD4_T``, ``NK``, ``MAIT``);
+subsets with a parent refine it (``CD8_effector_memory`` / ``CD8_exhausted`` under
+``CD8_T``). Each level compares siblings only.
+
+Calls and confidence
+--------------------
+*Sub-clusters*: the lineage's cells are re-clustered (HVGs of the lineage's cells plus the
+lineage's subset marker genes, PCA, kNN, Leiden with a fixed ``seed`` and ``resolution``);
+lineages with fewer than ``min_cells_subcluster`` cells form one sub-cluster.
+
+*Cluster level* (column ``subset``): at each level, exactly as for lineages
+(:func:`tmesig.annotate.annotate`): with ``S`` the sub-cluster's mean sibling scores,
+``margin = (S_top - S_second) / S_top``, ``agreement`` = fraction of the sub-cluster's cells
+whose own best sibling is ``top``, ``confidence = sqrt(agreement * margin)``. A root call
+needs ``confidence >= min_confidence``, ``margin >= min_margin`` and ``S_top >= min_score``,
+else the sub-cluster is ``unassigned``. A child call needs the same; otherwise the call
+stays at the parent (``CD8_T``: "CD8 T cell, state unresolved"). The reported
+``subset_confidence`` is the minimum of the confidences along the path.
+
+The absolute floor ``min_score`` (default 0.2: the sub-cluster's cells express the
+subset's genes at a fifth of a typical expressing level on average) matters when only one
+sibling is scorable (the others lack detected genes): the margin is then 1 by
+construction, and only the floor stops e.g. ovarian carcinoma cells with a trace of
+ciliated-cell genes from being called airway epithelium.
+
+*Cell level* (column ``cell_subset``): the cell's best sibling at each level, with the
+relative margin as confidence; ``unassigned`` (root) or parent fallback (child) when the
+margin is below ``min_cell_margin`` or the best score below ``min_cell_score`` (0.1). Use it when
+clusters are too small to trust (a few hundred cells).
+
+Axes
+----
+Continuous axes (``axes:`` in the YAML, e.g. ``macrophage_M2_minus_M1``) are reported as
+``axis_<name> = score(positive genes) - score(negative genes)`` (in ``[-1, 1]``) for cells
+whose cluster-level ``subset`` is the axis' subset, ``NaN`` elsewhere.
+
+Everything is deterministic (seeded Leiden; stable tie-breaking in YAML order).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from tmesig import paths
+from tmesig.annotate import (
+    COMPARTMENTS,
+    UNASSIGNED,
+    _best_two,
+    _relative_margin,
+    gene_set_scores,
+)
+
+if TYPE_CHECKING:
+    import anndata as ad
+
+__all__ = [
+    "MALIGNANT",
+    "OTHER_NORMAL_EPITHELIUM",
+    "Axis",
+    "Subset",
+    "SubsetMarkers",
+    "annotate_subsets",
+    "load_subset_markers",
+    "merge_malignant",
+]
+
+#: Default subset marker file.
+DEFAULT_SUBSET_MARKERS = paths.MARKERS_DIR / "subsets.yaml"
+#: Subset label for cells called malignant from copy number.
+MALIGNANT = "malignant"
+#: Subset label for CNV-non-malignant epithelial cells without a normal-epithelium marker call.
+OTHER_NORMAL_EPITHELIUM = "other_normal_epithelium"
+
+
+@dataclass(frozen=True)
+class Subset:
+    """One subset: name, lineage, positive / negative genes, optional parent, source."""
+
+    name: str
+    lineage: str
+    genes: tuple[str, ...]
+    negative: tuple[str, ...] = ()
+    parent: str | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A continuous axis ``score(positive) - score(negative)`` for the cells of a subset."""
+
+    name: str
+    lineage: str
+    subset: str
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class SubsetMarkers:
+    """Parsed ``subsets.yaml``: subsets (file order) and axes."""
+
+    subsets: tuple[Subset, ...]
+    axes: tuple[Axis, ...] = ()
+
+    def of_lineage(self, lineage: str) -> list[Subset]:
+        """Subsets of one lineage, in file order."""
+        return [s for s in self.subsets if s.lineage == lineage]
+
+    def children(self, name: str) -> list[Subset]:
+        """Subsets whose parent is ``name``."""
+        return [s for s in self.subsets if s.parent == name]
+
+    def ancestors(self, name: str) -> list[str]:
+        """``[name, parent, ...]`` up to the root."""
+        by = {s.name: s for s in self.subsets}
+        out = [name]
+        while name in by and by[name].parent is not None:
+            name = by[name].parent
+            out.append(name)
+        return out
+
+    @property
+    def names(self) -> list[str]:
+        """All subset names in file order."""
+        return [s.name for s in self.subsets]
+
+
+# --------------------------------------------------------------------------------------
+# Marker file
+# --------------------------------------------------------------------------------------
+def _gene_list(path: Path, where: str, value: object, *, allow_empty: bool = False) -> tuple[str, ...]:
+    if value is None and allow_empty:
+        return ()
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or (len(value) == 0 and not allow_empty)
+        or not all(isinstance(g, str) and g.strip() for g in value)
+    ):
+        msg = f"Subset marker file {path}: {where} needs a non-empty list of gene symbols."
+        raise ValueError(msg)
+    return tuple(dict.fromkeys(g.strip() for g in value))
+
+
+def load_subset_markers(path: str | Path | None = None) -> SubsetMarkers:
+    """Load and validate subset markers (``resources/markers/subsets.yaml`` by default).
+
+    Parameters
+    ----------
+    path
+        YAML file with ``lineages:`` (lineage -> subset -> ``{genes, negative?, parent?,
+        source}``) and optional ``axes:`` (name -> ``{lineage, subset, positive, negative,
+        source}``).
+
+    Returns
+    -------
+    SubsetMarkers
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        Malformed file, unknown lineage, duplicate subset name, subset named like a
+        lineage, parent missing / in another lineage / itself a child, empty gene list,
+        missing ``source``, or an axis naming an unknown subset. The message names the file.
+    """
+    path = Path(DEFAULT_SUBSET_MARKERS if path is None else path)
+    if not path.is_file():
+        msg = f"Subset marker file {path} does not exist; pass an existing YAML file."
+        raise FileNotFoundError(msg)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        msg = f"Subset marker file {path} is not valid YAML ({exc}); fix the syntax."
+        raise ValueError(msg) from exc
+    if not isinstance(data, Mapping) or not isinstance(data.get("lineages"), Mapping):
+        msg = (
+            f"Subset marker file {path} has no top-level 'lineages:' mapping; add one "
+            "mapping lineage -> subset -> {genes, source}."
+        )
+        raise ValueError(msg)
+    subsets: list[Subset] = []
+    seen: dict[str, str] = {}
+    for lineage, entries in data["lineages"].items():
+        if lineage not in COMPARTMENTS:
+            msg = (
+                f"Subset marker file {path}: unknown lineage {lineage!r}; use one of "
+                f"{', '.join(COMPARTMENTS)}."
+            )
+            raise ValueError(msg)
+        if not isinstance(entries, Mapping) or not entries:
+            msg = f"Subset marker file {path}: lineage {lineage!r} needs a mapping of subsets."
+            raise ValueError(msg)
+        for name, entry in entries.items():
+            where = f"subset {name!r} ({lineage})"
+            if name in seen or name in COMPARTMENTS or name in (UNASSIGNED, MALIGNANT):
+                msg = (
+                    f"Subset marker file {path}: {where} is defined twice or reuses a "
+                    "lineage / reserved name; give it a unique name."
+                )
+                raise ValueError(msg)
+            if not isinstance(entry, Mapping):
+                msg = f"Subset marker file {path}: {where} must be a mapping with 'genes:'."
+                raise ValueError(msg)
+            source = entry.get("source")
+            if not isinstance(source, str) or not source.strip():
+                msg = f"Subset marker file {path}: {where} has no 'source:'; say where the genes come from."
+                raise ValueError(msg)
+            subsets.append(
+                Subset(
+                    name=str(name),
+                    lineage=lineage,
+                    genes=_gene_list(path, f"{where} 'genes'", entry.get("genes")),
+                    negative=_gene_list(
+                        path, f"{where} 'negative'", entry.get("negative"), allow_empty=True
+                    ),
+                    parent=entry.get("parent"),
+                    source=source.strip(),
+                )
+            )
+            seen[str(name)] = lineage
+    by = {s.name: s for s in subsets}
+    for s in subsets:
+        if s.parent is None:
+            continue
+        parent = by.get(s.parent)
+        if parent is None or parent.lineage != s.lineage or parent.parent is not None:
+            msg = (
+                f"Subset marker file {path}: subset {s.name!r} has parent {s.parent!r}, which "
+                "must be a top-level subset (no parent) of the same lineage."
+            )
+            raise ValueError(msg)
+    axes: list[Axis] = []
+    for name, entry in (data.get("axes") or {}).items():
+        if not isinstance(entry, Mapping) or entry.get("subset") not in by:
+            msg = f"Subset marker file {path}: axis {name!r} must name a defined 'subset:'."
+            raise ValueError(msg)
+        sub = by[entry["subset"]]
+        axes.append(
+            Axis(
+                name=str(name),
+                lineage=sub.lineage,
+                subset=sub.name,
+                positive=_gene_list(path, f"axis {name!r} 'positive'", entry.get("positive")),
+                negative=_gene_list(path, f"axis {name!r} 'negative'", entry.get("negative")),
+                source=str(entry.get("source", "")),
+            )
+        )
+    return SubsetMarkers(subsets=tuple(subsets), axes=tuple(axes))
+
+
+# --------------------------------------------------------------------------------------
+# Sub-clustering
+# --------------------------------------------------------------------------------------
+def _subcluster(
+    sub: ad.AnnData,
+    *,
+    extra_genes: Sequence[str],
+    resolution: float,
+    seed: int,
+    n_neighbors: int,
+    n_top_genes: int,
+) -> np.ndarray:
+    """Leiden labels (str) for the cells of one lineage; HVGs + the lineage's marker genes."""
+    import scanpy as sc  # noqa: PLC0415 - heavy import only when needed
+
+    work = sub.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.pp.highly_variable_genes(work, n_top_genes=min(n_top_genes, work.n_vars))
+    keep = work.var["highly_variable"].to_numpy() | work.var_names.isin(list(extra_genes))
+    work = work[:, keep].copy()
+    n_comps = int(max(2, min(20, work.n_obs - 2, work.n_vars - 1)))
+    sc.pp.pca(work, n_comps=n_comps, random_state=seed)
+    sc.pp.neighbors(work, n_neighbors=min(n_neighbors, work.n_obs - 1), random_state=seed)
+    sc.tl.leiden(
+        work,
+        resolution=resolution,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+        random_state=seed,
+        key_added="_sub",
+    )
+    return work.obs["_sub"].astype(str).to_numpy()
+
+
+# --------------------------------------------------------------------------------------
+# Level calls
+# --------------------------------------------------------------------------------------
+def _level(
+    values: np.ndarray, codes: np.ndarray, n_clusters: int
+) -> dict[str, np.ndarray]:
+    """Cell- and cluster-level best / margin / agreement / confidence for one sibling set."""
+    c_idx, c_best, _, c_second = _best_two(values)
+    cell_margin = np.where(c_idx >= 0, _relative_margin(c_best, c_second), 0.0)
+    finite = np.where(np.isfinite(values), values, 0.0)
+    n_cells = np.bincount(codes, minlength=n_clusters).astype(float)
+    sums = np.zeros((n_clusters, values.shape[1]))
+    np.add.at(sums, codes, finite)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / n_cells[:, None]
+    means[:, ~np.isfinite(values).any(axis=0)] = np.nan
+    means[n_cells == 0] = np.nan
+    k_idx, k_best, _, k_second = _best_two(means)
+    margin = _relative_margin(k_best, k_second)
+    agrees = (c_idx == k_idx[codes]) & (c_idx >= 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agreement = np.bincount(codes, weights=agrees.astype(float), minlength=n_clusters) / n_cells
+    agreement = np.nan_to_num(agreement)
+    return {
+        "cell_idx": c_idx,
+        "cell_best": c_best,
+        "cell_margin": cell_margin,
+        "idx": k_idx,
+        "best": k_best,
+        "margin": margin,
+        "agreement": agreement,
+        "confidence": np.sqrt(agreement * margin),
+    }
+
+
+def annotate_subsets(
+    adata: ad.AnnData,
+    lineage: pd.Series | Sequence[str],
+    *,
+    markers: SubsetMarkers | None = None,
+    layer: str | None = None,
+    resolution: float = 1.0,
+    seed: int = 0,
+    n_neighbors: int = 15,
+    n_top_genes: int = 1500,
+    min_cells_subcluster: int = 30,
+    min_confidence: float = 0.4,
+    min_margin: float = 0.2,
+    min_score: float = 0.2,
+    min_cell_margin: float = 0.2,
+    min_cell_score: float = 0.1,
+    quantile: float = 0.9,
+    min_markers: int = 2,
+    min_fraction: float = 0.4,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Call subsets inside each lineage, per sub-cluster and per cell, with confidence.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes with log-normalised expression in ``X`` (or ``layer``); unique gene
+        symbols.
+    lineage
+        Lineage label per cell (e.g. ``cells["compartment"]`` from
+        :func:`tmesig.annotate.annotate`, or author labels mapped with
+        :func:`tmesig.celltypist_bridge.labels_from_column`); aligned to ``obs_names``
+        when a Series. Cells whose lineage has no subsets (or is ``unassigned``) get
+        ``unassigned``.
+    markers
+        Parsed subset markers; default :func:`load_subset_markers`.
+    layer
+        Expression layer (``None``: ``X``).
+    resolution, seed, n_neighbors, n_top_genes
+        Sub-clustering: Leiden resolution and seed, kNN size, number of HVGs (computed on
+        the lineage's cells; the lineage's marker genes are always added).
+    min_cells_subcluster
+        Lineages with fewer cells are one sub-cluster.
+    min_confidence, min_margin, min_score
+        Cluster-level thresholds at every level (see module docstring).
+    min_cell_margin, min_cell_score
+        Cell-level relative-margin and best-score thresholds.
+    quantile, min_markers, min_fraction
+        Passed to :func:`tmesig.annotate.gene_set_scores`: a subset is scored (else
+        ``NaN``, never called) only with at least ``min_markers`` genes and at least
+        ``min_fraction`` of its genes detected among the lineage's cells.
+
+    Returns
+    -------
+    cells : pandas.DataFrame
+        Index ``obs_names``; columns ``lineage``, ``subcluster``, ``subset`` (cluster-level
+        call), ``subset_confidence``, ``subset_root`` (level-1 call), ``cell_subset``,
+        ``cell_subset_confidence``, ``axis_<name>`` per axis and ``score_<subset>`` per
+        subset (``NaN`` outside the subset's lineage).
+    clusters : pandas.DataFrame
+        One row per sub-cluster: ``lineage``, ``subcluster``, ``n_cells``, ``subset``,
+        ``confidence``, ``root_top``, ``root_margin``, ``root_agreement``,
+        ``root_confidence``, ``child_top``, ``child_margin``, ``child_agreement``,
+        ``child_confidence`` and mean ``score_<subset>``. ``.attrs`` holds the thresholds
+        and per-lineage ``markers_used`` / ``unscored``.
+    """
+    markers = load_subset_markers() if markers is None else markers
+    for name, value in (
+        ("min_confidence", min_confidence),
+        ("min_margin", min_margin),
+        ("min_score", min_score),
+        ("min_cell_margin", min_cell_margin),
+        ("min_cell_score", min_cell_score),
+    ):
+        if not 0.0 <= value <= 1.0:
+            msg = f"{name} must be in [0, 1], got {value}."
+            raise ValueError(msg)
+    if isinstance(lineage, pd.Series):
+        if not lineage.index.equals(adata.obs_names):
+            if not adata.obs_names.isin(lineage.index).all():
+                msg = "lineage Series index does not cover adata.obs_names; pass one label per cell."
+                raise ValueError(msg)
+            lineage = lineage.reindex(adata.obs_names)
+        lin = lineage.astype(object).fillna(UNASSIGNED).astype(str).to_numpy()
+    else:
+        lin = np.asarray(lineage, dtype=object).astype(str)
+        if len(lin) != adata.n_obs:
+            msg = f"lineage has {len(lin)} labels for {adata.n_obs} cells; pass one per cell."
+            raise ValueError(msg)
+
+    names = markers.names
+    n = adata.n_obs
+    score_tab = np.full((n, len(names)), np.nan)
+    col = {s: j for j, s in enumerate(names)}
+    subcluster = np.full(n, UNASSIGNED, dtype=object)
+    subset = np.full(n, UNASSIGNED, dtype=object)
+    subset_conf = np.zeros(n)
+    subset_root = np.full(n, UNASSIGNED, dtype=object)
+    cell_subset = np.full(n, UNASSIGNED, dtype=object)
+    cell_conf = np.zeros(n)
+    axes_out = {a.name: np.full(n, np.nan) for a in markers.axes}
+    cluster_rows: list[dict[str, object]] = []
+    used_meta: dict[str, dict[str, list[str]]] = {}
+    unscored_meta: dict[str, list[str]] = {}
+
+    for lin_name in COMPARTMENTS:
+        lin_subsets = markers.of_lineage(lin_name)
+        rows = np.flatnonzero(lin == lin_name)
+        if not lin_subsets or rows.size == 0:
+            continue
+        sub = adata[rows]
+        genes = {s.name: list(s.genes) for s in lin_subsets}
+        neg = {s.name: list(s.negative) for s in lin_subsets if s.negative}
+        scores = gene_set_scores(
+            sub, genes, layer=layer, quantile=quantile, min_markers=min_markers,
+            negative=neg, min_fraction=min_fraction, warn=False,
+        )
+        used_meta[lin_name] = scores.attrs["markers_used"]
+        unscored_meta[lin_name] = scores.attrs["unscored"]
+        values_all = scores.to_numpy()
+        for s in lin_subsets:
+            score_tab[rows, col[s.name]] = values_all[:, list(scores.columns).index(s.name)]
+
+        # Sub-clusters.
+        if rows.size >= min_cells_subcluster:
+            marker_genes = [g for s in lin_subsets for g in s.genes]
+            if layer is not None:
+                sub = sub.copy()
+                sub.X = sub.layers[layer]
+            labels = _subcluster(
+                sub, extra_genes=marker_genes, resolution=resolution, seed=seed,
+                n_neighbors=n_neighbors, n_top_genes=n_top_genes,
+            )
+        else:
+            labels = np.zeros(rows.size, dtype=int).astype(str)
+        cats = sorted(set(labels), key=lambda x: (len(x), x))
+        codes = pd.Categorical(labels, categories=cats).codes
+        subcluster[rows] = [f"{lin_name}.{x}" for x in labels]
+        n_cl = len(cats)
+
+        # Level 1: roots.
+        roots = [s.name for s in lin_subsets if s.parent is None]
+        r_cols = [list(scores.columns).index(r) for r in roots]
+        lv1 = _level(values_all[:, r_cols], codes, n_cl)
+        ok1 = (
+            (lv1["idx"] >= 0)
+            & (lv1["confidence"] >= min_confidence)
+            & (lv1["margin"] >= min_margin)
+            & (lv1["best"] >= min_score)
+        )
+        roots_arr = np.array(roots, dtype=object)
+        cl_call = np.where(ok1, roots_arr[np.maximum(lv1["idx"], 0)], UNASSIGNED)
+        cl_conf = lv1["confidence"].copy()
+        cl_root = cl_call.copy()
+        cell_ok1 = (
+            (lv1["cell_idx"] >= 0)
+            & (lv1["cell_margin"] >= min_cell_margin)
+            & (lv1["cell_best"] >= min_cell_score)
+        )
+        c_call = np.where(cell_ok1, roots_arr[np.maximum(lv1["cell_idx"], 0)], UNASSIGNED)
+        c_conf = lv1["cell_margin"].copy()
+        child_info = {
+            k: np.full(n_cl, np.nan) for k in ("margin", "agreement", "confidence")
+        }
+        child_top = np.full(n_cl, "", dtype=object)
+
+        # Level 2: children of each root.
+        for root in roots:
+            kids = [s.name for s in markers.children(root)]
+            if not kids:
+                continue
+            k_cols = [list(scores.columns).index(k) for k in kids]
+            kids_arr = np.array(kids, dtype=object)
+            lv2 = _level(values_all[:, k_cols], codes, n_cl)
+            # cluster path: only sub-clusters called `root`
+            at_root = cl_call == root
+            ok2 = (
+                at_root
+                & (lv2["idx"] >= 0)
+                & (lv2["confidence"] >= min_confidence)
+                & (lv2["margin"] >= min_margin)
+                & (lv2["best"] >= min_score)
+            )
+            for key in child_info:
+                child_info[key] = np.where(at_root, lv2[key], child_info[key])
+            child_top = np.where(
+                at_root & (lv2["idx"] >= 0), kids_arr[np.maximum(lv2["idx"], 0)], child_top
+            )
+            cl_conf = np.where(ok2, np.minimum(cl_conf, lv2["confidence"]), cl_conf)
+            cl_call = np.where(ok2, kids_arr[np.maximum(lv2["idx"], 0)], cl_call)
+            # cell path: only cells whose own root is `root`
+            cell_at_root = c_call == root
+            cell_ok2 = (
+                cell_at_root
+                & (lv2["cell_idx"] >= 0)
+                & (lv2["cell_margin"] >= min_cell_margin)
+                & (lv2["cell_best"] >= min_cell_score)
+            )
+            c_conf = np.where(cell_ok2, np.minimum(c_conf, lv2["cell_margin"]), c_conf)
+            c_call = np.where(cell_ok2, kids_arr[np.maximum(lv2["cell_idx"], 0)], c_call)
+
+        subset[rows] = cl_call[codes]
+        subset_conf[rows] = cl_conf[codes]
+        subset_root[rows] = cl_root[codes]
+        cell_subset[rows] = c_call
+        cell_conf[rows] = c_conf
+
+        # Axes of this lineage.
+        for axis in (a for a in markers.axes if a.lineage == lin_name):
+            ax_scores = gene_set_scores(
+                sub,
+                {"pos": list(axis.positive), "neg": list(axis.negative)},
+                layer=layer, quantile=quantile, min_markers=min_markers, warn=False,
+            )
+            value = (ax_scores["pos"] - ax_scores["neg"]).to_numpy()
+            in_subset = cl_call[codes] == axis.subset
+            axes_out[axis.name][rows[in_subset]] = value[in_subset]
+
+        for k, cat in enumerate(cats):
+            members = codes == k
+            row: dict[str, object] = {
+                "lineage": lin_name,
+                "subcluster": f"{lin_name}.{cat}",
+                "n_cells": int(members.sum()),
+                "subset": cl_call[k],
+                "confidence": float(cl_conf[k]),
+                "root_top": roots_arr[lv1["idx"][k]] if lv1["idx"][k] >= 0 else UNASSIGNED,
+                "root_margin": float(lv1["margin"][k]),
+                "root_agreement": float(lv1["agreement"][k]),
+                "root_confidence": float(lv1["confidence"][k]),
+                "child_top": child_top[k] or None,
+                "child_margin": float(child_info["margin"][k]),
+                "child_agreement": float(child_info["agreement"][k]),
+                "child_confidence": float(child_info["confidence"][k]),
+            }
+            for s in names:
+                row[f"score_{s}"] = float(np.nanmean(score_tab[rows[members], col[s]])) if (
+                    np.isfinite(score_tab[rows[members], col[s]]).any()
+                ) else np.nan
+            cluster_rows.append(row)
+
+    cells = pd.DataFrame(
+        {
+            "lineage": lin,
+            "subcluster": subcluster,
+            "subset": subset,
+            "subset_confidence": np.clip(subset_conf, 0.0, 1.0),
+            "subset_root": subset_root,
+            "cell_subset": cell_subset,
+            "cell_subset_confidence": np.clip(cell_conf, 0.0, 1.0),
+        },
+        index=adata.obs_names.copy(),
+    )
+    for name, values in axes_out.items():
+        cells[f"axis_{name}"] = values
+    cells[[f"score_{s}" for s in names]] = score_tab
+    clusters = pd.DataFrame(cluster_rows)
+    meta = {
+        "min_confidence": min_confidence,
+        "min_margin": min_margin,
+        "min_score": min_score,
+        "min_cell_margin": min_cell_margin,
+        "min_cell_score": min_cell_score,
+        "resolution": resolution,
+        "seed": seed,
+        "markers_used": used_meta,
+        "unscored": unscored_meta,
+    }
+    cells.attrs.update(meta)
+    clusters.attrs.update(meta)
+    return cells, clusters
+
+
+def merge_malignant(
+    subsets: pd.DataFrame,
+    cnv_calls: pd.DataFrame,
+    *,
+    column: str = "subset",
+) -> pd.Series:
+    """Final subset label: marker subsets with malignant cells taken from copy number.
+
+    Parameters
+    ----------
+    subsets
+        ``cells`` output of :func:`annotate_subsets`.
+    cnv_calls
+        Output of :func:`tmesig.cnv.call_malignant` (column ``cnv_call``), same index.
+    column
+        Which subset column to start from (``subset`` or ``cell_subset``).
+
+    Returns
+    -------
+    pandas.Series
+        Named ``final_subset``: ``malignant`` where ``cnv_call == "malignant"`` (this wins
+        over a normal-epithelium marker call: lung adenocarcinoma keeps alveolar genes);
+        ``other_normal_epithelium`` for epithelial cells that are CNV ``non-malignant``
+        without a marker subset; otherwise the marker subset.
+    """
+    if column not in subsets.columns:
+        msg = f"Column {column!r} not in the subsets table; use 'subset' or 'cell_subset'."
+        raise ValueError(msg)
+    if "cnv_call" not in cnv_calls.columns:
+        msg = "cnv_calls has no 'cnv_call' column; pass the output of tmesig.cnv.call_malignant."
+        raise ValueError(msg)
+    call = cnv_calls["cnv_call"].reindex(subsets.index)
+    out = subsets[column].astype(object).copy()
+    epi_plain = (
+        (subsets["lineage"] == "epithelial") & (out == UNASSIGNED) & (call == "non-malignant")
+    )
+    out[epi_plain] = OTHER_NORMAL_EPITHELIUM
+    out[call == MALIGNANT] = MALIGNANT
+    out.name = "final_subset"
+    return out
