@@ -23,7 +23,10 @@ OUTPUTS = [
     "report/umap_scores.png", "report/dotplot_card_genes.png",
     "report/heatmap_compartment_sets.png", "report/qc_violin.png", "conditions.tsv",
     "composition.tsv", "composition_by_patient.tsv", "enrichment.tsv",
-    "report/forest_conditions.png", "report/composition_by_patient.png",
+    "report/forest_conditions.png", "report/composition_by_patient.png", "label_agreement.tsv",
+    "annotation_subsets.tsv", "annotation_subclusters.tsv", "report/umap_subsets.png",
+    "report/subset_markers.png", "report/annotation_confidence.png", "report/cnv_heatmap.png",
+    "report/cnv_scatter.png",
 ]
 
 
@@ -51,7 +54,8 @@ def _setup(tmp: Path, *, sample_col="sample", per_sample=125) -> Path:
     _subsample(data, per_sample=per_sample)
     pd.DataFrame(
         {"dataset": ["mini"], "path": [str(data)], "sha256": [""], "sample_col": [sample_col],
-         "patient_col": [""], "condition_col": ["arm"]}
+         "patient_col": [""], "condition_col": ["arm"],
+         "label_col": ["cell_type"]}
     ).to_csv(tmp / "samples.tsv", sep="\t", index=False)
     cfg = {
         "samples": str(tmp / "samples.tsv"),
@@ -122,6 +126,18 @@ def test_outputs_make_sense(run):
     by_patient = pd.read_csv(res / "composition_by_patient.tsv", sep="\t")
     sums = by_patient.groupby(["patient", "condition"])["fraction"].sum()
     assert np.allclose(sums, 1.0) and set(by_patient["patient"].astype(str)) == {"11", "12", "13", "14"}
+    agree = pd.read_csv(res / "label_agreement.tsv", sep="\t", index_col=0)
+    assert agree.loc["All", "All"] == cl.n_obs and "Epithelial" in agree.columns
+    sub = pd.read_csv(res / "annotation_subsets.tsv", sep="\t", index_col=0)
+    assert list(sub.index) == list(cl.obs_names)
+    assert set(sub["cnv_call"]) <= {"malignant", "non-malignant", "uncertain"}
+    # malignant calls come from epithelial cells, or carry a note saying why not
+    mal = sub[sub["cnv_call"] == "malignant"]
+    assert ((mal["lineage"] == "epithelial") | mal["note"].fillna("").str.len().gt(0)).all()
+    assert (sub.loc[sub["cnv_call"] == "malignant", "final_subset"] == "malignant").all()
+    # T/NK subsets only inside the T/NK lineage
+    t_subsets = {"CD8_T", "CD8_effector_memory", "CD8_exhausted", "CD4_T", "CD4_conventional", "Treg", "NK", "MAIT"}
+    assert (sub.loc[sub["final_subset"].isin(t_subsets), "lineage"] == "T_NK").all()
     enr = pd.read_csv(res / "enrichment.tsv", sep="\t")
     assert set(enr["collection"]) == {"tmesig", "hallmark"}
     assert set(enr["group"]) <= found

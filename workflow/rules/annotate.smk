@@ -10,6 +10,12 @@ rule annotate:
             category="2. Compartments",
             labels={"dataset": "{dataset}", "table": "cluster calls"},
         ),
+        agreement=report(
+            "results/{dataset}/label_agreement.tsv",
+            caption="../report/label_agreement.rst",
+            category="2. Compartments",
+            labels={"dataset": "{dataset}", "table": "agreement with author labels"},
+        ),
     log:
         "logs/{dataset}/annotate.log",
     benchmark:
@@ -20,5 +26,6 @@ rule annotate:
         mem_mb=mem_for(60),
     params:
         annotate=config["annotate"],
+        row=dataset_row,
     script:
         "../scripts/annotate.py"

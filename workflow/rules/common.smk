@@ -114,7 +114,7 @@ def _read_sheet(path):
         )
     validate(sheet, schema="../schemas/samples.schema.yaml")
     sheet = sheet.fillna("")
-    for col in ("sha256", "sample_col", "patient_col", "condition_col"):
+    for col in ("sha256", "sample_col", "patient_col", "condition_col", "label_col"):
         if col not in sheet.columns:
             sheet[col] = ""
     if sheet.empty:

@@ -1,10 +1,13 @@
 # Targets and shared constants of the analysis stages (conditions, composition, enrichment).
 
 HALLMARK_GMT = str(REPO / "resources/genesets/h.all.v7.5.1.symbols.gmt")
+SUBSET_MARKERS = resource(
+    config["subsets"]["markers"], "resources/markers/subsets.yaml"
+)
 
 
 def analysis_outputs():
-    """Targets of the condition, composition and enrichment stages, for every dataset."""
+    """Targets of the subset, condition, composition and enrichment stages, per dataset."""
     out = []
     for ds in samples.index:
         out += [
@@ -13,5 +16,12 @@ def analysis_outputs():
             f"results/{ds}/enrichment.tsv",
             f"results/{ds}/report/forest_conditions.png",
             f"results/{ds}/report/composition_by_patient.png",
+            f"results/{ds}/label_agreement.tsv",
         ]
+        if config["subsets"]["enabled"]:
+            out += [
+                f"results/{ds}/annotation_subsets.tsv",
+                f"results/{ds}/report/umap_subsets.png",
+                f"results/{ds}/report/cnv_heatmap.png",
+            ]
     return out
