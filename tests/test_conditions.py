@@ -102,3 +102,24 @@ def test_composition_by_hand_and_planted_shift():
     assert comp.loc["myeloid", "effect"] > 0 and comp.loc["myeloid", "significant"]
     fr = df[df.condition == "NR"].groupby("patient")["compartment"].apply(lambda c: (c == "myeloid").mean())
     assert np.isclose(comp.loc["myeloid", "fraction_test"], fr.mean())
+
+
+def test_fdr_within_families():
+    from statsmodels.stats.multitest import multipletests
+
+    df = _planted_cells(seed=3)
+    sets = [
+        GeneSet(name="exhaustion", title="e", genes=("G",), direction="up", compartments=("T_NK",),
+                mechanism="m", card=False, provenance={"seed": "s", "section": "x"}),
+        _gs("null", "up"),
+    ]
+    out = conditions.compare_conditions(
+        df[["exhaustion", "null"]], sets, compartment=df["compartment"], patient=df["patient"],
+        condition=df["condition"], contrast=conditions.Contrast("R", "NR"),
+    )
+    fam = out.set_index(["compartment", "set"])["family"]
+    assert fam[("T_NK", "exhaustion")] == "primary" and fam[("myeloid", "exhaustion")] == "exploratory"
+    assert (out.loc[out["set"] == "null", "family"] == "primary").all()
+    for f in ("primary", "exploratory"):
+        sub = out[out["family"] == f]
+        assert np.allclose(sub["fdr"], multipletests(sub["p"], method="fdr_bh")[1])

@@ -81,3 +81,82 @@ def test_unassigned_cells_are_excluded_and_summary_is_a_groupby():
     for r in summ.itertuples():
         assert np.isclose(r.up_set, ref.loc[(r.compartment, r.sample), "mean"])
         assert r.n_cells == ref.loc[(r.compartment, r.sample), "size"]
+
+
+def _planted_adata(seed=0):
+    """Log-normalised data: 3 compartments × 4 samples; set UP's genes high in myeloid;
+    HOUSE is a set of highly expressed genes that is high everywhere (no compartment effect)."""
+    import anndata as ad
+    import scanpy as sc
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    n_genes, rows, comps, samples = 400, [], [], []
+    base = rng.gamma(1.0, 1.0, n_genes)
+    base[380:] *= 30  # housekeeping-like, highly expressed
+    for s in range(4):
+        for comp in ("T_NK", "myeloid", "epithelial"):
+            lam = np.tile(base, (40, 1)) * rng.uniform(0.8, 1.2, size=(40, 1))
+            if comp == "myeloid":
+                lam[:, :10] *= 6
+            rows.append(rng.poisson(lam))
+            comps += [comp] * 40
+            samples += [f"s{s}"] * 40
+    x = np.vstack(rows).astype(np.float32)
+    a = ad.AnnData(X=sp.csr_matrix(x), var=pd.DataFrame(index=[f"G{i}" for i in range(n_genes)]))
+    a.obs_names = [f"c{i}" for i in range(a.n_obs)]
+    sc.pp.normalize_total(a, target_sum=1e4)
+    sc.pp.log1p(a)
+    return a, pd.Series(comps, index=a.obs_names), pd.Series(samples, index=a.obs_names)
+
+
+def _gs_genes(name, genes, direction="up", comps=("any",)):
+    return GeneSet(name=name, title=name, genes=tuple(genes), direction=direction, compartments=comps,
+                   mechanism="m", card=False, provenance={"seed": "x", "section": "y"})
+
+
+def test_null_calibration_separates_a_program_from_highly_expressed_genes():
+    from tmesig import score
+
+    a, comp, smp = _planted_adata()
+    sets = [_gs_genes("UP", [f"G{i}" for i in range(10)]), _gs_genes("HOUSE", [f"G{i}" for i in range(380, 390)])]
+    groups = pd.DataFrame({"compartment": comp, "sample": smp})
+    nulls = score.null_group_means(a, sets, groups=groups, n_null=199, ctrl_size=20, n_bins=10, seed=0)
+    cal = flag.null_calibration(nulls, sets, min_cells=10).set_index(["compartment", "set"])
+    assert cal.loc[("myeloid", "UP"), "p_null"] == 1 / 200  # beyond every matched random set
+    assert cal.loc[("T_NK", "HOUSE"), "p_null"] > 0.05 and cal.loc[("myeloid", "HOUSE"), "p_null"] > 0.05
+    assert cal.loc[("T_NK", "UP"), "p_null"] > 0.5  # T cells lack the program: null_z very negative
+
+
+def test_group_profiles_and_drivers_by_hand():
+    a, comp, smp = _planted_adata(seed=1)
+    groups = pd.DataFrame({"compartment": comp, "sample": smp})
+    prof, n = flag.group_profiles(a, ["G0", "G1", "G385"], groups=groups, chunk_size=37)
+    x = a.X.toarray()
+    sel = ((comp == "myeloid") & (smp == "s2")).to_numpy()
+    assert np.allclose(prof.loc[("myeloid", "s2"), "G1"], x[sel, 1].mean())
+    assert n.loc[("myeloid", "s2")] == 40
+    drv = flag.driver_genes(prof, n, [_gs_genes("UP", ["G0", "G1"])]).set_index(["compartment", "set"])
+    top = drv.loc[("myeloid", "UP"), "top_genes"].split(",")
+    assert {t.split(":")[0] for t in top} == {"G0", "G1"}
+    # contribution = mean over samples of (myeloid - others) / n genes, by hand for G0
+    d = []
+    for s in sorted(set(smp)):
+        ins = ((comp == "myeloid") & (smp == s)).to_numpy()
+        out = ((comp != "myeloid") & (smp == s)).to_numpy()
+        d.append(x[ins, 0].mean() - x[out, 0].mean())
+    g0 = [t for t in top if t.startswith("G0:")][0]
+    assert np.isclose(float(g0.split(":")[1]), np.mean(d) / 2, atol=1e-3)
+
+
+def test_calibrated_p_is_the_larger_of_the_two():
+    df = _cells()
+    f = flag.flag_compartments(df[["up_set", "down_set", "null_set"]], SETS, compartment=df["comp"], unit=df["sample"])
+    cal = f[["compartment", "set"]].assign(null_z=1.0, p_null=0.2, n_null=99)
+    out = flag.calibrate_flags(f, cal)
+    assert np.allclose(out["p"], np.fmax(out["p_samples"], 0.2))
+    assert not out["flagged"].any()  # nothing survives when the null says p = 0.2
+    cal2 = cal.assign(p_null=0.001)
+    out2 = flag.calibrate_flags(f, cal2)
+    assert set(zip(out2.loc[out2.flagged, "compartment"], out2.loc[out2.flagged, "set"], strict=True)) == {
+        ("myeloid", "up_set"), ("epithelial", "down_set")}

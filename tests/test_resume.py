@@ -45,7 +45,13 @@ def _setup(tmp: Path, *, per_sample: int = 100, seed: int = 0) -> None:
     pd.DataFrame({"dataset": ["mini"], "path": ["tumour.h5ad"], "sample_col": ["sample"]}).to_csv(
         tmp / "samples.tsv", sep="\t", index=False
     )
-    cfg = {"samples": "samples.tsv", "qc": {"min_cells_doublets": 50}, "cluster": {"n_pcs": 20}}
+    cfg = {
+        "samples": "samples.tsv",
+        "qc": {"min_cells_doublets": 50},
+        "cluster": {"n_pcs": 20},
+        "flag": {"n_null": 200},
+        "enrichment": {"permutation_num": 100},
+    }
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
 
 

@@ -62,6 +62,7 @@ def _setup(tmp: Path, *, sample_col="sample", per_sample=125) -> Path:
         "qc": {"min_cells_doublets": 100},
         "cluster": {"n_pcs": 20},
         "enrichment": {"permutation_num": 100},
+        "flag": {"n_null": 200},
     }
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
     return data

@@ -27,5 +27,6 @@ rule flag:
         mem_mb=mem_for(20),
     params:
         flag=config["flag"],
+        score=config["score"],
     script:
         "../scripts/flag.py"

@@ -13,7 +13,9 @@ The effect is the difference ``test − reference`` in score units with its 95% 
 interval (t-based; Welch–Satterthwaite degrees of freedom when unpaired) and a
 standardised effect (Hedges' g, or d_z for paired designs). With fewer than
 ``min_patients`` patients per group (or pairs) no p-value is reported and ``note`` says so.
-p-values are adjusted by Benjamini–Hochberg over all compartment × set tests.
+p-values are adjusted by Benjamini–Hochberg separately in two families, as for the
+compartment flags: *primary* (each set in the compartments it applies to — the
+pre-specified hypotheses) and *exploratory* (all other compartment × set pairs).
 """
 
 from collections.abc import Sequence
@@ -218,9 +220,11 @@ def compare_conditions(
     -------
     DataFrame
         One row per compartment × set: ``compartment``, ``set``, ``direction``,
-        ``reference``, ``test``, the fields of :func:`compare_units`, ``resistance_effect``
-        (``std_effect`` signed so that positive means the test condition is further towards
-        resistance), ``fdr`` and ``significant``.
+        ``family`` (``primary`` where the set applies to the compartment, else
+        ``exploratory``), ``reference``, ``test``, the fields of :func:`compare_units`,
+        ``resistance_effect`` (``std_effect`` signed so that positive means the test
+        condition is further towards resistance), ``fdr`` (BH within the family) and
+        ``significant``.
     """
     by_name = {gs.name: gs for gs in sets}
     pm = patient_means(scores, compartment=compartment, patient=patient, condition=condition, min_cells=min_cells)
@@ -231,11 +235,14 @@ def compare_conditions(
         for set_name in scores.columns:
             res = compare_units(r[set_name], t[set_name], min_units=min_patients, alpha=alpha)
             sign = 1.0 if by_name[set_name].direction == "up" else -1.0
+            gs = by_name[set_name]
+            applies = ("any" in gs.compartments) or (comp in gs.compartments)
             rows.append(
                 {
                     "compartment": comp,
                     "set": set_name,
-                    "direction": by_name[set_name].direction,
+                    "direction": gs.direction,
+                    "family": "primary" if applies else "exploratory",
                     "reference": contrast.reference,
                     "test": contrast.test,
                     **res,
@@ -246,9 +253,10 @@ def compare_conditions(
     if out.empty:
         return out
     out["fdr"] = np.nan
-    tested = out["p"].notna().to_numpy()
-    if tested.any():
-        out.loc[tested, "fdr"] = multipletests(out.loc[tested, "p"], method="fdr_bh")[1]
+    for fam in ("primary", "exploratory"):
+        tested = (out["p"].notna() & (out["family"] == fam)).to_numpy()
+        if tested.any():
+            out.loc[tested, "fdr"] = multipletests(out.loc[tested, "p"], method="fdr_bh")[1]
     out["significant"] = (out["fdr"] <= alpha).fillna(False).astype(bool)
     if contrast.note:
         out["note"] = [f"{n}; {contrast.note}" if n else contrast.note for n in out["note"]]
