@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from .annotate import UNASSIGNED
+from .flag import fdr_by_family
 from .signatures import GeneSet
 
 __all__ = ["Contrast", "compare_conditions", "compare_units", "patient_means", "resolve_contrast"]
@@ -252,11 +252,7 @@ def compare_conditions(
     out = pd.DataFrame(rows)
     if out.empty:
         return out
-    out["fdr"] = np.nan
-    for fam in ("primary", "exploratory"):
-        tested = (out["p"].notna() & (out["family"] == fam)).to_numpy()
-        if tested.any():
-            out.loc[tested, "fdr"] = multipletests(out.loc[tested, "p"], method="fdr_bh")[1]
+    out["fdr"] = fdr_by_family(out)
     out["significant"] = (out["fdr"] <= alpha).fillna(False).astype(bool)
     if contrast.note:
         out["note"] = [f"{n}; {contrast.note}" if n else contrast.note for n in out["note"]]

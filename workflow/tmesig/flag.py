@@ -28,10 +28,22 @@ __all__ = [
     "calibrate_flags",
     "compartment_summary",
     "driver_genes",
+    "fdr_by_family",
     "flag_compartments",
     "group_profiles",
     "null_calibration",
 ]
+
+
+def fdr_by_family(table: pd.DataFrame) -> np.ndarray:
+    """Benjamini–Hochberg adjusted ``p`` within each ``family`` (rows without p stay NaN)."""
+    fdr = np.full(len(table), np.nan)
+    p = table["p"].to_numpy(dtype=float)
+    for fam in pd.unique(table["family"]):
+        tested = ~np.isnan(p) & (table["family"] == fam).to_numpy()
+        if tested.any():
+            fdr[tested] = multipletests(p[tested], method="fdr_bh")[1]
+    return fdr
 
 
 def compartment_summary(
@@ -160,11 +172,7 @@ def flag_compartments(
     if out.empty:
         return out.assign(family=[], fdr=[], flagged=[])
     out["family"] = np.where(out["applies"], "primary", "exploratory")
-    out["fdr"] = np.nan
-    for fam in ("primary", "exploratory"):
-        tested = (out["p"].notna() & (out["family"] == fam)).to_numpy()
-        if tested.any():
-            out.loc[tested, "fdr"] = multipletests(out.loc[tested, "p"], method="fdr_bh")[1]
+    out["fdr"] = fdr_by_family(out)
     out["flagged"] = (
         out["applies"] & (out["fdr"] <= alpha) & (out["resistance_effect"] >= min_effect)
     ).astype(bool)
@@ -356,11 +364,7 @@ def calibrate_flags(
     if drivers is not None:
         out = out.merge(drivers, on=["compartment", "set"], how="left")
     out["p"] = np.where(out["p_samples"].notna(), np.fmax(out["p_samples"], out["p_null"]), np.nan)
-    out["fdr"] = np.nan
-    for fam in ("primary", "exploratory"):
-        tested = (out["p"].notna() & (out["family"] == fam)).to_numpy()
-        if tested.any():
-            out.loc[tested, "fdr"] = multipletests(out.loc[tested, "p"], method="fdr_bh")[1]
+    out["fdr"] = fdr_by_family(out)
     out["flagged"] = (
         out["applies"]
         & (out["fdr"] <= alpha)
