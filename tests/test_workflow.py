@@ -170,3 +170,16 @@ def test_bad_sheet_fails_cleanly(tmp_path):
     assert str(data) in out and "no_such_column" in out and "sample_col" in out
     assert not any((tmp_path / "results" / "mini").glob("**/*.*"))
     assert data.read_bytes() == before
+
+
+def test_slurm_executor_plans_every_job(run):
+    """The same workflow through Snakemake's SLURM executor plugin (a dry run: no cluster here)."""
+    tmp, _ = run
+    res = _snakemake(
+        tmp, "-n", "-F", "--executor", "slurm", "--jobs", "20",
+        "--default-resources", "slurm_account=lab", "slurm_partition=cpu",
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    for rule in ("ingest", "qc", "cluster", "annotate", "subsets", "score", "flag", "conditions", "enrichment", "figures"):
+        assert f"rule {rule}:" in out or f"rule {rule}\n" in out or f" {rule} " in out, rule
