@@ -141,8 +141,13 @@ def bench_wu(path: Path) -> dict[str, float]:
         assigned = root.isin(["CD4_T", "CD8_T"])
         acc_assigned = float((root[assigned] == truth[assigned]).mean())
         print(f"{col}: accuracy {acc:.3f} (unassigned/NK/MAIT count as wrong); "
-              f"coverage {assigned.mean():.3f}; accuracy among CD4/CD8 calls {acc_assigned:.3f}")
+              f"coverage {assigned.mean():.3f}; unassigned {(root == an.UNASSIGNED).mean():.3f}; "
+              f"accuracy among CD4/CD8 calls {acc_assigned:.3f}")
         print(pd.crosstab(root, truth).to_string())
+        if col == "cell_subset" and "cell_subset_source" in subs:
+            src = subs["cell_subset_source"][keep].replace("", "(unassigned)")
+            print("per-cell root call by how it was made (identity genes / kNN propagation / markers):")
+            print(pd.crosstab([src, root], truth).to_string())
         out[f"wu_{col}_accuracy"] = acc
     return out
 
@@ -199,6 +204,7 @@ def bench_simulated(n_cells: int) -> dict[str, float]:
     print(table.to_string())
     print("(malignant cells are not a marker subset: they come from CNV, which the simulation does not plant)")
     worst = float(table["subset"].drop("ALL").min())
+    print(f"worst cell type (subset): {table['subset'].drop('ALL').idxmin()} {worst:.3f}")
     return {"sim_subset_accuracy_all": float(table.loc["ALL", "subset"]), "sim_subset_accuracy_worst": worst}
 
 

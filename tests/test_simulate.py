@@ -78,3 +78,22 @@ def test_write_h5ad_chunked(tmp_path):
     got = ad.read_h5ad(path)
     assert abs(got.X - mem.X).max() < 1e-6
     assert got.obs.equals(mem.obs) and got.uns["simulation"]["x"] == "lognorm"
+
+
+def test_subset_profiles_consistent_with_subset_markers(sim):
+    """NK cells lack CD3/TRAC, plasma cells lack MS4A1, siblings' genes are not raised."""
+    x = sim.X.tocsc() if sp.issparse(sim.X) else sp.csc_matrix(sim.X)
+    ct = sim.obs["cell_type"].astype(str).to_numpy()
+
+    def frac(cells, genes):  # fraction of the cells with any UMI of the genes
+        idx = [sim.var_names.get_loc(g) for g in genes]
+        return float((np.asarray(x[cells][:, idx].sum(axis=1)).ravel() > 0).mean())
+
+    nk, cd8, b, plasma = (ct == "NK"), (ct == "CD8_T"), (ct == "B"), (ct == "plasma")
+    cd3 = ["CD3D", "CD3E", "CD3G", "TRAC"]
+    assert nk.sum() > 20
+    assert frac(nk, cd3) < 0.1 and frac(cd8, cd3) > 0.9
+    assert frac(plasma, ["MS4A1"]) < 0.1 and frac(b, ["MS4A1"]) > 0.9
+    assert frac(nk, ["CD8A", "CD8B"]) < 0.2 and frac(cd8, ["CD8A", "CD8B"]) > 0.9
+    assert frac(nk, ["KLRF1", "NCR1"]) > 0.9
+

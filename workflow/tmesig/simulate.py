@@ -17,9 +17,14 @@ real annotation and scoring.
 Model
 -----
 Cell type ``t`` has an expression profile ``p_t`` (sums to 1): a shared heavy-tailed
-(log-normal) baseline, its compartment's markers and its own identity genes raised to
-the top of the distribution, other compartments' markers silenced, and 10 % of genes
-shifted per cell type. A cell's mean count of gene ``g`` is ``mu = depth * p_state[g]``
+(log-normal) baseline, its compartment's markers, the genes of its subsets in
+``resources/markers/subsets.yaml`` (``CellType.subsets``: e.g. ``CD4_T`` and ``Treg``
+for Tregs) and its own identity genes raised to the top of the distribution, other
+compartments' markers silenced, and 10 % of genes shifted per cell type. Profiles are
+consistent with the subset markers: the genes of sibling subsets that the type's subsets
+do not list are capped (compartment markers at a detectable level, e.g. PRF1 in NK
+cells, C1Q genes in monocytes; other genes at the median baseline level), and the subsets' ``negative`` genes are silenced (NK cells lack CD3D/CD3E/CD3G/
+TRAC, plasma cells MS4A1). A cell's mean count of gene ``g`` is ``mu = depth * p_state[g]``
 where ``state`` is its cell type with the programs active in it (a program multiplies its
 genes by ``fold``) and ``depth`` is one of 16 log-normal library-size levels. Counts are
 NB(mean ``mu``, dispersion ``phi``: variance ``mu + phi mu^2``), drawn by inversion from
@@ -73,29 +78,76 @@ class CellType:
         Extra identity genes raised in this type.
     weight : float
         Mean share of cells.
+    subsets : tuple of str
+        Subsets of ``resources/markers/subsets.yaml`` (:func:`tmesig.subsets.load_subset_markers`)
+        the type belongs to (a root and optionally one of its children): their genes are
+        raised, their ``negative`` genes and their siblings' specific genes silenced.
     """
 
     name: str
     compartment: str
     identity: tuple[str, ...]
     weight: float
+    subsets: tuple[str, ...] = ()
 
 
 #: Cell types with their compartments, identity genes and mean proportions.
 CELL_TYPES: tuple[CellType, ...] = (
-    CellType("CD8_T", "T_NK", ("CD8A", "CD8B", "GZMK", "CCL5"), 0.14),
-    CellType("CD4_T", "T_NK", ("CD4", "IL7R", "CCR7"), 0.12),
-    CellType("Treg", "T_NK", ("FOXP3", "IL2RA", "CTLA4", "TNFRSF18"), 0.04),
-    CellType("NK", "T_NK", ("NCAM1", "KLRC1"), 0.04),
-    CellType("B", "B_plasma", ("MS4A1", "CD19", "BANK1"), 0.06),
-    CellType("plasma", "B_plasma", ("MZB1", "JCHAIN", "TNFRSF17"), 0.03),
-    CellType("macrophage", "myeloid", ("CD163", "C1QA", "APOE"), 0.12),
-    CellType("monocyte", "myeloid", ("CD14", "LYZ", "FCN1"), 0.05),
-    CellType("mast", "mast", ("TPSAB1", "CPA3"), 0.02),
-    CellType("fibroblast", "fibroblast", ("DCN", "LUM", "COL1A2"), 0.10),
-    CellType("endothelial", "endothelial", ("PECAM1", "VWF", "CDH5"), 0.07),
+    CellType("CD8_T", "T_NK", ("CD8A", "CD8B", "GZMK", "CCL5"), 0.14, ("CD8_T",)),
+    CellType("CD4_T", "T_NK", ("CD4", "IL7R", "CCR7"), 0.12, ("CD4_T", "CD4_conventional")),
+    CellType("Treg", "T_NK", ("FOXP3", "IL2RA", "CTLA4", "TNFRSF18"), 0.04, ("CD4_T", "Treg")),
+    CellType("NK", "T_NK", ("NCAM1", "KLRC1"), 0.04, ("NK",)),
+    CellType("B", "B_plasma", ("MS4A1", "CD19", "BANK1"), 0.06, ("B_cell",)),
+    CellType("plasma", "B_plasma", ("MZB1", "JCHAIN", "TNFRSF17"), 0.03, ("plasma_cell",)),
+    CellType("macrophage", "myeloid", ("CD163", "C1QA", "APOE"), 0.12, ("macrophage",)),
+    CellType("monocyte", "myeloid", ("CD14", "LYZ", "FCN1"), 0.05, ("classical_monocyte",)),
+    CellType("mast", "mast", ("TPSAB1", "CPA3"), 0.02, ("mast_cell",)),
+    CellType("fibroblast", "fibroblast", ("DCN", "LUM", "COL1A2"), 0.10, ("CAF",)),
+    CellType("endothelial", "endothelial", ("PECAM1", "VWF", "CDH5"), 0.07, ("tumour_endothelium",)),
     CellType("malignant", "epithelial", ("EPCAM", "KRT8", "KRT18"), 0.21),
 )
+
+
+def _subset_genes() -> list[str]:
+    """All genes (positive and negative) of the subset marker file."""
+    from .subsets import load_subset_markers  # noqa: PLC0415 - avoid an import cycle
+
+    markers = load_subset_markers()
+    return sorted({g for s in markers.subsets for g in (*s.genes, *s.negative)})
+
+
+def _subset_plan(ct: CellType) -> tuple[list[str], list[str], list[str]]:
+    """Genes to raise, to cap (siblings' specific genes) and to silence (negatives) for ``ct``.
+
+    ``raise``: genes of the type's subsets (the root and child it belongs to). ``cap``: genes
+    of the sibling subsets at each level (other roots of the lineage; other children of the
+    type's root) that none of the type's subsets lists. ``silence``: the ``negative`` genes
+    of the type's subsets (e.g. CD3D/CD3E/CD3G/TRAC for NK, MS4A1 for plasma cells).
+    """
+    if not ct.subsets:
+        return [], [], []
+    from .subsets import load_subset_markers  # noqa: PLC0415 - avoid an import cycle
+
+    markers = load_subset_markers()
+    by = {s.name: s for s in markers.subsets}
+    unknown = [n for n in ct.subsets if n not in by]
+    if unknown:  # pragma: no cover - guarded by tests on the shipped files
+        msg = f"cell type {ct.name!r}: unknown subset(s) {unknown} in subsets.yaml."
+        raise ValueError(msg)
+    own = [by[n] for n in ct.subsets]
+    raised = list(dict.fromkeys(g for s in own for g in s.genes))
+    silence = list(dict.fromkeys(g for s in own for g in s.negative))
+    siblings = []
+    for s in own:
+        pool = (
+            [x for x in markers.of_lineage(s.lineage) if x.parent is None]
+            if s.parent is None
+            else markers.children(s.parent)
+        )
+        siblings += [x for x in pool if x.name not in ct.subsets]
+    own_genes = set(raised)
+    cap = list(dict.fromkeys(g for x in siblings for g in x.genes if g not in own_genes))
+    return raised, cap, silence
 
 
 @dataclass(frozen=True)
@@ -320,7 +372,7 @@ def _gene_universe(n_genes: int, rng: np.random.Generator) -> pd.DataFrame:
     markers = load_markers()
     marker_genes = sorted({g for genes in markers.values() for g in genes})
     identity = sorted({g for ct in CELL_TYPES for g in ct.identity})
-    core = list(dict.fromkeys(library + marker_genes + identity))
+    core = list(dict.fromkeys(library + marker_genes + identity + _subset_genes()))
     if n_genes < len(core):
         msg = (
             f"n_genes={n_genes} is smaller than the {len(core)} library, marker and identity "
@@ -364,7 +416,8 @@ def design(
     n_cells
         Number of cells (1,000 to 1,000,000 and more; only ``obs`` is held per cell).
     n_genes
-        Number of genes (at least the library, marker and identity genes, ~820).
+        Number of genes (at least the library, marker, subset-marker and identity genes,
+        ~950).
     n_patients
         Patients (even number preferred): half responders (``R``), half non-responders
         (``NR``), each with a ``pre`` and a ``post`` sample.
@@ -407,6 +460,8 @@ def design(
     base = rng.lognormal(mean=0.0, sigma=1.9, size=n_genes)
     high = np.quantile(base, 0.997)
     mid = np.quantile(base, 0.90)
+    low = np.quantile(base, 0.50)
+    srng = np.random.default_rng([seed, 1])  # subset-gene draws: own stream
     type_profiles = np.empty((len(CELL_TYPES), n_genes))
     for k, ct in enumerate(CELL_TYPES):
         w = base.copy()
@@ -418,8 +473,19 @@ def design(
                 w[idx] = high * rng.lognormal(0.0, 0.3, size=len(idx))
             else:
                 w[idx] *= 0.01
+        raised, capped, silenced = _subset_plan(ct)
+        comp_genes = set(markers.get(ct.compartment, ()))
+        idx = [gidx[g] for g in raised if g in gidx and g not in comp_genes]
+        w[idx] = np.maximum(w[idx], mid * srng.lognormal(0.0, 0.3, size=len(idx)))
+        # siblings' specific genes: compartment markers stay detectable (``mid``), others
+        # drop to the median baseline level
+        idx = [gidx[g] for g in capped if g in gidx]
+        cap = np.array([mid if g in comp_genes else low for g in capped if g in gidx])
+        w[idx] = np.minimum(w[idx], cap)
         idx = [gidx[g] for g in ct.identity if g in gidx]
         w[idx] = high * 1.5 * rng.lognormal(0.0, 0.3, size=len(idx))
+        idx = [gidx[g] for g in silenced if g in gidx]
+        w[idx] = base[idx] * 0.01
         for prog in programs:  # program genes are detectable in the target types
             if ct.name in prog.cell_types:
                 idx = [gidx[g] for g in prog.genes if g in gidx]

@@ -46,6 +46,34 @@ relative margin as confidence; ``unassigned`` (root) or parent fallback (child) 
 margin is below ``min_cell_margin`` or the best score below ``min_cell_score`` (0.1). Use it when
 clusters are too small to trust (a few hundred cells).
 
+Identity genes and propagation
+------------------------------
+Roots may list ``identity`` genes: the few lineage-defining genes of the root (``CD8_T``:
+CD8A, CD8B, CD8B2; ``CD4_T``: CD4, CD40LG, FOXP3, ANKRD55, TNFRSF4). When at least two
+roots of a lineage have them (and ``propagate=True``, the default), the per-cell call
+between those roots is made from the identity genes only, so state programmes shared
+across lineages (cytotoxic genes of CD4 Trm cells) do not decide CD8 vs CD4:
+
+1. cells called (per cell) as one of these roots, or unassigned with one of them as best
+   root, are *eligible*; NK / MAIT cell calls are left as they are;
+2. an eligible cell is a *seed* when its identity scores (``gene_set_scores`` of each
+   root's identity genes among the lineage's cells) have a best value ``> 0`` and a
+   relative margin ``>= min_identity_margin`` (0.5): its call is that root, with that
+   margin as confidence (``cell_subset_source == "identity"``);
+3. the other eligible cells (identity genes not detected: dropout, or both sides
+   detected) take the label of their neighbourhood by hard-clamped label propagation over
+   the lineage's kNN graph (the sub-clustering graph: HVGs + marker genes, PCA,
+   ``n_neighbors``, seeded): repeated weighted majority vote of labelled neighbours until
+   stable. With ``balance_propagation`` (default) each label's votes are divided by its
+   number of seeds (class-mass normalisation), because CD8A/CD8B are detected about three
+   times as often as CD4/CD40LG in droplet data, so seed counts reflect detection rates
+   more than abundance. The confidence is the relative vote margin; a margin below
+   ``min_cell_margin`` (or no labelled cell reachable) gives ``unassigned``
+   (``cell_subset_source == "propagated"``).
+
+The children of these roots are then called per cell as usual. The cluster-level
+``subset`` column is unchanged by this step.
+
 Axes
 ----
 Continuous axes (``axes:`` in the YAML, e.g. ``macrophage_M2_minus_M1``) are reported as
@@ -65,6 +93,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import yaml
 
 from tmesig import paths
@@ -100,7 +129,12 @@ OTHER_NORMAL_EPITHELIUM = "other_normal_epithelium"
 
 @dataclass(frozen=True)
 class Subset:
-    """One subset: name, lineage, positive / negative genes, optional parent, source."""
+    """One subset: name, lineage, positive / negative genes, optional parent, source.
+
+    ``identity`` (optional, roots only): the few lineage-defining genes used for the
+    per-cell call between roots that have them (e.g. CD8A/CD8B vs CD4/CD40LG), see
+    "Identity genes and propagation" in the module docstring.
+    """
 
     name: str
     lineage: str
@@ -108,6 +142,7 @@ class Subset:
     negative: tuple[str, ...] = ()
     parent: str | None = None
     source: str = ""
+    identity: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,7 +211,7 @@ def load_subset_markers(path: str | Path | None = None) -> SubsetMarkers:
     ----------
     path
         YAML file with ``lineages:`` (lineage -> subset -> ``{genes, negative?, parent?,
-        source}``) and optional ``axes:`` (name -> ``{lineage, subset, positive, negative,
+        identity?, source}``) and optional ``axes:`` (name -> ``{lineage, subset, positive, negative,
         source}``).
 
     Returns
@@ -244,6 +279,9 @@ def load_subset_markers(path: str | Path | None = None) -> SubsetMarkers:
                     ),
                     parent=entry.get("parent"),
                     source=source.strip(),
+                    identity=_gene_list(
+                        path, f"{where} 'identity'", entry.get("identity"), allow_empty=True
+                    ),
                 )
             )
             seen[str(name)] = lineage
@@ -256,6 +294,12 @@ def load_subset_markers(path: str | Path | None = None) -> SubsetMarkers:
             msg = (
                 f"Subset marker file {path}: subset {s.name!r} has parent {s.parent!r}, which "
                 "must be a top-level subset (no parent) of the same lineage."
+            )
+            raise ValueError(msg)
+        if s.identity:
+            msg = (
+                f"Subset marker file {path}: subset {s.name!r} has 'identity' genes but a "
+                "parent; identity genes are for top-level subsets only."
             )
             raise ValueError(msg)
     axes: list[Axis] = []
@@ -288,8 +332,12 @@ def _subcluster(
     seed: int,
     n_neighbors: int,
     n_top_genes: int,
-) -> np.ndarray:
-    """Leiden labels (str) for the cells of one lineage; HVGs + the lineage's marker genes."""
+    leiden: bool = True,
+) -> tuple[np.ndarray | None, sp.csr_matrix]:
+    """Leiden labels (str; None without ``leiden``) and the kNN connectivities of one lineage.
+
+    HVGs of the lineage's cells + the lineage's marker genes, PCA, kNN (seeded).
+    """
     import scanpy as sc  # noqa: PLC0415 - heavy import only when needed
 
     work = sub.copy()
@@ -301,6 +349,9 @@ def _subcluster(
     n_comps = int(max(2, min(20, work.n_obs - 2, work.n_vars - 1)))
     sc.pp.pca(work, n_comps=n_comps, random_state=seed)
     sc.pp.neighbors(work, n_neighbors=min(n_neighbors, work.n_obs - 1), random_state=seed)
+    graph = sp.csr_matrix(work.obsp["connectivities"])
+    if not leiden:
+        return None, graph
     sc.tl.leiden(
         work,
         resolution=resolution,
@@ -310,7 +361,47 @@ def _subcluster(
         random_state=seed,
         key_added="_sub",
     )
-    return work.obs["_sub"].astype(str).to_numpy()
+    return work.obs["_sub"].astype(str).to_numpy(), graph
+
+
+def _propagate(
+    graph: sp.csr_matrix,
+    seed_label: np.ndarray,
+    targets: np.ndarray,
+    n_labels: int,
+    *,
+    balance: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hard-clamped label propagation over a kNN graph (deterministic).
+
+    ``seed_label`` is ``>= 0`` for seeds (kept fixed), ``-1`` elsewhere. Each target
+    repeatedly takes the label with the largest summed edge weight among its labelled
+    neighbours (with ``balance``, every label's votes are divided by its number of seeds:
+    class-mass normalisation); iterate until no change (at most 100 sweeps). Returns ``(label, margin)`` with
+    ``-1`` / 0 where no labelled cell is reachable; ``margin`` is the relative vote margin
+    ``(top - second) / top``.
+    """
+    label = seed_label.copy()
+    counts = np.bincount(seed_label[seed_label >= 0], minlength=n_labels).astype(float)
+    scale = np.where(counts > 0, 1.0 / np.maximum(counts, 1.0), 0.0) if balance else np.ones(n_labels)
+    margin = np.zeros(label.size)
+    for _ in range(100):
+        onehot = np.zeros((label.size, n_labels))
+        has = label >= 0
+        onehot[np.flatnonzero(has), label[has]] = 1.0
+        votes = np.asarray(graph @ onehot) * scale[None, :]
+        order = np.argsort(-votes, axis=1, kind="stable")
+        top = np.take_along_axis(votes, order[:, :1], axis=1)[:, 0]
+        second = (
+            np.take_along_axis(votes, order[:, 1:2], axis=1)[:, 0] if n_labels > 1 else np.zeros(label.size)
+        )
+        new = np.where(targets & (top > 0), order[:, 0], np.where(targets, -1, label))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            margin = np.where(top > 0, (top - second) / top, 0.0)
+        if np.array_equal(new, label):
+            break
+        label = new
+    return label, np.where(targets, margin, 0.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -367,6 +458,9 @@ def annotate_subsets(
     quantile: float = 0.9,
     min_markers: int = 2,
     min_fraction: float = 0.4,
+    propagate: bool = True,
+    min_identity_margin: float = 0.5,
+    balance_propagation: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Call subsets inside each lineage, per sub-cluster and per cell, with confidence.
 
@@ -398,13 +492,24 @@ def annotate_subsets(
         Passed to :func:`tmesig.annotate.gene_set_scores`: a subset is scored (else
         ``NaN``, never called) only with at least ``min_markers`` genes and at least
         ``min_fraction`` of its genes detected among the lineage's cells.
+    propagate
+        Per-cell root call between roots with ``identity`` genes (``CD8_T`` vs ``CD4_T``)
+        from the identity genes only, with kNN label propagation for cells whose identity
+        genes are not detected (see the module docstring). ``False``: the plain
+        best-sibling per-cell call.
+    min_identity_margin
+        Relative margin of the identity scores for a cell to be a propagation seed.
+    balance_propagation
+        Divide each label's propagation votes by its number of seeds (default True).
 
     Returns
     -------
     cells : pandas.DataFrame
         Index ``obs_names``; columns ``lineage``, ``subcluster``, ``subset`` (cluster-level
         call), ``subset_confidence``, ``subset_root`` (level-1 call), ``cell_subset``,
-        ``cell_subset_confidence``, ``axis_<name>`` per axis and ``score_<subset>`` per
+        ``cell_subset_confidence``, ``cell_subset_source`` (how the per-cell root call was
+        made: ``markers``, ``identity``, ``propagated``; empty when ``unassigned``),
+        ``axis_<name>`` per axis and ``score_<subset>`` per
         subset (``NaN`` outside the subset's lineage).
     clusters : pandas.DataFrame
         One row per sub-cluster: ``lineage``, ``subcluster``, ``n_cells``, ``subset``,
@@ -420,6 +525,7 @@ def annotate_subsets(
         ("min_score", min_score),
         ("min_cell_margin", min_cell_margin),
         ("min_cell_score", min_cell_score),
+        ("min_identity_margin", min_identity_margin),
     ):
         if not 0.0 <= value <= 1.0:
             msg = f"{name} must be in [0, 1], got {value}."
@@ -447,6 +553,7 @@ def annotate_subsets(
     subset_root = np.full(n, UNASSIGNED, dtype=object)
     cell_subset = np.full(n, UNASSIGNED, dtype=object)
     cell_conf = np.zeros(n)
+    cell_source = np.full(n, "", dtype=object)
     axes_out = {a.name: np.full(n, np.nan) for a in markers.axes}
     cluster_rows: list[dict[str, object]] = []
     used_meta: dict[str, dict[str, list[str]]] = {}
@@ -470,17 +577,22 @@ def annotate_subsets(
         for s in lin_subsets:
             score_tab[rows, col[s.name]] = values_all[:, list(scores.columns).index(s.name)]
 
-        # Sub-clusters.
-        if rows.size >= min_cells_subcluster:
-            marker_genes = [g for s in lin_subsets for g in s.genes]
+        # Sub-clusters (and the kNN graph used for propagation).
+        id_roots = [s for s in lin_subsets if s.parent is None and s.identity]
+        use_identity = propagate and len(id_roots) >= 2
+        graph = None
+        if rows.size >= min_cells_subcluster or (use_identity and rows.size >= 5):
+            marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
+            emb = sub
             if layer is not None:
-                sub = sub.copy()
-                sub.X = sub.layers[layer]
-            labels = _subcluster(
-                sub, extra_genes=marker_genes, resolution=resolution, seed=seed,
+                emb = sub.copy()
+                emb.X = emb.layers[layer]
+            labels, graph = _subcluster(
+                emb, extra_genes=marker_genes, resolution=resolution, seed=seed,
                 n_neighbors=n_neighbors, n_top_genes=n_top_genes,
+                leiden=rows.size >= min_cells_subcluster,
             )
-        else:
+        if rows.size < min_cells_subcluster:
             labels = np.zeros(rows.size, dtype=int).astype(str)
         cats = sorted(set(labels), key=lambda x: (len(x), x))
         codes = pd.Categorical(labels, categories=cats).codes
@@ -508,6 +620,13 @@ def annotate_subsets(
         )
         c_call = np.where(cell_ok1, roots_arr[np.maximum(lv1["cell_idx"], 0)], UNASSIGNED)
         c_conf = lv1["cell_margin"].copy()
+        c_src = np.where(cell_ok1, "markers", "").astype(object)
+        if use_identity:
+            c_call, c_conf, c_src = _identity_call(
+                sub, id_roots, roots_arr, lv1, c_call, c_conf, c_src, graph,
+                layer=layer, quantile=quantile, min_identity_margin=min_identity_margin,
+                min_cell_margin=min_cell_margin, balance=balance_propagation,
+            )
         child_info = {
             k: np.full(n_cl, np.nan) for k in ("margin", "agreement", "confidence")
         }
@@ -553,6 +672,7 @@ def annotate_subsets(
         subset_root[rows] = cl_root[codes]
         cell_subset[rows] = c_call
         cell_conf[rows] = c_conf
+        cell_source[rows] = c_src
 
         # Axes of this lineage.
         for axis in (a for a in markers.axes if a.lineage == lin_name):
@@ -597,6 +717,7 @@ def annotate_subsets(
             "subset_root": subset_root,
             "cell_subset": cell_subset,
             "cell_subset_confidence": np.clip(cell_conf, 0.0, 1.0),
+            "cell_subset_source": np.where(cell_subset == UNASSIGNED, "", cell_source),
         },
         index=adata.obs_names.copy(),
     )
@@ -610,6 +731,9 @@ def annotate_subsets(
         "min_score": min_score,
         "min_cell_margin": min_cell_margin,
         "min_cell_score": min_cell_score,
+        "propagate": propagate,
+        "min_identity_margin": min_identity_margin,
+        "balance_propagation": balance_propagation,
         "resolution": resolution,
         "seed": seed,
         "markers_used": used_meta,
@@ -618,6 +742,64 @@ def annotate_subsets(
     cells.attrs.update(meta)
     clusters.attrs.update(meta)
     return cells, clusters
+
+
+def _identity_call(
+    sub: ad.AnnData,
+    id_roots: list[Subset],
+    roots_arr: np.ndarray,
+    lv1: dict[str, np.ndarray],
+    c_call: np.ndarray,
+    c_conf: np.ndarray,
+    c_src: np.ndarray,
+    graph: sp.csr_matrix | None,
+    *,
+    layer: str | None,
+    quantile: float,
+    min_identity_margin: float,
+    min_cell_margin: float,
+    balance: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-cell call between identity roots: identity genes, then kNN propagation."""
+    names = [s.name for s in id_roots]
+    id_scores = gene_set_scores(
+        sub, {s.name: list(s.identity) for s in id_roots}, layer=layer, quantile=quantile,
+        min_markers=1, warn=False,
+    ).to_numpy()
+    if not np.isfinite(id_scores).all(axis=0).all():
+        return c_call, c_conf, c_src  # an identity set has no detected gene: no evidence
+    # cells the step applies to: called (or best-scoring) as one of the identity roots
+    best_root = np.where(lv1["cell_idx"] >= 0, roots_arr[np.maximum(lv1["cell_idx"], 0)], "")
+    eligible = np.isin(c_call, names) | ((c_call == UNASSIGNED) & np.isin(best_root, names))
+    order = np.argsort(-id_scores, axis=1, kind="stable")
+    top = np.take_along_axis(id_scores, order[:, :1], axis=1)[:, 0]
+    second = np.take_along_axis(id_scores, order[:, 1:2], axis=1)[:, 0]
+    margin = _relative_margin(top, second)
+    margin = np.where(top > 0, np.nan_to_num(margin), 0.0)
+    seed = eligible & (top > 0) & (margin >= min_identity_margin)
+    seed_label = np.where(seed, order[:, 0], -1)
+    out_call = c_call.copy()
+    out_conf = c_conf.copy()
+    out_src = c_src.copy()
+    names_arr = np.array(names, dtype=object)
+    out_call[seed] = names_arr[seed_label[seed]]
+    out_conf[seed] = margin[seed]
+    out_src[seed] = "identity"
+    rest = eligible & ~seed
+    if graph is None or not seed.any():
+        out_call[rest] = UNASSIGNED
+        out_conf[rest] = 0.0
+        out_src[rest] = ""
+        return out_call, out_conf, out_src
+    lab, vote_margin = _propagate(graph, seed_label, rest, len(names), balance=balance)
+    ok = rest & (lab >= 0) & (vote_margin >= min_cell_margin)
+    out_call[rest] = UNASSIGNED
+    out_conf[rest] = 0.0
+    out_src[rest] = ""
+    out_call[ok] = names_arr[lab[ok]]
+    out_conf[ok] = vote_margin[ok]
+    out_src[ok] = "propagated"
+    return out_call, out_conf, out_src
 
 
 def merge_malignant(
