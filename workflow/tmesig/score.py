@@ -714,22 +714,34 @@ def _group_codes(groups: pd.Series | pd.DataFrame, adata: ad.AnnData) -> tuple[n
 
 
 def _draw_null(
-    rng: np.random.Generator, pos: np.ndarray, cuts: np.ndarray, *, ctrl_size: int
+    rng: np.random.Generator,
+    pos: np.ndarray,
+    cuts: np.ndarray,
+    *,
+    ctrl_size: int,
+    pools: Mapping[float, np.ndarray] | None = None,
+    candidates: Mapping[float, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One random set matched to ``pos`` bin by bin, and its scanpy-style controls."""
+    """One random set matched to ``pos`` bin by bin, and its scanpy-style controls.
+
+    ``pools`` (bin → its genes) and ``candidates`` (bin → its genes not in ``pos``) may be
+    precomputed once per set; the draws are the same with or without them.
+    """
+    if pools is None:
+        pools = {cut: np.flatnonzero(cuts == cut) for cut in np.unique(cuts[np.isfinite(cuts)])}
     genes = []
     bins = cuts[pos]
     for cut in np.unique(bins):
         k = int((bins == cut).sum())
-        pool = np.flatnonzero(cuts == cut)
-        candidates = np.setdiff1d(pool, pos)
-        if len(candidates) < k:
-            candidates = pool
-        genes.append(rng.choice(candidates, size=min(k, len(candidates)), replace=False))
+        pool = pools[cut]
+        cands = candidates[cut] if candidates is not None else np.setdiff1d(pool, pos)
+        if len(cands) < k:
+            cands = pool
+        genes.append(rng.choice(cands, size=min(k, len(cands)), replace=False))
     null = np.unique(np.concatenate(genes))
     ctrl = []
     for cut in np.unique(cuts[null]):
-        pool = np.flatnonzero(cuts == cut)
+        pool = pools[cut]
         if ctrl_size < len(pool):
             pool = rng.choice(pool, size=ctrl_size, replace=False)
         ctrl.append(pool)
@@ -800,6 +812,7 @@ def null_group_means(
     cuts = scanpy_bins(stats.means, n_bins=n_bins)
     columns: list[tuple[np.ndarray, np.ndarray]] = []
     null_genes: dict[str, list[np.ndarray]] = {}
+    pools = {cut: np.flatnonzero(cuts == cut) for cut in np.unique(cuts[np.isfinite(cuts)])}
     for gs in sets:
         pos = positions[gs.name]
         pos = pos[np.isfinite(cuts[pos])]
@@ -808,7 +821,11 @@ def null_group_means(
         pos = positions[gs.name]
         pos = pos[np.isfinite(cuts[pos])]
         rng = np.random.default_rng([int(seed), zlib.crc32(gs.name.encode())])
-        draws = [_draw_null(rng, pos, cuts, ctrl_size=ctrl_size) for _ in range(int(n_null))]
+        cands = {cut: np.setdiff1d(pools[cut], pos) for cut in np.unique(cuts[pos])}
+        draws = [
+            _draw_null(rng, pos, cuts, ctrl_size=ctrl_size, pools=pools, candidates=cands)
+            for _ in range(int(n_null))
+        ]
         null_genes[gs.name] = [d[0] for d in draws]
         columns.extend(draws)
     n_groups = len(labels)
