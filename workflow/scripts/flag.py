@@ -41,10 +41,8 @@ def main():
         seed=sp["seed"],
     )
     calibration = flag.null_calibration(nulls, sets, min_cells=p["min_cells"])
-    profiles, n_cells = flag.group_profiles(
-        adata, [g for gs in sets for g in gs.genes], groups=groups[["compartment", "sample"]]
-    )
-    drivers = flag.driver_genes(profiles, n_cells, sets, min_cells=p["min_cells"])
+    # the group means of every gene come from the same pass over the matrix as the nulls
+    drivers = flag.driver_genes(nulls.profile, nulls.n_cells, sets, min_cells=p["min_cells"])
     flags = flag.calibrate_flags(
         flags, calibration, drivers, alpha=p["alpha"], min_effect=p["min_effect"]
     )

@@ -5,7 +5,6 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 import anndata as ad  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tmesig import cnv, report_annotation, runner, subsets  # noqa: E402
@@ -77,5 +76,4 @@ def _with_calls(adata, calls):
     return adata
 
 
-np.seterr(all="ignore")
 runner.run(main, log_path=snakemake.log[0])

@@ -679,12 +679,16 @@ class NullGroupMeans:
         Cells per group.
     null_genes : dict
         ``{set: [array of gene positions of each null set]}`` (for audit).
+    profile : DataFrame, groups × genes
+        Mean expression of every gene per group (the pass that the scores are built from),
+        e.g. to find the genes that drive a group's score.
     """
 
     observed: pd.DataFrame
     null: pd.DataFrame
     n_cells: pd.Series
     null_genes: dict
+    profile: pd.DataFrame | None = None
 
     def null_array(self, set_name: str) -> np.ndarray:
         """Null means of one set as an array, groups × n_null."""
@@ -854,6 +858,7 @@ def null_group_means(
         null=null,
         n_cells=pd.Series(n_cells, index=labels, name="n_cells"),
         null_genes=null_genes,
+        profile=pd.DataFrame(profile, index=labels, columns=adata.var_names),
     )
 
 
