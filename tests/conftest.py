@@ -1,5 +1,7 @@
 """Shared fixtures: tiny seeded datasets with planted structure."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import anndata as ad
@@ -10,6 +12,30 @@ import scipy.sparse as sp
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "qian2020_ovarian_4k.h5ad"
+# `import celltypist` creates ~/.celltypist unless CELLTYPIST_FOLDER is set: keep tests off ~.
+os.environ.setdefault("CELLTYPIST_FOLDER", tempfile.mkdtemp(prefix="tmesig-celltypist-"))
+
+
+def train_celltypist_model(adata: ad.AnnData, label_col: str, path: Path, *, n_genes: int = 500) -> Path:
+    """Train a small CellTypist model offline (SGD, top HVGs) and write it to ``path``.
+
+    ``adata`` holds raw counts; the model learns ``obs[label_col]`` from log1p(CP10k) of the
+    ``n_genes`` most variable genes. (CellTypist 1.7.1's default LogisticRegression path
+    passes ``multi_class``, which scikit-learn 1.9 removed; the SGD path works.)
+    """
+    import celltypist  # noqa: PLC0415
+    import scanpy as sc  # noqa: PLC0415
+
+    work = adata.copy()
+    sc.pp.normalize_total(work, target_sum=1e4)
+    sc.pp.log1p(work)
+    sc.pp.highly_variable_genes(work, n_top_genes=n_genes)
+    work = work[:, work.var["highly_variable"]].copy()
+    model = celltypist.train(
+        work, labels=label_col, check_expression=False, use_SGD=True, n_jobs=1, feature_selection=False
+    )
+    model.write(str(path))
+    return path
 
 
 def planted_counts(

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import DEMO, REPO
+from conftest import DEMO, REPO, train_celltypist_model
 from tmesig import signatures
 
 pytestmark = pytest.mark.slow
@@ -26,14 +26,19 @@ OUTPUTS = [
     "report/forest_conditions.png", "report/composition_by_patient.png", "label_agreement.tsv",
     "annotation_subsets.tsv", "annotation_subclusters.tsv", "report/umap_subsets.png",
     "report/subset_markers.png", "report/annotation_confidence.png", "report/cnv_heatmap.png",
-    "report/cnv_scatter.png",
+    "report/cnv_scatter.png", "celltypist_agreement.tsv",
 ]
+QIAN_MAP = {"Epithelial": "epithelial", "Fibroblast": "fibroblast", "Macrophage": "myeloid",
+            "Endothelial": "endothelial", "T_cell": "T_NK", "B_cell": "B_plasma"}
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def _snakemake(workdir: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(workdir / "config.yaml"), *args]
     env = {**os.environ, "MPLBACKEND": "Agg"}
+    if home is not None:  # a fresh HOME and no CELLTYPIST_FOLDER: the workflow must not write to ~
+        env["HOME"] = str(home)
+        env.pop("CELLTYPIST_FOLDER", None)
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
 
 
@@ -49,7 +54,7 @@ def _subsample(path: Path, *, per_sample: int, seed: int = 0) -> None:
     sub.write_h5ad(path)
 
 
-def _setup(tmp: Path, *, sample_col="sample", per_sample=125) -> Path:
+def _setup(tmp: Path, *, sample_col="sample", per_sample=125, celltypist=False) -> Path:
     data = tmp / "tumour.h5ad"
     _subsample(data, per_sample=per_sample)
     pd.DataFrame(
@@ -64,6 +69,9 @@ def _setup(tmp: Path, *, sample_col="sample", per_sample=125) -> Path:
         "enrichment": {"permutation_num": 100},
         "flag": {"n_null": 200},
     }
+    if celltypist:  # a local model trained offline on the demo's author labels
+        train_celltypist_model(ad.read_h5ad(DEMO), "cell_type", tmp / "qian_model.pkl")
+        cfg["annotate"] = {"celltypist_model": "qian_model.pkl", "celltypist_mapping": QIAN_MAP}
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
     return data
 
@@ -71,8 +79,9 @@ def _setup(tmp: Path, *, sample_col="sample", per_sample=125) -> Path:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    data = _setup(tmp)
-    res = _snakemake(tmp, "--cores", "2")
+    data = _setup(tmp, celltypist=True)
+    (tmp / "home").mkdir()
+    res = _snakemake(tmp, "--cores", "2", home=tmp / "home")
     assert res.returncode == 0, res.stderr[-4000:]
     return tmp, data
 
@@ -98,10 +107,7 @@ def test_outputs_make_sense(run):
     found = set(ann["compartment"]) - {"unassigned"}
     assert {"epithelial", "fibroblast", "myeloid"} <= found and len(found) >= 4
     # the compartment calls agree with the authors' labels for most cells
-    author = cl.obs["orig_cell_type"].map(
-        {"Epithelial": "epithelial", "Fibroblast": "fibroblast", "Macrophage": "myeloid",
-         "Endothelial": "endothelial", "T_cell": "T_NK", "B_cell": "B_plasma"}
-    )
+    author = cl.obs["orig_cell_type"].map(QIAN_MAP)
     assert (author.to_numpy() == ann["compartment"].to_numpy()).mean() > 0.8
     scores = pd.read_parquet(res / "scores.parquet")
     assert list(scores.index) == list(cl.obs_names) and np.isfinite(scores.to_numpy()).all()
@@ -145,6 +151,34 @@ def test_outputs_make_sense(run):
     # interferon-gamma response genes (HLA class II, STAT1...) rank high in macrophages
     t = enr[(enr["group"] == "myeloid") & (enr["term"] == "HALLMARK_INTERFERON_GAMMA_RESPONSE")]
     assert len(t) == 1 and t["nes"].iloc[0] > 0
+
+
+def test_celltypist_labels_beside_ours(run):
+    """A configured local CellTypist model: labels in annotation.tsv, agreement table, nothing in ~."""
+    tmp, _ = run
+    res = tmp / "results" / "mini"
+    ann = pd.read_csv(res / "annotation.tsv", sep="\t", index_col=0)
+    assert {"celltypist_label", "celltypist_confidence"} <= set(ann.columns)
+    assert set(ann["celltypist_label"]) <= set(QIAN_MAP)
+    table = pd.read_csv(res / "celltypist_agreement.tsv", sep="\t", index_col=0)
+    assert table.loc["All", "All"] == len(ann)
+    # agreement recomputed from the per-cell columns: our calls vs mapped CellTypist labels
+    agree = (ann["celltypist_label"].map(QIAN_MAP) == ann["compartment"]).mean()
+    assert agree > 0.8
+    assert "agreement with CellTypist" in (tmp / "logs" / "mini" / "annotate.log").read_text()
+    assert not (tmp / "home" / ".celltypist").exists()
+
+
+def test_missing_celltypist_model_is_refused(tmp_path):
+    _setup(tmp_path, per_sample=20)
+    cfg = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    cfg["annotate"] = {"celltypist_model": "models/Immune_All_Low.pkl"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = _snakemake(tmp_path, "-n")
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "models/Immune_All_Low.pkl" in out and "never downloads" in out and "celltypist_model" in out
+    assert not (tmp_path / "results").exists()
 
 
 def test_report_builds(run):

@@ -2,6 +2,7 @@ rule annotate:
     input:
         h5ad="results/{dataset}/clustered.h5ad",
         markers=MARKERS,
+        celltypist=[CELLTYPIST_MODEL] if CELLTYPIST_MODEL else [],
     output:
         cells="results/{dataset}/annotation.tsv",
         clusters=report(
@@ -15,6 +16,12 @@ rule annotate:
             caption="../report/label_agreement.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "table": "agreement with author labels"},
+        ),
+        celltypist=report(
+            "results/{dataset}/celltypist_agreement.tsv",
+            caption="../report/celltypist_agreement.rst",
+            category="2. Compartments",
+            labels={"dataset": "{dataset}", "table": "agreement with CellTypist"},
         ),
     log:
         "logs/{dataset}/annotate.log",

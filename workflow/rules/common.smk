@@ -153,6 +153,14 @@ def resource(value, default):
 
 
 MARKERS = resource(config["annotate"]["markers"], "resources/markers/compartments.yaml")
+CELLTYPIST_MODEL = config["annotate"]["celltypist_model"]
+if CELLTYPIST_MODEL and not os.path.isfile(CELLTYPIST_MODEL):
+    raise WorkflowError(
+        f"annotate.celltypist_model: {CELLTYPIST_MODEL} is not a file (paths are relative to the "
+        "working directory). tmesig never downloads CellTypist models. Fix: point it at a local .pkl "
+        "model (e.g. one saved by celltypist.models.download_models on a connected machine) or set it "
+        "to null"
+    )
 SIGNATURES = resource(config["signatures"]["directory"], "resources/signatures")
 SIGNATURE_FILES = sorted(str(p) for p in Path(SIGNATURES).glob("*.yaml"))
 

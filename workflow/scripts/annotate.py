@@ -48,6 +48,25 @@ def main():
         pd.DataFrame(
             {"note": ["no author labels: name an obs column in the sample sheet's label_col"]}
         ).to_csv(snakemake.output.agreement, sep="\t", index=False)
+    if p["celltypist_model"]:
+        ct = celltypist_bridge.run_celltypist(
+            adata,
+            model_path=p["celltypist_model"],
+            majority_voting=p["celltypist_majority_voting"],
+            over_clustering="leiden" if "leiden" in adata.obs else None,
+        )
+        ours = cells.get("tmesig_compartment", cells["compartment"])
+        mapping = p["celltypist_mapping"] or None
+        table, fraction = celltypist_bridge.agreement_table(
+            ours, ct["celltypist_label"], mapping=mapping
+        )
+        table.to_csv(snakemake.output.celltypist, sep="\t")
+        runner.logger.info("agreement with CellTypist: %.3f", fraction)
+        cells = cells.join(ct)
+    else:
+        pd.DataFrame(
+            {"note": ["no CellTypist model: name a local .pkl in annotate.celltypist_model"]}
+        ).to_csv(snakemake.output.celltypist, sep="\t", index=False)
     cells.index.name = "cell"
     cells.to_csv(snakemake.output.cells, sep="\t", float_format="%.6g")
     clusters.to_csv(snakemake.output.clusters, sep="\t", index=False, float_format="%.6g")

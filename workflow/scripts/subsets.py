@@ -30,6 +30,7 @@ def main():
         resolution=p["resolution"],
         seed=p["seed"],
         min_confidence=p["min_confidence"],
+        propagation_alpha=p["propagation_alpha"],
     )
     if p["cnv"]:
         calls = cnv.call_malignant(

@@ -33,6 +33,7 @@ def run_celltypist(
     *,
     model_path: str | Path,
     majority_voting: bool = False,
+    over_clustering: str | None = None,
     cache_dir: str | Path | None = None,
 ) -> pd.DataFrame:
     """Predict labels with a local CellTypist model.
@@ -45,7 +46,11 @@ def run_celltypist(
     model_path
         Local ``.pkl`` model file. Nothing is downloaded.
     majority_voting
-        Passed to ``celltypist.annotate`` (uses ``obs`` clusters / over-clustering).
+        Passed to ``celltypist.annotate``: refine the per-cell labels by a majority vote
+        inside each cluster of ``over_clustering``.
+    over_clustering
+        ``obs`` column of clusters for the majority vote (e.g. ``"leiden"``); ``None`` lets
+        CellTypist over-cluster by itself.
     cache_dir
         Directory for ``CELLTYPIST_FOLDER`` (set *before* importing celltypist, which
         otherwise creates ``~/.celltypist``); default a temporary directory.
@@ -62,6 +67,9 @@ def run_celltypist(
         If ``model_path`` does not exist.
     ImportError
         If celltypist is not installed (``pip install celltypist``).
+    ValueError
+        If the file is not a CellTypist model, shares no gene with the data, or ``X`` is not
+        log1p-normalised to 10,000 counts per cell; the message names the model file.
     """
     model_path = Path(model_path)
     if not model_path.is_file():
@@ -79,8 +87,25 @@ def run_celltypist(
     except ImportError as exc:
         msg = "celltypist is not installed; pip install celltypist to use run_celltypist."
         raise ImportError(msg) from exc
-    model = models.Model.load(str(model_path))
-    pred = celltypist.annotate(adata, model=model, majority_voting=majority_voting)
+    try:
+        # an absolute path: celltypist treats a name without "/" as a model of its
+        # registry, and with an empty model folder that means a download attempt
+        model = models.Model.load(str(model_path.resolve()))
+    except Exception as exc:  # celltypist raises bare Exceptions / pickle errors
+        msg = (
+            f"CellTypist model {model_path} could not be read ({type(exc).__name__}: {exc}); "
+            "pass a .pkl file written by celltypist (models.Model.write or download_models)."
+        )
+        raise ValueError(msg) from exc
+    kwargs = {"over_clustering": over_clustering} if majority_voting and over_clustering else {}
+    try:
+        pred = celltypist.annotate(adata, model=model, majority_voting=majority_voting, **kwargs)
+    except ValueError as exc:
+        msg = (
+            f"CellTypist model {model_path} cannot annotate these cells ({exc}); the model needs "
+            "gene symbols shared with the data and log1p expression normalised to 10,000 counts."
+        )
+        raise ValueError(msg) from exc
     labels = pred.predicted_labels
     col = "majority_voting" if majority_voting and "majority_voting" in labels else "predicted_labels"
     prob = pred.probability_matrix.max(axis=1)

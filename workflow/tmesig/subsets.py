@@ -58,18 +58,28 @@ across lineages (cytotoxic genes of CD4 Trm cells) do not decide CD8 vs CD4:
    root, are *eligible*; NK / MAIT cell calls are left as they are;
 2. an eligible cell is a *seed* when its identity scores (``gene_set_scores`` of each
    root's identity genes among the lineage's cells) have a best value ``> 0`` and a
-   relative margin ``>= min_identity_margin`` (0.5): its call is that root, with that
-   margin as confidence (``cell_subset_source == "identity"``);
-3. the other eligible cells (identity genes not detected: dropout, or both sides
-   detected) take the label of their neighbourhood by hard-clamped label propagation over
-   the lineage's kNN graph (the sub-clustering graph: HVGs + marker genes, PCA,
-   ``n_neighbors``, seeded): repeated weighted majority vote of labelled neighbours until
-   stable. With ``balance_propagation`` (default) each label's votes are divided by its
-   number of seeds (class-mass normalisation), because CD8A/CD8B are detected about three
-   times as often as CD4/CD40LG in droplet data, so seed counts reflect detection rates
-   more than abundance. The confidence is the relative vote margin; a margin below
-   ``min_cell_margin`` (or no labelled cell reachable) gives ``unassigned``
-   (``cell_subset_source == "propagated"``).
+   relative margin ``>= min_identity_margin`` (0.5);
+3. the seed labels are spread over the lineage's kNN graph (the sub-clustering graph:
+   HVGs + marker genes, PCA, ``n_neighbors``, seeded) by label spreading (Zhou et al.
+   2004, "Learning with local and global consistency"; the fixed point of
+   :class:`sklearn.semi_supervised.LabelSpreading`, solved by conjugate gradients):
+   ``F = (1 - alpha) (I - alpha S)^-1 Y`` with ``alpha = propagation_alpha`` (0.99, the
+   paper's value). Seeds are not clamped: one or two identity reads (ambient RNA,
+   doublets) in a cell whose whole neighbourhood carries the other label are outvoted.
+   With ``balance_propagation`` (default) each label's seeds carry a total mass of 1
+   (class-mass normalisation), because CD8A/CD8B are detected about three times as often
+   as CD4/CD40LG in droplet data, so seed counts reflect detection rates more than
+   abundance. Every eligible cell takes its arg-max label;
+4. the confidence is the cell's *neighbour agreement*: the relative margin of its label
+   in the weighted vote of its kNN neighbours' spread labels (1: all neighbours agree;
+   0: the neighbourhood prefers the other label). Below ``min_cell_margin`` (or no seed
+   reachable) the cell is ``unassigned``. ``cell_subset_source`` says how the call was
+   made: ``identity`` (seed, neighbourhood agrees), ``identity_overridden`` (seed whose
+   identity genes pointed to the other root), ``propagated`` (no seed).
+
+On Wu et al. 2020 T cells (200 cells, ``benchmarks/bench_annotation.py``) this gives
+0.925 accuracy among CD4/CD8 calls with 7% unassigned; hard-clamped propagation (seeds
+fixed to their identity genes) gave 0.837 with 2% unassigned.
 
 The children of these roots are then called per cell as usual. The cluster-level
 ``subset`` column is unchanged by this step.
@@ -364,44 +374,85 @@ def _subcluster(
     return work.obs["_sub"].astype(str).to_numpy(), graph
 
 
-def _propagate(
+def _spread(
     graph: sp.csr_matrix,
     seed_label: np.ndarray,
-    targets: np.ndarray,
     n_labels: int,
     *,
-    balance: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Hard-clamped label propagation over a kNN graph (deterministic).
+    alpha: float,
+    balance: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Label spreading over a kNN graph (Zhou et al. 2004), solved exactly.
 
-    ``seed_label`` is ``>= 0`` for seeds (kept fixed), ``-1`` elsewhere. Each target
-    repeatedly takes the label with the largest summed edge weight among its labelled
-    neighbours (with ``balance``, every label's votes are divided by its number of seeds:
-    class-mass normalisation); iterate until no change (at most 100 sweeps). Returns ``(label, margin)`` with
-    ``-1`` / 0 where no labelled cell is reachable; ``margin`` is the relative vote margin
-    ``(top - second) / top``.
+    ``F = (1 - alpha) (I - alpha S)^-1 Y`` with ``S = D^-1/2 W D^-1/2`` (``W`` the
+    symmetrised graph without self-loops, ``D`` its degrees) and ``Y`` the one-hot seed
+    labels (``seed_label >= 0``); with ``balance`` each label's column of ``Y`` is divided
+    by its number of seeds (class-mass normalisation). This is the fixed point of
+    :class:`sklearn.semi_supervised.LabelSpreading` (same ``alpha``) computed by conjugate
+    gradients on the sparse graph, so it scales to atlas lineages. Seeds are *not* clamped:
+    a seed whose neighbourhood carries the other label can change.
+
+    Returns ``(label, margin, F)``: per cell the arg-max label (``-1`` where ``F`` is all
+    zero: no seed reachable), the relative margin ``(top - second) / top`` of its row of
+    ``F`` and ``F`` itself.
     """
-    label = seed_label.copy()
-    counts = np.bincount(seed_label[seed_label >= 0], minlength=n_labels).astype(float)
-    scale = np.where(counts > 0, 1.0 / np.maximum(counts, 1.0), 0.0) if balance else np.ones(n_labels)
-    margin = np.zeros(label.size)
-    for _ in range(100):
-        onehot = np.zeros((label.size, n_labels))
-        has = label >= 0
-        onehot[np.flatnonzero(has), label[has]] = 1.0
-        votes = np.asarray(graph @ onehot) * scale[None, :]
-        order = np.argsort(-votes, axis=1, kind="stable")
-        top = np.take_along_axis(votes, order[:, :1], axis=1)[:, 0]
-        second = (
-            np.take_along_axis(votes, order[:, 1:2], axis=1)[:, 0] if n_labels > 1 else np.zeros(label.size)
-        )
-        new = np.where(targets & (top > 0), order[:, 0], np.where(targets, -1, label))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            margin = np.where(top > 0, (top - second) / top, 0.0)
-        if np.array_equal(new, label):
-            break
-        label = new
-    return label, np.where(targets, margin, 0.0)
+    from scipy.sparse.linalg import cg  # noqa: PLC0415
+
+    n = seed_label.size
+    y = np.zeros((n, n_labels))
+    has = seed_label >= 0
+    y[np.flatnonzero(has), seed_label[has]] = 1.0
+    if balance:
+        y /= np.maximum(y.sum(axis=0, keepdims=True), 1.0)
+    w = sp.csr_matrix(graph, dtype=float)
+    w = w.maximum(w.T).tocsr()
+    w.setdiag(0.0)
+    w.eliminate_zeros()
+    deg = np.asarray(w.sum(axis=1)).ravel()
+    inv = np.where(deg > 0, 1.0 / np.sqrt(np.where(deg > 0, deg, 1.0)), 0.0)
+    s_mat = sp.diags(inv) @ w @ sp.diags(inv)
+    system = (sp.identity(n, format="csr") - alpha * s_mat).tocsr()
+    f = np.zeros_like(y)
+    for j in range(n_labels):
+        rhs = (1.0 - alpha) * y[:, j]
+        if not rhs.any():
+            continue
+        sol, info = cg(system, rhs, rtol=1e-10, atol=0.0, maxiter=10 * n + 1000)
+        if info != 0:  # pragma: no cover - SPD system; CG converges
+            msg = f"label spreading did not converge (scipy cg info={info})."
+            raise RuntimeError(msg)
+        f[:, j] = np.maximum(sol, 0.0)
+    order = np.argsort(-f, axis=1, kind="stable")
+    top = np.take_along_axis(f, order[:, :1], axis=1)[:, 0]
+    second = np.take_along_axis(f, order[:, 1:2], axis=1)[:, 0] if n_labels > 1 else np.zeros(n)
+    label = np.where(top > 0, order[:, 0], -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        margin = np.where(top > 0, (top - second) / np.where(top > 0, top, 1.0), 0.0)
+    return label, margin, f
+
+
+def _neighbour_agreement(graph: sp.csr_matrix, label: np.ndarray, n_labels: int) -> np.ndarray:
+    """Relative margin of a cell's own label in the weighted vote of its kNN neighbours.
+
+    ``(v_own - v_other_max) / v_max`` over the neighbours with a label (``label >= 0``),
+    clipped at 0 (0 when the neighbourhood prefers another label or has none).
+    """
+    w = sp.csr_matrix(graph, dtype=float)
+    w = w.maximum(w.T).tocsr()
+    w.setdiag(0.0)
+    w.eliminate_zeros()
+    onehot = np.zeros((label.size, n_labels))
+    has = label >= 0
+    onehot[np.flatnonzero(has), label[has]] = 1.0
+    votes = np.asarray(w @ onehot)
+    own = np.where(has, votes[np.arange(label.size), np.maximum(label, 0)], 0.0)
+    other = votes.copy()
+    other[np.flatnonzero(has), label[has]] = -np.inf
+    other_max = other.max(axis=1) if n_labels > 1 else np.zeros(label.size)
+    top = votes.max(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(has & (top > 0), (own - other_max) / np.where(top > 0, top, 1.0), 0.0)
+    return np.clip(out, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -461,6 +512,7 @@ def annotate_subsets(
     propagate: bool = True,
     min_identity_margin: float = 0.5,
     balance_propagation: bool = True,
+    propagation_alpha: float = 0.99,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Call subsets inside each lineage, per sub-cluster and per cell, with confidence.
 
@@ -498,9 +550,14 @@ def annotate_subsets(
         genes are not detected (see the module docstring). ``False``: the plain
         best-sibling per-cell call.
     min_identity_margin
-        Relative margin of the identity scores for a cell to be a propagation seed.
+        Relative margin of the identity scores for a cell to be a spreading seed.
     balance_propagation
-        Divide each label's propagation votes by its number of seeds (default True).
+        Class-mass normalisation of the spreading: each label's seeds carry a total
+        mass of 1 whatever their number (default True).
+    propagation_alpha
+        Label-spreading ``alpha`` in ``[0, 1)``: the weight of the neighbourhood against
+        a cell's own identity-gene evidence (0: seeds keep their own call; default 0.99,
+        the value of Zhou et al. 2004).
 
     Returns
     -------
@@ -530,6 +587,9 @@ def annotate_subsets(
         if not 0.0 <= value <= 1.0:
             msg = f"{name} must be in [0, 1], got {value}."
             raise ValueError(msg)
+    if not 0.0 <= propagation_alpha < 1.0:
+        msg = f"propagation_alpha must be in [0, 1), got {propagation_alpha}."
+        raise ValueError(msg)
     if isinstance(lineage, pd.Series):
         if not lineage.index.equals(adata.obs_names):
             if not adata.obs_names.isin(lineage.index).all():
@@ -626,6 +686,7 @@ def annotate_subsets(
                 sub, id_roots, roots_arr, lv1, c_call, c_conf, c_src, graph,
                 layer=layer, quantile=quantile, min_identity_margin=min_identity_margin,
                 min_cell_margin=min_cell_margin, balance=balance_propagation,
+                alpha=propagation_alpha,
             )
         child_info = {
             k: np.full(n_cl, np.nan) for k in ("margin", "agreement", "confidence")
@@ -734,6 +795,7 @@ def annotate_subsets(
         "propagate": propagate,
         "min_identity_margin": min_identity_margin,
         "balance_propagation": balance_propagation,
+        "propagation_alpha": propagation_alpha,
         "resolution": resolution,
         "seed": seed,
         "markers_used": used_meta,
@@ -759,8 +821,9 @@ def _identity_call(
     min_identity_margin: float,
     min_cell_margin: float,
     balance: bool,
+    alpha: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-cell call between identity roots: identity genes, then kNN propagation."""
+    """Per-cell call between identity roots: identity-gene seeds, then label spreading."""
     names = [s.name for s in id_roots]
     id_scores = gene_set_scores(
         sub, {s.name: list(s.identity) for s in id_roots}, layer=layer, quantile=quantile,
@@ -791,14 +854,18 @@ def _identity_call(
         out_conf[rest] = 0.0
         out_src[rest] = ""
         return out_call, out_conf, out_src
-    lab, vote_margin = _propagate(graph, seed_label, rest, len(names), balance=balance)
-    ok = rest & (lab >= 0) & (vote_margin >= min_cell_margin)
-    out_call[rest] = UNASSIGNED
-    out_conf[rest] = 0.0
-    out_src[rest] = ""
+    lab, _, _ = _spread(graph, seed_label, len(names), alpha=alpha, balance=balance)
+    lab = np.where(eligible, lab, -1)
+    agreement = _neighbour_agreement(graph, lab, len(names))
+    ok = eligible & (lab >= 0) & (agreement >= min_cell_margin)
+    out_call[eligible] = UNASSIGNED
+    out_conf[eligible] = 0.0
+    out_src[eligible] = ""
     out_call[ok] = names_arr[lab[ok]]
-    out_conf[ok] = vote_margin[ok]
-    out_src[ok] = "propagated"
+    out_conf[ok] = agreement[ok]
+    out_src[ok & seed & (lab == seed_label)] = "identity"
+    out_src[ok & seed & (lab != seed_label)] = "identity_overridden"
+    out_src[ok & ~seed] = "propagated"
     return out_call, out_conf, out_src
 
 
