@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
@@ -48,14 +49,8 @@ from tmesig import subsets as su  # noqa: E402
 from tmesig.celltypist_bridge import agreement_table  # noqa: E402
 from tmesig.paths import REPO_ROOT  # noqa: E402
 
-QIAN_MAP = {
-    "Epithelial": "epithelial",
-    "T_cell": "T_NK",
-    "B_cell": "B_plasma",
-    "Macrophage": "myeloid",
-    "Fibroblast": "fibroblast",
-    "Endothelial": "endothelial",
-}
+#: The demo's author cell_type -> compartment, as the shipped config maps it.
+QIAN_MAP = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())["annotate"]["label_mapping"]
 OLIGODENDROCYTE_GENES = ["MOG", "MOBP", "MAG", "ERMN", "CLDN11", "OPALIN", "KLK6"]
 #: simulate.CELL_TYPES name -> subsets counted as correct (the type or its refinements).
 SIM_TRUTH = {

@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "qian2020_ovarian_4k.h5ad"
+#: The demo's author labels (obs cell_type) -> compartments, as the shipped config maps them.
+QIAN_MAP = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["annotate"]["label_mapping"]
 # `import celltypist` creates ~/.celltypist unless CELLTYPIST_FOLDER is set: keep tests off ~.
 os.environ.setdefault("CELLTYPIST_FOLDER", tempfile.mkdtemp(prefix="tmesig-celltypist-"))
 

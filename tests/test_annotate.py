@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 import yaml
 
+from conftest import QIAN_MAP
 from tmesig import paths
 from tmesig.annotate import (
     COMPARTMENTS,
@@ -291,14 +292,7 @@ QIAN_CANDIDATES = (
     paths.REPO_ROOT.parent / "shared" / "data" / QIAN_NAME,
     paths.RESOURCES / "demo" / QIAN_NAME,
 )
-AUTHOR_TO_COMPARTMENT = {
-    "Epithelial": "epithelial",
-    "T_cell": "T_NK",
-    "B_cell": "B_plasma",
-    "Macrophage": "myeloid",
-    "Fibroblast": "fibroblast",
-    "Endothelial": "endothelial",
-}
+AUTHOR_TO_COMPARTMENT = QIAN_MAP
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import DEMO, REPO, train_celltypist_model
+from conftest import DEMO, QIAN_MAP, REPO, train_celltypist_model
 from tmesig import signatures
 
 pytestmark = pytest.mark.slow
@@ -28,8 +28,6 @@ OUTPUTS = [
     "report/subset_markers.png", "report/annotation_confidence.png", "report/cnv_heatmap.png",
     "report/cnv_scatter.png", "celltypist_agreement.tsv",
 ]
-QIAN_MAP = {"Epithelial": "epithelial", "Fibroblast": "fibroblast", "Macrophage": "myeloid",
-            "Endothelial": "endothelial", "T_cell": "T_NK", "B_cell": "B_plasma"}
 
 
 def _snakemake(workdir: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess:

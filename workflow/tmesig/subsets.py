@@ -374,6 +374,15 @@ def _subcluster(
     return work.obs["_sub"].astype(str).to_numpy(), graph
 
 
+def _symmetric_graph(graph: sp.spmatrix) -> sp.csr_matrix:
+    """``max(W, W^T)`` as float CSR without self-loops."""
+    w = sp.csr_matrix(graph, dtype=float)
+    w = w.maximum(w.T).tocsr()
+    w.setdiag(0.0)
+    w.eliminate_zeros()
+    return w
+
+
 def _spread(
     graph: sp.csr_matrix,
     seed_label: np.ndarray,
@@ -404,10 +413,7 @@ def _spread(
     y[np.flatnonzero(has), seed_label[has]] = 1.0
     if balance:
         y /= np.maximum(y.sum(axis=0, keepdims=True), 1.0)
-    w = sp.csr_matrix(graph, dtype=float)
-    w = w.maximum(w.T).tocsr()
-    w.setdiag(0.0)
-    w.eliminate_zeros()
+    w = _symmetric_graph(graph)
     deg = np.asarray(w.sum(axis=1)).ravel()
     inv = np.where(deg > 0, 1.0 / np.sqrt(np.where(deg > 0, deg, 1.0)), 0.0)
     s_mat = sp.diags(inv) @ w @ sp.diags(inv)
@@ -437,10 +443,7 @@ def _neighbour_agreement(graph: sp.csr_matrix, label: np.ndarray, n_labels: int)
     ``(v_own - v_other_max) / v_max`` over the neighbours with a label (``label >= 0``),
     clipped at 0 (0 when the neighbourhood prefers another label or has none).
     """
-    w = sp.csr_matrix(graph, dtype=float)
-    w = w.maximum(w.T).tocsr()
-    w.setdiag(0.0)
-    w.eliminate_zeros()
+    w = _symmetric_graph(graph)
     onehot = np.zeros((label.size, n_labels))
     has = label >= 0
     onehot[np.flatnonzero(has), label[has]] = 1.0
