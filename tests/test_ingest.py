@@ -298,3 +298,51 @@ def test_summary_is_json_and_records_the_evidence(tmp_path):
     s = json.loads(json.dumps(summary))
     assert s["matrix"]["state"] == "log1p_normalized" and s["matrix"]["recovered"] is True
     assert s["matrix"]["candidates"]["X"]["evidence"]["cv_total_expm1"] < 1e-2
+
+
+def test_name_placeholders_hand_table(tmp_path):
+    table = pd.DataFrame(
+        {
+            "gene_id": ["ENSG01", "ENSG02", "ENSG03", "ENSG04", "ENSG05", "ENSG06", "ENSG07", "ENSG08"],
+            "gene_name": ["AC011462.1", "AL000001.1", "AC000002.1", "AC000003.1", "AC000004.1",
+                          "AC000005.1", "CD3E", "AC000006.2"],
+            "biotype": ["protein_coding", "lincRNA", "protein_coding", "protein_coding", "protein_coding",
+                        "protein_coding", "protein_coding", "protein_coding"],
+        }
+    )
+    table.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
+    (tmp_path / "g.csv").write_text(
+        "ENSG01.4,TGFB1\n"       # renamed
+        "ENSG02.1,LINCX\n"       # not protein coding
+        "ENSG03.1,CD3E\n"        # already a table symbol
+        "ENSG04.1,ENSG00000000004\n"  # no symbol in GENCODE either
+        "ENSG05.1,DUPNAME\n"     # names two genes: ambiguous
+        "ENSG06.1,DUPNAME\n"
+        "ENSG07.1,CD3E\n"        # not a placeholder
+        "ENSG08.1,AC999999.1\n"  # still a clone name
+    )
+    got = ingest.name_placeholders(tmp_path / "t.tsv", tmp_path / "g.csv")
+    assert got.to_dict("records") == [{"gene_id": "ENSG01", "placeholder": "AC011462.1", "symbol": "TGFB1"}]
+
+
+SOURCE_TABLE = ingest.paths.REPO_ROOT.parent / "shared" / "resources" / "genes" / "grch38_genes.tsv"
+
+
+@pytest.mark.skipif(not (GENCODE.exists() and SOURCE_TABLE.exists()), reason="shared/ gene tables not present")
+def test_shipped_gene_table_is_source_with_placeholders_named():
+    src = pd.read_csv(SOURCE_TABLE, sep="\t", dtype=str)
+    shipped = pd.read_csv(ingest.paths.GENE_TABLE, sep="\t", dtype=str)
+    renames = ingest.name_placeholders(SOURCE_TABLE, GENCODE)
+    assert 100 <= len(renames) <= 120
+    expected = src.copy()
+    expected["gene_name"] = expected["gene_id"].map(dict(zip(renames["gene_id"], renames["symbol"]))).fillna(
+        expected["gene_name"]
+    )
+    pd.testing.assert_frame_equal(shipped, expected)
+    assert shipped["gene_name"].duplicated().sum() == src["gene_name"].duplicated().sum()  # no new clash
+
+
+def test_clone_named_genes_now_map_from_ensembl():
+    ids = pd.Index(["ENSG00000105329", "ENSG00000179094", "ENSG00000076706", "ENSG00000100721"])
+    sym, info = ingest.map_gene_ids(pd.DataFrame(index=ids), ids)
+    assert list(sym) == ["TGFB1", "PER1", "MCAM", "TCL1A"] and info["unmapped"] == 0

@@ -400,6 +400,49 @@ def derive_renames(gene_table: str | Path, gencode: str | Path) -> pd.DataFrame:
     return out.sort_values("alias", kind="stable").reset_index(drop=True)
 
 
+def name_placeholders(gene_table: str | Path, gencode: str | Path) -> pd.DataFrame:
+    """Protein-coding genes that carry a clone-based placeholder name in the gene table.
+
+    The shipped table comes from an Ensembl release in which a few well-known genes were
+    named after a genomic clone (TGFB1 = ``AC011462.1``, PER1 = ``AC129492.1``, MCAM,
+    TCL1A, RNF213, ...). A row is renamed to its ``gencode`` symbol when the table name
+    matches the clone pattern, the biotype is ``protein_coding``, the new name is neither
+    a clone name nor an Ensembl ID, is not already a table symbol, and names exactly one
+    Ensembl gene of the table. This is how ``resources/genes/grch38_genes.tsv`` was made
+    from the inferploidy table (``resources/README.md``).
+
+    Parameters
+    ----------
+    gene_table
+        The source table (columns ``gene_id``, ``gene_name``, ``biotype``, ...).
+    gencode
+        Headerless CSV ``gene_id(.version),gene_name`` (e.g. GENCODE v44 from celltypist).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``gene_id``, ``placeholder`` (table name), ``symbol`` (new name), sorted by
+        ``gene_id``.
+    """
+    table = pd.read_csv(gene_table, sep="\t", usecols=["gene_id", "gene_name", "biotype"], dtype=str)
+    new = pd.read_csv(gencode, header=None, names=["gene_id", "symbol"], dtype=str).dropna()
+    new["gene_id"] = new["gene_id"].str.replace(r"\.\d+$", "", regex=True)
+    new = new.drop_duplicates()
+    new = new[new["gene_id"].isin(set(table["gene_id"]))]
+    unique_name = ~new["symbol"].duplicated(keep=False)
+    new = new[unique_name & ~new["gene_id"].duplicated(keep=False)]
+    both = table.merge(new, on="gene_id")
+    keep = (
+        (both["biotype"] == "protein_coding")
+        & both["gene_name"].fillna("").str.match(CLONE_NAME_RE.pattern)
+        & ~both["symbol"].str.match(CLONE_NAME_RE.pattern)
+        & ~both["symbol"].str.match(ENSEMBL_RE.pattern)
+        & ~both["symbol"].isin(set(table["gene_name"].dropna()))
+    )
+    out = both.loc[keep, ["gene_id", "gene_name", "symbol"]].rename(columns={"gene_name": "placeholder"})
+    return out.sort_values("gene_id", kind="stable").reset_index(drop=True)
+
+
 def detect_species(names: pd.Index) -> dict[str, Any]:
     """Guess whether gene names are mouse: Ensembl ``ENSMUSG`` IDs or ``Cd3e``-style symbols.
 

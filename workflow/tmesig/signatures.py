@@ -93,9 +93,7 @@ class CardItem(NamedTuple):
 
 
 #: The nine design-card items -> required set name and required genes.
-#: BMAL1 is spelled ARNTL and STING1 TMEM173 in ``resources/genes/grch38_genes.tsv``;
-#: PER1 is absent from that table (its Ensembl ID carries a clone name), so it is
-#: not required here.
+#: BMAL1 is spelled ARNTL and STING1 TMEM173 in ``resources/genes/grch38_genes.tsv``.
 CARD_ITEMS: Mapping[str, CardItem] = MappingProxyType(
     {
         "PD-L1 (CD274) with PD-L2": CardItem("cd274_pdl1", ("CD274", "PDCD1LG2")),
@@ -116,7 +114,7 @@ CARD_ITEMS: Mapping[str, CardItem] = MappingProxyType(
         ),
         "Circadian rhythm disruption": CardItem(
             "circadian_crd",
-            ("CLOCK", "ARNTL", "PER2", "PER3", "CRY1", "CRY2", "NR1D1", "CCND1"),
+            ("CLOCK", "ARNTL", "PER1", "PER2", "PER3", "CRY1", "CRY2", "NR1D1", "CCND1"),
         ),
     }
 )
