@@ -390,7 +390,7 @@ def _spread(
     *,
     alpha: float,
     balance: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Label spreading over a kNN graph (Zhou et al. 2004), solved exactly.
 
     ``F = (1 - alpha) (I - alpha S)^-1 Y`` with ``S = D^-1/2 W D^-1/2`` (``W`` the
@@ -401,9 +401,8 @@ def _spread(
     gradients on the sparse graph, so it scales to atlas lineages. Seeds are *not* clamped:
     a seed whose neighbourhood carries the other label can change.
 
-    Returns ``(label, margin, F)``: per cell the arg-max label (``-1`` where ``F`` is all
-    zero: no seed reachable), the relative margin ``(top - second) / top`` of its row of
-    ``F`` and ``F`` itself.
+    Returns ``(label, F)``: per cell the arg-max label (``-1`` where ``F`` is all zero: no
+    seed reachable), and ``F`` itself.
     """
     from scipy.sparse.linalg import cg  # noqa: PLC0415
 
@@ -428,13 +427,9 @@ def _spread(
             msg = f"label spreading did not converge (scipy cg info={info})."
             raise RuntimeError(msg)
         f[:, j] = np.maximum(sol, 0.0)
-    order = np.argsort(-f, axis=1, kind="stable")
-    top = np.take_along_axis(f, order[:, :1], axis=1)[:, 0]
-    second = np.take_along_axis(f, order[:, 1:2], axis=1)[:, 0] if n_labels > 1 else np.zeros(n)
-    label = np.where(top > 0, order[:, 0], -1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        margin = np.where(top > 0, (top - second) / np.where(top > 0, top, 1.0), 0.0)
-    return label, margin, f
+    best = np.argmax(f, axis=1)  # first maximum: stable tie-breaking in label order
+    label = np.where(f[np.arange(n), best] > 0, best, -1)
+    return label, f
 
 
 def _neighbour_agreement(graph: sp.csr_matrix, label: np.ndarray, n_labels: int) -> np.ndarray:
@@ -857,7 +852,7 @@ def _identity_call(
         out_conf[rest] = 0.0
         out_src[rest] = ""
         return out_call, out_conf, out_src
-    lab, _, _ = _spread(graph, seed_label, len(names), alpha=alpha, balance=balance)
+    lab, _ = _spread(graph, seed_label, len(names), alpha=alpha, balance=balance)
     lab = np.where(eligible, lab, -1)
     agreement = _neighbour_agreement(graph, lab, len(names))
     ok = eligible & (lab >= 0) & (agreement >= min_cell_margin)
