@@ -42,7 +42,6 @@ sys.path.insert(0, str(REPO / "workflow"))
 import anndata as ad  # noqa: E402
 import scanpy as sc  # noqa: E402
 from sklearn.metrics import f1_score, precision_recall_fscore_support  # noqa: E402
-
 from tmesig import annotate as an  # noqa: E402
 from tmesig import cnv  # noqa: E402
 from tmesig import subsets as su  # noqa: E402
@@ -50,7 +49,9 @@ from tmesig.celltypist_bridge import agreement_table  # noqa: E402
 from tmesig.paths import REPO_ROOT  # noqa: E402
 
 #: The demo's author cell_type -> compartment, as the shipped config maps it.
-QIAN_MAP = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())["annotate"]["label_mapping"]
+QIAN_MAP = yaml.safe_load((REPO_ROOT / "config" / "config.yaml").read_text())["annotate"][
+    "label_mapping"
+]
 OLIGODENDROCYTE_GENES = ["MOG", "MOBP", "MAG", "ERMN", "CLDN11", "OPALIN", "KLK6"]
 #: simulate.CELL_TYPES name -> subsets counted as correct (the type or its refinements).
 SIM_TRUTH = {
@@ -68,7 +69,9 @@ SIM_TRUTH = {
 }
 
 
-def cluster_lognorm(adata: ad.AnnData, *, counts: bool, n_pcs: int = 30, resolution: float = 1.0) -> None:
+def cluster_lognorm(
+    adata: ad.AnnData, *, counts: bool, n_pcs: int = 30, resolution: float = 1.0
+) -> None:
     """Normalise (if counts), log1p, HVG, PCA, kNN, Leiden (seeded), UMAP-free."""
     if counts:
         adata.layers["counts"] = adata.X.copy()
@@ -79,7 +82,9 @@ def cluster_lognorm(adata: ad.AnnData, *, counts: bool, n_pcs: int = 30, resolut
     hvg = hvg[:, hvg.var["highly_variable"]].copy()
     sc.pp.pca(hvg, n_comps=min(n_pcs, hvg.n_obs - 2), random_state=0)
     sc.pp.neighbors(hvg, n_neighbors=15, random_state=0)
-    sc.tl.leiden(hvg, resolution=resolution, flavor="igraph", n_iterations=2, directed=False, random_state=0)
+    sc.tl.leiden(
+        hvg, resolution=resolution, flavor="igraph", n_iterations=2, directed=False, random_state=0
+    )
     adata.obs["leiden"] = hvg.obs["leiden"]
 
 
@@ -99,29 +104,45 @@ def bench_qian(path: Path) -> dict[str, float]:
     t_sub = time.perf_counter() - t0
     truth = adata.obs["cell_type"].astype(str).map(QIAN_MAP)
     labels = sorted(set(truth))
-    p, r, f, n = precision_recall_fscore_support(truth, cells["compartment"], labels=labels, zero_division=0)
+    p, r, f, n = precision_recall_fscore_support(
+        truth, cells["compartment"], labels=labels, zero_division=0
+    )
     print("\n== Qian 2020 ovarian: lineage calls vs author cell_type ==")
-    print(pd.DataFrame({"precision": p, "recall": r, "f1": f, "n": n}, index=labels).round(3).to_string())
+    print(
+        pd.DataFrame({"precision": p, "recall": r, "f1": f, "n": n}, index=labels)
+        .round(3)
+        .to_string()
+    )
     macro = f1_score(truth, cells["compartment"], labels=labels, average="macro")
     print(f"macro-F1 {macro:.3f}; unassigned {(cells['compartment'] == an.UNASSIGNED).mean():.3f}")
-    _, frac = agreement_table(cells["compartment"], adata.obs["cell_type"].astype(str), mapping=QIAN_MAP)
+    _, frac = agreement_table(
+        cells["compartment"], adata.obs["cell_type"].astype(str), mapping=QIAN_MAP
+    )
     print(f"agreement_table fraction agreeing with authors: {frac:.3f}")
     print(f"lineage + subset annotation: {t_sub:.1f} s")
     print("subset (cluster-level) by author label:")
     print(pd.crosstab(subs["subset"], adata.obs["cell_type"]).to_string())
     ax = subs["axis_macrophage_M2_minus_M1"].dropna()
-    print(f"macrophage M2-M1 axis: n={ax.size}, median {ax.median():.3f}, IQR {ax.quantile(0.25):.3f}..{ax.quantile(0.75):.3f}")
+    print(
+        f"macrophage M2-M1 axis: n={ax.size}, median {ax.median():.3f}, IQR {ax.quantile(0.25):.3f}..{ax.quantile(0.75):.3f}"
+    )
 
     t0 = time.perf_counter()
     calls = cnv.call_malignant(adata, lineage=cells["compartment"])
     t_cnv = time.perf_counter() - t0
-    print(f"CNV on {adata.n_obs} cells: {t_cnv:.1f} s; thresholds score {calls.attrs['score_threshold']:.4f}, corr {calls.attrs['corr_threshold']:.3f}")
+    print(
+        f"CNV on {adata.n_obs} cells: {t_cnv:.1f} s; thresholds score {calls.attrs['score_threshold']:.4f}, corr {calls.attrs['corr_threshold']:.3f}"
+    )
     print(pd.crosstab(adata.obs["cell_type"], calls["cnv_call"]).to_string())
     return {"qian_macro_f1": macro, "qian_cnv_seconds": t_cnv}
 
 
 def _wu_root_accuracy(
-    subs: pd.DataFrame, markers: su.SubsetMarkers, truth: pd.Series, keep: np.ndarray, col: str = "cell_subset"
+    subs: pd.DataFrame,
+    markers: su.SubsetMarkers,
+    truth: pd.Series,
+    keep: np.ndarray,
+    col: str = "cell_subset",
 ) -> tuple[pd.Series, float, float, float]:
     """Root call per kept cell; strict accuracy, accuracy among CD4/CD8 calls, coverage."""
     root = subs[col].map(lambda s: markers.ancestors(s)[-1] if s != an.UNASSIGNED else s)[keep]
@@ -149,13 +170,17 @@ def bench_wu(path: Path) -> dict[str, float]:
     print(f"lineage calls: {cells['compartment'].value_counts().to_dict()}")
     for col in ("cell_subset", "subset"):
         root, acc, acc_called, coverage = _wu_root_accuracy(subs, markers, truth, keep, col)
-        print(f"{col}: strict accuracy {acc:.3f} (unassigned/NK/MAIT count as wrong); "
-              f"accuracy among CD4/CD8 calls {acc_called:.3f} at coverage {coverage:.3f}; "
-              f"unassigned {(root == an.UNASSIGNED).mean():.3f}")
+        print(
+            f"{col}: strict accuracy {acc:.3f} (unassigned/NK/MAIT count as wrong); "
+            f"accuracy among CD4/CD8 calls {acc_called:.3f} at coverage {coverage:.3f}; "
+            f"unassigned {(root == an.UNASSIGNED).mean():.3f}"
+        )
         print(pd.crosstab(root, truth).to_string())
         if col == "cell_subset" and "cell_subset_source" in subs:
             src = subs["cell_subset_source"][keep].replace("", "(unassigned)")
-            print("per-cell root call by how it was made (identity-gene seed / overridden seed / spread / markers):")
+            print(
+                "per-cell root call by how it was made (identity-gene seed / overridden seed / spread / markers):"
+            )
             print(pd.crosstab([src, root], truth).to_string())
         out[f"wu_{col}_accuracy"] = acc
         out[f"wu_{col}_accuracy_called"] = acc_called
@@ -163,24 +188,38 @@ def bench_wu(path: Path) -> dict[str, float]:
     # every eligible cell called (no confidence threshold)
     forced, _ = su.annotate_subsets(adata, cells["compartment"], min_cell_margin=0.0)
     _, acc_f, acc_fc, cov_f = _wu_root_accuracy(forced, markers, truth, keep)
-    print(f"no confidence threshold (min_cell_margin=0): strict accuracy {acc_f:.3f}, "
-          f"among calls {acc_fc:.3f}, coverage {cov_f:.3f}")
+    print(
+        f"no confidence threshold (min_cell_margin=0): strict accuracy {acc_f:.3f}, "
+        f"among calls {acc_fc:.3f}, coverage {cov_f:.3f}"
+    )
     out["wu_forced_accuracy"] = acc_f
     # sensitivity to the spreading weight and the kNN size
     rows = []
     for alpha in (0.0, 0.5, 0.9, 0.95, 0.99):
         for k in (10, 15, 30):
-            grid, _ = su.annotate_subsets(adata, cells["compartment"], n_neighbors=k, propagation_alpha=alpha)
+            grid, _ = su.annotate_subsets(
+                adata, cells["compartment"], n_neighbors=k, propagation_alpha=alpha
+            )
             _, a_s, a_c, cov = _wu_root_accuracy(grid, markers, truth, keep)
-            rows.append({"alpha": alpha, "n_neighbors": k, "strict": a_s, "among_calls": a_c, "coverage": cov})
+            rows.append(
+                {
+                    "alpha": alpha,
+                    "n_neighbors": k,
+                    "strict": a_s,
+                    "among_calls": a_c,
+                    "coverage": cov,
+                }
+            )
     grid_tab = pd.DataFrame(rows).round(3)
     print("sensitivity (alpha 0: seeds keep their identity call, no spreading to other cells):")
     print(grid_tab.to_string(index=False))
     robust = grid_tab[grid_tab["alpha"] >= 0.9]
     out["wu_grid_min_among_calls"] = float(robust["among_calls"].min())
     out["wu_grid_min_coverage"] = float(robust["coverage"].min())
-    print(f"alpha 0.9-0.99, k 10-30: accuracy among calls {robust['among_calls'].min():.3f}-"
-          f"{robust['among_calls'].max():.3f}, coverage {robust['coverage'].min():.3f}-{robust['coverage'].max():.3f}")
+    print(
+        f"alpha 0.9-0.99, k 10-30: accuracy among calls {robust['among_calls'].min():.3f}-"
+        f"{robust['among_calls'].max():.3f}, coverage {robust['coverage'].min():.3f}-{robust['coverage'].max():.3f}"
+    )
     return out
 
 
@@ -196,14 +235,20 @@ def bench_tirosh(path: Path) -> dict[str, float]:
     immune = cells["compartment"].isin(["T_NK", "B_plasma", "myeloid"]).to_numpy()
     reference = immune | oligo
     t0 = time.perf_counter()
-    calls = cnv.call_malignant(adata, lineage=cells["compartment"], reference=reference, candidates=~reference)
+    calls = cnv.call_malignant(
+        adata, lineage=cells["compartment"], reference=reference, candidates=~reference
+    )
     secs = time.perf_counter() - t0
     truth = adata.obs["cell_type"].astype(str).str.startswith("malignant")
     pred = calls["cnv_call"].astype(str) == "malignant"
     f1 = f1_score(truth, pred)
     print("\n== Tirosh 2016 oligodendroglioma: malignant calls ==")
-    print(f"reference: {int(immune.sum())} myeloid/immune + {int((oligo & ~immune).sum())} oligodendrocytes (markers); {secs:.1f} s")
-    print(f"thresholds: score {calls.attrs['score_threshold']:.4f}, corr {calls.attrs['corr_threshold']:.3f}")
+    print(
+        f"reference: {int(immune.sum())} myeloid/immune + {int((oligo & ~immune).sum())} oligodendrocytes (markers); {secs:.1f} s"
+    )
+    print(
+        f"thresholds: score {calls.attrs['score_threshold']:.4f}, corr {calls.attrs['corr_threshold']:.3f}"
+    )
     print(pd.crosstab(adata.obs["cell_type"], calls["cnv_call"]).to_string())
     print(f"malignant F1 {f1:.3f}")
     return {"tirosh_malignant_f1": f1}
@@ -230,14 +275,23 @@ def bench_simulated(n_cells: int) -> dict[str, float]:
         for t in SIM_TRUTH:
             m = (truth == t).to_numpy()
             if m.any():
-                rows.append({"call": col, "cell_type": t, "n": int(m.sum()), "accuracy": ok[m].mean()})
-        rows.append({"call": col, "cell_type": "ALL", "n": int(known.sum()), "accuracy": ok[known].mean()})
+                rows.append(
+                    {"call": col, "cell_type": t, "n": int(m.sum()), "accuracy": ok[m].mean()}
+                )
+        rows.append(
+            {"call": col, "cell_type": "ALL", "n": int(known.sum()), "accuracy": ok[known].mean()}
+        )
     table = pd.DataFrame(rows).pivot(index="cell_type", columns="call", values="accuracy").round(3)
     print(table.to_string())
-    print("(malignant cells are not a marker subset: they come from CNV, which the simulation does not plant)")
+    print(
+        "(malignant cells are not a marker subset: they come from CNV, which the simulation does not plant)"
+    )
     worst = float(table["subset"].drop("ALL").min())
     print(f"worst cell type (subset): {table['subset'].drop('ALL').idxmin()} {worst:.3f}")
-    return {"sim_subset_accuracy_all": float(table.loc["ALL", "subset"]), "sim_subset_accuracy_worst": worst}
+    return {
+        "sim_subset_accuracy_all": float(table.loc["ALL", "subset"]),
+        "sim_subset_accuracy_worst": worst,
+    }
 
 
 def main() -> None:
@@ -262,9 +316,19 @@ def main() -> None:
     print()
     targets = [
         ("qian_lineage_macro_f1", results.get("qian_macro_f1"), 0.90, ">="),
-        ("wu_cd8_vs_cd4_accuracy_among_calls", results.get("wu_cell_subset_accuracy_called"), 0.90, ">="),
+        (
+            "wu_cd8_vs_cd4_accuracy_among_calls",
+            results.get("wu_cell_subset_accuracy_called"),
+            0.90,
+            ">=",
+        ),
         ("wu_cd8_vs_cd4_coverage", results.get("wu_cell_subset_coverage"), 0.85, ">="),
-        ("wu_cd8_vs_cd4_accuracy_among_calls_worst_alpha_k", results.get("wu_grid_min_among_calls"), 0.90, ">="),
+        (
+            "wu_cd8_vs_cd4_accuracy_among_calls_worst_alpha_k",
+            results.get("wu_grid_min_among_calls"),
+            0.90,
+            ">=",
+        ),
         ("tirosh_malignant_f1", results.get("tirosh_malignant_f1"), 0.90, ">="),
         ("qian_cnv_seconds_4000_cells", results.get("qian_cnv_seconds"), 60.0, "<="),
         ("sim_subset_accuracy_all", results.get("sim_subset_accuracy_all"), 0.90, ">="),

@@ -15,7 +15,6 @@ maximum |Δ| against the scanpy loop. The script ends with one line per target:
 
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
@@ -29,7 +28,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-METHODS = ("load", "floor", "tmesig_mean_diff", "scanpy_loop", "tmesig_rank", "decoupler_aucell", "gseapy_ssgsea")
+METHODS = (
+    "load",
+    "floor",
+    "tmesig_mean_diff",
+    "scanpy_loop",
+    "tmesig_rank",
+    "decoupler_aucell",
+    "gseapy_ssgsea",
+)
 
 
 def _sets_and_genes(adata):
@@ -43,7 +50,6 @@ def _sets_and_genes(adata):
 def _worker(method: str, data: str, out: str, ssgsea_cells: int) -> None:
     """Run one method in this (child) process and write a JSON record."""
     import anndata as ad
-
     from tmesig import score
 
     record: dict = {"method": method}
@@ -56,7 +62,9 @@ def _worker(method: str, data: str, out: str, ssgsea_cells: int) -> None:
     if method.startswith("tmesig"):
         # load the numba kernels from their cache (a fixed start-up cost, not scoring)
         warm = ad.AnnData(adata.X[:20], var=adata.var[[]])
-        score.score_mean_diff(warm, sets) if method != "tmesig_rank" else score.score_rank(warm, sets)
+        score.score_mean_diff(warm, sets) if method != "tmesig_rank" else score.score_rank(
+            warm, sets
+        )
     t0 = time.perf_counter()
     result = None
     if method == "load":
@@ -100,8 +108,15 @@ def _worker(method: str, data: str, out: str, ssgsea_cells: int) -> None:
         frame = pd.DataFrame(x.T, index=adata.var_names, columns=sub.obs_names)
         gene_sets = {gs.name: [g for g in gs.genes if g in adata.var_names] for gs in sets}
         gseapy.ssgsea(
-            data=frame, gene_sets=gene_sets, outdir=None, min_size=1, max_size=1000,
-            permutation_num=0, threads=os.cpu_count() or 1, no_plot=True, verbose=False,
+            data=frame,
+            gene_sets=gene_sets,
+            outdir=None,
+            min_size=1,
+            max_size=1000,
+            permutation_num=0,
+            threads=os.cpu_count() or 1,
+            no_plot=True,
+            verbose=False,
         )
         record["subsample"] = n
     record["wall_s"] = time.perf_counter() - t0
@@ -114,8 +129,18 @@ def _worker(method: str, data: str, out: str, ssgsea_cells: int) -> None:
 
 def _run_child(method: str, data: Path, workdir: Path, ssgsea_cells: int) -> dict:
     out = workdir / f"{method}.json"
-    cmd = [sys.executable, __file__, "--worker", method, "--data", str(data), "--out", str(out),
-           "--ssgsea-cells", str(ssgsea_cells)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        method,
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--ssgsea-cells",
+        str(ssgsea_cells),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     total = time.perf_counter() - t0
@@ -133,9 +158,13 @@ def _run_child(method: str, data: Path, workdir: Path, ssgsea_cells: int) -> dic
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return 0 (targets are reported, not enforced)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="5,000 cells, backed run on the same file")
+    parser.add_argument(
+        "--quick", action="store_true", help="5,000 cells, backed run on the same file"
+    )
     parser.add_argument("--cells", type=int, default=None)
-    parser.add_argument("--genes", type=int, default=None, help="default 20,000 (3,000 with --quick)")
+    parser.add_argument(
+        "--genes", type=int, default=None, help="default 20,000 (3,000 with --quick)"
+    )
     parser.add_argument("--backed-cells", type=int, default=None)
     parser.add_argument("--ssgsea-cells", type=int, default=1_000)
     parser.add_argument("--workdir", type=Path, default=None)
@@ -161,10 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         workdir = args.workdir
         workdir.mkdir(parents=True, exist_ok=True)
-    print(f"# bench_scoring: {n_cells:,} cells x {args.genes:,} genes (log-normalised, simulated, "
-          f"seed {args.seed}); backed run {n_backed:,} cells; {os.cpu_count()} cores", flush=True)
+    print(
+        f"# bench_scoring: {n_cells:,} cells x {args.genes:,} genes (log-normalised, simulated, "
+        f"seed {args.seed}); backed run {n_backed:,} cells; {os.cpu_count()} cores",
+        flush=True,
+    )
     t0 = time.perf_counter()
-    data = simulate.write_h5ad_chunked(workdir / f"sim_{n_cells}.h5ad", n_cells, n_genes=args.genes, seed=args.seed)
+    data = simulate.write_h5ad_chunked(
+        workdir / f"sim_{n_cells}.h5ad", n_cells, n_genes=args.genes, seed=args.seed
+    )
     print(f"# simulated + written in {time.perf_counter() - t0:.1f} s: {data}", flush=True)
 
     records: dict[str, dict] = {}
@@ -172,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         if method == "decoupler_aucell":
             if args.quick:
                 # decoupler's numba compilation alone takes ~1 min in a fresh process
-                records[method] = {"method": method, "skipped": "quick mode (decoupler JIT start-up ~1 min)"}
+                records[method] = {
+                    "method": method,
+                    "skipped": "quick mode (decoupler JIT start-up ~1 min)",
+                }
                 continue
             try:
                 import decoupler  # noqa: F401
@@ -188,10 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         t0 = time.perf_counter()
         backed_data = simulate.write_h5ad_chunked(
-            workdir / f"sim_{n_backed}.h5ad", n_backed, n_genes=args.genes, seed=args.seed + 1, chunk_size=25_000
+            workdir / f"sim_{n_backed}.h5ad",
+            n_backed,
+            n_genes=args.genes,
+            seed=args.seed + 1,
+            chunk_size=25_000,
         )
-        print(f"# backed data simulated + written in {time.perf_counter() - t0:.1f} s "
-              f"({backed_data.stat().st_size / 1e9:.1f} GB)", flush=True)
+        print(
+            f"# backed data simulated + written in {time.perf_counter() - t0:.1f} s "
+            f"({backed_data.stat().st_size / 1e9:.1f} GB)",
+            flush=True,
+        )
     records["tmesig_backed"] = _run_child("tmesig_backed", backed_data, workdir, ssgsea_cells)
     rb = records["tmesig_backed"]
     print("# done tmesig_backed: " + (rb.get("error") or f"{rb['wall_s']:.2f} s"), flush=True)
@@ -203,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     base_wall = records.get("scanpy_loop", {}).get("wall_s")
     for method, rec in records.items():
         if "skipped" in rec or "error" in rec:
-            print(f"{method:<20}{'-':>10}{'-':>10}{'-':>8}{'-':>9}{'-':>12}{'-':>15}  "
-                  f"{rec.get('skipped') or 'ERROR ' + rec['error']}")
+            print(
+                f"{method:<20}{'-':>10}{'-':>10}{'-':>8}{'-':>9}{'-':>12}{'-':>15}  "
+                f"{rec.get('skipped') or 'ERROR ' + rec['error']}"
+            )
             continue
         wall = rec["wall_s"]
         note = ""
@@ -219,12 +265,19 @@ def main(argv: list[str] | None = None) -> int:
         if ref is not None and scores is not None and method in ("tmesig_mean_diff", "scanpy_loop"):
             d = f"{np.max(np.abs(scores - ref)):.2e}"
         if method == "decoupler_aucell" and scores is not None and ours_rank is not None:
-            r = np.mean([np.corrcoef(scores[:, k], ours_rank[:, k])[0, 1] for k in range(scores.shape[1])
-                         if np.std(scores[:, k]) > 0 and np.std(ours_rank[:, k]) > 0])
+            r = np.mean(
+                [
+                    np.corrcoef(scores[:, k], ours_rank[:, k])[0, 1]
+                    for k in range(scores.shape[1])
+                    if np.std(scores[:, k]) > 0 and np.std(ours_rank[:, k]) > 0
+                ]
+            )
             note = f"mean per-set Pearson r with tmesig_rank {r:.3f}"
         speed = f"{base_wall / wall:.1f}" if base_wall and method != "load" and wall > 0 else "-"
-        print(f"{method:<20}{rec['n_cells']:>10,}{wall:>10.2f}{rec['load_s']:>8.1f}{rec['peak_rss_gb']:>9.2f}"
-              f"{speed:>12}{d:>15}  {note}")
+        print(
+            f"{method:<20}{rec['n_cells']:>10,}{wall:>10.2f}{rec['load_s']:>8.1f}{rec['peak_rss_gb']:>9.2f}"
+            f"{speed:>12}{d:>15}  {note}"
+        )
 
     def wall(m):
         rec = records.get(m, {})
@@ -241,16 +294,22 @@ def main(argv: list[str] | None = None) -> int:
         v = wall("tmesig_mean_diff") / wall("floor")
         targets.append(("mean_diff_vs_sparse_product_floor", f"{v:.2f}x", "<= 3x", v <= 3))
     if "skipped" in records.get("decoupler_aucell", {}):
-        print(f"target rank_speedup_vs_decoupler_aucell: SKIPPED ({records['decoupler_aucell']['skipped']})")
+        print(
+            f"target rank_speedup_vs_decoupler_aucell: SKIPPED ({records['decoupler_aucell']['skipped']})"
+        )
     elif wall("decoupler_aucell") and wall("tmesig_rank"):
         v = wall("decoupler_aucell") / wall("tmesig_rank")
         targets.append(("rank_speedup_vs_decoupler_aucell", f"{v:.1f}x", ">= 5x", v >= 5))
     if wall("gseapy_ssgsea") and wall("tmesig_rank"):
         v = wall("gseapy_ssgsea") / wall("tmesig_rank")
-        targets.append(("rank_speedup_vs_gseapy_ssgsea_extrapolated", f"{v:.1f}x", "reference", True))
+        targets.append(
+            ("rank_speedup_vs_gseapy_ssgsea_extrapolated", f"{v:.1f}x", "reference", True)
+        )
     if "peak_rss_gb" in rb:
         v = rb["peak_rss_gb"]
-        targets.append((f"backed_{rb['n_cells']}_cells_peak_memory", f"{v:.2f} GB", "< 4 GB", v < 4))
+        targets.append(
+            (f"backed_{rb['n_cells']}_cells_peak_memory", f"{v:.2f} GB", "< 4 GB", v < 4)
+        )
     for name, value, goal, ok in targets:
         print(f"target {name}: {value} (goal {goal}) {'PASS' if ok else 'FAIL'}")
     if tmp is not None:

@@ -70,11 +70,15 @@ class Scored:
     found: dict  # set name -> set genes found in var_names
 
 
-def scored_simulation(n_patients: int, *, programs, seed: int, n_genes: int, n_cells: int | None = None) -> Scored:
+def scored_simulation(
+    n_patients: int, *, programs, seed: int, n_genes: int, n_cells: int | None = None
+) -> Scored:
     """Simulate (log-normalised), score the library with mean-difference scores."""
     lib = signatures.load_library()
     n_cells = n_cells or n_patients * 2 * CELLS_PER_SAMPLE
-    adata = sim.simulate(n_cells, n_genes=n_genes, n_patients=n_patients, programs=programs, seed=seed, lognorm=True)
+    adata = sim.simulate(
+        n_cells, n_genes=n_genes, n_patients=n_patients, programs=programs, seed=seed, lognorm=True
+    )
     stats = score.gene_stats(adata)
     scores = score.score_mean_diff(adata, lib, stats=stats)
     # control genes exactly as score_mean_diff draws them (to know which pairs a program touches)
@@ -109,7 +113,9 @@ def truth_pairs(s: Scored, programs) -> tuple[set, set]:
     return planted, touched
 
 
-def compare(s: Scored, condition_col: str, ref: str, test: str, *, scores=None, patient=None) -> pd.DataFrame:
+def compare(
+    s: Scored, condition_col: str, ref: str, test: str, *, scores=None, patient=None
+) -> pd.DataFrame:
     obs = s.adata.obs
     return conditions.compare_conditions(
         s.scores if scores is None else scores,
@@ -132,13 +138,20 @@ def recall_fp(res: pd.DataFrame, planted: set, touched: set) -> dict:
         "n_untouched": int(untouched.sum()),
         "fp_untouched": int(sig[untouched].sum()),
         "fpr_untouched": float(sig[untouched].mean()) if untouched.any() else float("nan"),
-        "sig_touched_not_planted": sorted(k for k, s_ in zip(key, sig, strict=True) if s_ and k in touched and k not in planted),
-        "sig_untouched": sorted(k for k, s_, u in zip(key, sig, untouched, strict=True) if s_ and u),
+        "sig_touched_not_planted": sorted(
+            k for k, s_ in zip(key, sig, strict=True) if s_ and k in touched and k not in planted
+        ),
+        "sig_untouched": sorted(
+            k for k, s_, u in zip(key, sig, untouched, strict=True) if s_ and u
+        ),
     }
 
 
 def scaled_programs(fold: float):
-    return tuple(dataclasses.replace(p, fold=fold if p.fold > 1 else 1.0 / fold) for p in sim.DEFAULT_PROGRAMS)
+    return tuple(
+        dataclasses.replace(p, fold=fold if p.fold > 1 else 1.0 / fold)
+        for p in sim.DEFAULT_PROGRAMS
+    )
 
 
 # --------------------------------------------------------------------------- sections
@@ -157,17 +170,36 @@ def section_recall(cfg) -> float:
     s = scored_simulation(n_pat, programs=progs, seed=cfg.seed, n_genes=cfg.n_genes)
     planted, touched = truth_pairs(s, progs)
     res = compare(s, "response", "R", "NR")
-    print(f"  design: {n_pat // 2} R + {n_pat // 2} NR patients x (pre, post), {s.adata.n_obs} cells, "
-          f"{s.adata.n_vars} genes; {len(res)} compartment x set tests ({res['design'].iloc[0]})")
-    cols = ["compartment", "set", "design", "n_ref", "n_test", "effect", "std_effect", "p", "fdr", "significant"]
+    print(
+        f"  design: {n_pat // 2} R + {n_pat // 2} NR patients x (pre, post), {s.adata.n_obs} cells, "
+        f"{s.adata.n_vars} genes; {len(res)} compartment x set tests ({res['design'].iloc[0]})"
+    )
+    cols = [
+        "compartment",
+        "set",
+        "design",
+        "n_ref",
+        "n_test",
+        "effect",
+        "std_effect",
+        "p",
+        "fdr",
+        "significant",
+    ]
     sub = res[[k in planted for k in zip(res["compartment"], res["set"], strict=True)]]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("  planted pairs:")
         print(sub[cols].to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     m = recall_fp(res, planted, touched)
-    print(f"  recall: {m['recall']:.3f} ({int(round(m['recall'] * m['n_planted']))}/{m['n_planted']} planted pairs at FDR <= {ALPHA})")
-    print(f"  significant touched (shared set/control genes) but not planted: {m['sig_touched_not_planted']}")
-    print(f"  false positives among {m['n_untouched']} untouched pairs: {m['fp_untouched']} {m['sig_untouched']}")
+    print(
+        f"  recall: {m['recall']:.3f} ({int(round(m['recall'] * m['n_planted']))}/{m['n_planted']} planted pairs at FDR <= {ALPHA})"
+    )
+    print(
+        f"  significant touched (shared set/control genes) but not planted: {m['sig_touched_not_planted']}"
+    )
+    print(
+        f"  false positives among {m['n_untouched']} untouched pairs: {m['fp_untouched']} {m['sig_untouched']}"
+    )
     log(f"[time] recall: {time.perf_counter() - t0:.1f} s")
     return m["recall"]
 
@@ -185,18 +217,24 @@ def section_null(cfg) -> float:
         per_seed.append((seed, len(p), int(res["significant"].sum()), float((p <= 0.05).mean())))
     p = np.concatenate(ps)
     flag = np.concatenate(flags)
-    print(f"  design: {cfg.null_patients // 2} patients per arm, {cfg.null_patients * 2 * CELLS_PER_SAMPLE} cells per seed")
+    print(
+        f"  design: {cfg.null_patients // 2} patients per arm, {cfg.null_patients * 2 * CELLS_PER_SAMPLE} cells per seed"
+    )
     print("  seed  tests  flagged(FDR<=0.05)  frac p<=0.05")
     for seed, n, nf, f in per_seed:
         print(f"  {seed:4d}  {n:5d}  {nf:18d}  {f:.3f}")
     fdr_rate = float(flag.mean())
     any_rate = float(np.mean([nf > 0 for _, _, nf, _ in per_seed]))
-    print(f"  all tests: {len(p)}; flagged at FDR <= 0.05: {fdr_rate:.4f}; seeds with any flag: {any_rate:.2f}")
+    print(
+        f"  all tests: {len(p)}; flagged at FDR <= 0.05: {fdr_rate:.4f}; seeds with any flag: {any_rate:.2f}"
+    )
     print("  calibration (observed fraction of p <= t; uniform p gives t):")
     for t in (0.01, 0.05, 0.1, 0.2):
         obs = float((p <= t).mean())
         se = np.sqrt(t * (1 - t) / len(p))
-        print(f"    t={t:<5g} observed={obs:.4f}  (expected {t:g}, binomial SE {se:.4f}; tests are correlated within a seed)")
+        print(
+            f"    t={t:<5g} observed={obs:.4f}  (expected {t:g}, binomial SE {se:.4f}; tests are correlated within a seed)"
+        )
     log(f"[time] null: {time.perf_counter() - t0:.1f} s")
     return fdr_rate
 
@@ -204,7 +242,11 @@ def section_null(cfg) -> float:
 def paired_one(n_patients: int, seed: int, n_genes: int) -> dict:
     """Paired vs unpaired on a planted post-treatment shift + score-level patient offsets."""
     prog = sim.Program(
-        "post_shift", sim._library_genes("tcell_exhaustion"), ("CD8_T",), PAIRED_FOLD, timepoint="post",
+        "post_shift",
+        sim._library_genes("tcell_exhaustion"),
+        ("CD8_T",),
+        PAIRED_FOLD,
+        timepoint="post",
     )
     s = scored_simulation(n_patients, programs=(prog,), seed=seed, n_genes=n_genes)
     obs = s.adata.obs
@@ -230,33 +272,47 @@ def paired_one(n_patients: int, seed: int, n_genes: int) -> dict:
 
     pr, ur = pick(paired), pick(unpaired)
     return {
-        "seed": seed, "shift": shift, "between_sd": PAIRED_RATIO * shift,
-        "paired_design": pr["design"], "paired_effect": pr["effect"], "paired_p": pr["p"], "paired_fdr": pr["fdr"],
-        "unpaired_design": ur["design"], "unpaired_effect": ur["effect"], "unpaired_p": ur["p"], "unpaired_fdr": ur["fdr"],
+        "seed": seed,
+        "shift": shift,
+        "between_sd": PAIRED_RATIO * shift,
+        "paired_design": pr["design"],
+        "paired_effect": pr["effect"],
+        "paired_p": pr["p"],
+        "paired_fdr": pr["fdr"],
+        "unpaired_design": ur["design"],
+        "unpaired_effect": ur["effect"],
+        "unpaired_p": ur["p"],
+        "unpaired_fdr": ur["fdr"],
         "paired_flags_other": int(paired["significant"].sum() - bool(pr["significant"])),
     }
 
 
 def section_paired(cfg) -> tuple[float, float, pd.DataFrame]:
     t0 = time.perf_counter()
-    print(f"\n== 3. paired pre/post: exhaustion genes x{PAIRED_FOLD:g} in CD8 T cells post-treatment (all patients), "
-          f"patient offsets SD = {PAIRED_RATIO:g} x shift ==")
+    print(
+        f"\n== 3. paired pre/post: exhaustion genes x{PAIRED_FOLD:g} in CD8 T cells post-treatment (all patients), "
+        f"patient offsets SD = {PAIRED_RATIO:g} x shift =="
+    )
     rows = [paired_one(cfg.paired_patients, seed, cfg.n_genes) for seed in cfg.paired_seeds]
     df = pd.DataFrame(rows)
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print(df.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     main = df.iloc[0]
-    print(f"  {cfg.paired_patients} patients sampled pre and post; T_NK x tcell_exhaustion; "
-          f"paired detection rate (p<=0.05) over {len(df)} seeds: {(df['paired_p'] <= 0.05).mean():.2f}; "
-          f"unpaired: {(df['unpaired_p'] <= 0.05).mean():.2f}")
+    print(
+        f"  {cfg.paired_patients} patients sampled pre and post; T_NK x tcell_exhaustion; "
+        f"paired detection rate (p<=0.05) over {len(df)} seeds: {(df['paired_p'] <= 0.05).mean():.2f}; "
+        f"unpaired: {(df['unpaired_p'] <= 0.05).mean():.2f}"
+    )
     log(f"[time] paired: {time.perf_counter() - t0:.1f} s")
     return float(main["paired_p"]), float(main["unpaired_p"]), df
 
 
 def section_power(cfg) -> None:
     t0 = time.perf_counter()
-    print(f"\n== 4. power: recall / untouched-pair FPR (FDR <= 0.05) by fold x patients per arm, "
-          f"{len(cfg.power_seeds)} seed(s) each, {CELLS_PER_SAMPLE} cells per sample ==")
+    print(
+        f"\n== 4. power: recall / untouched-pair FPR (FDR <= 0.05) by fold x patients per arm, "
+        f"{len(cfg.power_seeds)} seed(s) each, {CELLS_PER_SAMPLE} cells per sample =="
+    )
     rec = {}
     for fold in cfg.folds:
         progs = scaled_programs(fold)
@@ -275,7 +331,9 @@ def section_power(cfg) -> None:
     print(head + "     (cells: recall / FPR)")
     for fold in cfg.folds:
         line = f"  x{fold:<4g} (APM x{1 / fold:.2f})"
-        line += "".join(f"{rec[(fold, n)][0]:>10.2f} / {rec[(fold, n)][1]:.3f}" for n in cfg.per_arm)
+        line += "".join(
+            f"{rec[(fold, n)][0]:>10.2f} / {rec[(fold, n)][1]:.3f}" for n in cfg.per_arm
+        )
         print(line)
     print(f"  planted pairs per simulation: {sorted({v[2] for v in rec.values()})}")
     log(f"[time] power: {time.perf_counter() - t0:.1f} s")
@@ -289,18 +347,35 @@ def main(argv=None) -> int:
     t_all = time.perf_counter()
     if args.quick:
         cfg = argparse.Namespace(
-            seed=args.seed, n_genes=4000, recall_patients=16, null_patients=10, null_seeds=list(range(3)),
-            paired_patients=10, paired_seeds=[args.seed], folds=(3.0,), per_arm=(4, 8), power_seeds=[args.seed],
+            seed=args.seed,
+            n_genes=4000,
+            recall_patients=16,
+            null_patients=10,
+            null_seeds=list(range(3)),
+            paired_patients=10,
+            paired_seeds=[args.seed],
+            folds=(3.0,),
+            per_arm=(4, 8),
+            power_seeds=[args.seed],
         )
     else:
         cfg = argparse.Namespace(
-            seed=args.seed, n_genes=20_000, recall_patients=20, null_patients=20, null_seeds=list(range(20)),
-            paired_patients=10, paired_seeds=list(range(args.seed, args.seed + 5)),
-            folds=(1.25, 1.5, 2.0, 3.0), per_arm=(4, 6, 10), power_seeds=[args.seed, args.seed + 1],
+            seed=args.seed,
+            n_genes=20_000,
+            recall_patients=20,
+            null_patients=20,
+            null_seeds=list(range(20)),
+            paired_patients=10,
+            paired_seeds=list(range(args.seed, args.seed + 5)),
+            folds=(1.25, 1.5, 2.0, 3.0),
+            per_arm=(4, 6, 10),
+            power_seeds=[args.seed, args.seed + 1],
         )
-    print(f"bench_statistics ({'quick' if args.quick else 'full'}): {cfg.n_genes} genes, "
-          f"{CELLS_PER_SAMPLE} cells per sample, true compartments, mean-difference scores, "
-          f"{len(signatures.load_library())} library sets")
+    print(
+        f"bench_statistics ({'quick' if args.quick else 'full'}): {cfg.n_genes} genes, "
+        f"{CELLS_PER_SAMPLE} cells per sample, true compartments, mean-difference scores, "
+        f"{len(signatures.load_library())} library sets"
+    )
     recall = section_recall(cfg)
     null_rate = section_null(cfg)
     p_paired, p_unpaired, _ = section_paired(cfg)

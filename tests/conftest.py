@@ -14,20 +14,24 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "qian2020_ovarian_4k.h5ad"
 #: The demo's author labels (obs cell_type) -> compartments, as the shipped config maps them.
-QIAN_MAP = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["annotate"]["label_mapping"]
+QIAN_MAP = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["annotate"][
+    "label_mapping"
+]
 # `import celltypist` creates ~/.celltypist unless CELLTYPIST_FOLDER is set: keep tests off ~.
 os.environ.setdefault("CELLTYPIST_FOLDER", tempfile.mkdtemp(prefix="tmesig-celltypist-"))
 
 
-def train_celltypist_model(adata: ad.AnnData, label_col: str, path: Path, *, n_genes: int = 500) -> Path:
+def train_celltypist_model(
+    adata: ad.AnnData, label_col: str, path: Path, *, n_genes: int = 500
+) -> Path:
     """Train a small CellTypist model offline (SGD, top HVGs) and write it to ``path``.
 
     ``adata`` holds raw counts; the model learns ``obs[label_col]`` from log1p(CP10k) of the
     ``n_genes`` most variable genes. (CellTypist 1.7.1's default LogisticRegression path
     passes ``multi_class``, which scikit-learn 1.9 removed; the SGD path works.)
     """
-    import celltypist  # noqa: PLC0415
-    import scanpy as sc  # noqa: PLC0415
+    import celltypist
+    import scanpy as sc
 
     work = adata.copy()
     sc.pp.normalize_total(work, target_sum=1e4)
@@ -35,7 +39,12 @@ def train_celltypist_model(adata: ad.AnnData, label_col: str, path: Path, *, n_g
     sc.pp.highly_variable_genes(work, n_top_genes=n_genes)
     work = work[:, work.var["highly_variable"]].copy()
     model = celltypist.train(
-        work, labels=label_col, check_expression=False, use_SGD=True, n_jobs=1, feature_selection=False
+        work,
+        labels=label_col,
+        check_expression=False,
+        use_SGD=True,
+        n_jobs=1,
+        feature_selection=False,
     )
     model.write(str(path))
     return path

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import yaml
-
 from conftest import QIAN_MAP
 from tmesig import paths
 from tmesig.annotate import (

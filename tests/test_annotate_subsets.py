@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import yaml
-
 from tmesig import paths
 from tmesig.annotate import COMPARTMENTS, UNASSIGNED, annotate, load_markers
 from tmesig.celltypist_bridge import agreement_table, labels_from_column, run_celltypist
@@ -30,9 +29,23 @@ def test_shipped_subset_markers_valid() -> None:
     m = load_subset_markers()
     names = set(m.names)
     expected = {
-        "CD8_effector_memory", "CD8_exhausted", "CD4_conventional", "Treg", "NK", "MAIT",
-        "B_cell", "plasma_cell", "classical_monocyte", "macrophage", "cDC1", "cDC2", "pDC",
-        "CAF", "normal_fibroblast", "tumour_endothelium", "alveolar_epithelium",
+        "CD8_effector_memory",
+        "CD8_exhausted",
+        "CD4_conventional",
+        "Treg",
+        "NK",
+        "MAIT",
+        "B_cell",
+        "plasma_cell",
+        "classical_monocyte",
+        "macrophage",
+        "cDC1",
+        "cDC2",
+        "pDC",
+        "CAF",
+        "normal_fibroblast",
+        "tumour_endothelium",
+        "alveolar_epithelium",
     }
     assert expected <= names
     assert {s.lineage for s in m.subsets} <= set(COMPARTMENTS)
@@ -162,8 +175,13 @@ def test_planted_layout_and_determinism(planted) -> None:
     names = load_subset_markers().names
     assert list(cells.index) == list(adata.obs_names)
     assert list(cells.columns[:7]) == [
-        "lineage", "subcluster", "subset", "subset_confidence", "subset_root",
-        "cell_subset", "cell_subset_confidence",
+        "lineage",
+        "subcluster",
+        "subset",
+        "subset_confidence",
+        "subset_root",
+        "cell_subset",
+        "cell_subset_confidence",
     ]
     assert {f"score_{s}" for s in names} <= set(cells.columns)
     assert clusters["n_cells"].sum() == adata.n_obs
@@ -180,7 +198,11 @@ def test_unassigned_lineage_and_merge(planted) -> None:
     got, _ = annotate_subsets(adata, lin, min_cells_subcluster=1000)
     assert (got["subset"].iloc[:5] == UNASSIGNED).all()
     cnv = pd.DataFrame(
-        {"cnv_call": ["malignant"] * 2 + ["non-malignant"] * 8 + ["non-malignant"] * (adata.n_obs - 10)},
+        {
+            "cnv_call": ["malignant"] * 2
+            + ["non-malignant"] * 8
+            + ["non-malignant"] * (adata.n_obs - 10)
+        },
         index=adata.obs_names,
     )
     final = merge_malignant(got, cnv)
@@ -237,10 +259,20 @@ def test_identity_propagation_planted() -> None:
     by = {s.name: s for s in m.subsets}
     lineage_markers = load_markers()
     state8, state4 = [f"S8_{i}" for i in range(30)], [f"S4_{i}" for i in range(30)]
-    genes = sorted(
-        {g for s in m.subsets if s.lineage == "T_NK" for g in (*s.genes, *s.negative, *s.identity)}
-        | set(lineage_markers["T_NK"])
-    ) + state8 + state4 + [f"BG{i}" for i in range(200)]
+    genes = (
+        sorted(
+            {
+                g
+                for s in m.subsets
+                if s.lineage == "T_NK"
+                for g in (*s.genes, *s.negative, *s.identity)
+            }
+            | set(lineage_markers["T_NK"])
+        )
+        + state8
+        + state4
+        + [f"BG{i}" for i in range(200)]
+    )
     col = {g: j for j, g in enumerate(genes)}
     n_each = 80
     roots = ("CD8_T", "CD4_T")
@@ -334,7 +366,6 @@ def test_run_celltypist_missing_model(tmp_path: Path) -> None:
 def test_run_celltypist_trained_model(tmp_path: Path) -> None:
     """A model trained offline on half of the Qian cells predicts the other half's author labels."""
     import scanpy as sc
-
     from conftest import DEMO, train_celltypist_model
 
     adata = ad.read_h5ad(DEMO)
@@ -352,7 +383,9 @@ def test_run_celltypist_trained_model(tmp_path: Path) -> None:
     # majority voting over given clusters: one label per cluster
     test.obs["leiden"] = truth.astype("category")  # clusters = author labels: votes are pure
     voted = run_celltypist(test, model_path=model, majority_voting=True, over_clustering="leiden")
-    assert (voted.groupby(test.obs["leiden"], observed=True)["celltypist_label"].nunique() == 1).all()
+    assert (
+        voted.groupby(test.obs["leiden"], observed=True)["celltypist_label"].nunique() == 1
+    ).all()
     # counts instead of log1p(CP10k): a clear error naming the model file
     raw = adata[:50].copy()
     with pytest.raises(ValueError, match="qian.pkl"):
@@ -389,7 +422,6 @@ def test_spread_matches_sklearn_label_spreading(alpha: float) -> None:
     """Unbalanced spreading equals sklearn's fixed point (row-normalised) on a kNN graph."""
     from sklearn.neighbors import kneighbors_graph
     from sklearn.semi_supervised import LabelSpreading
-
     from tmesig.subsets import _spread
 
     rng = np.random.default_rng(7)

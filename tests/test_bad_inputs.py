@@ -19,11 +19,10 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-import make_bad_inputs as mb  # noqa: E402
+import make_bad_inputs as mb
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +47,19 @@ def _closed_port() -> int:
 
 
 def _run(workdir: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), "--cores", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "1",
+    ]
     env = {**os.environ, "MPLBACKEND": "Agg"}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
@@ -72,7 +82,9 @@ def corpus(tmp_path_factory):
             text = text.replace("{serve_port}", str(server.server_address[1]))
             info["url"] = info["url"].replace("{serve_port}", str(server.server_address[1]))
         sheet.write_text(text)
-        info["before"] = {str(p): _digest(p) for p in [info.get("data"), *info.get("also", [])] if p is not None}
+        info["before"] = {
+            str(p): _digest(p) for p in [info.get("data"), *info.get("also", [])] if p is not None
+        }
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = dict(zip(built, pool.map(lambda n: _run(root / n), built), strict=True))
     server.shutdown()
@@ -100,7 +112,9 @@ def test_bad_input_fails_cleanly(corpus, name):
     assert any(p in out for p in case.problem), f"no problem word {case.problem}:\n{out[-3000:]}"
     assert any(f in out for f in case.fix), f"no fix word {case.fix}:\n{out[-3000:]}"
     assert "Traceback (most recent call last)" not in out, out[-3000:]
-    results_dir = d / "results" / "bad"  # results/signatures/ may be built: it does not depend on the data
+    results_dir = (
+        d / "results" / "bad"
+    )  # results/signatures/ may be built: it does not depend on the data
     left = [p for p in results_dir.rglob("*") if p.is_file()] if results_dir.exists() else []
     assert not left, left
     downloads = d / "resources" / "downloads"
@@ -109,7 +123,9 @@ def test_bad_input_fails_cleanly(corpus, name):
         assert _digest(Path(p)) == before, f"{p} changed"
     logs = d / "logs"
     if case.stage in ("sheet", "config"):
-        assert not logs.exists() or not any(logs.rglob("*.log")), "a job ran before validation failed"
+        assert not logs.exists() or not any(logs.rglob("*.log")), (
+            "a job ran before validation failed"
+        )
     elif case.stage == "download":
         assert list(logs.rglob("download*.log")) and not list(logs.rglob("ingest.log"))
     elif case.stage == "ingest":

@@ -2,7 +2,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = (
     "mean_diff_speedup_vs_scanpy",
@@ -15,8 +14,17 @@ TARGETS = (
 
 def test_bench_scoring_quick_runs(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_scoring.py"), "--quick", "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "bench_scoring.py"),
+            "--quick",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()

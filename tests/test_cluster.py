@@ -1,7 +1,6 @@
 import numpy as np
 import scanpy as sc
 from sklearn.metrics import adjusted_rand_score
-
 from tmesig import cluster
 
 

@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-
 from tmesig import paths
 from tmesig.cnv import add_gene_positions, call_malignant
 
@@ -18,7 +17,10 @@ def _planted_cnv(seed: int = 0) -> tuple[ad.AnnData, np.ndarray]:
     a chr1 block and a loss of a chr3 block (expression x2 / x0.5), Poisson counts."""
     rng = np.random.default_rng(seed)
     table = pd.read_csv(paths.GENE_TABLE, sep="\t")
-    table = table[(table["biotype"] == "protein_coding") & table["chrom"].isin([f"chr{i}" for i in range(1, 7)])]
+    table = table[
+        (table["biotype"] == "protein_coding")
+        & table["chrom"].isin([f"chr{i}" for i in range(1, 7)])
+    ]
     table = table.drop_duplicates("gene_name").groupby("chrom").head(250)
     genes = table["gene_name"].to_numpy()
     base = rng.gamma(1.5, 1.0, size=len(genes)) + 0.2
@@ -52,7 +54,9 @@ def planted() -> tuple[ad.AnnData, np.ndarray, pd.DataFrame]:
 
 
 def test_add_gene_positions() -> None:
-    adata = ad.AnnData(np.zeros((1, 200)), var=pd.DataFrame(index=["TP53", "EGFR", *[f"X{i}" for i in range(198)]]))
+    adata = ad.AnnData(
+        np.zeros((1, 200)), var=pd.DataFrame(index=["TP53", "EGFR", *[f"X{i}" for i in range(198)]])
+    )
     with pytest.raises(ValueError, match="position"):
         add_gene_positions(adata)
     adata, _ = _planted_cnv()
@@ -80,12 +84,20 @@ def test_planted_tumour_called(planted) -> None:
 def test_layout_notes_and_determinism(planted) -> None:
     adata, _, calls = planted
     assert list(calls.columns) == [
-        "lineage", "is_reference", "is_heldout_reference", "cnv_cluster",
-        "cnv_score", "cnv_corr", "cnv_call", "note",
+        "lineage",
+        "is_reference",
+        "is_heldout_reference",
+        "cnv_cluster",
+        "cnv_score",
+        "cnv_corr",
+        "cnv_call",
+        "note",
     ]
     assert set(calls["cnv_call"].astype(str)) <= {"malignant", "non-malignant", "uncertain"}
     assert calls.loc[calls["is_reference"], "note"].str.startswith("reference cell").all()
-    assert calls.attrs["n_heldout_reference"] == pytest.approx(calls.attrs["n_reference"] / 2, abs=3)
+    assert calls.attrs["n_heldout_reference"] == pytest.approx(
+        calls.attrs["n_reference"] / 2, abs=3
+    )
     again = call_malignant(adata.copy(), lineage=adata.obs["lineage"], seed=0)
     pd.testing.assert_frame_equal(calls, again)
 
@@ -100,9 +112,11 @@ def test_non_epithelial_needs_strong_evidence(planted) -> None:
     assert calls.loc[truth, "note"].str.contains("not a candidate").mean() >= 0.8
     strong = call_malignant(adata.copy(), lineage=lineage, seed=0, strong_factor=1.0)
     assert (strong.loc[truth, "cnv_call"].astype(str) == "malignant").mean() >= 0.8
-    assert strong.loc[truth & (strong["cnv_call"].astype(str) == "malignant").to_numpy(), "note"].str.contains(
-        "strong"
-    ).all()
+    assert (
+        strong.loc[truth & (strong["cnv_call"].astype(str) == "malignant").to_numpy(), "note"]
+        .str.contains("strong")
+        .all()
+    )
 
 
 def test_too_few_reference_cells(planted) -> None:
@@ -115,7 +129,6 @@ def test_tirosh_malignant_f1() -> None:
     if not TIROSH.is_file():
         pytest.skip(f"{TIROSH} not found")
     from sklearn.metrics import f1_score
-
     from tmesig.annotate import gene_set_scores
 
     adata = ad.read_h5ad(TIROSH)
@@ -131,8 +144,11 @@ def test_tirosh_malignant_f1() -> None:
     )
     reference = (ref_scores >= 0.5).any(axis=1).to_numpy()
     calls = call_malignant(
-        adata, lineage=pd.Series("unassigned", index=adata.obs_names),
-        reference=reference, candidates=~reference, seed=0,
+        adata,
+        lineage=pd.Series("unassigned", index=adata.obs_names),
+        reference=reference,
+        candidates=~reference,
+        seed=0,
     )
     truth = adata.obs["cell_type"].astype(str).str.startswith("malignant")
     f1 = f1_score(truth, calls["cnv_call"].astype(str) == "malignant")

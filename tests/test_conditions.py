@@ -3,7 +3,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
-
 from tmesig import composition, conditions
 from tmesig.signatures import GeneSet
 
@@ -15,7 +14,9 @@ def test_unpaired_matches_welch_and_statsmodels_ci():
     res = conditions.compare_units(ref, test)
     assert res["design"] == "unpaired"
     assert np.isclose(res["p"], stats.ttest_ind(test, ref, equal_var=False).pvalue)
-    lo, hi = CompareMeans(DescrStatsW(test.to_numpy()), DescrStatsW(ref.to_numpy())).tconfint_diff(usevar="unequal")
+    lo, hi = CompareMeans(DescrStatsW(test.to_numpy()), DescrStatsW(ref.to_numpy())).tconfint_diff(
+        usevar="unequal"
+    )
     assert np.isclose(res["ci_low"], lo) and np.isclose(res["ci_high"], hi)
     assert np.isclose(res["effect"], test.mean() - ref.mean())
 
@@ -38,7 +39,9 @@ def test_paired_design_finds_a_within_patient_shift_that_unpaired_misses():
 
 
 def test_too_few_patients_reported_not_tested():
-    res = conditions.compare_units(pd.Series([1.0, 2.0], index=["a", "b"]), pd.Series([3.0, 4.0, 5.0], index=["c", "d", "e"]))
+    res = conditions.compare_units(
+        pd.Series([1.0, 2.0], index=["a", "b"]), pd.Series([3.0, 4.0, 5.0], index=["c", "d", "e"])
+    )
     assert res["design"] == "insufficient" and np.isnan(res["p"])
     assert "fewer than 3 patients" in res["note"] and res["effect"] == pytest.approx(2.5)
 
@@ -54,8 +57,16 @@ def test_resolve_contrast():
 
 
 def _gs(name, direction):
-    return GeneSet(name=name, title=name, genes=("G",), direction=direction, compartments=("any",),
-                   mechanism="m", card=False, provenance={"seed": "s", "section": "x"})
+    return GeneSet(
+        name=name,
+        title=name,
+        genes=("G",),
+        direction=direction,
+        compartments=("any",),
+        mechanism="m",
+        card=False,
+        provenance={"seed": "s", "section": "x"},
+    )
 
 
 def _planted_cells(seed=0, n_patients=5, n=20):
@@ -69,7 +80,11 @@ def _planted_cells(seed=0, n_patients=5, n=20):
             n_my = (2 * n if resp == "NR" else n) + int(rng.integers(-5, 6))
             for comp, k in (("T_NK", n), ("myeloid", n_my), ("epithelial", 2 * n)):
                 for _ in range(k):
-                    exh = rng.normal(0, 0.5) + offset + (1.0 if (comp == "T_NK" and resp == "NR") else 0)
+                    exh = (
+                        rng.normal(0, 0.5)
+                        + offset
+                        + (1.0 if (comp == "T_NK" and resp == "NR") else 0)
+                    )
                     rows.append((pat, resp, comp, exh, rng.normal(0, 0.5)))
     df = pd.DataFrame(rows, columns=["patient", "condition", "compartment", "exhaustion", "null"])
     df.index = [f"c{i}" for i in range(len(df))]
@@ -80,10 +95,20 @@ def test_planted_condition_effect_found_where_planted_only():
     df = _planted_cells()
     c = conditions.resolve_contrast(df["condition"], reference="R", test="NR")
     out = conditions.compare_conditions(
-        df[["exhaustion", "null"]], [_gs("exhaustion", "up"), _gs("null", "up")],
-        compartment=df["compartment"], patient=df["patient"], condition=df["condition"], contrast=c,
+        df[["exhaustion", "null"]],
+        [_gs("exhaustion", "up"), _gs("null", "up")],
+        compartment=df["compartment"],
+        patient=df["patient"],
+        condition=df["condition"],
+        contrast=c,
     )
-    sig = set(zip(out.loc[out["significant"], "compartment"], out.loc[out["significant"], "set"], strict=True))
+    sig = set(
+        zip(
+            out.loc[out["significant"], "compartment"],
+            out.loc[out["significant"], "set"],
+            strict=True,
+        )
+    )
     assert sig == {("T_NK", "exhaustion")}
     row = out[(out.compartment == "T_NK") & (out.set == "exhaustion")].iloc[0]
     assert row["design"] == "unpaired" and row["n_ref"] == 5 and row["resistance_effect"] > 0
@@ -92,15 +117,25 @@ def test_planted_condition_effect_found_where_planted_only():
 
 def test_composition_by_hand_and_planted_shift():
     df = _planted_cells()
-    tab = composition.composition_table(compartment=df["compartment"], patient=df["patient"], condition=df["condition"])
+    tab = composition.composition_table(
+        compartment=df["compartment"], patient=df["patient"], condition=df["condition"]
+    )
     n_my = int(((df.patient == "R0") & (df.compartment == "myeloid")).sum())
     r0 = tab[(tab.patient == "R0") & (tab.compartment == "myeloid")].iloc[0]
-    assert r0["n_cells"] == n_my and r0["n_total"] == 60 + n_my and r0["fraction"] == n_my / (60 + n_my)
+    assert (
+        r0["n_cells"] == n_my
+        and r0["n_total"] == 60 + n_my
+        and r0["fraction"] == n_my / (60 + n_my)
+    )
     assert np.isclose(r0["logit"], np.log((n_my + 0.5) / (60 + 0.5)))
     c = conditions.Contrast("R", "NR")
     comp = composition.compare_composition(tab, contrast=c).set_index("compartment")
     assert comp.loc["myeloid", "effect"] > 0 and comp.loc["myeloid", "significant"]
-    fr = df[df.condition == "NR"].groupby("patient")["compartment"].apply(lambda c: (c == "myeloid").mean())
+    fr = (
+        df[df.condition == "NR"]
+        .groupby("patient")["compartment"]
+        .apply(lambda c: (c == "myeloid").mean())
+    )
     assert np.isclose(comp.loc["myeloid", "fraction_test"], fr.mean())
 
 
@@ -109,16 +144,30 @@ def test_fdr_within_families():
 
     df = _planted_cells(seed=3)
     sets = [
-        GeneSet(name="exhaustion", title="e", genes=("G",), direction="up", compartments=("T_NK",),
-                mechanism="m", card=False, provenance={"seed": "s", "section": "x"}),
+        GeneSet(
+            name="exhaustion",
+            title="e",
+            genes=("G",),
+            direction="up",
+            compartments=("T_NK",),
+            mechanism="m",
+            card=False,
+            provenance={"seed": "s", "section": "x"},
+        ),
         _gs("null", "up"),
     ]
     out = conditions.compare_conditions(
-        df[["exhaustion", "null"]], sets, compartment=df["compartment"], patient=df["patient"],
-        condition=df["condition"], contrast=conditions.Contrast("R", "NR"),
+        df[["exhaustion", "null"]],
+        sets,
+        compartment=df["compartment"],
+        patient=df["patient"],
+        condition=df["condition"],
+        contrast=conditions.Contrast("R", "NR"),
     )
     fam = out.set_index(["compartment", "set"])["family"]
-    assert fam[("T_NK", "exhaustion")] == "primary" and fam[("myeloid", "exhaustion")] == "exploratory"
+    assert (
+        fam[("T_NK", "exhaustion")] == "primary" and fam[("myeloid", "exhaustion")] == "exploratory"
+    )
     assert (out.loc[out["set"] == "null", "family"] == "primary").all()
     for f in ("primary", "exploratory"):
         sub = out[out["family"] == f]

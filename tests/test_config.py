@@ -5,10 +5,9 @@ import copy
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
-
-from conftest import REPO
 
 SCHEMAS = REPO / "workflow" / "schemas"
 

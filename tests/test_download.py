@@ -7,7 +7,6 @@ import threading
 from functools import partial
 
 import pytest
-
 from tmesig.ingest import InputError, fetch_url
 
 
@@ -88,11 +87,24 @@ def test_workflow_downloads_then_ingests(server, tmp_path):
     digest = hashlib.sha256((served / "remote.h5ad").read_bytes()).hexdigest()
     work = tmp_path / "work"
     work.mkdir()
-    pd.DataFrame({"dataset": ["remote"], "path": [f"{base}/remote.h5ad?x=1"], "sha256": [digest]}).to_csv(
-        work / "samples.tsv", sep="\t", index=False)
+    pd.DataFrame(
+        {"dataset": ["remote"], "path": [f"{base}/remote.h5ad?x=1"], "sha256": [digest]}
+    ).to_csv(work / "samples.tsv", sep="\t", index=False)
     (work / "config.yaml").write_text(yaml.safe_dump({"samples": str(work / "samples.tsv")}))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
-           "--configfile", str(work / "config.yaml"), "--cores", "1", "results/remote/ingest_summary.json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(work / "config.yaml"),
+        "--cores",
+        "1",
+        "results/remote/ingest_summary.json",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ}, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     local = work / "resources" / "downloads" / "remote.h5ad"

@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-
 from tmesig import enrichment
 
 
@@ -20,7 +19,12 @@ def test_prerank_finds_planted_set_and_es_matches_hand_computation():
     scores = pd.Series(np.sort(rng.normal(size=500))[::-1] + np.linspace(3, -3, 500), index=genes)
     top = set(genes[:40:2])  # planted at the top of the ranking
     rand = set(rng.choice(genes, 20, replace=False))
-    res = enrichment.prerank({"myeloid": scores}, {"tmesig": {"top": sorted(top), "random": sorted(rand)}}, permutation_num=200, seed=1)
+    res = enrichment.prerank(
+        {"myeloid": scores},
+        {"tmesig": {"top": sorted(top), "random": sorted(rand)}},
+        permutation_num=200,
+        seed=1,
+    )
     res = res.set_index("term")
     assert res.loc["top", "nes"] > 0 and res.loc["top", "fdr"] < 0.05
     assert res.loc["random", "fdr"] > 0.05

@@ -2,15 +2,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-
 from tmesig import flag
 from tmesig.signatures import GeneSet
 
 
 def _set(name, direction, comps=("any",)):
     return GeneSet(
-        name=name, title=name, genes=("G1",), direction=direction, compartments=comps,
-        mechanism="m", card=False, provenance={"seed": "x", "section": "y"},
+        name=name,
+        title=name,
+        genes=("G1",),
+        direction=direction,
+        compartments=comps,
+        mechanism="m",
+        card=False,
+        provenance={"seed": "x", "section": "y"},
     )
 
 
@@ -29,7 +34,11 @@ def _cells(seed=0, n_samples=5, n=30, shift_up=1.0, shift_down=-1.0):
     return df
 
 
-SETS = [_set("up_set", "up", ("myeloid",)), _set("down_set", "down", ("epithelial",)), _set("null_set", "up")]
+SETS = [
+    _set("up_set", "up", ("myeloid",)),
+    _set("down_set", "down", ("epithelial",)),
+    _set("null_set", "up"),
+]
 
 
 def test_planted_programs_flagged_in_their_compartment_only():
@@ -43,7 +52,9 @@ def test_planted_programs_flagged_in_their_compartment_only():
 
 def test_p_value_equals_an_independent_paired_test():
     df = _cells(seed=2)
-    f = flag.flag_compartments(df[["up_set", "down_set", "null_set"]], SETS, compartment=df["comp"], unit=df["sample"])
+    f = flag.flag_compartments(
+        df[["up_set", "down_set", "null_set"]], SETS, compartment=df["comp"], unit=df["sample"]
+    )
     # hand computation: per-sample mean in myeloid minus mean in the other cells of the sample
     diffs = [
         g.loc[g.comp == "myeloid", "up_set"].mean() - g.loc[g.comp != "myeloid", "up_set"].mean()
@@ -56,7 +67,9 @@ def test_p_value_equals_an_independent_paired_test():
     for fam in ("primary", "exploratory"):
         sub = f[f["family"] == fam]
         assert np.allclose(sub["fdr"], multipletests(sub["p"], method="fdr_bh")[1])
-    assert (f["family"] == "primary").sum() == 2 + 3  # up_set/myeloid, down_set/epithelial, null_set/any
+    assert (
+        f["family"] == "primary"
+    ).sum() == 2 + 3  # up_set/myeloid, down_set/epithelial, null_set/any
     # down set: low in epithelial is resistance, so resistance_effect is positive there
     down = f[(f.compartment == "epithelial") & (f.set == "down_set")].iloc[0]
     assert down["effect"] < 0 < down["resistance_effect"]
@@ -111,20 +124,36 @@ def _planted_adata(seed=0):
 
 
 def _gs_genes(name, genes, direction="up", comps=("any",)):
-    return GeneSet(name=name, title=name, genes=tuple(genes), direction=direction, compartments=comps,
-                   mechanism="m", card=False, provenance={"seed": "x", "section": "y"})
+    return GeneSet(
+        name=name,
+        title=name,
+        genes=tuple(genes),
+        direction=direction,
+        compartments=comps,
+        mechanism="m",
+        card=False,
+        provenance={"seed": "x", "section": "y"},
+    )
 
 
 def test_null_calibration_separates_a_program_from_highly_expressed_genes():
     from tmesig import score
 
     a, comp, smp = _planted_adata()
-    sets = [_gs_genes("UP", [f"G{i}" for i in range(10)]), _gs_genes("HOUSE", [f"G{i}" for i in range(380, 390)])]
+    sets = [
+        _gs_genes("UP", [f"G{i}" for i in range(10)]),
+        _gs_genes("HOUSE", [f"G{i}" for i in range(380, 390)]),
+    ]
     groups = pd.DataFrame({"compartment": comp, "sample": smp})
-    nulls = score.null_group_means(a, sets, groups=groups, n_null=199, ctrl_size=20, n_bins=10, seed=0)
+    nulls = score.null_group_means(
+        a, sets, groups=groups, n_null=199, ctrl_size=20, n_bins=10, seed=0
+    )
     cal = flag.null_calibration(nulls, sets, min_cells=10).set_index(["compartment", "set"])
     assert cal.loc[("myeloid", "UP"), "p_null"] == 1 / 200  # beyond every matched random set
-    assert cal.loc[("T_NK", "HOUSE"), "p_null"] > 0.05 and cal.loc[("myeloid", "HOUSE"), "p_null"] > 0.05
+    assert (
+        cal.loc[("T_NK", "HOUSE"), "p_null"] > 0.05
+        and cal.loc[("myeloid", "HOUSE"), "p_null"] > 0.05
+    )
     assert cal.loc[("T_NK", "UP"), "p_null"] > 0.5  # T cells lack the program: null_z very negative
 
 
@@ -136,7 +165,9 @@ def test_group_profiles_and_drivers_by_hand():
     sel = ((comp == "myeloid") & (smp == "s2")).to_numpy()
     assert np.allclose(prof.loc[("myeloid", "s2"), "G1"], x[sel, 1].mean())
     assert n.loc[("myeloid", "s2")] == 40
-    drv = flag.driver_genes(prof, n, [_gs_genes("UP", ["G0", "G1"])]).set_index(["compartment", "set"])
+    drv = flag.driver_genes(prof, n, [_gs_genes("UP", ["G0", "G1"])]).set_index(
+        ["compartment", "set"]
+    )
     top = drv.loc[("myeloid", "UP"), "top_genes"].split(",")
     assert {t.split(":")[0] for t in top} == {"G0", "G1"}
     # contribution = mean over samples of (myeloid - others) / n genes, by hand for G0
@@ -151,12 +182,15 @@ def test_group_profiles_and_drivers_by_hand():
 
 def test_calibrated_p_is_the_larger_of_the_two():
     df = _cells()
-    f = flag.flag_compartments(df[["up_set", "down_set", "null_set"]], SETS, compartment=df["comp"], unit=df["sample"])
+    f = flag.flag_compartments(
+        df[["up_set", "down_set", "null_set"]], SETS, compartment=df["comp"], unit=df["sample"]
+    )
     cal = f[["compartment", "set"]].assign(null_z=1.0, p_null=0.2, n_null=99)
     out = flag.calibrate_flags(f, cal)
     assert np.allclose(out["p"], np.fmax(out["p_samples"], 0.2))
     assert not out["flagged"].any()  # nothing survives when the null says p = 0.2
     cal2 = cal.assign(p_null=0.001)
     out2 = flag.calibrate_flags(f, cal2)
-    assert set(zip(out2.loc[out2.flagged, "compartment"], out2.loc[out2.flagged, "set"], strict=True)) == {
-        ("myeloid", "up_set"), ("epithelial", "down_set")}
+    assert set(
+        zip(out2.loc[out2.flagged, "compartment"], out2.loc[out2.flagged, "set"], strict=True)
+    ) == {("myeloid", "up_set"), ("epithelial", "down_set")}

@@ -8,15 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-
 from tmesig import formats, ingest
 from tmesig.ingest import InputError
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-from make_bad_inputs import write_10x_h5, write_10x_mtx  # noqa: E402
+from make_bad_inputs import write_10x_h5, write_10x_mtx
 
 # CD274, B2M, NT5E (twice: a duplicated symbol under two IDs), HAVCR2 by GRCh38 Ensembl ID
-IDS = ["ENSG00000120217", "ENSG00000166710", "ENSG00000135318", "ENSG00000135318.9", "ENSG00000135077"]
+IDS = [
+    "ENSG00000120217",
+    "ENSG00000166710",
+    "ENSG00000135318",
+    "ENSG00000135318.9",
+    "ENSG00000135077",
+]
 NAMES = ["CD274", "B2M", "NT5E", "NT5E", "HAVCR2"]
 
 
@@ -46,8 +51,14 @@ def test_10x_h5_read_with_ids_and_symbols(tmp_path):
 def test_10x_h5_drops_antibody_capture(tmp_path):
     x = _x(n=5)
     ids, names = IDS[:2] + ["CD3_TotalSeqB"], NAMES[:2] + ["CD3"]
-    p = write_10x_h5(tmp_path / "cite.h5", x[:, :3], barcodes=[f"b{i}" for i in range(5)], ids=ids, names=names,
-                     feature_types=["Gene Expression", "Gene Expression", "Antibody Capture"])
+    p = write_10x_h5(
+        tmp_path / "cite.h5",
+        x[:, :3],
+        barcodes=[f"b{i}" for i in range(5)],
+        ids=ids,
+        names=names,
+        feature_types=["Gene Expression", "Gene Expression", "Antibody Capture"],
+    )
     a, _ = formats.read_any(p)
     assert list(a.var["gene_symbols"]) == ["CD274", "B2M"]
 
@@ -56,8 +67,14 @@ def test_10x_h5_drops_antibody_capture(tmp_path):
 def test_10x_mtx_directory_equals_h5(tmp_path, gz):
     x = _x(seed=2)
     bc = [f"BC{i}-1" for i in range(x.shape[0])]
-    folder = write_10x_mtx(tmp_path / "patient7" / "filtered_feature_bc_matrix", x, barcodes=bc, ids=IDS,
-                           names=NAMES, gz=gz)
+    folder = write_10x_mtx(
+        tmp_path / "patient7" / "filtered_feature_bc_matrix",
+        x,
+        barcodes=bc,
+        ids=IDS,
+        names=NAMES,
+        gz=gz,
+    )
     assert formats.dataset_format(folder) == "10x_mtx"
     assert formats.file_label(folder) == "patient7"
     out, summary = ingest.ingest(folder, dataset="d", min_cells=1)
@@ -67,13 +84,21 @@ def test_10x_mtx_directory_equals_h5(tmp_path, gz):
 
 def test_multi_file_dataset_merges_with_sample_labels(tmp_path):
     x1, x2 = _x(seed=3, n=7), _x(seed=4, n=5)
-    p1 = write_10x_h5(tmp_path / "GSM1_tumour.h5", x1, barcodes=[f"B{i}" for i in range(7)], ids=IDS, names=NAMES)
+    p1 = write_10x_h5(
+        tmp_path / "GSM1_tumour.h5", x1, barcodes=[f"B{i}" for i in range(7)], ids=IDS, names=NAMES
+    )
     # the second file is an h5ad with symbols, a gene the first lacks and one gene fewer
     a2 = ad.AnnData(
-        X=sp.csr_matrix(np.column_stack([np.asarray(x2.todense())[:, [0, 1]], np.full(5, 4.0)]).astype(np.float32)),
+        X=sp.csr_matrix(
+            np.column_stack([np.asarray(x2.todense())[:, [0, 1]], np.full(5, 4.0)]).astype(
+                np.float32
+            )
+        ),
         var=pd.DataFrame(index=["CD274", "B2M", "LAG3"]),
     )
-    a2.obs_names = [f"B{i}" for i in range(5)]  # the same barcodes as file 1: prefixed, not clashing
+    a2.obs_names = [
+        f"B{i}" for i in range(5)
+    ]  # the same barcodes as file 1: prefixed, not clashing
     p2 = tmp_path / "GSM2_normal.h5ad"
     a2.write_h5ad(p2)
     out, summary = ingest.ingest(f"{p1}, {p2}", dataset="d", min_cells=1)
@@ -93,7 +118,9 @@ def test_multi_file_dataset_merges_with_sample_labels(tmp_path):
 def test_multi_file_with_sample_column(tmp_path):
     paths = []
     for k in range(2):
-        a = ad.AnnData(X=_x(seed=k, n=6), var=pd.DataFrame(index=NAMES[:2] + ["NT5E", "X1", "HAVCR2"]))
+        a = ad.AnnData(
+            X=_x(seed=k, n=6), var=pd.DataFrame(index=NAMES[:2] + ["NT5E", "X1", "HAVCR2"])
+        )
         a.obs_names = [f"c{i}" for i in range(6)]
         a.obs["donor_sample"] = [f"f{k}_{'ab'[i % 2]}" for i in range(6)]
         paths.append(tmp_path / f"part{k}.h5ad")
@@ -135,17 +162,35 @@ def test_workflow_ingests_a_multi_file_10x_dataset(tmp_path):
 
     import yaml
     from conftest import REPO
-
     from make_bad_inputs import GENES, good_adata
 
     a, b = good_adata(n_cells=20, seed=1), good_adata(n_cells=25, seed=2)
-    p1 = write_10x_h5(tmp_path / "tumourA.h5", a.X, barcodes=list(a.obs_names), ids=GENES, names=GENES)
-    p2 = write_10x_mtx(tmp_path / "tumourB", b.X, barcodes=list(b.obs_names), ids=GENES, names=GENES)
-    pd.DataFrame({"dataset": ["two"], "path": [f"{p1},{p2}"]}).to_csv(tmp_path / "samples.tsv", sep="\t",
-                                                                     index=False)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"samples": str(tmp_path / "samples.tsv")}))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-           "--configfile", str(tmp_path / "config.yaml"), "--cores", "1", "results/two/ingest_summary.json"]
+    p1 = write_10x_h5(
+        tmp_path / "tumourA.h5", a.X, barcodes=list(a.obs_names), ids=GENES, names=GENES
+    )
+    p2 = write_10x_mtx(
+        tmp_path / "tumourB", b.X, barcodes=list(b.obs_names), ids=GENES, names=GENES
+    )
+    pd.DataFrame({"dataset": ["two"], "path": [f"{p1},{p2}"]}).to_csv(
+        tmp_path / "samples.tsv", sep="\t", index=False
+    )
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump({"samples": str(tmp_path / "samples.tsv")})
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(tmp_path / "config.yaml"),
+        "--cores",
+        "1",
+        "results/two/ingest_summary.json",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ}, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     s = json.loads((tmp_path / "results" / "two" / "ingest_summary.json").read_text())

@@ -3,7 +3,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-
 from tmesig import ingest
 from tmesig.ingest import InputError, detect_matrix_state, find_counts
 
@@ -166,7 +165,9 @@ def test_raw_with_more_genes_than_x_keeps_every_raw_gene(tmp_path):
     assert decision["raw_genes_not_in_X"] == 6
     np.testing.assert_array_equal(counts.toarray(), x.toarray())
     out, summary = ingest.ingest(_write(tmp_path, a), dataset="d")
-    assert list(out.var_names) == [f"G{i}" for i in range(10)] and summary["matrix"]["source"] == "raw"
+    assert (
+        list(out.var_names) == [f"G{i}" for i in range(10)] and summary["matrix"]["source"] == "raw"
+    )
 
 
 def test_raw_same_genes_other_order_is_aligned_to_x():
@@ -181,7 +182,9 @@ def test_raw_same_genes_other_order_is_aligned_to_x():
 
 def test_tpm_states_and_allow_non_counts():
     x = _counts(seed=7)
-    tpm = sp.csr_matrix(sp.diags(1e6 / np.asarray(x.sum(1)).ravel()) @ sp.csr_matrix(x, dtype=np.float64))
+    tpm = sp.csr_matrix(
+        sp.diags(1e6 / np.asarray(x.sum(1)).ravel()) @ sp.csr_matrix(x, dtype=np.float64)
+    )
     assert detect_matrix_state(tpm).state == "normalized"  # unlogged TPM is not counts
     log2 = tpm.copy()
     log2.data = np.log2(log2.data + 1)
@@ -216,19 +219,45 @@ def test_nan_and_negative_named():
 
 def test_aliases_resolved_to_the_library_spelling(tmp_path):
     # newer symbols (BMAL1, STING1, RIGI, WARS1) and protein names (CD73, TIM-3, PD-L1) in the data
-    genes = ["BMAL1", "STING1", "RIGI", "WARS1", "CD73", "TIM-3", "PD-L1", "PDCD1LG2", "B2M", "PD-L2"]
+    genes = [
+        "BMAL1",
+        "STING1",
+        "RIGI",
+        "WARS1",
+        "CD73",
+        "TIM-3",
+        "PD-L1",
+        "PDCD1LG2",
+        "B2M",
+        "PD-L2",
+    ]
     x = _counts(seed=10, n=20, g=len(genes))
     out, summary = ingest.ingest(_write(tmp_path, _adata(x, genes)), dataset="d")
-    assert list(out.var_names) == ["ARNTL", "TMEM173", "DDX58", "WARS", "NT5E", "HAVCR2", "CD274", "PDCD1LG2",
-                                   "B2M", "PD-L2"]
+    assert list(out.var_names) == [
+        "ARNTL",
+        "TMEM173",
+        "DDX58",
+        "WARS",
+        "NT5E",
+        "HAVCR2",
+        "CD274",
+        "PDCD1LG2",
+        "B2M",
+        "PD-L2",
+    ]
     # PD-L2 stays: its symbol PDCD1LG2 is already measured under its own name
-    assert summary["aliases_renamed"]["BMAL1"] == "ARNTL" and "PD-L2" not in summary["aliases_renamed"]
+    assert (
+        summary["aliases_renamed"]["BMAL1"] == "ARNTL" and "PD-L2" not in summary["aliases_renamed"]
+    )
     np.testing.assert_array_equal(out.layers["counts"].toarray(), x.toarray())
 
 
 def test_two_aliases_of_one_gene_are_summed():
     sym, renames = ingest.resolve_aliases(pd.Index(["PD-L1", "B7-H1", "B2M"]))
-    assert list(sym) == ["CD274", "CD274", "B2M"] and renames == {"B7-H1": "CD274", "PD-L1": "CD274"}
+    assert list(sym) == ["CD274", "CD274", "B2M"] and renames == {
+        "B7-H1": "CD274",
+        "PD-L1": "CD274",
+    }
     m = sp.csr_matrix(np.array([[1, 2, 3]], dtype=np.float32))
     summed, names = ingest.sum_duplicate_genes(m, sym)
     assert list(names) == ["CD274", "B2M"] and summed.toarray().tolist() == [[3, 3]]
@@ -239,12 +268,22 @@ def test_alias_table_targets_exist_and_aliases_are_not_symbols():
     al = pd.read_csv(ingest.ALIAS_TABLE, sep="\t")
     assert list(al.columns) == ["alias", "symbol", "source"] and al["alias"].is_unique
     assert al["symbol"].isin(set(table)).all() and not al["alias"].isin(set(table)).any()
-    for alias, sym in {"BMAL1": "ARNTL", "STING1": "TMEM173", "RIGI": "DDX58", "CD73": "NT5E", "TIM-3": "HAVCR2",
-                       "PD-L1": "CD274", "PD-L2": "PDCD1LG2", "MARCHF1": "MARCH1"}.items():
+    for alias, sym in {
+        "BMAL1": "ARNTL",
+        "STING1": "TMEM173",
+        "RIGI": "DDX58",
+        "CD73": "NT5E",
+        "TIM-3": "HAVCR2",
+        "PD-L1": "CD274",
+        "PD-L2": "PDCD1LG2",
+        "MARCHF1": "MARCH1",
+    }.items():
         assert al.set_index("alias").loc[alias, "symbol"] == sym
 
 
-GENCODE = ingest.paths.REPO_ROOT.parent / "shared" / "resources" / "genes" / "gencode_v44_id2name.csv"
+GENCODE = (
+    ingest.paths.REPO_ROOT.parent / "shared" / "resources" / "genes" / "gencode_v44_id2name.csv"
+)
 
 
 @pytest.mark.skipif(not GENCODE.exists(), reason="shared/ GENCODE v44 list not present")
@@ -252,7 +291,9 @@ def test_derived_alias_rows_reproducible():
     derived = ingest.derive_renames(ingest.paths.GENE_TABLE, GENCODE)
     al = pd.read_csv(ingest.ALIAS_TABLE, sep="\t")
     shipped = al[al["source"].str.startswith("GENCODE")]
-    assert set(zip(shipped["alias"], shipped["symbol"])) <= set(zip(derived["alias"], derived["symbol"]))
+    assert set(zip(shipped["alias"], shipped["symbol"])) <= set(
+        zip(derived["alias"], derived["symbol"])
+    )
     curated = set(al.loc[~al["source"].str.startswith("GENCODE"), "alias"])
     assert set(derived["alias"]) - curated == set(shipped["alias"])
 
@@ -272,7 +313,9 @@ def test_mouse_refused_unless_uppercased(tmp_path):
 def test_unmapped_ensembl_ids_kept_not_dropped():
     ids = pd.Index(["ENSG00000120217.3", "ENSG99999999999"])
     sym, info = ingest.map_gene_ids(pd.DataFrame(index=ids), ids)
-    assert list(sym) == ["CD274", "ENSG99999999999"] and info["unmapped"] == 1 and info["mapped"] == 1
+    assert (
+        list(sym) == ["CD274", "ENSG99999999999"] and info["unmapped"] == 1 and info["mapped"] == 1
+    )
     var = pd.DataFrame({"feature_name": ["", "B2M"]}, index=["ENSG00000120217", "ENSG00000166710"])
     sym, info = ingest.map_gene_ids(var, pd.Index(var.index))
     assert list(sym) == ["CD274", "B2M"]  # an empty feature_name falls back to the table
@@ -303,43 +346,76 @@ def test_summary_is_json_and_records_the_evidence(tmp_path):
 def test_name_placeholders_hand_table(tmp_path):
     table = pd.DataFrame(
         {
-            "gene_id": ["ENSG01", "ENSG02", "ENSG03", "ENSG04", "ENSG05", "ENSG06", "ENSG07", "ENSG08"],
-            "gene_name": ["AC011462.1", "AL000001.1", "AC000002.1", "AC000003.1", "AC000004.1",
-                          "AC000005.1", "CD3E", "AC000006.2"],
-            "biotype": ["protein_coding", "lincRNA", "protein_coding", "protein_coding", "protein_coding",
-                        "protein_coding", "protein_coding", "protein_coding"],
+            "gene_id": [
+                "ENSG01",
+                "ENSG02",
+                "ENSG03",
+                "ENSG04",
+                "ENSG05",
+                "ENSG06",
+                "ENSG07",
+                "ENSG08",
+            ],
+            "gene_name": [
+                "AC011462.1",
+                "AL000001.1",
+                "AC000002.1",
+                "AC000003.1",
+                "AC000004.1",
+                "AC000005.1",
+                "CD3E",
+                "AC000006.2",
+            ],
+            "biotype": [
+                "protein_coding",
+                "lincRNA",
+                "protein_coding",
+                "protein_coding",
+                "protein_coding",
+                "protein_coding",
+                "protein_coding",
+                "protein_coding",
+            ],
         }
     )
     table.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
     (tmp_path / "g.csv").write_text(
-        "ENSG01.4,TGFB1\n"       # renamed
-        "ENSG02.1,LINCX\n"       # not protein coding
-        "ENSG03.1,CD3E\n"        # already a table symbol
+        "ENSG01.4,TGFB1\n"  # renamed
+        "ENSG02.1,LINCX\n"  # not protein coding
+        "ENSG03.1,CD3E\n"  # already a table symbol
         "ENSG04.1,ENSG00000000004\n"  # no symbol in GENCODE either
-        "ENSG05.1,DUPNAME\n"     # names two genes: ambiguous
+        "ENSG05.1,DUPNAME\n"  # names two genes: ambiguous
         "ENSG06.1,DUPNAME\n"
-        "ENSG07.1,CD3E\n"        # not a placeholder
+        "ENSG07.1,CD3E\n"  # not a placeholder
         "ENSG08.1,AC999999.1\n"  # still a clone name
     )
     got = ingest.name_placeholders(tmp_path / "t.tsv", tmp_path / "g.csv")
-    assert got.to_dict("records") == [{"gene_id": "ENSG01", "placeholder": "AC011462.1", "symbol": "TGFB1"}]
+    assert got.to_dict("records") == [
+        {"gene_id": "ENSG01", "placeholder": "AC011462.1", "symbol": "TGFB1"}
+    ]
 
 
 SOURCE_TABLE = ingest.paths.REPO_ROOT.parent / "shared" / "resources" / "genes" / "grch38_genes.tsv"
 
 
-@pytest.mark.skipif(not (GENCODE.exists() and SOURCE_TABLE.exists()), reason="shared/ gene tables not present")
+@pytest.mark.skipif(
+    not (GENCODE.exists() and SOURCE_TABLE.exists()), reason="shared/ gene tables not present"
+)
 def test_shipped_gene_table_is_source_with_placeholders_named():
     src = pd.read_csv(SOURCE_TABLE, sep="\t", dtype=str)
     shipped = pd.read_csv(ingest.paths.GENE_TABLE, sep="\t", dtype=str)
     renames = ingest.name_placeholders(SOURCE_TABLE, GENCODE)
     assert 100 <= len(renames) <= 120
     expected = src.copy()
-    expected["gene_name"] = expected["gene_id"].map(dict(zip(renames["gene_id"], renames["symbol"]))).fillna(
-        expected["gene_name"]
+    expected["gene_name"] = (
+        expected["gene_id"]
+        .map(dict(zip(renames["gene_id"], renames["symbol"])))
+        .fillna(expected["gene_name"])
     )
     pd.testing.assert_frame_equal(shipped, expected)
-    assert shipped["gene_name"].duplicated().sum() == src["gene_name"].duplicated().sum()  # no new clash
+    assert (
+        shipped["gene_name"].duplicated().sum() == src["gene_name"].duplicated().sum()
+    )  # no new clash
 
 
 def test_clone_named_genes_now_map_from_ensembl():

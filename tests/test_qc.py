@@ -2,7 +2,6 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-
 from tmesig import qc
 
 
@@ -59,7 +58,9 @@ def test_no_mito_genes_is_reported_not_guessed(planted):
 def test_scrublet_scores_planted_doublets_higher():
     from conftest import planted_counts
 
-    a = planted_counts(n_per_group=150, groups=("A", "B", "C", "D"), n_genes=400, n_markers=40, samples=("s1",))
+    a = planted_counts(
+        n_per_group=150, groups=("A", "B", "C", "D"), n_genes=400, n_markers=40, samples=("s1",)
+    )
     x = a.layers["counts"].toarray()
     rng = np.random.default_rng(1)
     i = rng.choice(np.flatnonzero(a.obs["group"] == "A"), 30)

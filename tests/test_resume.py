@@ -15,18 +15,33 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import DEMO, REPO
 
 pytestmark = pytest.mark.slow
 
-TARGETS = ["results/mini/flags.tsv", "results/mini/compartments.tsv", "results/mini/coverage.tsv",
-           "results/signatures/library.tsv"]
+TARGETS = [
+    "results/mini/flags.tsv",
+    "results/mini/compartments.tsv",
+    "results/mini/coverage.tsv",
+    "results/signatures/library.tsv",
+]
 
 
 def _cmd(workdir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        *args,
+    ]
 
 
 def _env():
@@ -36,10 +51,12 @@ def _env():
 def _setup(tmp: Path, *, per_sample: int = 100, seed: int = 0) -> None:
     a = ad.read_h5ad(DEMO)
     rng = np.random.default_rng(seed)
-    keep = np.concatenate([
-        rng.choice(np.flatnonzero(a.obs["sample"] == s), per_sample, replace=False)
-        for s in a.obs["sample"].cat.categories
-    ])
+    keep = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(a.obs["sample"] == s), per_sample, replace=False)
+            for s in a.obs["sample"].cat.categories
+        ]
+    )
     a[np.sort(keep)].copy().write_h5ad(tmp / "tumour.h5ad")
     # a relative path, so that both working directories produce the same ingest summary
     pd.DataFrame({"dataset": ["mini"], "path": ["tumour.h5ad"], "sample_col": ["sample"]}).to_csv(
@@ -57,7 +74,11 @@ def _setup(tmp: Path, *, per_sample: int = 100, seed: int = 0) -> None:
 
 def _tables(tmp: Path) -> dict[str, Path]:
     res = tmp / "results"
-    return {str(p.relative_to(res)): p for p in sorted(res.rglob("*")) if p.suffix in (".tsv", ".parquet", ".json")}
+    return {
+        str(p.relative_to(res)): p
+        for p in sorted(res.rglob("*"))
+        if p.suffix in (".tsv", ".parquet", ".json")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +88,20 @@ def runs(tmp_path_factory):
     for d in (plain, killed):
         _setup(d)
     t0 = time.time()
-    res = subprocess.run(_cmd(plain, *TARGETS), capture_output=True, text=True, env=_env(), timeout=900)
+    res = subprocess.run(
+        _cmd(plain, *TARGETS), capture_output=True, text=True, env=_env(), timeout=900
+    )
     assert res.returncode == 0, res.stderr[-4000:]
     plain_seconds = time.time() - t0
 
-    log = open(killed / "first_run.log", "w")  # noqa: SIM115 (kept open for the child)
-    proc = subprocess.Popen(_cmd(killed, *TARGETS), stdout=log, stderr=subprocess.STDOUT, env=_env(),
-                            start_new_session=True)
+    log = open(killed / "first_run.log", "w")
+    proc = subprocess.Popen(
+        _cmd(killed, *TARGETS),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=_env(),
+        start_new_session=True,
+    )
     marker = killed / "logs" / "mini" / "cluster.log"
     deadline = time.time() + 600
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
@@ -86,14 +114,24 @@ def runs(tmp_path_factory):
     state = {
         "clustered_exists": (killed / "results" / "mini" / "clustered.h5ad").exists(),
         "scores_exists": (killed / "results" / "mini" / "scores.parquet").exists(),
-        "incomplete": [p.name for p in (killed / ".snakemake" / "incomplete").rglob("*") if p.is_file()]
-        if (killed / ".snakemake" / "incomplete").exists() else [],
+        "incomplete": [
+            p.name for p in (killed / ".snakemake" / "incomplete").rglob("*") if p.is_file()
+        ]
+        if (killed / ".snakemake" / "incomplete").exists()
+        else [],
     }
     # SIGKILL leaves Snakemake's lock behind: unlock (as a user would), then resume
-    unlock = subprocess.run(_cmd(killed, "--unlock"), capture_output=True, text=True, env=_env(), timeout=300)
+    unlock = subprocess.run(
+        _cmd(killed, "--unlock"), capture_output=True, text=True, env=_env(), timeout=300
+    )
     assert unlock.returncode == 0, unlock.stderr[-2000:]
-    res2 = subprocess.run(_cmd(killed, "--rerun-incomplete", *TARGETS), capture_output=True, text=True,
-                          env=_env(), timeout=900)
+    res2 = subprocess.run(
+        _cmd(killed, "--rerun-incomplete", *TARGETS),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=900,
+    )
     assert res2.returncode == 0, res2.stderr[-4000:]
     return plain, killed, state, plain_seconds
 
@@ -107,12 +145,21 @@ def test_kill_left_an_unfinished_run(runs):
 def test_resumed_run_equals_uninterrupted_run(runs):
     plain, killed, _, _ = runs
     a, b = _tables(plain), _tables(killed)
-    assert set(a) == set(b) and {"mini/flags.tsv", "mini/scores.parquet", "mini/qc_metrics.tsv"} <= set(a)
+    assert set(a) == set(b) and {
+        "mini/flags.tsv",
+        "mini/scores.parquet",
+        "mini/qc_metrics.tsv",
+    } <= set(a)
     differ = []
     for name in sorted(a):
         if a[name].suffix == ".parquet":
-            pd.testing.assert_frame_equal(pd.read_parquet(a[name]), pd.read_parquet(b[name]), check_exact=True)
-        if hashlib.sha256(a[name].read_bytes()).digest() != hashlib.sha256(b[name].read_bytes()).digest():
+            pd.testing.assert_frame_equal(
+                pd.read_parquet(a[name]), pd.read_parquet(b[name]), check_exact=True
+            )
+        if (
+            hashlib.sha256(a[name].read_bytes()).digest()
+            != hashlib.sha256(b[name].read_bytes()).digest()
+        ):
             differ.append(name)
     assert not differ, f"not byte-identical across runs: {differ}"
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from tmesig import paths
 from tmesig.signatures import (
     CARD_ITEMS,
@@ -157,7 +156,7 @@ def _is_published(path: Path) -> bool:
     """Collection-time filter; unreadable files are reported by the parse test."""
     try:
         return "resource" in _raw(path)["provenance"]
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -215,8 +214,18 @@ def test_library_table(library):
     table = library_table(library)
     assert isinstance(table, pd.DataFrame)
     assert list(table.columns) == [
-        "name", "title", "n_genes", "direction", "compartments", "card",
-        "seed", "section", "citation", "source", "licence", "genes",
+        "name",
+        "title",
+        "n_genes",
+        "direction",
+        "compartments",
+        "card",
+        "seed",
+        "section",
+        "citation",
+        "source",
+        "licence",
+        "genes",
     ]
     assert len(table) == len(library)
     row = table.set_index("name").loc["cd274_pdl1"]
@@ -269,9 +278,13 @@ def test_good_toy_file_loads(tmp_path):
         ("bad_compartment", lambda d: d.update(compartments=["liver"]), "liver"),
         ("bad_seed", lambda d: d["provenance"].update(seed="other.txt"), "other.txt"),
         ("card_not_bool", lambda d: d.update(card="yes"), "card"),
-        ("published_without_licence",
-         lambda d: d["provenance"].update(resource="genesets/x.csv", citation="X", source="Y",
-                                          source_set="X"), "licence"),
+        (
+            "published_without_licence",
+            lambda d: d["provenance"].update(
+                resource="genesets/x.csv", citation="X", source="Y", source_set="X"
+            ),
+            "licence",
+        ),
     ],
 )
 def test_bad_file_raises_naming_file(tmp_path, label, change, pattern):

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import scanpy as sc
 import scipy.sparse as sp
-
 from tmesig import annotate, score, signatures, simulate
 
 
@@ -25,9 +24,25 @@ def test_real_genes_and_truth(sim):
     marker_genes = {g for v in annotate.load_markers().values() for g in v}
     assert (lib_genes | marker_genes) <= set(sim.var_names)
     assert sim.var_names.is_unique and sp.isspmatrix_csr(sim.X) or isinstance(sim.X, sp.csr_array)
-    for col in ("cell_type", "compartment", "patient", "sample", "response", "timepoint", "condition", "clone"):
+    for col in (
+        "cell_type",
+        "compartment",
+        "patient",
+        "sample",
+        "response",
+        "timepoint",
+        "condition",
+        "clone",
+    ):
         assert col in sim.obs
-    assert set(sim.obs["compartment"]) >= {"T_NK", "B_plasma", "myeloid", "fibroblast", "endothelial", "epithelial"}
+    assert set(sim.obs["compartment"]) >= {
+        "T_NK",
+        "B_plasma",
+        "myeloid",
+        "fibroblast",
+        "endothelial",
+        "epithelial",
+    }
     assert sim.obs["sample"].nunique() == 12 and set(sim.obs["response"]) == {"R", "NR"}
     progs = sim.uns["simulation"]["programs"]
     assert set(progs) == {p.name for p in simulate.DEFAULT_PROGRAMS}
@@ -65,13 +80,17 @@ def test_planted_and_null_are_recovered(sim):
     assert abs(s0[cd8 & nr].mean() - s0[cd8 & ~nr].mean()) < 0.05
     # compartments are found by the real annotation markers
     ms = annotate.marker_scores(null, annotate.load_markers())
-    ms = ms.drop(columns=[c for c in ms.columns if c not in annotate.load_markers()], errors="ignore")
+    ms = ms.drop(
+        columns=[c for c in ms.columns if c not in annotate.load_markers()], errors="ignore"
+    )
     best = ms.idxmax(axis=1).to_numpy()
     assert (best == null.obs["compartment"].astype(str).to_numpy()).mean() > 0.9
 
 
 def test_write_h5ad_chunked(tmp_path):
-    path = simulate.write_h5ad_chunked(tmp_path / "s.h5ad", 2_500, n_genes=1_000, seed=6, chunk_size=700)
+    path = simulate.write_h5ad_chunked(
+        tmp_path / "s.h5ad", 2_500, n_genes=1_000, seed=6, chunk_size=700
+    )
     backed = ad.read_h5ad(path, backed="r")
     assert backed.shape == (2_500, 1_000)
     mem = simulate.simulate(2_500, n_genes=1_000, seed=6, lognorm=True)
@@ -96,4 +115,3 @@ def test_subset_profiles_consistent_with_subset_markers(sim):
     assert frac(plasma, ["MS4A1"]) < 0.1 and frac(b, ["MS4A1"]) > 0.9
     assert frac(nk, ["CD8A", "CD8B"]) < 0.2 and frac(cd8, ["CD8A", "CD8B"]) > 0.9
     assert frac(nk, ["KLRF1", "NCR1"]) > 0.9
-

@@ -8,7 +8,6 @@ Expectations come from the planted truth, not from the code under test.
 import numpy as np
 import pandas as pd
 import pytest
-
 from tmesig import conditions, score, signatures
 from tmesig import simulate as sim
 
@@ -31,8 +30,12 @@ def library():
 
 def _scored(n_patients, programs, seed, library):
     adata = sim.simulate(
-        n_patients * 2 * CELLS_PER_SAMPLE, n_genes=N_GENES, n_patients=n_patients,
-        programs=programs, seed=seed, lognorm=True,
+        n_patients * 2 * CELLS_PER_SAMPLE,
+        n_genes=N_GENES,
+        n_patients=n_patients,
+        programs=programs,
+        seed=seed,
+        lognorm=True,
     )
     return adata, score.score_mean_diff(adata, library)
 
@@ -40,7 +43,8 @@ def _scored(n_patients, programs, seed, library):
 def _compare(adata, scores, library, column, ref, test, *, patient=None):
     obs = adata.obs
     return conditions.compare_conditions(
-        scores, library,
+        scores,
+        library,
         compartment=obs["compartment"].astype(str),
         patient=obs["patient"].astype(str) if patient is None else patient,
         condition=obs[column].astype(str),
@@ -101,11 +105,17 @@ def test_paired_finds_what_unpaired_misses(library):
     0.015 / 3e-5 / 0.009 / 0.002).
     """
     prog = sim.Program(
-        "post_shift", sim._library_genes("tcell_exhaustion"), ("CD8_T",), 3.0, timepoint="post",
+        "post_shift",
+        sim._library_genes("tcell_exhaustion"),
+        ("CD8_T",),
+        3.0,
+        timepoint="post",
     )
     adata, scores = _scored(10, (prog,), 0, library)
     obs = adata.obs
-    base = _row(_compare(adata, scores, library, "timepoint", "pre", "post"), "T_NK", "tcell_exhaustion")
+    base = _row(
+        _compare(adata, scores, library, "timepoint", "pre", "post"), "T_NK", "tcell_exhaustion"
+    )
     shift = float(base["effect"])
     assert shift > 0
     patients = np.array(sorted(obs["patient"].astype(str).unique()))
@@ -113,14 +123,18 @@ def test_paired_finds_what_unpaired_misses(library):
     offset = pd.Series(4.0 * shift * z / z.std(ddof=1), index=patients)
     shifted = scores.add(obs["patient"].astype(str).map(offset).to_numpy(), axis=0)
 
-    paired = _row(_compare(adata, shifted, library, "timepoint", "pre", "post"), "T_NK", "tcell_exhaustion")
+    paired = _row(
+        _compare(adata, shifted, library, "timepoint", "pre", "post"), "T_NK", "tcell_exhaustion"
+    )
     assert paired["design"] == "paired" and paired["n_pairs"] == 10
     assert paired["effect"] == pytest.approx(shift)  # offsets cancel within patients
     assert paired["p"] <= 0.05
 
     relabel = obs["patient"].astype(str) + "_" + obs["timepoint"].astype(str)
     unpaired = _row(
-        _compare(adata, shifted, library, "timepoint", "pre", "post", patient=relabel), "T_NK", "tcell_exhaustion"
+        _compare(adata, shifted, library, "timepoint", "pre", "post", patient=relabel),
+        "T_NK",
+        "tcell_exhaustion",
     )
     assert unpaired["design"] == "unpaired" and unpaired["n_pairs"] == 0
     assert unpaired["effect"] == pytest.approx(shift)  # same means, only the variance differs

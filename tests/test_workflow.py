@@ -10,29 +10,60 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import DEMO, QIAN_MAP, REPO, train_celltypist_model
 from tmesig import signatures
 
 pytestmark = pytest.mark.slow
 
 OUTPUTS = [
-    "ingested.h5ad", "ingest_summary.json", "qc.h5ad", "qc_metrics.tsv", "qc_summary.tsv",
-    "clustered.h5ad", "annotation.tsv", "annotation_clusters.tsv", "scores.parquet",
-    "coverage.tsv", "compartments.tsv", "flags.tsv", "report/umap_compartment.png",
-    "report/umap_scores.png", "report/dotplot_card_genes.png",
-    "report/heatmap_compartment_sets.png", "report/qc_violin.png", "conditions.tsv",
-    "composition.tsv", "composition_by_patient.tsv", "enrichment.tsv",
-    "report/forest_conditions.png", "report/composition_by_patient.png", "label_agreement.tsv",
-    "annotation_subsets.tsv", "annotation_subclusters.tsv", "report/umap_subsets.png",
-    "report/subset_markers.png", "report/annotation_confidence.png", "report/cnv_heatmap.png",
-    "report/cnv_scatter.png", "celltypist_agreement.tsv",
+    "ingested.h5ad",
+    "ingest_summary.json",
+    "qc.h5ad",
+    "qc_metrics.tsv",
+    "qc_summary.tsv",
+    "clustered.h5ad",
+    "annotation.tsv",
+    "annotation_clusters.tsv",
+    "scores.parquet",
+    "coverage.tsv",
+    "compartments.tsv",
+    "flags.tsv",
+    "report/umap_compartment.png",
+    "report/umap_scores.png",
+    "report/dotplot_card_genes.png",
+    "report/heatmap_compartment_sets.png",
+    "report/qc_violin.png",
+    "conditions.tsv",
+    "composition.tsv",
+    "composition_by_patient.tsv",
+    "enrichment.tsv",
+    "report/forest_conditions.png",
+    "report/composition_by_patient.png",
+    "label_agreement.tsv",
+    "annotation_subsets.tsv",
+    "annotation_subclusters.tsv",
+    "report/umap_subsets.png",
+    "report/subset_markers.png",
+    "report/annotation_confidence.png",
+    "report/cnv_heatmap.png",
+    "report/cnv_scatter.png",
+    "celltypist_agreement.tsv",
 ]
 
 
 def _snakemake(workdir: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        *args,
+    ]
     env = {**os.environ, "MPLBACKEND": "Agg"}
     if home is not None:  # a fresh HOME and no CELLTYPIST_FOLDER: the workflow must not write to ~
         env["HOME"] = str(home)
@@ -44,7 +75,10 @@ def _subsample(path: Path, *, per_sample: int, seed: int = 0) -> None:
     a = ad.read_h5ad(DEMO)
     rng = np.random.default_rng(seed)
     keep = np.concatenate(
-        [rng.choice(np.flatnonzero(a.obs["sample"] == s), per_sample, replace=False) for s in a.obs["sample"].cat.categories]
+        [
+            rng.choice(np.flatnonzero(a.obs["sample"] == s), per_sample, replace=False)
+            for s in a.obs["sample"].cat.categories
+        ]
     )
     sub = a[np.sort(keep)].copy()
     # two arms of two samples each: too few patients for a test, which the outputs must say
@@ -56,9 +90,15 @@ def _setup(tmp: Path, *, sample_col="sample", per_sample=125, celltypist=False) 
     data = tmp / "tumour.h5ad"
     _subsample(data, per_sample=per_sample)
     pd.DataFrame(
-        {"dataset": ["mini"], "path": [str(data)], "sha256": [""], "sample_col": [sample_col],
-         "patient_col": [""], "condition_col": ["arm"],
-         "label_col": ["cell_type"]}
+        {
+            "dataset": ["mini"],
+            "path": [str(data)],
+            "sha256": [""],
+            "sample_col": [sample_col],
+            "patient_col": [""],
+            "condition_col": ["arm"],
+            "label_col": ["cell_type"],
+        }
     ).to_csv(tmp / "samples.tsv", sep="\t", index=False)
     cfg = {
         "samples": str(tmp / "samples.tsv"),
@@ -130,7 +170,12 @@ def test_outputs_make_sense(run):
     assert cond["note"].str.contains("fewer than 3 patients").all()
     by_patient = pd.read_csv(res / "composition_by_patient.tsv", sep="\t")
     sums = by_patient.groupby(["patient", "condition"])["fraction"].sum()
-    assert np.allclose(sums, 1.0) and set(by_patient["patient"].astype(str)) == {"11", "12", "13", "14"}
+    assert np.allclose(sums, 1.0) and set(by_patient["patient"].astype(str)) == {
+        "11",
+        "12",
+        "13",
+        "14",
+    }
     agree = pd.read_csv(res / "label_agreement.tsv", sep="\t", index_col=0)
     assert agree.loc["All", "All"] == cl.n_obs and "Epithelial" in agree.columns
     sub = pd.read_csv(res / "annotation_subsets.tsv", sep="\t", index_col=0)
@@ -141,7 +186,16 @@ def test_outputs_make_sense(run):
     assert ((mal["lineage"] == "epithelial") | mal["note"].fillna("").str.len().gt(0)).all()
     assert (sub.loc[sub["cnv_call"] == "malignant", "final_subset"] == "malignant").all()
     # T/NK subsets only inside the T/NK lineage
-    t_subsets = {"CD8_T", "CD8_effector_memory", "CD8_exhausted", "CD4_T", "CD4_conventional", "Treg", "NK", "MAIT"}
+    t_subsets = {
+        "CD8_T",
+        "CD8_effector_memory",
+        "CD8_exhausted",
+        "CD4_T",
+        "CD4_conventional",
+        "Treg",
+        "NK",
+        "MAIT",
+    }
     assert (sub.loc[sub["final_subset"].isin(t_subsets), "lineage"] == "T_NK").all()
     enr = pd.read_csv(res / "enrichment.tsv", sep="\t")
     assert set(enr["collection"]) == {"tmesig", "hallmark"}
@@ -175,7 +229,11 @@ def test_missing_celltypist_model_is_refused(tmp_path):
     res = _snakemake(tmp_path, "-n")
     assert res.returncode != 0
     out = res.stdout + res.stderr
-    assert "models/Immune_All_Low.pkl" in out and "never downloads" in out and "celltypist_model" in out
+    assert (
+        "models/Immune_All_Low.pkl" in out
+        and "never downloads" in out
+        and "celltypist_model" in out
+    )
     assert not (tmp_path / "results").exists()
 
 
@@ -184,12 +242,20 @@ def test_report_builds(run):
     res = _snakemake(tmp, "--report", str(tmp / "report.html"))
     assert res.returncode == 0, res.stderr[-3000:]
     html = (tmp / "report.html").read_text(errors="ignore")
-    for name in ("umap_compartment.png", "dotplot_card_genes.png", "flags.tsv", "coverage.tsv", "qc_summary.tsv"):
+    for name in (
+        "umap_compartment.png",
+        "dotplot_card_genes.png",
+        "flags.tsv",
+        "coverage.tsv",
+        "qc_summary.tsv",
+    ):
         assert name in html
 
 
 def test_lint_is_clean():
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True
+    )
     assert res.returncode == 0 and "Congratulations" in res.stdout + res.stderr, res.stdout[-3000:]
 
 
@@ -208,10 +274,29 @@ def test_slurm_executor_plans_every_job(run):
     """The same workflow through Snakemake's SLURM executor plugin (a dry run: no cluster here)."""
     tmp, _ = run
     res = _snakemake(
-        tmp, "-n", "-F", "--executor", "slurm", "--jobs", "20",
-        "--default-resources", "slurm_account=lab", "slurm_partition=cpu",
+        tmp,
+        "-n",
+        "-F",
+        "--executor",
+        "slurm",
+        "--jobs",
+        "20",
+        "--default-resources",
+        "slurm_account=lab",
+        "slurm_partition=cpu",
     )
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
-    for rule in ("ingest", "qc", "cluster", "annotate", "subsets", "score", "flag", "conditions", "enrichment", "figures"):
+    for rule in (
+        "ingest",
+        "qc",
+        "cluster",
+        "annotate",
+        "subsets",
+        "score",
+        "flag",
+        "conditions",
+        "enrichment",
+        "figures",
+    ):
         assert f"rule {rule}:" in out or f"rule {rule}\n" in out or f" {rule} " in out, rule

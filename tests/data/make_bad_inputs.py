@@ -25,10 +25,46 @@ import yaml
 
 #: Real symbols (several in the signature library) so that good files pass every check.
 GENES = [
-    "CD274", "B2M", "NT5E", "HAVCR2", "LAG3", "HLA-A", "HLA-B", "TAP1", "STAT1", "IRF1",
-    "CXCL9", "CXCL10", "GZMB", "PRF1", "CD8A", "CD3E", "PTPRC", "EPCAM", "KRT8", "COL1A1",
-    "DCN", "LUM", "PECAM1", "VWF", "CD68", "CD14", "LYZ", "MS4A1", "CD79A", "ACTB",
-    "GAPDH", "MALAT1", "MT-CO1", "MT-ND1", "RPL13", "RPS18", "TMEM173", "ARNTL", "SLC7A11", "IDO1",
+    "CD274",
+    "B2M",
+    "NT5E",
+    "HAVCR2",
+    "LAG3",
+    "HLA-A",
+    "HLA-B",
+    "TAP1",
+    "STAT1",
+    "IRF1",
+    "CXCL9",
+    "CXCL10",
+    "GZMB",
+    "PRF1",
+    "CD8A",
+    "CD3E",
+    "PTPRC",
+    "EPCAM",
+    "KRT8",
+    "COL1A1",
+    "DCN",
+    "LUM",
+    "PECAM1",
+    "VWF",
+    "CD68",
+    "CD14",
+    "LYZ",
+    "MS4A1",
+    "CD79A",
+    "ACTB",
+    "GAPDH",
+    "MALAT1",
+    "MT-CO1",
+    "MT-ND1",
+    "RPL13",
+    "RPS18",
+    "TMEM173",
+    "ARNTL",
+    "SLC7A11",
+    "IDO1",
 ]
 GOOD_SHA = "0" * 64
 
@@ -40,13 +76,19 @@ def good_adata(*, n_cells: int = 60, genes: list[str] | None = None, seed: int =
     x = rng.poisson(3.0, size=(n_cells, len(genes))).astype(np.float32)
     x[:, 0] += 1
     obs = pd.DataFrame(
-        {"sample": np.resize(["s1", "s2"], n_cells)}, index=[f"AAAC{i:06d}-1" for i in range(n_cells)]
+        {"sample": np.resize(["s1", "s2"], n_cells)},
+        index=[f"AAAC{i:06d}-1" for i in range(n_cells)],
     )
     return ad.AnnData(X=sp.csr_matrix(x), obs=obs, var=pd.DataFrame(index=genes))
 
 
 def write_10x_h5(
-    path: Path, x: sp.spmatrix, *, barcodes: list[str], ids: list[str], names: list[str],
+    path: Path,
+    x: sp.spmatrix,
+    *,
+    barcodes: list[str],
+    ids: list[str],
+    names: list[str],
     feature_types: list[str] | None = None,
 ) -> Path:
     """Write a cells × genes matrix in the 10x v3 HDF5 layout (CSC genes × cells)."""
@@ -69,7 +111,12 @@ def write_10x_h5(
 
 
 def write_10x_mtx(
-    folder: Path, x: sp.spmatrix, *, barcodes: list[str], ids: list[str], names: list[str],
+    folder: Path,
+    x: sp.spmatrix,
+    *,
+    barcodes: list[str],
+    ids: list[str],
+    names: list[str],
     gz: bool = True,
 ) -> Path:
     """Write a 10x v3 matrix directory (matrix.mtx, features.tsv, barcodes.tsv; gzipped or not)."""
@@ -99,11 +146,25 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
-def _write_case(d: Path, *, path: str, sha256: str = "", sample_col: str = "", dataset: str = "bad",
-                config: dict | None = None, raw_config: str | None = None) -> None:
+def _write_case(
+    d: Path,
+    *,
+    path: str,
+    sha256: str = "",
+    sample_col: str = "",
+    dataset: str = "bad",
+    config: dict | None = None,
+    raw_config: str | None = None,
+) -> None:
     pd.DataFrame(
-        {"dataset": [dataset], "path": [path], "sha256": [sha256], "sample_col": [sample_col],
-         "patient_col": [""], "condition_col": [""]}
+        {
+            "dataset": [dataset],
+            "path": [path],
+            "sha256": [sha256],
+            "sample_col": [sample_col],
+            "patient_col": [""],
+            "condition_col": [""],
+        }
     ).to_csv(d / "samples.tsv", sep="\t", index=False)
     cfg = {"samples": str(d / "samples.tsv"), "qc": {"doublets": False, "min_genes": 5}}
     cfg.update(config or {})
@@ -205,8 +266,29 @@ def _ensembl_unmapped(d: Path) -> dict:
 
 
 def _mouse_symbols(d: Path) -> dict:
-    genes = [g.capitalize() for g in ["CD3E", "CD8A", "PTPRC", "LYZ2", "ACTB", "GAPDH", "EPCAM", "COL1A1", "DCN",
-                                      "CD68", "CD14", "MS4A1", "CD79A", "B2M", "STAT1", "IRF1", "GZMB", "PRF1"]]
+    genes = [
+        g.capitalize()
+        for g in [
+            "CD3E",
+            "CD8A",
+            "PTPRC",
+            "LYZ2",
+            "ACTB",
+            "GAPDH",
+            "EPCAM",
+            "COL1A1",
+            "DCN",
+            "CD68",
+            "CD14",
+            "MS4A1",
+            "CD79A",
+            "B2M",
+            "STAT1",
+            "IRF1",
+            "GZMB",
+            "PRF1",
+        ]
+    ]
     return _h5ad(d, good_adata(genes=genes))
 
 
@@ -232,8 +314,13 @@ def _bad_10x_h5(d: Path) -> dict:
 
 def _mtx_incomplete(d: Path) -> dict:
     a = good_adata()
-    folder = write_10x_mtx(d / "sample_mtx", a.X, barcodes=list(a.obs_names), ids=list(a.var_names),
-                           names=list(a.var_names))
+    folder = write_10x_mtx(
+        d / "sample_mtx",
+        a.X,
+        barcodes=list(a.obs_names),
+        ids=list(a.var_names),
+        names=list(a.var_names),
+    )
     (folder / "barcodes.tsv.gz").unlink()
     _write_case(d, path=str(folder))
     return {"data": folder}
@@ -320,46 +407,157 @@ CASES: list[Case] = [
     Case("truncated_h5ad", _truncated, "ingest", P_READ, F_EXPORT),
     Case("empty_h5ad", lambda d: _bytes(d, b""), "ingest", ("empty",), F_EXPORT),
     Case("text_named_h5ad", lambda d: _bytes(d, b"cell,gene\nc1,3\n"), "ingest", P_READ, F_EXPORT),
-    Case("unsupported_suffix", _unsupported, "ingest", ("unsupported format",), ("supply an .h5ad",)),
+    Case(
+        "unsupported_suffix", _unsupported, "ingest", ("unsupported format",), ("supply an .h5ad",)
+    ),
     Case("corrupt_10x_h5", _bad_10x_h5, "ingest", P_READ, F_EXPORT),
-    Case("mtx_dir_missing_barcodes", _mtx_incomplete, "ingest", ("missing: barcodes",), ("supply",)),
+    Case(
+        "mtx_dir_missing_barcodes", _mtx_incomplete, "ingest", ("missing: barcodes",), ("supply",)
+    ),
     Case("all_zero", _zero, "ingest", ("every count is zero",), ("check the export",)),
     Case("no_genes", _no_genes, "ingest", ("empty",), ("supply a dataset",)),
     Case("one_cell", _one_cell, "ingest", ("only 1 cell",), ("supply the full dataset",)),
     Case("nan_values", _nan, "ingest", ("NaN",), ("repair", "re-export")),
     Case("inf_values", _inf, "ingest", ("infinite",), ("repair", "re-export")),
-    Case("negative_counts", _negative, "ingest", ("negative",), ("raw UMI/read counts", "non-negative")),
+    Case(
+        "negative_counts",
+        _negative,
+        "ingest",
+        ("negative",),
+        ("raw UMI/read counts", "non-negative"),
+    ),
     Case("scaled_only", _scaled, "ingest", ("negative values", "scaled"), ("raw UMI/read counts",)),
     Case("log2_tpm_refused", _log2tpm, "ingest", ("log2(TPM+1)",), ("allow_non_counts",)),
-    Case("duplicated_barcodes", _dup_barcodes, "ingest", ("duplicated cell barcodes",), ("make them unique",)),
-    Case("ensembl_unmapped", _ensembl_unmapped, "ingest", ("has a gene symbol",), ("feature_name",)),
+    Case(
+        "duplicated_barcodes",
+        _dup_barcodes,
+        "ingest",
+        ("duplicated cell barcodes",),
+        ("make them unique",),
+    ),
+    Case(
+        "ensembl_unmapped", _ensembl_unmapped, "ingest", ("has a gene symbol",), ("feature_name",)
+    ),
     Case("mouse_symbols", _mouse_symbols, "ingest", ("mouse",), ("uppercase_mouse",)),
     Case("mouse_ensembl", _mouse_ensembl, "ingest", ("mouse Ensembl",), ("feature_name",)),
-    Case("no_signature_overlap", _no_overlap, "ingest", ("not in any signature", "in any signature set"),
-         ("supply human gene symbols",)),
+    Case(
+        "no_signature_overlap",
+        _no_overlap,
+        "ingest",
+        ("not in any signature", "in any signature set"),
+        ("supply human gene symbols",),
+    ),
     Case("sample_col_absent", _missing_sample_col, "ingest", ("no such column",), ("sample_col",)),
-    Case("matrix_source_absent", _bad_source, "ingest", ("not in the dataset",), ("ingest.matrix_source",)),
-    Case("checksum_mismatch", _checksum, "ingest", ("sha256 mismatch",), ("fix the sha256 column", "fetch it again")),
+    Case(
+        "matrix_source_absent",
+        _bad_source,
+        "ingest",
+        ("not in the dataset",),
+        ("ingest.matrix_source",),
+    ),
+    Case(
+        "checksum_mismatch",
+        _checksum,
+        "ingest",
+        ("sha256 mismatch",),
+        ("fix the sha256 column", "fetch it again"),
+    ),
     Case("missing_file", _missing_file, "ingest", ("not found",), ("'path' column",)),
-    Case("multi_file_same_stem", _multi_dup_label, "ingest", ("share the sample label",), ("rename the files",)),
-    Case("dataset_id_semicolon", _dataset_id("a;b"), "sheet", ("invalid dataset id",), ("rename the dataset",),
-         names="sheet"),
-    Case("dataset_id_space", _dataset_id("tumour one"), "sheet", ("invalid dataset id",), ("rename the dataset",),
-         names="sheet"),
-    Case("dataset_id_dotdot", _dataset_id("../escape"), "sheet", ("invalid dataset id",), ("rename the dataset",),
-         names="sheet"),
-    Case("sheet_bad_sha256", _sheet_bad_sha, "sheet", ("does not match",), ("correct these entries",),
-         names="sheet"),
-    Case("sheet_sha256_count", _sheet_two_sha, "sheet", ("sha256 value(s)",), ("one sha256 per path",),
-         names="sheet"),
-    Case("sheet_missing_columns", _sheet_missing_column, "sheet", ("lacks the column",), ("add them",),
-         names="sheet"),
-    Case("url_without_sha256", _url_no_sha, "sheet", ("sha256",), ("add the file's SHA-256",), names="sheet"),
-    Case("url_unreachable", _url_unreachable, "download", ("unreachable",), ("check the URL",), names="url"),
-    Case("url_checksum_mismatch", _url_checksum, "download", ("sha256 mismatch",), ("'sha256' column",),
-         names="url"),
-    Case("config_unknown_key", _unknown_key, "config", ("nmad",), ("correct or remove",), names="config"),
-    Case("config_wrong_type", _wrong_type, "config", ("is not of type",), ("correct or remove",), names="config"),
+    Case(
+        "multi_file_same_stem",
+        _multi_dup_label,
+        "ingest",
+        ("share the sample label",),
+        ("rename the files",),
+    ),
+    Case(
+        "dataset_id_semicolon",
+        _dataset_id("a;b"),
+        "sheet",
+        ("invalid dataset id",),
+        ("rename the dataset",),
+        names="sheet",
+    ),
+    Case(
+        "dataset_id_space",
+        _dataset_id("tumour one"),
+        "sheet",
+        ("invalid dataset id",),
+        ("rename the dataset",),
+        names="sheet",
+    ),
+    Case(
+        "dataset_id_dotdot",
+        _dataset_id("../escape"),
+        "sheet",
+        ("invalid dataset id",),
+        ("rename the dataset",),
+        names="sheet",
+    ),
+    Case(
+        "sheet_bad_sha256",
+        _sheet_bad_sha,
+        "sheet",
+        ("does not match",),
+        ("correct these entries",),
+        names="sheet",
+    ),
+    Case(
+        "sheet_sha256_count",
+        _sheet_two_sha,
+        "sheet",
+        ("sha256 value(s)",),
+        ("one sha256 per path",),
+        names="sheet",
+    ),
+    Case(
+        "sheet_missing_columns",
+        _sheet_missing_column,
+        "sheet",
+        ("lacks the column",),
+        ("add them",),
+        names="sheet",
+    ),
+    Case(
+        "url_without_sha256",
+        _url_no_sha,
+        "sheet",
+        ("sha256",),
+        ("add the file's SHA-256",),
+        names="sheet",
+    ),
+    Case(
+        "url_unreachable",
+        _url_unreachable,
+        "download",
+        ("unreachable",),
+        ("check the URL",),
+        names="url",
+    ),
+    Case(
+        "url_checksum_mismatch",
+        _url_checksum,
+        "download",
+        ("sha256 mismatch",),
+        ("'sha256' column",),
+        names="url",
+    ),
+    Case(
+        "config_unknown_key",
+        _unknown_key,
+        "config",
+        ("nmad",),
+        ("correct or remove",),
+        names="config",
+    ),
+    Case(
+        "config_wrong_type",
+        _wrong_type,
+        "config",
+        ("is not of type",),
+        ("correct or remove",),
+        names="config",
+    ),
 ]
 
 

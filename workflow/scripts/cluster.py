@@ -3,9 +3,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-import anndata as ad  # noqa: E402
-
-from tmesig import cluster, runner  # noqa: E402
+import anndata as ad
+from tmesig import cluster, runner
 
 
 def main():

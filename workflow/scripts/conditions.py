@@ -3,10 +3,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-import anndata as ad  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from tmesig import composition, conditions, report, runner, signatures  # noqa: E402
+import anndata as ad
+import pandas as pd
+from tmesig import composition, conditions, report, runner, signatures
 
 
 def main():
@@ -21,11 +20,15 @@ def main():
     table.to_csv(out.composition_by_patient, sep="\t", index=False, float_format="%.6g")
     report.composition_bars(table).savefig(out.composition_plot, dpi=120, bbox_inches="tight")
     try:
-        contrast = conditions.resolve_contrast(condition.unique(), reference=p["reference"], test=p["test"])
+        contrast = conditions.resolve_contrast(
+            condition.unique(), reference=p["reference"], test=p["test"]
+        )
     except ValueError as err:
         raise runner.InputError(f"{snakemake.input.clustered}: {err}") from None
     if contrast is None:
-        note = "no condition to compare: name a condition column (condition_col) in the sample sheet"
+        note = (
+            "no condition to compare: name a condition column (condition_col) in the sample sheet"
+        )
         res = pd.DataFrame({"note": [note]})
         comp_res = pd.DataFrame({"note": [note]})
     else:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from tmesig import ingest, runner  # noqa: E402
+from tmesig import ingest, runner
 
 
 def main():

@@ -3,10 +3,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-import anndata as ad  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from tmesig import enrichment, runner, signatures  # noqa: E402
+import anndata as ad
+import pandas as pd
+from tmesig import enrichment, runner, signatures
 
 
 def main():

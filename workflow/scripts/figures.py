@@ -3,10 +3,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-import anndata as ad  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from tmesig import report, runner, signatures  # noqa: E402
+import anndata as ad
+import pandas as pd
+from tmesig import report, runner, signatures
 
 
 def main():
@@ -23,7 +22,9 @@ def main():
     fig = report.umap_categorical(umap, adata.obs["compartment"], title="TME compartment")
     fig.savefig(out.umap_compartment, dpi=130, bbox_inches="tight")
     card = [gs.name for gs in signatures.load_library(snakemake.input.sets) if gs.card]
-    report.umap_scores(umap, scores, sets=card).savefig(out.umap_scores, dpi=110, bbox_inches="tight")
+    report.umap_scores(umap, scores, sets=card).savefig(
+        out.umap_scores, dpi=110, bbox_inches="tight"
+    )
     report.dotplot_genes(adata, snakemake.params.card_genes, groupby="compartment").savefig(
         out.dotplot, dpi=130, bbox_inches="tight"
     )

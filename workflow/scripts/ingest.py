@@ -3,7 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from tmesig import ingest, runner, signatures  # noqa: E402
+from tmesig import ingest, runner, signatures
 
 
 def main():
@@ -14,7 +14,9 @@ def main():
     shas = [s.strip() for s in row.get("sha256", "").split(",") if s.strip()]
     for i, f in enumerate(files):
         ingest.verify_sha256(f, expected=shas[i] if i < len(shas) else "")
-    genes = {g for gs in signatures.load_library(snakemake.params.signature_files) for g in gs.genes}
+    genes = {
+        g for gs in signatures.load_library(snakemake.params.signature_files) for g in gs.genes
+    }
     adata, summary = ingest.ingest(
         files,
         dataset=snakemake.wildcards.dataset,

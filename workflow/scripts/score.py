@@ -3,9 +3,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-import anndata as ad  # noqa: E402
-
-from tmesig import runner, score, signatures  # noqa: E402
+import anndata as ad
+from tmesig import runner, score, signatures
 
 
 def main():
@@ -24,7 +23,9 @@ def main():
         seed=p["seed"],
         max_rank=p["max_rank"],
     )
-    params = {k: p[k] for k in ("method", "ctrl_size", "n_bins", "seed", "max_rank", "min_coverage")}
+    params = {
+        k: p[k] for k in ("method", "ctrl_size", "n_bins", "seed", "max_rank", "min_coverage")
+    }
     coverage["method"] = ";".join(f"{k}={v}" for k, v in params.items())
     skipped = coverage.loc[~coverage["scored"], "set"].tolist()
     runner.logger.info("scored %d sets with %s; not scored: %s", scores.shape[1], params, skipped)

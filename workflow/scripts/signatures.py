@@ -3,7 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from tmesig import runner, signatures  # noqa: E402
+from tmesig import runner, signatures
 
 
 def main():

@@ -3,11 +3,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-import anndata as ad  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from tmesig import cnv, report_annotation, runner, subsets  # noqa: E402
+import anndata as ad
+import matplotlib.pyplot as plt
+import pandas as pd
+from tmesig import cnv, report_annotation, runner, subsets
 
 
 def _note_figure(text):

@@ -241,7 +241,7 @@ def marker_scores(
     return out
 
 
-def _expression_matrix(adata: ad.AnnData, layer: str | None):  # noqa: ANN202
+def _expression_matrix(adata: ad.AnnData, layer: str | None):
     """Return ``adata.X`` or ``adata.layers[layer]`` with a helpful error if absent."""
     if layer is None:
         matrix = adata.X
@@ -249,8 +249,7 @@ def _expression_matrix(adata: ad.AnnData, layer: str | None):  # noqa: ANN202
         matrix = adata.layers[layer]
     else:
         msg = (
-            f"Layer {layer!r} not in adata.layers ({list(adata.layers)}); "
-            "pass layer=None to use X."
+            f"Layer {layer!r} not in adata.layers ({list(adata.layers)}); pass layer=None to use X."
         )
         raise ValueError(msg)
     if matrix is None:
@@ -363,11 +362,7 @@ def gene_set_scores(
         values, present = _mean(genes)
         used[name] = present
         missing[name] = [g for g in genes if g not in present]
-        if (
-            values is None
-            or len(present) < min_markers
-            or len(present) < min_fraction * len(genes)
-        ):
+        if values is None or len(present) < min_markers or len(present) < min_fraction * len(genes):
             unscored.append(name)
             continue
         neg_values, _ = _mean(negative.get(name, ()))

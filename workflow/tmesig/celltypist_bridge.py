@@ -82,8 +82,8 @@ def run_celltypist(
     folder.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("CELLTYPIST_FOLDER", str(folder))
     try:
-        import celltypist  # noqa: PLC0415 - optional dependency
-        from celltypist import models  # noqa: PLC0415
+        import celltypist
+        from celltypist import models
     except ImportError as exc:
         msg = "celltypist is not installed; pip install celltypist to use run_celltypist."
         raise ImportError(msg) from exc
@@ -107,7 +107,9 @@ def run_celltypist(
         )
         raise ValueError(msg) from exc
     labels = pred.predicted_labels
-    col = "majority_voting" if majority_voting and "majority_voting" in labels else "predicted_labels"
+    col = (
+        "majority_voting" if majority_voting and "majority_voting" in labels else "predicted_labels"
+    )
     prob = pred.probability_matrix.max(axis=1)
     return pd.DataFrame(
         {
@@ -157,7 +159,9 @@ def labels_from_column(
     if mapping is None:
         mapped = label.fillna(UNASSIGNED).astype(str)
     else:
-        mapped = label.map(lambda x: mapping.get(str(x), UNASSIGNED) if x is not None else UNASSIGNED)
+        mapped = label.map(
+            lambda x: mapping.get(str(x), UNASSIGNED) if x is not None else UNASSIGNED
+        )
     out = pd.DataFrame(
         {
             "label": label.astype(str).where(label.notna(), None).to_numpy(),

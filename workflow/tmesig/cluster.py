@@ -78,7 +78,9 @@ def cluster(
     sc.pp.pca(adata, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
     rep = "X_pca"
     if hv_batch is not None:
-        adata.obsm["X_pca_harmony"] = _harmony(adata.obsm["X_pca"], adata.obs, key=batch_key, seed=seed)
+        adata.obsm["X_pca_harmony"] = _harmony(
+            adata.obsm["X_pca"], adata.obs, key=batch_key, seed=seed
+        )
         rep = "X_pca_harmony"
     sc.pp.neighbors(
         adata, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep=rep, random_state=seed

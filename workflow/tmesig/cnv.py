@@ -172,7 +172,7 @@ def cnv_profiles(
     layer, window_size, step, chunksize, n_jobs, exclude_chromosomes
         Passed to ``infercnvpy.tl.infercnv``.
     """
-    import infercnvpy as cnv  # noqa: PLC0415 - heavy optional import
+    import infercnvpy as cnv
 
     reference = np.asarray(reference, dtype=bool)
     groups = (
@@ -289,7 +289,7 @@ def call_malignant(
     ValueError
         Too few reference cells, or misaligned ``lineage`` / ``reference``.
     """
-    import scanpy as sc  # noqa: PLC0415
+    import scanpy as sc
 
     t0 = time.perf_counter()
     if isinstance(lineage, pd.Series):
@@ -331,14 +331,20 @@ def call_malignant(
 
     add_gene_positions(adata)
     cnv_profiles(
-        adata, baseline, reference_groups=groups, layer=layer, window_size=window_size,
-        step=step, chunksize=chunksize, n_jobs=n_jobs,
+        adata,
+        baseline,
+        reference_groups=groups,
+        layer=layer,
+        window_size=window_size,
+        step=step,
+        chunksize=chunksize,
+        n_jobs=n_jobs,
     )
     x = adata.obsm["X_cnv"]
     x = x.toarray() if sp.issparse(x) else np.asarray(x)
 
     # CNV clusters (PCA -> kNN -> Leiden, seeded).
-    from sklearn.decomposition import PCA  # noqa: PLC0415
+    from sklearn.decomposition import PCA
 
     n_comps = int(max(2, min(30, x.shape[0] - 1, x.shape[1] - 1)))
     pcs = PCA(n_components=n_comps, random_state=seed, svd_solver="arpack").fit_transform(
@@ -348,7 +354,11 @@ def call_malignant(
     tmp = sc.AnnData(np.zeros((adata.n_obs, 1), dtype=np.float32), obsm={"X_pca": pcs})
     sc.pp.neighbors(tmp, use_rep="X_pca", n_neighbors=min(15, adata.n_obs - 1), random_state=seed)
     sc.tl.leiden(
-        tmp, resolution=resolution, flavor="igraph", n_iterations=2, directed=False,
+        tmp,
+        resolution=resolution,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
         random_state=seed,
     )
     codes = tmp.obs["leiden"].astype(int).to_numpy()

@@ -18,7 +18,9 @@ from .conditions import Contrast, compare_units
 __all__ = ["compare_composition", "composition_table"]
 
 
-def composition_table(*, compartment: pd.Series, patient: pd.Series, condition: pd.Series) -> pd.DataFrame:
+def composition_table(
+    *, compartment: pd.Series, patient: pd.Series, condition: pd.Series
+) -> pd.DataFrame:
     """Cells and fraction per patient × condition × compartment (unassigned cells left out).
 
     Every compartment seen in the data gets a row for every patient × condition (with zero
@@ -32,7 +34,11 @@ def composition_table(*, compartment: pd.Series, patient: pd.Series, condition: 
         }
     )
     df = df[df["compartment"] != UNASSIGNED]
-    counts = df.groupby(["patient", "condition", "compartment"], observed=True).size().unstack(fill_value=0)
+    counts = (
+        df.groupby(["patient", "condition", "compartment"], observed=True)
+        .size()
+        .unstack(fill_value=0)
+    )
     totals = counts.sum(axis=1)
     long = counts.stack().rename("n_cells").reset_index()
     long["n_total"] = long.set_index(["patient", "condition"]).index.map(totals).to_numpy()

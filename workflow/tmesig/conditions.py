@@ -42,7 +42,9 @@ class Contrast:
     note: str = ""
 
 
-def resolve_contrast(levels: Sequence[str], *, reference: str | None, test: str | None) -> Contrast | None:
+def resolve_contrast(
+    levels: Sequence[str], *, reference: str | None, test: str | None
+) -> Contrast | None:
     """Pick the two conditions to compare.
 
     With both names given they must be among ``levels``. With neither and exactly two levels,
@@ -154,7 +156,9 @@ def compare_units(
         # a patient in both groups would be counted twice: keep it in neither
         ref, test = ref.drop(both), test.drop(both)
         out.update(n_ref=int(len(ref)), n_test=int(len(test)))
-        out["note"] = f"{len(both)} patient(s) in both conditions left out (too few pairs for a paired test)"
+        out["note"] = (
+            f"{len(both)} patient(s) in both conditions left out (too few pairs for a paired test)"
+        )
     if len(ref):
         out["mean_ref"] = float(ref.mean())
     if len(test):
@@ -163,7 +167,9 @@ def compare_units(
         out["effect"] = float(test.mean() - ref.mean())
     if len(ref) < min_units or len(test) < min_units:
         out["design"] = "insufficient"
-        extra = f"fewer than {min_units} patients per condition ({len(ref)} vs {len(test)}): no test"
+        extra = (
+            f"fewer than {min_units} patients per condition ({len(ref)} vs {len(test)}): no test"
+        )
         out["note"] = (out["note"] + "; " if out["note"] else "") + extra
         return out
     v1, v2 = float(ref.var(ddof=1)), float(test.var(ddof=1))
@@ -227,7 +233,9 @@ def compare_conditions(
         ``significant``.
     """
     by_name = {gs.name: gs for gs in sets}
-    pm = patient_means(scores, compartment=compartment, patient=patient, condition=condition, min_cells=min_cells)
+    pm = patient_means(
+        scores, compartment=compartment, patient=patient, condition=condition, min_cells=min_cells
+    )
     rows = []
     for comp, sub in pm.groupby("compartment", sort=True):
         r = sub[sub["condition"] == contrast.reference].set_index("patient")

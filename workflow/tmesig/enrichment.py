@@ -18,7 +18,9 @@ from .annotate import UNASSIGNED
 __all__ = ["prerank", "rank_genes"]
 
 
-def rank_genes(adata: ad.AnnData, *, groupby: str, method: str = "t-test", min_cells: int = 10) -> dict[str, pd.Series]:
+def rank_genes(
+    adata: ad.AnnData, *, groupby: str, method: str = "t-test", min_cells: int = 10
+) -> dict[str, pd.Series]:
     """Per group, all genes ranked by scanpy's ``rank_genes_groups`` score (group vs rest).
 
     Groups named ``unassigned`` or with fewer than ``min_cells`` cells are skipped.
@@ -29,7 +31,11 @@ def rank_genes(adata: ad.AnnData, *, groupby: str, method: str = "t-test", min_c
     if len(groups) < 2:
         return {}
     keep = labels.isin(groups).to_numpy()
-    sub = ad.AnnData(X=adata.X[keep], obs=pd.DataFrame({"g": pd.Categorical(labels[keep])}), var=pd.DataFrame(index=adata.var_names))
+    sub = ad.AnnData(
+        X=adata.X[keep],
+        obs=pd.DataFrame({"g": pd.Categorical(labels[keep])}),
+        var=pd.DataFrame(index=adata.var_names),
+    )
     sub.obs_names = adata.obs_names[keep]
     sc.tl.rank_genes_groups(sub, "g", method=method, use_raw=False, n_genes=sub.n_vars)
     out = {}
@@ -104,7 +110,18 @@ def prerank(
                 }
             )
         )
-    cols = ["group", "collection", "term", "es", "nes", "p", "fdr", "fwer", "tag_fraction", "lead_genes"]
+    cols = [
+        "group",
+        "collection",
+        "term",
+        "es",
+        "nes",
+        "p",
+        "fdr",
+        "fwer",
+        "tag_fraction",
+        "lead_genes",
+    ]
     if not frames:
         return pd.DataFrame(columns=cols)
     out = pd.concat(frames, ignore_index=True)

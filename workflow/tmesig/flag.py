@@ -177,8 +177,21 @@ def flag_compartments(
         out["applies"] & (out["fdr"] <= alpha) & (out["resistance_effect"] >= min_effect)
     ).astype(bool)
     cols = [
-        "compartment", "set", "direction", "applies", "n_samples", "n_cells", "mean_in",
-        "mean_out", "effect", "effect_sd", "resistance_effect", "family", "p", "fdr", "flagged",
+        "compartment",
+        "set",
+        "direction",
+        "applies",
+        "n_samples",
+        "n_cells",
+        "mean_in",
+        "mean_out",
+        "effect",
+        "effect_sd",
+        "resistance_effect",
+        "family",
+        "p",
+        "fdr",
+        "flagged",
         "note",
     ]
     return out[cols].sort_values(["set", "compartment"]).reset_index(drop=True)
@@ -214,7 +227,11 @@ def _within_sample_contrasts(
             m_out = (values[outside] * n[outside, None]).sum(axis=0) / n_out
             rows.append(m_in - m_out)
             labels.append(s)
-        out[c] = pd.DataFrame(np.vstack(rows) if rows else np.empty((0, means.shape[1])), index=labels, columns=means.columns)
+        out[c] = pd.DataFrame(
+            np.vstack(rows) if rows else np.empty((0, means.shape[1])),
+            index=labels,
+            columns=means.columns,
+        )
     return out
 
 
@@ -270,8 +287,20 @@ def null_calibration(
             sd = np.where(sd > 0, sd, np.nan)
             t_obs = float(np.nanmean((d_obs[:, None] - mu) / sd))
             t_null = np.nanmean((d_null - mu) / sd, axis=0)
-            p = (1.0 + np.sum(t_null >= t_obs)) / (1.0 + len(t_null)) if np.isfinite(t_obs) else np.nan
-            rows.append({"compartment": comp, "set": name, "null_z": t_obs, "p_null": p, "n_null": len(null_cols)})
+            p = (
+                (1.0 + np.sum(t_null >= t_obs)) / (1.0 + len(t_null))
+                if np.isfinite(t_obs)
+                else np.nan
+            )
+            rows.append(
+                {
+                    "compartment": comp,
+                    "set": name,
+                    "null_z": t_obs,
+                    "p_null": p,
+                    "n_null": len(null_cols),
+                }
+            )
     return pd.DataFrame(rows, columns=["compartment", "set", "null_z", "p_null", "n_null"])
 
 
@@ -317,7 +346,9 @@ def driver_genes(
     return pd.DataFrame(rows, columns=["compartment", "set", "top_genes"])
 
 
-def group_profiles(adata, genes: Sequence[str], *, groups: pd.DataFrame, chunk_size: int = 50_000) -> tuple[pd.DataFrame, pd.Series]:
+def group_profiles(
+    adata, genes: Sequence[str], *, groups: pd.DataFrame, chunk_size: int = 50_000
+) -> tuple[pd.DataFrame, pd.Series]:
     """Mean expression of ``genes`` per group of cells (rows of ``groups``), reading in chunks.
 
     Works on in-memory and backed AnnData; only the requested gene columns are kept.
@@ -336,7 +367,9 @@ def group_profiles(adata, genes: Sequence[str], *, groups: pd.DataFrame, chunk_s
         block = sp.csr_matrix(block)[:, cols]
         c = codes[start:stop]
         ok = c >= 0
-        ind = sp.csr_matrix((np.ones(ok.sum()), (c[ok], np.flatnonzero(ok))), shape=(len(uniques), stop - start))
+        ind = sp.csr_matrix(
+            (np.ones(ok.sum()), (c[ok], np.flatnonzero(ok))), shape=(len(uniques), stop - start)
+        )
         sums += np.asarray((ind @ block).todense())
     n = np.bincount(codes[codes >= 0], minlength=len(uniques)).astype(float)
     index = pd.MultiIndex.from_tuples(list(uniques), names=list(groups.columns))
@@ -360,21 +393,45 @@ def calibrate_flags(
     random gene sets (an intersection–union test, valid at the nominal level). Rows with
     fewer than the minimum samples keep ``p`` empty. FDR is recomputed per family.
     """
-    out = flags.rename(columns={"p": "p_samples"}).merge(calibration, on=["compartment", "set"], how="left")
+    out = flags.rename(columns={"p": "p_samples"}).merge(
+        calibration, on=["compartment", "set"], how="left"
+    )
     if drivers is not None:
         out = out.merge(drivers, on=["compartment", "set"], how="left")
     out["p"] = np.where(out["p_samples"].notna(), np.fmax(out["p_samples"], out["p_null"]), np.nan)
     out["fdr"] = fdr_by_family(out)
     out["flagged"] = (
-        out["applies"]
-        & (out["fdr"] <= alpha)
-        & (out["resistance_effect"] >= min_effect)
-        & (out["null_z"] > 0)
-    ).fillna(False).astype(bool)
+        (
+            out["applies"]
+            & (out["fdr"] <= alpha)
+            & (out["resistance_effect"] >= min_effect)
+            & (out["null_z"] > 0)
+        )
+        .fillna(False)
+        .astype(bool)
+    )
     cols = [
-        "compartment", "set", "direction", "applies", "family", "n_samples", "n_cells", "mean_in",
-        "mean_out", "effect", "effect_sd", "resistance_effect", "null_z", "p_samples", "p_null",
-        "n_null", "p", "fdr", "flagged", "top_genes", "note",
+        "compartment",
+        "set",
+        "direction",
+        "applies",
+        "family",
+        "n_samples",
+        "n_cells",
+        "mean_in",
+        "mean_out",
+        "effect",
+        "effect_sd",
+        "resistance_effect",
+        "null_z",
+        "p_samples",
+        "p_null",
+        "n_null",
+        "p",
+        "fdr",
+        "flagged",
+        "top_genes",
+        "note",
     ]
     if "top_genes" not in out.columns:
         out["top_genes"] = ""

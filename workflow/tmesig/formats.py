@@ -165,8 +165,12 @@ def read_10x_mtx(path: str | Path) -> ad.AnnData:
     parts = _mtx_parts(path)
     try:
         m = sp.csr_matrix(scipy.io.mmread(str(parts["matrix"])).T, dtype=np.float32)
-        feats = pd.read_csv(parts["features"], sep="\t", header=None, dtype=str, keep_default_na=False)
-        barcodes = pd.read_csv(parts["barcodes"], sep="\t", header=None, dtype=str, keep_default_na=False)[0]
+        feats = pd.read_csv(
+            parts["features"], sep="\t", header=None, dtype=str, keep_default_na=False
+        )
+        barcodes = pd.read_csv(
+            parts["barcodes"], sep="\t", header=None, dtype=str, keep_default_na=False
+        )[0]
     except Exception as err:  # malformed text / mtx raise many types
         raise _unreadable(path, "10x_mtx", err) from err
     if m.shape != (len(barcodes), len(feats)):

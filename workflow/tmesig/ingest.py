@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import tempfile
 import urllib.error
 import urllib.request
@@ -118,7 +117,11 @@ def _probe_rows(x: Any, *, n: int = _PROBE_CELLS) -> sp.csr_matrix:
     n_obs = x.shape[0]
     idx = np.unique(np.linspace(0, n_obs - 1, num=min(n, n_obs)).astype(int)) if n_obs else []
     sub = x[idx]
-    m = sp.csr_matrix(sub, dtype=np.float64) if not sp.issparse(sub) else sp.csr_matrix(sub.tocsr(), dtype=np.float64)
+    m = (
+        sp.csr_matrix(sub, dtype=np.float64)
+        if not sp.issparse(sub)
+        else sp.csr_matrix(sub.tocsr(), dtype=np.float64)
+    )
     m.eliminate_zeros()
     return m
 
@@ -235,7 +238,9 @@ def _find_counts(
             raise InputError(msg)
     elif len(candidates) > 1:
         # other layers are only looked at when nothing standard holds counts
-        candidates = [c for c in candidates if c[0] in ("layers/counts", "layers/raw_counts", "raw", "X")] + [
+        candidates = [
+            c for c in candidates if c[0] in ("layers/counts", "layers/raw_counts", "raw", "X")
+        ] + [
             c for c in candidates if c[0] not in ("layers/counts", "layers/raw_counts", "raw", "X")
         ]
     states = {name: detect_matrix_state(x) for name, x, _ in candidates}
@@ -272,7 +277,11 @@ def _find_counts(
             rec, err = _recover_counts_from_log1p(x)
             if err < 0.01:
                 decision.update(
-                    source=name, state="log1p_normalized", recovered=True, non_counts=False, max_rounding_error=err
+                    source=name,
+                    state="log1p_normalized",
+                    recovered=True,
+                    non_counts=False,
+                    max_rounding_error=err,
                 )
                 m, v = columns(rec, var, name)
                 return m, v, decision
@@ -424,7 +433,9 @@ def name_placeholders(gene_table: str | Path, gencode: str | Path) -> pd.DataFra
         Columns ``gene_id``, ``placeholder`` (table name), ``symbol`` (new name), sorted by
         ``gene_id``.
     """
-    table = pd.read_csv(gene_table, sep="\t", usecols=["gene_id", "gene_name", "biotype"], dtype=str)
+    table = pd.read_csv(
+        gene_table, sep="\t", usecols=["gene_id", "gene_name", "biotype"], dtype=str
+    )
     new = pd.read_csv(gencode, header=None, names=["gene_id", "symbol"], dtype=str).dropna()
     new["gene_id"] = new["gene_id"].str.replace(r"\.\d+$", "", regex=True)
     new = new.drop_duplicates()
@@ -439,7 +450,9 @@ def name_placeholders(gene_table: str | Path, gencode: str | Path) -> pd.DataFra
         & ~both["symbol"].str.match(ENSEMBL_RE.pattern)
         & ~both["symbol"].isin(set(table["gene_name"].dropna()))
     )
-    out = both.loc[keep, ["gene_id", "gene_name", "symbol"]].rename(columns={"gene_name": "placeholder"})
+    out = both.loc[keep, ["gene_id", "gene_name", "symbol"]].rename(
+        columns={"gene_name": "placeholder"}
+    )
     return out.sort_values("gene_id", kind="stable").reset_index(drop=True)
 
 
@@ -455,7 +468,11 @@ def detect_species(names: pd.Index) -> dict[str, Any]:
     names = pd.Index(names.astype(str))
     n = len(names)
     if n == 0:
-        return {"species": "human", "fraction_mouse_ensembl": 0.0, "fraction_mouse_style_symbols": 0.0}
+        return {
+            "species": "human",
+            "fraction_mouse_ensembl": 0.0,
+            "fraction_mouse_style_symbols": 0.0,
+        }
     f_ens = float(np.mean(names.str.match(MOUSE_ENSEMBL_RE.pattern)))
     sym = names[~names.str.match(ENSEMBL_RE.pattern) & (names != "")]
     f_sym = float(np.mean(sym.str.match(MOUSE_SYMBOL_RE.pattern))) if len(sym) else 0.0
@@ -478,20 +495,31 @@ def map_gene_ids(var: pd.DataFrame, var_names: pd.Index) -> tuple[pd.Index, dict
     """
     names = pd.Index(var_names.astype(str))
     is_ens = names.str.match(ENSEMBL_RE.pattern)
-    info: dict[str, Any] = {"fraction_ensembl": round(float(np.mean(is_ens)), 4) if len(names) else 0}
+    info: dict[str, Any] = {
+        "fraction_ensembl": round(float(np.mean(is_ens)), 4) if len(names) else 0
+    }
     if len(names) == 0 or info["fraction_ensembl"] < 0.5:
         info["id_type"] = "symbol"
         return names, info
     base = pd.Series(names.str.replace(r"\.\d+$", "", regex=True))
     for col in SYMBOL_COLUMNS:
         if col in var.columns:
-            sym = var[col].astype(object).where(var[col].notna(), "").astype(str).str.strip().to_numpy()
+            sym = (
+                var[col]
+                .astype(object)
+                .where(var[col].notna(), "")
+                .astype(str)
+                .str.strip()
+                .to_numpy()
+            )
             sym = np.where(np.isin(sym, ["", "nan", "None"]), "", sym)
             info.update(id_type="ensembl", symbol_source=f"var['{col}']")
             break
     else:
         sym = np.full(len(names), "", dtype=object)
-        info.update(id_type="ensembl", symbol_source=str(paths.GENE_TABLE.relative_to(paths.REPO_ROOT)))
+        info.update(
+            id_type="ensembl", symbol_source=str(paths.GENE_TABLE.relative_to(paths.REPO_ROOT))
+        )
     need = sym == ""
     if need.any():
         gmap = load_gene_map()
@@ -507,7 +535,9 @@ def map_gene_ids(var: pd.DataFrame, var_names: pd.Index) -> tuple[pd.Index, dict
     return pd.Index(sym.astype(str)), info
 
 
-def resolve_aliases(symbols: pd.Index, *, aliases: pd.Series | None = None) -> tuple[pd.Index, dict[str, str]]:
+def resolve_aliases(
+    symbols: pd.Index, *, aliases: pd.Series | None = None
+) -> tuple[pd.Index, dict[str, str]]:
     """Rename aliases and previous symbols to the symbol tmesig uses (``aliases.tsv``).
 
     A data symbol is renamed only when it is an alias and its tmesig symbol is not already
@@ -524,7 +554,11 @@ def resolve_aliases(symbols: pd.Index, *, aliases: pd.Series | None = None) -> t
     target = pd.Series(symbols.astype(str)).map(aliases)
     ok = target.notna() & ~target.isin(present)
     renames = dict(sorted(zip(pd.Index(symbols)[ok.to_numpy()], target[ok], strict=True)))
-    new = pd.Index(np.where(ok.to_numpy(), target.fillna("").to_numpy(), np.asarray(symbols, dtype=object)).astype(str))
+    new = pd.Index(
+        np.where(
+            ok.to_numpy(), target.fillna("").to_numpy(), np.asarray(symbols, dtype=object)
+        ).astype(str)
+    )
     return new, renames
 
 
@@ -554,7 +588,9 @@ def read_dataset(path: str | Path) -> ad.AnnData:
     return formats.read_any(path)[0]
 
 
-def _obs_column(obs: pd.DataFrame, column: str | None, *, role: str, path: Path) -> pd.Series | None:
+def _obs_column(
+    obs: pd.DataFrame, column: str | None, *, role: str, path: Path
+) -> pd.Series | None:
     if column is None or column == "":
         return None
     if column not in obs.columns:
@@ -607,7 +643,9 @@ def _ingest_file(
         )
         raise InputError(msg)
     try:
-        counts, var, decision = _find_counts(raw, source=matrix_source, allow_non_counts=allow_non_counts)
+        counts, var, decision = _find_counts(
+            raw, source=matrix_source, allow_non_counts=allow_non_counts
+        )
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
     if counts.nnz and not np.all(np.isfinite(counts.data)):
@@ -664,20 +702,39 @@ def _ingest_file(
     counts, symbols = sum_duplicate_genes(counts, symbols)
     gene_info["genes_in_file"] = int(n_in)
     gene_info["duplicate_symbols_summed"] = int(n_in - len(symbols))
-    info = {"path": str(path), "format": fmt, "matrix": decision, "gene_ids": gene_info, "cells": int(raw.n_obs)}
+    info = {
+        "path": str(path),
+        "format": fmt,
+        "matrix": decision,
+        "gene_ids": gene_info,
+        "cells": int(raw.n_obs),
+    }
     obs = raw.obs.copy()
     obs.index = raw.obs_names.astype(str)
-    return _Part(path=path, label=formats.file_label(path), counts=counts, symbols=symbols, obs=obs, info=info)
+    return _Part(
+        path=path,
+        label=formats.file_label(path),
+        counts=counts,
+        symbols=symbols,
+        obs=obs,
+        info=info,
+    )
 
 
 def _merge_parts(parts: list[_Part]) -> tuple[sp.csr_matrix, pd.Index]:
     """Stack files by rows over the union of their genes (order of first appearance)."""
-    genes = pd.Index(pd.unique(np.concatenate([np.asarray(p.symbols, dtype=object) for p in parts])).astype(str))
+    genes = pd.Index(
+        pd.unique(np.concatenate([np.asarray(p.symbols, dtype=object) for p in parts])).astype(str)
+    )
     blocks = []
     for p in parts:
         pos = genes.get_indexer(p.symbols)
         m = sp.coo_matrix(p.counts)
-        blocks.append(sp.csr_matrix((m.data, (m.row, pos[m.col])), shape=(m.shape[0], len(genes)), dtype=np.float32))
+        blocks.append(
+            sp.csr_matrix(
+                (m.data, (m.row, pos[m.col])), shape=(m.shape[0], len(genes)), dtype=np.float32
+            )
+        )
     return sp.csr_matrix(sp.vstack(blocks)), genes
 
 
@@ -732,7 +789,10 @@ def ingest(
     multi = len(files) > 1
     parts = [
         _ingest_file(
-            Path(f), matrix_source=matrix_source, allow_non_counts=allow_non_counts, uppercase_mouse=uppercase_mouse
+            Path(f),
+            matrix_source=matrix_source,
+            allow_non_counts=allow_non_counts,
+            uppercase_mouse=uppercase_mouse,
         )
         for f in files
     ]
@@ -787,7 +847,9 @@ def ingest(
             o["file"] = p.label
         for col in p.obs.columns:
             if col not in ("sample", "patient", "condition", "file"):
-                o[f"orig_{col}"] = p.obs[col].astype(object).to_numpy() if multi else p.obs[col].to_numpy()
+                o[f"orig_{col}"] = (
+                    p.obs[col].astype(object).to_numpy() if multi else p.obs[col].to_numpy()
+                )
         obs_parts.append(o)
     obs = pd.concat(obs_parts, axis=0, join="outer") if multi else obs_parts[0]
     if obs.index.has_duplicates:
@@ -814,17 +876,31 @@ def ingest(
         "format": first["format"] if not multi else sorted({p.info["format"] for p in parts}),
         "cells": int(out.n_obs),
         "genes": int(out.n_vars),
-        "genes_in_file": int(sum(p.info["gene_ids"]["genes_in_file"] for p in parts)) if not multi else None,
-        "duplicate_symbols_summed": int(sum(p.info["gene_ids"]["duplicate_symbols_summed"] for p in parts)),
+        "genes_in_file": int(sum(p.info["gene_ids"]["genes_in_file"] for p in parts))
+        if not multi
+        else None,
+        "duplicate_symbols_summed": int(
+            sum(p.info["gene_ids"]["duplicate_symbols_summed"] for p in parts)
+        ),
         "aliases_renamed": dict(sorted(renames.items())),
         "samples": int(out.obs["sample"].nunique()),
         "patients": int(out.obs["patient"].nunique()),
         "conditions": sorted(map(str, out.obs["condition"].cat.categories)),
         "columns": {"sample": sample_col, "patient": patient_col, "condition": condition_col},
         "matrix": first["matrix"] if not multi else {p.label: p.info["matrix"] for p in parts},
-        "gene_ids": first["gene_ids"] if not multi else {p.label: p.info["gene_ids"] for p in parts},
-        "files": [{"label": p.label, **{k: v for k, v in p.info.items() if k in ("path", "format", "cells")}} for p in parts],
-        "cells_per_sample": {str(k): int(v) for k, v in out.obs["sample"].value_counts().sort_index().items()},
+        "gene_ids": first["gene_ids"]
+        if not multi
+        else {p.label: p.info["gene_ids"] for p in parts},
+        "files": [
+            {
+                "label": p.label,
+                **{k: v for k, v in p.info.items() if k in ("path", "format", "cells")},
+            }
+            for p in parts
+        ],
+        "cells_per_sample": {
+            str(k): int(v) for k, v in out.obs["sample"].value_counts().sort_index().items()
+        },
     }
     if signature_genes is not None:
         summary["signature_genes_found"] = int(len(set(symbols) & set(signature_genes)))
@@ -917,14 +993,14 @@ def fetch_url(url: str, dest: str | Path, *, sha256: str, timeout: float = 60.0)
     try:
         with os.fdopen(fd, "wb") as fh:
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (scheme checked)
+                with urllib.request.urlopen(url, timeout=timeout) as resp:
                     while block := resp.read(1 << 20):
                         h.update(block)
                         fh.write(block)
             except urllib.error.HTTPError as err:
                 msg = f"{url}: the server answered HTTP {err.code} ({err.reason}); check the URL in the sample sheet"
                 raise InputError(msg) from None
-            except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as err:
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as err:
                 reason = getattr(err, "reason", err)
                 msg = (
                     f"{url}: download failed, the server is unreachable ({reason}); check the URL and the "

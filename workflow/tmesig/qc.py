@@ -167,7 +167,15 @@ def run_qc(
     kept_per = m.groupby("sample", observed=True)["kept"].sum()
     summary["cells_kept"] = summary["sample"].map(kept_per).astype(int)
     summary["cells_removed"] = summary["cells_in"] - summary["cells_kept"]
-    for label in ("low_counts", "high_counts", "low_genes", "high_genes", "below_min_genes", "high_mito", "doublet"):
+    for label in (
+        "low_counts",
+        "high_counts",
+        "low_genes",
+        "high_genes",
+        "below_min_genes",
+        "high_mito",
+        "doublet",
+    ):
         per = m.groupby("sample", observed=True)["removed_reason"].apply(
             lambda s, lab=label: int(s.str.split(";").apply(lambda r: lab in r).sum())
         )
@@ -175,7 +183,9 @@ def run_qc(
 
     out = adata[m["kept"].to_numpy()].copy()
     if out.n_obs == 0:
-        msg = "QC removed every cell; loosen config qc.nmads / qc.min_genes or check the input matrix"
+        msg = (
+            "QC removed every cell; loosen config qc.nmads / qc.min_genes or check the input matrix"
+        )
         raise ValueError(msg)
     gene_cells = np.diff(sp.csc_matrix(out.layers["counts"]).indptr)
     out = out[:, gene_cells >= min_cells_per_gene].copy()

@@ -12,11 +12,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scanpy as sc  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import scanpy as sc
+from matplotlib.figure import Figure
 
 __all__ = [
     "compartment_colors",
@@ -64,7 +64,14 @@ def umap_categorical(
     colors = compartment_colors(labels)
     for lab in sorted(colors):
         sel = labels == lab
-        ax.scatter(umap[sel, 0], umap[sel, 1], s=3, c=colors[lab], label=f"{lab} ({sel.sum()})", linewidths=0)
+        ax.scatter(
+            umap[sel, 0],
+            umap[sel, 1],
+            s=3,
+            c=colors[lab],
+            label=f"{lab} ({sel.sum()})",
+            linewidths=0,
+        )
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -74,7 +81,9 @@ def umap_categorical(
     return fig
 
 
-def umap_scores(umap: np.ndarray, scores: pd.DataFrame, *, sets: Sequence[str], ncols: int = 3) -> Figure:
+def umap_scores(
+    umap: np.ndarray, scores: pd.DataFrame, *, sets: Sequence[str], ncols: int = 3
+) -> Figure:
     """One UMAP panel per set, coloured by the score (clipped at the 1st/99th percentiles)."""
     sets = [s for s in sets if s in scores.columns]
     n = max(len(sets), 1)
@@ -85,12 +94,21 @@ def umap_scores(umap: np.ndarray, scores: pd.DataFrame, *, sets: Sequence[str], 
         v = scores[name].to_numpy()
         lo, hi = np.nanpercentile(v, [1, 99])
         order = np.argsort(v, kind="stable")
-        im = ax.scatter(umap[order, 0], umap[order, 1], c=v[order], s=2, cmap="viridis", vmin=lo, vmax=hi, linewidths=0)
+        im = ax.scatter(
+            umap[order, 0],
+            umap[order, 1],
+            c=v[order],
+            s=2,
+            cmap="viridis",
+            vmin=lo,
+            vmax=hi,
+            linewidths=0,
+        )
         fig.colorbar(im, ax=ax, shrink=0.7)
         ax.set_title(name, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes.ravel()[len(sets):]:
+    for ax in axes.ravel()[len(sets) :]:
         ax.axis("off")
     if not sets:
         axes[0, 0].text(0.5, 0.5, "no scored set to show", ha="center", va="center")
@@ -152,9 +170,19 @@ def qc_violins(metrics: pd.DataFrame) -> Figure:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     rng = np.random.default_rng(0)
     for ax, (col, log) in zip(axes, cols, strict=True):
-        vals = [metrics.loc[metrics["sample"].astype(str) == s, col].to_numpy(dtype=float) for s in samples]
+        vals = [
+            metrics.loc[metrics["sample"].astype(str) == s, col].to_numpy(dtype=float)
+            for s in samples
+        ]
         if all(np.all(np.isnan(v)) for v in vals):
-            ax.text(0.5, 0.5, f"{col}: not available\n(no MT- genes in the matrix)", ha="center", va="center", transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                f"{col}: not available\n(no MT- genes in the matrix)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             continue
@@ -165,7 +193,13 @@ def qc_violins(metrics: pd.DataFrame) -> Figure:
             rem = sub[~sub["kept"].astype(bool)]
             y = rem[col].to_numpy(dtype=float)
             y = np.log10(y + 1) if log else y
-            ax.scatter(k + 1 + rng.uniform(-0.15, 0.15, len(y)), y, s=3, c="red", label="removed" if k == 0 else None)
+            ax.scatter(
+                k + 1 + rng.uniform(-0.15, 0.15, len(y)),
+                y,
+                s=3,
+                c="red",
+                label="removed" if k == 0 else None,
+            )
         ax.set_xticks(range(1, len(samples) + 1), samples, rotation=45, fontsize=8)
         ax.set_title(("log10 " if log else "") + col)
     axes[0].legend(fontsize=7, frameon=False)
@@ -188,13 +222,18 @@ def forest_conditions(table: pd.DataFrame, *, top: int = 30) -> Figure:
     y = np.arange(len(rows))
     colors = np.where(rows["significant"].astype(bool), "#d62728", "#555555")
     ax.errorbar(
-        rows["effect"], y,
+        rows["effect"],
+        y,
         xerr=[rows["effect"] - rows["ci_low"], rows["ci_high"] - rows["effect"]],
-        fmt="none", ecolor=colors, elinewidth=1,
+        fmt="none",
+        ecolor=colors,
+        elinewidth=1,
     )
     ax.scatter(rows["effect"], y, c=colors, s=18, zorder=3)
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, [f"{c} · {s}" for c, s in zip(rows["compartment"], rows["set"], strict=True)], fontsize=7)
+    ax.set_yticks(
+        y, [f"{c} · {s}" for c, s in zip(rows["compartment"], rows["set"], strict=True)], fontsize=7
+    )
     r = rows.iloc[0]
     ax.set_xlabel(f"score difference {r['test']} − {r['reference']} (95% CI; red: FDR ≤ alpha)")
     ax.set_title("Condition effects with patients as the unit")
@@ -204,7 +243,9 @@ def forest_conditions(table: pd.DataFrame, *, top: int = 30) -> Figure:
 
 def composition_bars(table: pd.DataFrame) -> Figure:
     """Stacked bars of compartment fractions per patient, grouped by condition."""
-    wide = table.pivot_table(index=["condition", "patient"], columns="compartment", values="fraction", fill_value=0.0)
+    wide = table.pivot_table(
+        index=["condition", "patient"], columns="compartment", values="fraction", fill_value=0.0
+    )
     wide = wide.sort_index()
     colors = compartment_colors(list(wide.columns))
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(wide) + 3), 4.5))
@@ -213,7 +254,9 @@ def composition_bars(table: pd.DataFrame) -> Figure:
     for comp in wide.columns:
         ax.bar(x, wide[comp].to_numpy(), bottom=bottom, color=colors[comp], label=comp, width=0.85)
         bottom += wide[comp].to_numpy()
-    ax.set_xticks(x, [f"{p}\n{c}" if c != "NA" else p for c, p in wide.index], rotation=90, fontsize=7)
+    ax.set_xticks(
+        x, [f"{p}\n{c}" if c != "NA" else p for c, p in wide.index], rotation=90, fontsize=7
+    )
     ax.set_ylabel("fraction of assigned cells")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))

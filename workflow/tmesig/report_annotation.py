@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 import matplotlib as mpl
 
 mpl.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -36,7 +36,9 @@ __all__ = [
 ]
 
 
-def cnv_heatmap(adata: ad.AnnData, *, groupby: str = "cnv_call", max_cells: int = 3000, seed: int = 0) -> Figure:
+def cnv_heatmap(
+    adata: ad.AnnData, *, groupby: str = "cnv_call", max_cells: int = 3000, seed: int = 0
+) -> Figure:
     """Chromosome heatmap of ``obsm['X_cnv']`` (after :func:`tmesig.cnv.call_malignant`).
 
     Parameters
@@ -50,10 +52,12 @@ def cnv_heatmap(adata: ad.AnnData, *, groupby: str = "cnv_call", max_cells: int 
     seed
         Subsampling seed.
     """
-    import infercnvpy as cnv  # noqa: PLC0415
+    import infercnvpy as cnv
 
     if "X_cnv" not in adata.obsm or groupby not in adata.obs:
-        msg = f"adata needs obsm['X_cnv'] and obs[{groupby!r}]; run tmesig.cnv.call_malignant first."
+        msg = (
+            f"adata needs obsm['X_cnv'] and obs[{groupby!r}]; run tmesig.cnv.call_malignant first."
+        )
         raise ValueError(msg)
     view = adata
     if adata.n_obs > max_cells:
@@ -63,31 +67,53 @@ def cnv_heatmap(adata: ad.AnnData, *, groupby: str = "cnv_call", max_cells: int 
     return next(iter(axes.values())).figure
 
 
-def umap_by(adata: ad.AnnData, *, keys: Sequence[str] = ("lineage", "subset", "cnv_call"), basis: str = "X_umap") -> Figure:
+def umap_by(
+    adata: ad.AnnData,
+    *,
+    keys: Sequence[str] = ("lineage", "subset", "cnv_call"),
+    basis: str = "X_umap",
+) -> Figure:
     """UMAP panels coloured by categorical ``obs`` columns (missing keys are skipped)."""
     if basis not in adata.obsm:
         msg = f"obsm[{basis!r}] not found; run clustering (UMAP) first."
         raise ValueError(msg)
     keys = [k for k in keys if k in adata.obs]
-    fig, axes = plt.subplots(1, max(1, len(keys)), figsize=(6 * max(1, len(keys)), 5), squeeze=False)
+    fig, axes = plt.subplots(
+        1, max(1, len(keys)), figsize=(6 * max(1, len(keys)), 5), squeeze=False
+    )
     xy = np.asarray(adata.obsm[basis])[:, :2]
     for ax, key in zip(axes[0], keys, strict=False):
         cats = pd.Categorical(adata.obs[key].astype(str))
         cmap = plt.get_cmap("tab20", max(len(cats.categories), 1))
         for i, cat in enumerate(cats.categories):
             m = cats == cat
-            ax.scatter(xy[m, 0], xy[m, 1], s=3, color=cmap(i), label=f"{cat} ({int(m.sum())})", rasterized=True)
+            ax.scatter(
+                xy[m, 0],
+                xy[m, 1],
+                s=3,
+                color=cmap(i),
+                label=f"{cat} ({int(m.sum())})",
+                rasterized=True,
+            )
         ax.set_title(key)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.legend(fontsize=6, markerscale=3, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
+        ax.legend(
+            fontsize=6, markerscale=3, loc="center left", bbox_to_anchor=(1, 0.5), frameon=False
+        )
     fig.tight_layout()
     return fig
 
 
-def marker_dotplot(adata: ad.AnnData, *, markers: Mapping[str, Sequence[str]], groupby: str = "subset", max_genes: int = 4) -> Figure:
+def marker_dotplot(
+    adata: ad.AnnData,
+    *,
+    markers: Mapping[str, Sequence[str]],
+    groupby: str = "subset",
+    max_genes: int = 4,
+) -> Figure:
     """Scanpy dotplot of up to ``max_genes`` present markers per group."""
-    import scanpy as sc  # noqa: PLC0415
+    import scanpy as sc
 
     present = {
         k: [g for g in genes if g in adata.var_names][:max_genes]
@@ -105,7 +131,9 @@ def marker_dotplot(adata: ad.AnnData, *, markers: Mapping[str, Sequence[str]], g
     return dp.fig
 
 
-def confidence_distribution(tables: Mapping[str, pd.Series], *, threshold: float | None = None) -> Figure:
+def confidence_distribution(
+    tables: Mapping[str, pd.Series], *, threshold: float | None = None
+) -> Figure:
     """Histograms of confidences (e.g. ``{"lineage": cells.confidence, "subset": ...}``)."""
     fig, axes = plt.subplots(1, len(tables), figsize=(4 * len(tables), 3.2), squeeze=False)
     for ax, (name, values) in zip(axes[0], tables.items(), strict=False):
@@ -125,7 +153,13 @@ def cnv_scatter(calls: pd.DataFrame) -> Figure:
     colours = {"malignant": "crimson", "uncertain": "orange", "non-malignant": "0.6"}
     for call, colour in colours.items():
         m = calls["cnv_call"].astype(str) == call
-        ax.scatter(calls.loc[m, "cnv_score"], calls.loc[m, "cnv_corr"], s=3, color=colour, label=f"{call} ({int(m.sum())})")
+        ax.scatter(
+            calls.loc[m, "cnv_score"],
+            calls.loc[m, "cnv_corr"],
+            s=3,
+            color=colour,
+            label=f"{call} ({int(m.sum())})",
+        )
     ax.axvline(calls.attrs.get("score_threshold", np.nan), color="k", ls="--", lw=0.8)
     ax.axhline(calls.attrs.get("corr_threshold", np.nan), color="k", ls="--", lw=0.8)
     ax.set_xlabel("CNV score (mean |CNV|)")
@@ -147,7 +181,9 @@ def m1m2_axis(values: pd.Series, *, groups: pd.Series | None = None) -> Figure:
         names = sorted(g.unique())
         ax.boxplot([v[g == n] for n in names], labels=names, vert=True)
         ax.set_ylabel("M2 score - M1 score")
-    ax.axvline(0, color="crimson", lw=0.8) if groups is None else ax.axhline(0, color="crimson", lw=0.8)
+    ax.axvline(0, color="crimson", lw=0.8) if groups is None else ax.axhline(
+        0, color="crimson", lw=0.8
+    )
     ax.set_title("macrophage polarisation axis")
     fig.tight_layout()
     return fig

@@ -111,7 +111,11 @@ def _iter_csr(adata: ad.AnnData, chunk_size: int) -> Iterator[tuple[int, int, sp
     """Like :func:`_iter_chunks` but always CSR; an in-memory canonical CSR matrix is
     yielded whole, without a copy (it is in memory already)."""
     x = adata.X
-    if not adata.isbacked and isinstance(x, (sp.csr_matrix, sp.csr_array)) and x.has_canonical_format:
+    if (
+        not adata.isbacked
+        and isinstance(x, (sp.csr_matrix, sp.csr_array))
+        and x.has_canonical_format
+    ):
         _check_chunk_size(chunk_size)
         yield 0, adata.n_obs, x
         return
@@ -292,7 +296,9 @@ def gene_stats(adata: ad.AnnData, *, chunk_size: int = _DEFAULT_CHUNK) -> GeneSt
             msg = "adata.X contains NaN values; drop or fill them before scoring."
             raise ValueError(msg)
         means = np.asarray(np.nanmean(x, axis=0), dtype=np.float64)
-        return GeneStats(means=means, n_nonzero=np.count_nonzero(x, axis=0).astype(np.int64), n_cells=n_cells)
+        return GeneStats(
+            means=means, n_nonzero=np.count_nonzero(x, axis=0).astype(np.int64), n_cells=n_cells
+        )
     # scipy sums float32 matrices in float32 (then casts), everything else in 64 bits
     acc = np.float32 if np.dtype(x.dtype) == np.float32 else np.float64
     sums = np.zeros(n_genes, dtype=acc)
@@ -495,7 +501,11 @@ def _product(adata: ad.AnnData, w: np.ndarray, *, chunk_size: int) -> np.ndarray
     """``X @ w`` chunk by chunk (float64 accumulation), cells × columns."""
     out = np.zeros((adata.n_obs, w.shape[1]), dtype=np.float64)
     w_csr = sp.csr_matrix(w)
-    w_parts = (w_csr.indptr.astype(np.int64), w_csr.indices.astype(np.int64), w_csr.data.astype(np.float64))
+    w_parts = (
+        w_csr.indptr.astype(np.int64),
+        w_csr.indices.astype(np.int64),
+        w_csr.data.astype(np.float64),
+    )
     if not sp.issparse(adata.X) and not adata.isbacked:
         return np.asarray(adata.X, dtype=np.float64) @ w
     for start, stop, block in _iter_csr(adata, chunk_size):
@@ -641,7 +651,14 @@ def score_rank(
     for start, stop, block in _iter_csr(adata, chunk_size):
         indptr, indices, data = _csr_parts(block)
         bad = _rank_kernel(
-            indptr, indices, data, adata.n_vars, *layout, float(max_rank), out[start:stop], n_threads
+            indptr,
+            indices,
+            data,
+            adata.n_vars,
+            *layout,
+            float(max_rank),
+            out[start:stop],
+            n_threads,
         )
         if bad:
             msg = (
@@ -695,7 +712,9 @@ class NullGroupMeans:
         return self.null[set_name].to_numpy()
 
 
-def _group_codes(groups: pd.Series | pd.DataFrame, adata: ad.AnnData) -> tuple[np.ndarray, pd.Index]:
+def _group_codes(
+    groups: pd.Series | pd.DataFrame, adata: ad.AnnData
+) -> tuple[np.ndarray, pd.Index]:
     """Integer group code per cell (-1 = no label) and the sorted group labels."""
     if len(groups) != adata.n_obs:
         msg = f"groups has {len(groups)} rows for {adata.n_obs} cells; give one label per cell."
@@ -843,7 +862,9 @@ def null_group_means(
     for k, (pos, ctrl) in enumerate(columns):
         rows.extend([pos, ctrl])
         cols.extend([np.full(len(pos), k), np.full(len(ctrl), k)])
-        vals.extend([np.full(len(pos), 1.0 / len(pos)), np.full(len(ctrl), -1.0 / max(len(ctrl), 1))])
+        vals.extend(
+            [np.full(len(pos), 1.0 / len(pos)), np.full(len(ctrl), -1.0 / max(len(ctrl), 1))]
+        )
     w = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(adata.n_vars, len(columns)),
@@ -897,7 +918,13 @@ def empirical_pvalues(
 
 
 def _score_scanpy(
-    adata: ad.AnnData, coverage: pd.DataFrame, sets: Sequence[GeneSet], *, ctrl_size: int, n_bins: int, seed: int
+    adata: ad.AnnData,
+    coverage: pd.DataFrame,
+    sets: Sequence[GeneSet],
+    *,
+    ctrl_size: int,
+    n_bins: int,
+    seed: int,
 ) -> pd.DataFrame:
     if adata.isbacked:
         msg = (
@@ -905,7 +932,9 @@ def _score_scanpy(
             "use method='mean_diff', which gives the same numbers in bounded memory."
         )
         raise ValueError(msg)
-    work = ad.AnnData(X=adata.X, obs=pd.DataFrame(index=adata.obs_names), var=pd.DataFrame(index=adata.var_names))
+    work = ad.AnnData(
+        X=adata.X, obs=pd.DataFrame(index=adata.obs_names), var=pd.DataFrame(index=adata.var_names)
+    )
     columns: dict[str, np.ndarray] = {}
     for gs, row in zip(sets, coverage.itertuples(index=False), strict=True):
         if not row.scored:
@@ -976,7 +1005,13 @@ def score_cells(
         raw = pd.DataFrame(index=adata.obs_names.copy())
     elif method == "mean_diff":
         raw = score_mean_diff(
-            adata, scored, ctrl_size=ctrl_size, n_bins=n_bins, seed=seed, chunk_size=chunk_size, stats=stats
+            adata,
+            scored,
+            ctrl_size=ctrl_size,
+            n_bins=n_bins,
+            seed=seed,
+            chunk_size=chunk_size,
+            stats=stats,
         )
     elif method == "rank":
         down = {k: v for k, v in (down_genes or {}).items() if k in {gs.name for gs in scored}}

@@ -97,9 +97,7 @@ class CardItem(NamedTuple):
 CARD_ITEMS: Mapping[str, CardItem] = MappingProxyType(
     {
         "PD-L1 (CD274) with PD-L2": CardItem("cd274_pdl1", ("CD274", "PDCD1LG2")),
-        "CD73 (NT5E) adenosine axis": CardItem(
-            "nt5e_adenosine", ("NT5E", "ENTPD1", "ADORA2A")
-        ),
+        "CD73 (NT5E) adenosine axis": CardItem("nt5e_adenosine", ("NT5E", "ENTPD1", "ADORA2A")),
         "LAG-3 with FGL1": CardItem("lag3_fgl1", ("LAG3", "FGL1")),
         "TIM-3 (HAVCR2) and its ligands": CardItem(
             "havcr2_tim3", ("HAVCR2", "LGALS9", "CEACAM1", "HMGB1")

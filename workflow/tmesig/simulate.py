@@ -103,14 +103,16 @@ CELL_TYPES: tuple[CellType, ...] = (
     CellType("monocyte", "myeloid", ("CD14", "LYZ", "FCN1"), 0.05, ("classical_monocyte",)),
     CellType("mast", "mast", ("TPSAB1", "CPA3"), 0.02, ("mast_cell",)),
     CellType("fibroblast", "fibroblast", ("DCN", "LUM", "COL1A2"), 0.10, ("CAF",)),
-    CellType("endothelial", "endothelial", ("PECAM1", "VWF", "CDH5"), 0.07, ("tumour_endothelium",)),
+    CellType(
+        "endothelial", "endothelial", ("PECAM1", "VWF", "CDH5"), 0.07, ("tumour_endothelium",)
+    ),
     CellType("malignant", "epithelial", ("EPCAM", "KRT8", "KRT18"), 0.21),
 )
 
 
 def _subset_genes() -> list[str]:
     """All genes (positive and negative) of the subset marker file."""
-    from .subsets import load_subset_markers  # noqa: PLC0415 - avoid an import cycle
+    from .subsets import load_subset_markers
 
     markers = load_subset_markers()
     return sorted({g for s in markers.subsets for g in (*s.genes, *s.negative)})
@@ -126,7 +128,7 @@ def _subset_plan(ct: CellType) -> tuple[list[str], list[str], list[str]]:
     """
     if not ct.subsets:
         return [], [], []
-    from .subsets import load_subset_markers  # noqa: PLC0415 - avoid an import cycle
+    from .subsets import load_subset_markers
 
     markers = load_subset_markers()
     by = {s.name: s for s in markers.subsets}
@@ -191,17 +193,29 @@ def _library_genes(name: str) -> tuple[str, ...]:
 def _default_programs() -> tuple[Program, ...]:
     return (
         Program(
-            "exhaustion_cd8_nr", _library_genes("tcell_exhaustion"), ("CD8_T",), 4.0,
-            response="NR", fraction=0.7,
+            "exhaustion_cd8_nr",
+            _library_genes("tcell_exhaustion"),
+            ("CD8_T",),
+            4.0,
+            response="NR",
+            fraction=0.7,
         ),
         Program(
             "slc7a11_m2_macrophage_nr",
             _library_genes("slc7a11_xct") + _library_genes("m2_tam"),
-            ("macrophage",), 3.0, response="NR", fraction=0.7,
+            ("macrophage",),
+            3.0,
+            response="NR",
+            fraction=0.7,
         ),
         Program(
-            "apm_low_clone", _library_genes("b2m_mhc1_apm"), ("malignant",), 0.15,
-            response="NR", fraction=0.5, clone="apm_low",
+            "apm_low_clone",
+            _library_genes("b2m_mhc1_apm"),
+            ("malignant",),
+            0.15,
+            response="NR",
+            fraction=0.5,
+            clone="apm_low",
         ),
     )
 
@@ -283,8 +297,18 @@ class Simulation:
         data = np.empty(offsets[-1], dtype=np.float32)
         lengths = np.zeros(len(caps), dtype=np.int64)
         _nb_rows(
-            np.int64(start), state, level, self.profiles, self.depths, p0,
-            1.0 / self.dispersion, np.uint64(self.seed), offsets, indices, data, lengths,
+            np.int64(start),
+            state,
+            level,
+            self.profiles,
+            self.depths,
+            p0,
+            1.0 / self.dispersion,
+            np.uint64(self.seed),
+            offsets,
+            indices,
+            data,
+            lengths,
         )
         if (lengths > caps).any():  # pragma: no cover - 10-sd bound
             msg = "internal buffer overflow while simulating; lower the depth or report a bug."
@@ -293,9 +317,7 @@ class Simulation:
         np.cumsum(lengths, out=indptr[1:])
         mask = np.zeros(offsets[-1], dtype=bool)
         _mark(offsets, lengths, mask)
-        return sp.csr_matrix(
-            (data[mask], indices[mask], indptr), shape=(stop - start, self.n_vars)
-        )
+        return sp.csr_matrix((data[mask], indices[mask], indptr), shape=(stop - start, self.n_vars))
 
     def chunks(self, *, chunk_size: int = 20_000, lognorm: bool = False) -> Iterator[sp.csr_matrix]:
         """Yield the matrix chunk by chunk (counts, or ``log1p`` of counts per 10,000)."""
@@ -328,7 +350,9 @@ def _nb_rows(  # pragma: no cover - numba
     n_rows = state.shape[0]
     n_genes = profiles.shape[1]
     for i in numba.prange(n_rows):
-        s = (seed * np.uint64(0xD1B54A32D192ED03)) ^ (np.uint64(start + i) * np.uint64(0x9E3779B97F4A7C15))
+        s = (seed * np.uint64(0xD1B54A32D192ED03)) ^ (
+            np.uint64(start + i) * np.uint64(0x9E3779B97F4A7C15)
+        )
         st = state[i]
         lv = level[i]
         depth = depths[lv]
@@ -380,18 +404,24 @@ def _gene_universe(n_genes: int, rng: np.random.Generator) -> pd.DataFrame:
         )
         raise ValueError(msg)
     taken = set(core)
-    filler_pool = [g for g in table.loc[table["biotype"] == "protein_coding", "gene_name"] if g not in taken]
+    filler_pool = [
+        g for g in table.loc[table["biotype"] == "protein_coding", "gene_name"] if g not in taken
+    ]
     if n_genes - len(core) > len(filler_pool):
-        extra = [g for g in table.loc[table["biotype"] != "protein_coding", "gene_name"] if g not in taken]
+        extra = [
+            g
+            for g in table.loc[table["biotype"] != "protein_coding", "gene_name"]
+            if g not in taken
+        ]
         filler_pool += extra
     if n_genes - len(core) > len(filler_pool):
-        msg = f"n_genes={n_genes} exceeds the {len(core) + len(filler_pool)} genes of the gene table."
+        msg = (
+            f"n_genes={n_genes} exceeds the {len(core) + len(filler_pool)} genes of the gene table."
+        )
         raise ValueError(msg)
     pick = np.sort(rng.choice(len(filler_pool), size=n_genes - len(core), replace=False))
     filler = [filler_pool[i] for i in pick]
-    source = (
-        ["library" if g in set(library) else "marker" for g in core] + ["filler"] * len(filler)
-    )
+    source = ["library" if g in set(library) else "marker" for g in core] + ["filler"] * len(filler)
     var = pd.DataFrame({"source": source}, index=pd.Index(core + filler, name="gene"))
     order = {g: i for i, g in enumerate(table["gene_name"])}
     var = var.iloc[np.argsort([order.get(g, len(order)) for g in var.index], kind="stable")]
@@ -509,11 +539,15 @@ def design(
             "patient": pd.Categorical(np.array([s[0] for s in samples])[sample_of]),
             "sample": pd.Categorical(np.array([f"{s[0]}_{s[2]}" for s in samples])[sample_of]),
             "response": pd.Categorical(np.array([s[1] for s in samples])[sample_of], ["R", "NR"]),
-            "timepoint": pd.Categorical(np.array([s[2] for s in samples])[sample_of], ["pre", "post"]),
+            "timepoint": pd.Categorical(
+                np.array([s[2] for s in samples])[sample_of], ["pre", "post"]
+            ),
         },
         index=pd.Index([f"cell{i:07d}" for i in range(n_cells)], name="cell"),
     )
-    obs["condition"] = pd.Categorical(obs["response"].astype(str) + "_" + obs["timepoint"].astype(str))
+    obs["condition"] = pd.Categorical(
+        obs["response"].astype(str) + "_" + obs["timepoint"].astype(str)
+    )
     clone = np.where(ctype == type_names.index("malignant"), "main", "")
     active = np.zeros((n_cells, len(programs)), dtype=bool)
     for j, prog in enumerate(programs):
@@ -577,8 +611,15 @@ def design(
         }
     }
     return Simulation(
-        obs=obs, var=var, uns=uns, profiles=profiles, state=state.astype(np.int64),
-        level=level.astype(np.int64), depths=depths, dispersion=float(dispersion), seed=int(seed),
+        obs=obs,
+        var=var,
+        uns=uns,
+        profiles=profiles,
+        state=state.astype(np.int64),
+        level=level.astype(np.int64),
+        depths=depths,
+        dispersion=float(dispersion),
+        seed=int(seed),
     )
 
 

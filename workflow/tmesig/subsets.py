@@ -200,7 +200,9 @@ class SubsetMarkers:
 # --------------------------------------------------------------------------------------
 # Marker file
 # --------------------------------------------------------------------------------------
-def _gene_list(path: Path, where: str, value: object, *, allow_empty: bool = False) -> tuple[str, ...]:
+def _gene_list(
+    path: Path, where: str, value: object, *, allow_empty: bool = False
+) -> tuple[str, ...]:
     if value is None and allow_empty:
         return ()
     if (
@@ -348,7 +350,7 @@ def _subcluster(
 
     HVGs of the lineage's cells + the lineage's marker genes, PCA, kNN (seeded).
     """
-    import scanpy as sc  # noqa: PLC0415 - heavy import only when needed
+    import scanpy as sc
 
     work = sub.copy()
     with warnings.catch_warnings():
@@ -404,7 +406,7 @@ def _spread(
     Returns ``(label, F)``: per cell the arg-max label (``-1`` where ``F`` is all zero: no
     seed reachable), and ``F`` itself.
     """
-    from scipy.sparse.linalg import cg  # noqa: PLC0415
+    from scipy.sparse.linalg import cg
 
     n = seed_label.size
     y = np.zeros((n, n_labels))
@@ -456,9 +458,7 @@ def _neighbour_agreement(graph: sp.csr_matrix, label: np.ndarray, n_labels: int)
 # --------------------------------------------------------------------------------------
 # Level calls
 # --------------------------------------------------------------------------------------
-def _level(
-    values: np.ndarray, codes: np.ndarray, n_clusters: int
-) -> dict[str, np.ndarray]:
+def _level(values: np.ndarray, codes: np.ndarray, n_clusters: int) -> dict[str, np.ndarray]:
     """Cell- and cluster-level best / margin / agreement / confidence for one sibling set."""
     c_idx, c_best, _, c_second = _best_two(values)
     cell_margin = np.where(c_idx >= 0, _relative_margin(c_best, c_second), 0.0)
@@ -591,7 +591,9 @@ def annotate_subsets(
     if isinstance(lineage, pd.Series):
         if not lineage.index.equals(adata.obs_names):
             if not adata.obs_names.isin(lineage.index).all():
-                msg = "lineage Series index does not cover adata.obs_names; pass one label per cell."
+                msg = (
+                    "lineage Series index does not cover adata.obs_names; pass one label per cell."
+                )
                 raise ValueError(msg)
             lineage = lineage.reindex(adata.obs_names)
         lin = lineage.astype(object).fillna(UNASSIGNED).astype(str).to_numpy()
@@ -626,8 +628,14 @@ def annotate_subsets(
         genes = {s.name: list(s.genes) for s in lin_subsets}
         neg = {s.name: list(s.negative) for s in lin_subsets if s.negative}
         scores = gene_set_scores(
-            sub, genes, layer=layer, quantile=quantile, min_markers=min_markers,
-            negative=neg, min_fraction=min_fraction, warn=False,
+            sub,
+            genes,
+            layer=layer,
+            quantile=quantile,
+            min_markers=min_markers,
+            negative=neg,
+            min_fraction=min_fraction,
+            warn=False,
         )
         used_meta[lin_name] = scores.attrs["markers_used"]
         unscored_meta[lin_name] = scores.attrs["unscored"]
@@ -646,8 +654,12 @@ def annotate_subsets(
                 emb = sub.copy()
                 emb.X = emb.layers[layer]
             labels, graph = _subcluster(
-                emb, extra_genes=marker_genes, resolution=resolution, seed=seed,
-                n_neighbors=n_neighbors, n_top_genes=n_top_genes,
+                emb,
+                extra_genes=marker_genes,
+                resolution=resolution,
+                seed=seed,
+                n_neighbors=n_neighbors,
+                n_top_genes=n_top_genes,
                 leiden=rows.size >= min_cells_subcluster,
             )
         if rows.size < min_cells_subcluster:
@@ -681,14 +693,22 @@ def annotate_subsets(
         c_src = np.where(cell_ok1, "markers", "").astype(object)
         if use_identity:
             c_call, c_conf, c_src = _identity_call(
-                sub, id_roots, roots_arr, lv1, c_call, c_conf, c_src, graph,
-                layer=layer, quantile=quantile, min_identity_margin=min_identity_margin,
-                min_cell_margin=min_cell_margin, balance=balance_propagation,
+                sub,
+                id_roots,
+                roots_arr,
+                lv1,
+                c_call,
+                c_conf,
+                c_src,
+                graph,
+                layer=layer,
+                quantile=quantile,
+                min_identity_margin=min_identity_margin,
+                min_cell_margin=min_cell_margin,
+                balance=balance_propagation,
                 alpha=propagation_alpha,
             )
-        child_info = {
-            k: np.full(n_cl, np.nan) for k in ("margin", "agreement", "confidence")
-        }
+        child_info = {k: np.full(n_cl, np.nan) for k in ("margin", "agreement", "confidence")}
         child_top = np.full(n_cl, "", dtype=object)
 
         # Level 2: children of each root.
@@ -738,7 +758,10 @@ def annotate_subsets(
             ax_scores = gene_set_scores(
                 sub,
                 {"pos": list(axis.positive), "neg": list(axis.negative)},
-                layer=layer, quantile=quantile, min_markers=min_markers, warn=False,
+                layer=layer,
+                quantile=quantile,
+                min_markers=min_markers,
+                warn=False,
             )
             value = (ax_scores["pos"] - ax_scores["neg"]).to_numpy()
             in_subset = cl_call[codes] == axis.subset
@@ -762,9 +785,11 @@ def annotate_subsets(
                 "child_confidence": float(child_info["confidence"][k]),
             }
             for s in names:
-                row[f"score_{s}"] = float(np.nanmean(score_tab[rows[members], col[s]])) if (
-                    np.isfinite(score_tab[rows[members], col[s]]).any()
-                ) else np.nan
+                row[f"score_{s}"] = (
+                    float(np.nanmean(score_tab[rows[members], col[s]]))
+                    if (np.isfinite(score_tab[rows[members], col[s]]).any())
+                    else np.nan
+                )
             cluster_rows.append(row)
 
     cells = pd.DataFrame(
@@ -824,8 +849,12 @@ def _identity_call(
     """Per-cell call between identity roots: identity-gene seeds, then label spreading."""
     names = [s.name for s in id_roots]
     id_scores = gene_set_scores(
-        sub, {s.name: list(s.identity) for s in id_roots}, layer=layer, quantile=quantile,
-        min_markers=1, warn=False,
+        sub,
+        {s.name: list(s.identity) for s in id_roots},
+        layer=layer,
+        quantile=quantile,
+        min_markers=1,
+        warn=False,
     ).to_numpy()
     if not np.isfinite(id_scores).all(axis=0).all():
         return c_call, c_conf, c_src  # an identity set has no detected gene: no evidence

@@ -1,0 +1,60 @@
+"""Names shared across tmesig: lineages, compartments, directions, cell-metadata columns.
+
+Every module, JSON schema and figure takes these names from here;
+``tests/unit/test_constants.py`` checks that the schemas' enums equal them.
+"""
+
+from types import MappingProxyType
+
+__all__ = [
+    "ANY",
+    "COL_COMPARTMENT",
+    "COL_CONDITION",
+    "COL_PATIENT",
+    "COL_SAMPLE",
+    "DIRECTIONS",
+    "DIRECTION_SIGN",
+    "LINEAGES",
+    "MALIGNANT",
+    "SET_COMPARTMENTS",
+    "UNASSIGNED",
+    "direction_sign",
+]
+
+#: Lineage-level TME compartments, in tie-breaking order.
+LINEAGES: tuple[str, ...] = (
+    "T_NK",
+    "B_plasma",
+    "myeloid",
+    "mast",
+    "neutrophil",
+    "fibroblast",
+    "endothelial",
+    "epithelial",
+)
+#: Label of cells, clusters or subsets without a confident call.
+UNASSIGNED = "unassigned"
+#: Epithelial cells with inferred copy-number changes.
+MALIGNANT = "malignant"
+#: A gene set that applies to every compartment.
+ANY = "any"
+#: The compartments a gene set's ``compartments`` field may name.
+SET_COMPARTMENTS: tuple[str, ...] = (*LINEAGES, MALIGNANT, ANY)
+
+#: Allowed values of a gene set's ``direction``: ``up`` = high score means resistance,
+#: ``down`` = low score (loss) means resistance.
+DIRECTIONS: tuple[str, ...] = ("up", "down")
+#: Sign that turns a score difference into "towards resistance".
+DIRECTION_SIGN = MappingProxyType({"up": 1.0, "down": -1.0})
+
+
+def direction_sign(direction: str) -> float:
+    """+1 for ``up`` sets, -1 for ``down`` sets (unknown values count as ``up``)."""
+    return DIRECTION_SIGN.get(direction, 1.0)
+
+
+#: Cell-metadata (``obs``) columns tmesig writes and reads.
+COL_SAMPLE = "sample"
+COL_PATIENT = "patient"
+COL_CONDITION = "condition"
+COL_COMPARTMENT = "compartment"

@@ -1,0 +1,7 @@
+"""The one error type that means "the user's input is wrong" (runner prints it in one line)."""
+
+__all__ = ["InputError"]
+
+
+class InputError(ValueError):
+    """Input tmesig cannot use (dataset, sheet or config); the message says why and how to fix it."""
