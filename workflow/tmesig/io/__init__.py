@@ -1,4 +1,4 @@
-"""Reading datasets: errors, formats, what the matrix holds, gene identifiers, fetching, ``ingest()``."""
+"""Reading datasets: errors, formats, matrix state, gene identifiers, fetching, ingest()."""
 
 from .errors import InputError
 

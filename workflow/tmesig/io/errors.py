@@ -4,4 +4,4 @@ __all__ = ["InputError"]
 
 
 class InputError(ValueError):
-    """Input tmesig cannot use (dataset, sheet or config); the message says why and how to fix it."""
+    """Input tmesig cannot use (dataset, sheet, config); the message says why and the fix."""
