@@ -1,4 +1,4 @@
-"""Glue for ``workflow/scripts``: logging to the rule's log file and clear failures."""
+"""Glue for ``workflow/scripts``: logging to the rule's log file, one stage call, clear failures."""
 
 import json
 import logging
@@ -8,20 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .ingest import InputError
+from .io.errors import InputError
+from .stages import StageIO
 
-__all__ = ["InputError", "run", "write_json"]
+__all__ = ["InputError", "run", "run_stage", "write_json"]
 
 logger = logging.getLogger("tmesig")
 
 
-def run(main: Callable[[], None], *, log_path: str | None) -> None:
-    """Run ``main`` with logging to ``log_path``; an :class:`InputError` or ``ValueError`` ends the job cleanly.
-
-    The error's message (which names the file, the problem and the fix) is written to the log
-    and to standard error, and the process exits with status 1 so Snakemake removes the
-    job's outputs.
-    """
+def _setup_logging(log_path: str | None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
@@ -34,15 +29,33 @@ def run(main: Callable[[], None], *, log_path: str | None) -> None:
     )
     logging.captureWarnings(True)
     warnings.filterwarnings("default")
+
+
+def run(main: Callable[[], Any], *, log_path: str | None) -> None:
+    """Run ``main`` with logging to ``log_path``; only an :class:`InputError` ends it in one line.
+
+    An :class:`InputError` (bad dataset, sheet or config: its message names the file, the
+    problem and the fix) is logged in one line and the process exits with status 1, so
+    Snakemake removes the job's outputs. Any other exception is a fault of tmesig or a
+    library: it is logged with its traceback and re-raised.
+    """
+    _setup_logging(log_path)
     try:
-        main()
+        summary = main()
     except InputError as err:
         logger.error("tmesig input error: %s", err)
         sys.exit(1)
-    except ValueError as err:
-        # the stages raise ValueError with a message naming the problem and the fix
-        logger.error("tmesig error: %s", err)
-        sys.exit(1)
+    except Exception:
+        logger.exception("tmesig failed with an unexpected error (please report it)")
+        raise
+    if summary:
+        logger.info("%s", summary)
+
+
+def run_stage(stage: Callable[[StageIO], Any], smk: Any) -> None:
+    """Run one stage function with the ``snakemake`` object of a ``script:`` rule."""
+    log = smk.log[0] if len(smk.log) else None
+    run(lambda: stage(StageIO.from_snakemake(smk)), log_path=log)
 
 
 def write_json(obj: Any, path: str | Path) -> None:
