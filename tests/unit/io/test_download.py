@@ -1,4 +1,4 @@
-"""fetch_url against a local HTTP server: verified download, mismatch and unreachable server keep nothing."""
+"""Checksums and fetch_url against a local HTTP server: mismatch and unreachable keep nothing."""
 
 import hashlib
 import http.server
@@ -7,7 +7,17 @@ import threading
 from functools import partial
 
 import pytest
-from tmesig.ingest import InputError, fetch_url
+from tmesig.io import InputError, fetch_url, verify_sha256
+
+
+def test_sha256_verified(tmp_path):
+    p = tmp_path / "f.bin"
+    p.write_bytes(b"abc")
+    known = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # sha256("abc")
+    assert verify_sha256(p, expected=known) == known
+    assert verify_sha256(p, expected="") == known
+    with pytest.raises(InputError, match="sha256 mismatch"):
+        verify_sha256(p, expected="0" * 64)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Readers for the file formats tmesig accepts, each turning read failures into :class:`InputError`.
+"""Readers for the dataset file formats tmesig accepts; read failures become :class:`InputError`.
 
 Supported (chosen from the path, never from the file's content alone):
 
@@ -11,10 +11,9 @@ Supported (chosen from the path, never from the file's content alone):
 
 Nothing read from a dataset is executed. 10x readers keep Ensembl IDs as ``var_names`` and
 the symbols in ``var["gene_symbols"]`` so that duplicated symbols are summed by
-:func:`tmesig.ingest.sum_duplicate_genes` instead of being renamed ``-1``, ``-2``.
+:func:`tmesig.io.genes.sum_duplicate_genes` instead of being renamed ``-1``, ``-2``.
 """
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +21,9 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from .ingest import InputError
+from . import urls
+from .errors import InputError
+from .urls import is_url
 
 __all__ = [
     "FORMATS",
@@ -40,19 +41,16 @@ __all__ = [
 FORMATS = {
     "h5ad": "h5ad file (AnnData)",
     "10x_h5": "10x Genomics HDF5 matrix (.h5) file",
-    "10x_mtx": "10x Genomics matrix directory (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])",
+    "10x_mtx": (
+        "10x Genomics matrix directory (matrix.mtx[.gz], features.tsv[.gz], barcodes.tsv[.gz])"
+    ),
 }
-URL_RE = re.compile(r"^https?://", re.IGNORECASE)
-_SUFFIXES = (".h5ad", ".h5")
+#: A sheet ``path`` that is an http(s) URL (the rule of :mod:`tmesig.io.urls`).
+URL_RE = urls._URL_RE
 _FIX_FORMATS = (
     "supply an .h5ad file, a 10x .h5 file or a 10x matrix directory "
     "(matrix.mtx[.gz], features.tsv[.gz] or genes.tsv[.gz], barcodes.tsv[.gz])"
 )
-
-
-def is_url(path: str) -> bool:
-    """Whether a sheet ``path`` is an http(s) URL."""
-    return bool(URL_RE.match(path.strip()))
 
 
 def split_paths(path: str | Path | Sequence[str | Path]) -> list[str]:
@@ -78,8 +76,16 @@ def split_paths(path: str | Path | Sequence[str | Path]) -> list[str]:
 def file_label(path: str | Path) -> str:
     """Sample label of one file of a multi-file dataset: the file stem (directory name for mtx).
 
-    ``GSM123_tumour.h5ad`` -> ``GSM123_tumour``; ``s1/filtered_feature_bc_matrix`` -> the
-    directory name, or its parent's name when the directory is one of 10x's standard names.
+    Parameters
+    ----------
+    path
+        One file or 10x matrix directory.
+
+    Returns
+    -------
+    str
+        ``GSM123_tumour.h5ad`` -> ``GSM123_tumour``; ``s1/filtered_feature_bc_matrix`` -> the
+        directory name, or its parent's name when the directory is one of 10x's standard names.
     """
     p = Path(str(path).rstrip("/"))
     if p.name in ("filtered_feature_bc_matrix", "raw_feature_bc_matrix", "outs") and p.parent.name:
@@ -105,10 +111,29 @@ def _mtx_parts(path: Path) -> dict[str, Path | None]:
 
 
 def dataset_format(path: str | Path) -> str:
-    """Name the format of ``path`` (see :data:`FORMATS`) or raise :class:`InputError`."""
+    """Name the format of ``path`` from its suffix (a directory must be a 10x matrix directory).
+
+    Parameters
+    ----------
+    path
+        One file or directory of a dataset.
+
+    Returns
+    -------
+    str
+        A key of :data:`FORMATS`.
+
+    Raises
+    ------
+    InputError
+        Missing path, incomplete 10x directory or unsupported suffix.
+    """
     p = Path(path)
     if not p.exists():
-        msg = f"{p}: file not found; check the 'path' column of the sample sheet (paths are relative to the working directory)"
+        msg = (
+            f"{p}: file not found; check the 'path' column of the sample sheet "
+            "(paths are relative to the working directory)"
+        )
         raise InputError(msg)
     if p.is_dir():
         parts = _mtx_parts(p)
@@ -141,7 +166,23 @@ def _unreadable(path: Path, fmt: str, err: Exception) -> InputError:
 
 
 def read_10x_h5(path: str | Path) -> ad.AnnData:
-    """Read a 10x HDF5 matrix (gene expression only); Ensembl IDs as ``var_names``."""
+    """Read a 10x HDF5 matrix (gene expression only).
+
+    Parameters
+    ----------
+    path
+        A 10x Genomics ``.h5`` feature-barcode matrix (v2 or v3).
+
+    Returns
+    -------
+    AnnData
+        Ensembl IDs as ``var_names``, symbols in ``var["gene_symbols"]``.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read.
+    """
     import scanpy as sc
 
     path = Path(path)
@@ -153,10 +194,25 @@ def read_10x_h5(path: str | Path) -> ad.AnnData:
 
 
 def read_10x_mtx(path: str | Path) -> ad.AnnData:
-    """Read a 10x matrix directory (gene expression only); Ensembl IDs as ``var_names``.
+    """Read a 10x matrix directory (gene expression only).
 
     Accepts CellRanger v3 (``features.tsv``) and v2 (``genes.tsv``) layouts, gzipped or not
     (scanpy's reader requires v3 files to be gzipped).
+
+    Parameters
+    ----------
+    path
+        The directory.
+
+    Returns
+    -------
+    AnnData
+        Ensembl IDs as ``var_names``, symbols in ``var["gene_symbols"]``.
+
+    Raises
+    ------
+    InputError
+        When a file cannot be parsed or the files do not belong together.
     """
     import scipy.io
     import scipy.sparse as sp
@@ -175,9 +231,9 @@ def read_10x_mtx(path: str | Path) -> ad.AnnData:
         raise _unreadable(path, "10x_mtx", err) from err
     if m.shape != (len(barcodes), len(feats)):
         msg = (
-            f"{path}: matrix.mtx is {m.shape[1]} features × {m.shape[0]} barcodes but the directory lists "
-            f"{len(feats)} features and {len(barcodes)} barcodes; the files do not belong together - "
-            "export the directory again"
+            f"{path}: matrix.mtx is {m.shape[1]} features × {m.shape[0]} barcodes but the "
+            f"directory lists {len(feats)} features and {len(barcodes)} barcodes; the files do "
+            "not belong together - export the directory again"
         )
         raise InputError(msg)
     ids = feats[0].to_numpy()

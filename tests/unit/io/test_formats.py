@@ -8,10 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from tmesig import formats, ingest
-from tmesig.ingest import InputError
+from tmesig.io import (
+    IngestOptions,
+    InputError,
+    dataset_format,
+    file_label,
+    ingest,
+    is_url,
+    read_any,
+    split_paths,
+)
 
-sys.path.insert(0, str(Path(__file__).parent / "data"))
+sys.path.insert(0, str(Path(__file__).parents[2] / "data"))
 from make_bad_inputs import write_10x_h5, write_10x_mtx
 
 # CD274, B2M, NT5E (twice: a duplicated symbol under two IDs), HAVCR2 by GRCh38 Ensembl ID
@@ -39,10 +47,10 @@ def test_10x_h5_read_with_ids_and_symbols(tmp_path):
     x = _x()
     bc = [f"BC{i}-1" for i in range(x.shape[0])]
     p = write_10x_h5(tmp_path / "s1.h5", x, barcodes=bc, ids=IDS, names=NAMES)
-    a, fmt = formats.read_any(p)
+    a, fmt = read_any(p)
     assert fmt == "10x_h5" and list(a.obs_names) == bc
     assert list(a.var_names) == IDS and list(a.var["gene_symbols"]) == NAMES
-    out, summary = ingest.ingest(p, dataset="d", min_cells=1)
+    out, summary = ingest(p, dataset="d", options=IngestOptions(min_cells=1))
     assert list(out.var_names) == ["CD274", "B2M", "NT5E", "HAVCR2"]
     np.testing.assert_array_equal(out.layers["counts"].toarray(), _expected(x))
     assert summary["format"] == "10x_h5" and summary["duplicate_symbols_summed"] == 1
@@ -59,7 +67,7 @@ def test_10x_h5_drops_antibody_capture(tmp_path):
         names=names,
         feature_types=["Gene Expression", "Gene Expression", "Antibody Capture"],
     )
-    a, _ = formats.read_any(p)
+    a, _ = read_any(p)
     assert list(a.var["gene_symbols"]) == ["CD274", "B2M"]
 
 
@@ -75,9 +83,9 @@ def test_10x_mtx_directory_equals_h5(tmp_path, gz):
         names=NAMES,
         gz=gz,
     )
-    assert formats.dataset_format(folder) == "10x_mtx"
-    assert formats.file_label(folder) == "patient7"
-    out, summary = ingest.ingest(folder, dataset="d", min_cells=1)
+    assert dataset_format(folder) == "10x_mtx"
+    assert file_label(folder) == "patient7"
+    out, summary = ingest(folder, dataset="d", options=IngestOptions(min_cells=1))
     np.testing.assert_array_equal(out.layers["counts"].toarray(), _expected(x))
     assert summary["format"] == "10x_mtx" and list(out.obs_names) == bc
 
@@ -101,7 +109,7 @@ def test_multi_file_dataset_merges_with_sample_labels(tmp_path):
     ]  # the same barcodes as file 1: prefixed, not clashing
     p2 = tmp_path / "GSM2_normal.h5ad"
     a2.write_h5ad(p2)
-    out, summary = ingest.ingest(f"{p1}, {p2}", dataset="d", min_cells=1)
+    out, summary = ingest(f"{p1}, {p2}", dataset="d", options=IngestOptions(min_cells=1))
     assert out.n_obs == 12
     assert list(out.var_names) == ["CD274", "B2M", "NT5E", "HAVCR2", "LAG3"]
     assert list(out.obs["sample"].cat.categories) == ["GSM1_tumour", "GSM2_normal"]
@@ -125,33 +133,35 @@ def test_multi_file_with_sample_column(tmp_path):
         a.obs["donor_sample"] = [f"f{k}_{'ab'[i % 2]}" for i in range(6)]
         paths.append(tmp_path / f"part{k}.h5ad")
         a.write_h5ad(paths[-1])
-    out, _ = ingest.ingest(paths, dataset="d", sample_col="donor_sample", min_cells=1)
+    out, _ = ingest(
+        paths, dataset="d", sample_col="donor_sample", options=IngestOptions(min_cells=1)
+    )
     assert sorted(out.obs["sample"].cat.categories) == ["f0_a", "f0_b", "f1_a", "f1_b"]
     assert list(out.obs["file"].cat.categories) == ["part0", "part1"]
 
 
 def test_split_paths_and_labels():
-    assert formats.split_paths(" a.h5ad , b/c.h5 ,") == ["a.h5ad", "b/c.h5"]
-    assert formats.split_paths(["x.h5ad"]) == ["x.h5ad"]
-    assert formats.file_label("dir/GSM5.h5ad") == "GSM5" and formats.file_label("d/s2.h5") == "s2"
-    assert formats.is_url("https://x.org/a.h5ad") and not formats.is_url("data/a.h5ad")
+    assert split_paths(" a.h5ad , b/c.h5 ,") == ["a.h5ad", "b/c.h5"]
+    assert split_paths(["x.h5ad"]) == ["x.h5ad"]
+    assert file_label("dir/GSM5.h5ad") == "GSM5" and file_label("d/s2.h5") == "s2"
+    assert is_url("https://x.org/a.h5ad") and not is_url("data/a.h5ad")
 
 
 def test_unsupported_and_incomplete_inputs_are_named(tmp_path):
     csv = tmp_path / "m.csv"
     csv.write_text("a,b\n")
     with pytest.raises(InputError, match="unsupported format") as err:
-        formats.read_any(csv)
+        read_any(csv)
     assert str(csv) in str(err.value)
     folder = tmp_path / "mtx"
     folder.mkdir()
     (folder / "matrix.mtx").write_text("")
     with pytest.raises(InputError, match="missing: features, barcodes"):
-        formats.read_any(folder)
+        read_any(folder)
     fake = tmp_path / "fake.h5"
     fake.write_text("not hdf5")
     with pytest.raises(InputError, match="not a readable 10x"):
-        formats.read_any(fake)
+        read_any(fake)
 
 
 @pytest.mark.slow

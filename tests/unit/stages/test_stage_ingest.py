@@ -1,0 +1,89 @@
+"""Stage ingest: checksums verified, then the h5ad and its JSON summary written."""
+
+import hashlib
+import json
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from tmesig import paths
+from tmesig.io import IngestOptions, InputError, ingest
+from tmesig.signatures import load_library
+from tmesig.stages import StageIO
+from tmesig.stages import ingest as stage
+
+GENES = ["B2M", "PD-L1", "NT5E", "HAVCR2", "G1", "G2", "G3"]
+SIGNATURE_FILES = sorted(str(p) for p in paths.SIGNATURES_DIR.glob("*.yaml"))
+CONFIG = {"matrix_source": "auto", "allow_non_counts": False, "uppercase_mouse": False}
+
+
+def _h5ad(path, seed=0, n=30):
+    rng = np.random.default_rng(seed)
+    x = sp.csr_matrix(rng.poisson(2.0, size=(n, len(GENES))).astype(np.float32))
+    a = ad.AnnData(X=x, var=pd.DataFrame(index=GENES))
+    a.obs_names = [f"c{i}" for i in range(n)]
+    a.obs["donor"] = np.repeat(["p1", "p2"], n // 2)
+    a.write_h5ad(path)
+    return path
+
+
+def _io(tmp_path, data, *, sha256="", min_cells=10):
+    row = {"dataset": "t1", "path": "", "sha256": sha256, "sample_col": "donor"}
+    row.update(patient_col="", condition_col="")
+    return StageIO(
+        input={"data": data},
+        output={
+            "h5ad": str(tmp_path / "out" / "ingested.h5ad"),
+            "summary": str(tmp_path / "out" / "ingest_summary.json"),
+        },
+        params={
+            "row": row,
+            "ingest": {**CONFIG, "min_cells": min_cells},
+            "signature_files": SIGNATURE_FILES,
+        },
+        wildcards={"dataset": "t1"},
+    )
+
+
+def test_writes_the_ingested_h5ad_and_its_summary(tmp_path):
+    p = _h5ad(tmp_path / "d.h5ad")
+    (tmp_path / "out").mkdir()
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    line = stage.run(_io(tmp_path, str(p), sha256=digest))
+    assert line == "ingested 30 cells x 7 genes (counts from X); 1 aliases renamed"
+    expected, summary = ingest(
+        [str(p)],
+        dataset="t1",
+        sample_col="donor",
+        signature_genes={g for gs in load_library(SIGNATURE_FILES) for g in gs.genes},
+        options=IngestOptions(),
+    )
+    text = (tmp_path / "out" / "ingest_summary.json").read_text()
+    assert text == json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n"
+    got = ad.read_h5ad(tmp_path / "out" / "ingested.h5ad")
+    assert list(got.var_names) == list(expected.var_names)
+    assert "CD274" in got.var_names and "PD-L1" not in got.var_names
+    assert list(got.obs["sample"].cat.categories) == ["p1", "p2"]
+    np.testing.assert_array_equal(got.layers["counts"].toarray(), expected.X.toarray())
+    assert got.uns["tmesig_ingest"] == expected.uns["tmesig_ingest"]
+
+
+def test_multi_file_list_and_per_file_checksums(tmp_path):
+    p1, p2 = _h5ad(tmp_path / "s1.h5ad", seed=1), _h5ad(tmp_path / "s2.h5ad", seed=2)
+    (tmp_path / "out").mkdir()
+    shas = ",".join(hashlib.sha256(p.read_bytes()).hexdigest() for p in (p1, p2))
+    line = stage.run(_io(tmp_path, [str(p1), str(p2)], sha256=shas))
+    assert line.startswith("ingested 60 cells x 7 genes (per file from per file)")
+    summary = json.loads((tmp_path / "out" / "ingest_summary.json").read_text())
+    assert [f["label"] for f in summary["files"]] == ["s1", "s2"]
+
+
+def test_checksum_mismatch_and_config_floor_refused_before_writing(tmp_path):
+    p = _h5ad(tmp_path / "d.h5ad")
+    with pytest.raises(InputError, match="sha256 mismatch"):
+        stage.run(_io(tmp_path, str(p), sha256="0" * 64))
+    with pytest.raises(InputError, match="ingest.min_cells"):
+        stage.run(_io(tmp_path, str(p), min_cells=100))
+    assert not (tmp_path / "out").exists()
