@@ -13,9 +13,22 @@ import numpy as np
 import pandas as pd
 import scanpy as sc
 
-from .annotate import UNASSIGNED
+from .constants import UNASSIGNED
 
 __all__ = ["prerank", "rank_genes"]
+
+_COLUMNS: tuple[str, ...] = (
+    "group",
+    "collection",
+    "term",
+    "es",
+    "nes",
+    "p",
+    "fdr",
+    "fwer",
+    "tag_fraction",
+    "lead_genes",
+)
 
 
 def rank_genes(
@@ -23,7 +36,25 @@ def rank_genes(
 ) -> dict[str, pd.Series]:
     """Per group, all genes ranked by scanpy's ``rank_genes_groups`` score (group vs rest).
 
-    Groups named ``unassigned`` or with fewer than ``min_cells`` cells are skipped.
+    Groups named ``unassigned`` or with fewer than ``min_cells`` cells are skipped; "rest"
+    is the other kept groups.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Log-normalised expression in ``X``.
+    groupby : str
+        ``obs`` column of the groups (e.g. ``compartment``).
+    method : str
+        ``scanpy.tl.rank_genes_groups`` method.
+    min_cells : int
+        Smallest group kept.
+
+    Returns
+    -------
+    dict of str to pandas.Series
+        Group (sorted) -> finite scores indexed by gene, highest first; empty when fewer
+        than two groups are kept.
     """
     labels = adata.obs[groupby].astype(str)
     sizes = labels.value_counts()
@@ -59,21 +90,23 @@ def prerank(
 
     Parameters
     ----------
-    rankings
+    rankings : Mapping of str to pandas.Series
         Group name → gene score, highest first.
-    collections
+    collections : Mapping of str to Mapping of str to list of str
         Collection name (e.g. ``tmesig``, ``hallmark``) → term → genes. All collections are
         tested in one call per group, so the FDR is over all their terms.
-    permutation_num, seed
-        gseapy permutations and seed.
-    min_size, max_size
+    permutation_num : int
+        gseapy permutations.
+    seed : int
+        gseapy seed.
+    min_size, max_size : int
         Terms with fewer/more genes in the ranking are skipped by gseapy.
 
     Returns
     -------
-    DataFrame
+    pandas.DataFrame
         ``group``, ``collection``, ``term``, ``es``, ``nes``, ``p``, ``fdr``, ``fwer``,
-        ``tag_fraction``, ``lead_genes``.
+        ``tag_fraction``, ``lead_genes``; sorted by group, FDR and term.
     """
     import gseapy
 
@@ -110,18 +143,7 @@ def prerank(
                 }
             )
         )
-    cols = [
-        "group",
-        "collection",
-        "term",
-        "es",
-        "nes",
-        "p",
-        "fdr",
-        "fwer",
-        "tag_fraction",
-        "lead_genes",
-    ]
+    cols = list(_COLUMNS)
     if not frames:
         return pd.DataFrame(columns=cols)
     out = pd.concat(frames, ignore_index=True)

@@ -2,10 +2,12 @@
 
 Every function takes in-memory tables or an AnnData and returns a
 :class:`matplotlib.figure.Figure`; nothing here computes a statistic that the tables do
-not already hold.
+not already hold. Compartments are coloured by :data:`PALETTE` (keyed by
+:data:`tmesig.constants.LINEAGES`, ``malignant`` and ``unassigned``).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import anndata as ad
 import matplotlib
@@ -18,36 +20,63 @@ import pandas as pd
 import scanpy as sc
 from matplotlib.figure import Figure
 
+from .constants import LINEAGES, MALIGNANT, UNASSIGNED
+
 __all__ = [
+    "PALETTE",
     "compartment_colors",
+    "composition_bars",
     "dotplot_genes",
+    "forest_conditions",
     "heatmap_compartment_sets",
     "qc_violins",
     "umap_categorical",
     "umap_scores",
 ]
 
-_PALETTE = {
-    "T_NK": "#1f77b4",
-    "B_plasma": "#9467bd",
-    "myeloid": "#d62728",
-    "mast": "#e377c2",
-    "neutrophil": "#ff9896",
-    "fibroblast": "#2ca02c",
-    "endothelial": "#ff7f0e",
-    "epithelial": "#8c564b",
-    "malignant": "#17becf",
-    "unassigned": "#c7c7c7",
-}
+#: Fixed colour of every lineage (in :data:`tmesig.constants.LINEAGES` order), then
+#: ``malignant`` and ``unassigned``.
+PALETTE: Mapping[str, str] = MappingProxyType(
+    dict(
+        zip(
+            (*LINEAGES, MALIGNANT, UNASSIGNED),
+            (
+                "#1f77b4",
+                "#9467bd",
+                "#d62728",
+                "#e377c2",
+                "#ff9896",
+                "#2ca02c",
+                "#ff7f0e",
+                "#8c564b",
+                "#17becf",
+                "#c7c7c7",
+            ),
+            strict=True,
+        )
+    )
+)
 
 
 def compartment_colors(labels: Sequence[str]) -> dict[str, str]:
-    """A fixed colour per compartment name (stable across datasets)."""
+    """A fixed colour per compartment name (stable across datasets).
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Compartment labels (repeats allowed).
+
+    Returns
+    -------
+    dict of str to str
+        Each distinct label, sorted, -> hex colour: the :data:`PALETTE` colour for known
+        compartments, else the next ``tab20`` colour in sorted order of the unknown labels.
+    """
     extra = plt.get_cmap("tab20").colors
     out, k = {}, 0
     for lab in sorted(set(map(str, labels))):
-        if lab in _PALETTE:
-            out[lab] = _PALETTE[lab]
+        if lab in PALETTE:
+            out[lab] = PALETTE[lab]
         else:
             out[lab] = matplotlib.colors.to_hex(extra[k % len(extra)])
             k += 1
@@ -57,7 +86,24 @@ def compartment_colors(labels: Sequence[str]) -> dict[str, str]:
 def umap_categorical(
     umap: np.ndarray, labels: Sequence[str], *, title: str, ax: plt.Axes | None = None
 ) -> Figure:
-    """Scatter of the UMAP coloured by a categorical label, with counts in the legend."""
+    """Scatter of the UMAP coloured by a categorical label, with counts in the legend.
+
+    Parameters
+    ----------
+    umap : numpy.ndarray
+        ``(n_cells, 2)`` coordinates.
+    labels : sequence of str
+        One label per cell; colours from :func:`compartment_colors`.
+    title : str
+        Axes title.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new 6.5 x 5.5 in figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding the axes.
+    """
     fig = ax.figure if ax is not None else plt.figure(figsize=(6.5, 5.5))
     ax = ax if ax is not None else fig.add_subplot(1, 1, 1)
     labels = np.asarray(labels, dtype=str)
@@ -84,7 +130,24 @@ def umap_categorical(
 def umap_scores(
     umap: np.ndarray, scores: pd.DataFrame, *, sets: Sequence[str], ncols: int = 3
 ) -> Figure:
-    """One UMAP panel per set, coloured by the score (clipped at the 1st/99th percentiles)."""
+    """One UMAP panel per set, coloured by the score (clipped at the 1st/99th percentiles).
+
+    Parameters
+    ----------
+    umap : numpy.ndarray
+        ``(n_cells, 2)`` coordinates, rows aligned with ``scores``.
+    scores : pandas.DataFrame
+        One column per set.
+    sets : sequence of str
+        Sets to show, in panel order; sets absent from ``scores`` are skipped.
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per shown set (unused panels hidden), or a note when none is shown.
+    """
     sets = [s for s in sets if s in scores.columns]
     n = max(len(sets), 1)
     nrows = int(np.ceil(n / ncols))
@@ -117,7 +180,22 @@ def umap_scores(
 
 
 def dotplot_genes(adata: ad.AnnData, genes: Sequence[str], *, groupby: str) -> Figure:
-    """scanpy dotplot of ``genes`` by ``groupby``; genes absent from the data are named in the title."""
+    """scanpy dotplot of ``genes`` by ``groupby``; genes absent from the data named in the title.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Log-normalised expression in ``X``.
+    genes : sequence of str
+        Genes to show (e.g. :func:`tmesig.signatures.card_genes`).
+    groupby : str
+        Categorical ``obs`` column.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The dotplot, or a text-only figure when no gene is in ``adata.var_names``.
+    """
     present = [g for g in genes if g in adata.var_names]
     absent = [g for g in genes if g not in adata.var_names]
     title = "absent from this dataset: " + ", ".join(absent) if absent else "all card genes present"
@@ -135,13 +213,18 @@ def heatmap_compartment_sets(compartments: pd.DataFrame, flags: pd.DataFrame) ->
 
     Parameters
     ----------
-    compartments
+    compartments : pandas.DataFrame
         The flag stage's ``compartments.tsv`` (compartment, sample, n_cells, one column per set).
-    flags
-        The flag stage's ``flags.tsv``.
+    flags : pandas.DataFrame
+        The flag stage's ``flags.tsv`` (``compartment``, ``set``, ``flagged``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Rows: compartments other than ``unassigned``; columns: sets.
     """
     sets = [c for c in compartments.columns if c not in ("compartment", "sample", "n_cells")]
-    comp = compartments[compartments["compartment"] != "unassigned"]
+    comp = compartments[compartments["compartment"] != UNASSIGNED]
     means = comp.groupby("compartment", sort=True)[sets].mean()
     z = (means - means.mean(axis=0)) / means.std(axis=0, ddof=0).replace(0, np.nan)
     z = z.fillna(0.0)
@@ -164,7 +247,19 @@ def heatmap_compartment_sets(compartments: pd.DataFrame, flags: pd.DataFrame) ->
 
 
 def qc_violins(metrics: pd.DataFrame) -> Figure:
-    """Per-sample distributions of counts, genes and % mitochondrial; removed cells in red."""
+    """Per-sample distributions of counts, genes and % mitochondrial; removed cells in red.
+
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        The QC stage's ``qc_metrics.tsv``: ``sample``, ``total_counts``, ``n_genes``,
+        ``pct_mito``, ``kept``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels; a metric that is all NaN is replaced by a note.
+    """
     cols = [("total_counts", True), ("n_genes", True), ("pct_mito", False)]
     samples = sorted(metrics["sample"].astype(str).unique())
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
@@ -208,7 +303,21 @@ def qc_violins(metrics: pd.DataFrame) -> Figure:
 
 
 def forest_conditions(table: pd.DataFrame, *, top: int = 30) -> Figure:
-    """Forest plot of condition effects (test − reference, 95% CI) for the most significant rows."""
+    """Forest plot of condition effects (test − reference, 95% CI) for the most significant rows.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The conditions stage's table (``compartment``, ``set``, ``effect``, ``ci_low``,
+        ``ci_high``, ``p``, ``significant``, ``test``, ``reference``; ``note``).
+    top : int
+        Rows shown, smallest ``p`` first.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The forest plot, or a note (with the table's ``note``) when nothing was tested.
+    """
     tested = table[table["p"].notna()] if "p" in table.columns else table.iloc[0:0]
     if tested.empty:
         reason = "no condition comparison"
@@ -242,7 +351,18 @@ def forest_conditions(table: pd.DataFrame, *, top: int = 30) -> Figure:
 
 
 def composition_bars(table: pd.DataFrame) -> Figure:
-    """Stacked bars of compartment fractions per patient, grouped by condition."""
+    """Stacked bars of compartment fractions per patient, grouped by condition.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Long table: ``condition``, ``patient``, ``compartment``, ``fraction``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bar per (condition, patient), coloured by :func:`compartment_colors`.
+    """
     wide = table.pivot_table(
         index=["condition", "patient"], columns="compartment", values="fraction", fill_value=0.0
     )

@@ -4,8 +4,7 @@
 * :func:`umap_by` — UMAP coloured by lineage, subset, CNV call (one panel each);
 * :func:`marker_dotplot` — subset marker genes by subset (scanpy dotplot);
 * :func:`confidence_distribution` — histograms of lineage / subset confidence;
-* :func:`cnv_scatter` — per-cell CNV score vs correlation with the thresholds;
-* :func:`m1m2_axis` — distribution of the macrophage M2 - M1 axis per sample/group.
+* :func:`cnv_scatter` — per-cell CNV score vs correlation with the thresholds.
 
 All use the non-interactive Agg backend and close nothing the caller owns.
 """
@@ -30,7 +29,6 @@ __all__ = [
     "cnv_heatmap",
     "cnv_scatter",
     "confidence_distribution",
-    "m1m2_axis",
     "marker_dotplot",
     "umap_by",
 ]
@@ -43,14 +41,24 @@ def cnv_heatmap(
 
     Parameters
     ----------
-    adata
+    adata : anndata.AnnData
         With ``obsm['X_cnv']``, ``uns['cnv']`` and ``obs[groupby]``.
-    groupby
+    groupby : str
         ``obs`` column to group rows by (e.g. ``cnv_call``, ``cnv_cluster``, lineage).
-    max_cells
+    max_cells : int
         Seeded subsample for speed.
-    seed
+    seed : int
         Subsampling seed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        infercnvpy's chromosome heatmap.
+
+    Raises
+    ------
+    ValueError
+        If ``obsm['X_cnv']`` or ``obs[groupby]`` is missing.
     """
     import infercnvpy as cnv
 
@@ -73,7 +81,27 @@ def umap_by(
     keys: Sequence[str] = ("lineage", "subset", "cnv_call"),
     basis: str = "X_umap",
 ) -> Figure:
-    """UMAP panels coloured by categorical ``obs`` columns (missing keys are skipped)."""
+    """UMAP panels coloured by categorical ``obs`` columns (missing keys are skipped).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        With ``obsm[basis]``.
+    keys : sequence of str
+        ``obs`` columns, one panel each; columns absent from ``obs`` are skipped.
+    basis : str
+        ``obsm`` key of the embedding (first two columns used).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per present key; categories coloured by ``tab20`` with counts in the legend.
+
+    Raises
+    ------
+    ValueError
+        If ``obsm[basis]`` is missing.
+    """
     if basis not in adata.obsm:
         msg = f"obsm[{basis!r}] not found; run clustering (UMAP) first."
         raise ValueError(msg)
@@ -112,7 +140,29 @@ def marker_dotplot(
     groupby: str = "subset",
     max_genes: int = 4,
 ) -> Figure:
-    """Scanpy dotplot of up to ``max_genes`` present markers per group."""
+    """Scanpy dotplot of up to ``max_genes`` present markers per group.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Log-normalised expression in ``X`` and ``obs[groupby]``.
+    markers : Mapping of str to sequence of str
+        Group -> marker genes; groups absent from ``obs[groupby]`` are skipped.
+    groupby : str
+        ``obs`` column of the groups.
+    max_genes : int
+        Markers shown per group (the first present ones).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The dotplot.
+
+    Raises
+    ------
+    ValueError
+        If no marker of any present group is in ``var_names``.
+    """
     import scanpy as sc
 
     present = {
@@ -134,7 +184,20 @@ def marker_dotplot(
 def confidence_distribution(
     tables: Mapping[str, pd.Series], *, threshold: float | None = None
 ) -> Figure:
-    """Histograms of confidences (e.g. ``{"lineage": cells.confidence, "subset": ...}``)."""
+    """Histograms of confidences (e.g. ``{"lineage": cells.confidence, "subset": ...}``).
+
+    Parameters
+    ----------
+    tables : Mapping of str to pandas.Series
+        Name -> confidences in [0, 1], one panel each (NaN dropped).
+    threshold : float, optional
+        Drawn as a dashed line on every panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One histogram (25 bins over [0, 1]) per entry.
+    """
     fig, axes = plt.subplots(1, len(tables), figsize=(4 * len(tables), 3.2), squeeze=False)
     for ax, (name, values) in zip(axes[0], tables.items(), strict=False):
         ax.hist(pd.Series(values).dropna(), bins=np.linspace(0, 1, 26), color="0.4")
@@ -148,7 +211,19 @@ def confidence_distribution(
 
 
 def cnv_scatter(calls: pd.DataFrame) -> Figure:
-    """``cnv_score`` vs ``cnv_corr`` per cell, coloured by call, with the thresholds."""
+    """``cnv_score`` vs ``cnv_corr`` per cell, coloured by call, with the thresholds.
+
+    Parameters
+    ----------
+    calls : pandas.DataFrame
+        ``cnv_score``, ``cnv_corr``, ``cnv_call``; thresholds in ``attrs``
+        (``score_threshold``, ``corr_threshold``; absent -> no line).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Malignant in crimson, uncertain in orange, non-malignant in grey.
+    """
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     colours = {"malignant": "crimson", "uncertain": "orange", "non-malignant": "0.6"}
     for call, colour in colours.items():
@@ -165,25 +240,5 @@ def cnv_scatter(calls: pd.DataFrame) -> Figure:
     ax.set_xlabel("CNV score (mean |CNV|)")
     ax.set_ylabel("correlation with CNV-cluster profile")
     ax.legend(fontsize=7, markerscale=3)
-    fig.tight_layout()
-    return fig
-
-
-def m1m2_axis(values: pd.Series, *, groups: pd.Series | None = None) -> Figure:
-    """Distribution of the macrophage M2 - M1 axis (optionally one box per group)."""
-    v = pd.Series(values).dropna()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    if groups is None:
-        ax.hist(v, bins=30, color="0.4")
-        ax.set_xlabel("M2 score - M1 score")
-    else:
-        g = pd.Series(groups).reindex(v.index).astype(str)
-        names = sorted(g.unique())
-        ax.boxplot([v[g == n] for n in names], labels=names, vert=True)
-        ax.set_ylabel("M2 score - M1 score")
-    ax.axvline(0, color="crimson", lw=0.8) if groups is None else ax.axhline(
-        0, color="crimson", lw=0.8
-    )
-    ax.set_title("macrophage polarisation axis")
     fig.tight_layout()
     return fig

@@ -8,20 +8,22 @@ import pandas as pd
 import pytest
 import yaml
 from tmesig import paths
+from tmesig.constants import DIRECTIONS, SET_COMPARTMENTS
+from tmesig.io.errors import InputError
 from tmesig.signatures import (
     CARD_ITEMS,
-    COMPARTMENTS,
     GeneSet,
+    card_genes,
     library_table,
     load_gene_set,
     load_gene_symbols,
     load_library,
     load_schema,
+    load_seeds,
     read_gmt,
     write_gmt,
 )
 
-SEEDS_DIR = paths.REPO_ROOT.parent / "shared" / "seeds"
 SET_FILES = sorted(paths.SIGNATURES_DIR.glob("*.yaml"))
 SET_IDS = [p.stem for p in SET_FILES]
 
@@ -36,10 +38,6 @@ def table_symbols() -> set[str]:
     """Gene symbols read straight from the TSV (independent of the module)."""
     with paths.GENE_TABLE.open(encoding="utf-8", newline="") as handle:
         return {row["gene_name"] for row in csv.DictReader(handle, delimiter="\t")}
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _raw(path: Path) -> dict:
@@ -61,7 +59,8 @@ def test_every_file_parses_and_validates(path):
     gene_set = load_gene_set(path)
     assert gene_set.name == path.stem
     assert gene_set.direction in ("up", "down")
-    assert set(gene_set.compartments) <= set(COMPARTMENTS)
+    assert gene_set.direction in DIRECTIONS
+    assert set(gene_set.compartments) <= set(SET_COMPARTMENTS)
     assert len(gene_set.genes) == len(set(gene_set.genes)) >= 1
     # to_dict round-trips to the file content
     assert gene_set.to_dict() == _raw(path)
@@ -80,13 +79,28 @@ def test_load_gene_symbols_matches_tsv(table_symbols):
     assert {"CD274", "NT5E", "B2M", "ARNTL"} <= symbols
 
 
+def test_load_gene_symbols_needs_gene_name_column(tmp_path):
+    table = tmp_path / "genes.tsv"
+    table.write_text("symbol\nCD274\n", encoding="utf-8")
+    with pytest.raises(InputError, match="gene_name"):
+        load_gene_symbols(table)
+    with pytest.raises(FileNotFoundError):
+        load_gene_symbols(tmp_path / "absent.tsv")
+
+
 def test_library_with_symbol_check(library):
     assert load_library(symbols=load_gene_symbols()) == library
 
 
-def test_schema_compartment_vocabulary_matches_module():
+def test_library_from_file_list(library):
+    """Snakemake passes the set files themselves."""
+    assert load_library([str(p) for p in SET_FILES]) == library
+
+
+def test_schema_compartment_vocabulary_matches_constants():
     schema = load_schema()
-    assert tuple(schema["properties"]["compartments"]["items"]["enum"]) == COMPARTMENTS
+    assert tuple(schema["properties"]["compartments"]["items"]["enum"]) == SET_COMPARTMENTS
+    assert tuple(schema["properties"]["direction"]["enum"]) == DIRECTIONS
     assert schema["additionalProperties"] is False
     assert schema["properties"]["provenance"]["additionalProperties"] is False
 
@@ -94,14 +108,28 @@ def test_schema_compartment_vocabulary_matches_module():
 def test_card_items_present_with_required_genes(library):
     by_name = {s.name: s for s in library}
     assert len(CARD_ITEMS) == 9
-    for item, (set_name, genes) in CARD_ITEMS.items():
+    for item, card in CARD_ITEMS.items():
+        set_name, genes = card.set_name, card.genes
         assert set_name in by_name, f"card item {item!r}: set {set_name} missing"
         gene_set = by_name[set_name]
         assert gene_set.card is True, f"{set_name} must have card: true"
         missing = set(genes) - set(gene_set.genes)
         assert not missing, f"card item {item!r}: {set_name} lacks {sorted(missing)}"
+        assert card.named_gene is None or card.named_gene in genes
     card_sets = {s.name for s in library if s.card}
     assert card_sets == {item.set_name for item in CARD_ITEMS.values()}
+
+
+def test_card_genes_of_the_shipped_library(library):
+    """The genes the report's dotplot showed from config report.card_genes until now."""
+    assert card_genes(library) == ["CD274", "NT5E", "LAG3", "HAVCR2", "TIGIT", "SLC7A11", "B2M"]
+
+
+def test_card_genes_follow_the_library(library):
+    no_pdl1 = [s for s in library if s.name != "cd274_pdl1"]
+    assert "CD274" not in card_genes(no_pdl1)
+    assert card_genes([s for s in library if not s.card]) == []
+    assert card_genes([]) == []
 
 
 def test_card_directions(library):
@@ -118,79 +146,6 @@ def test_sensitivity_sets_point_down(library):
         assert by_name[name].direction == "down", name
 
 
-# ------------------------------------------------------------------ provenance
-
-
-@pytest.mark.parametrize("path", SET_FILES, ids=SET_IDS)
-def test_provenance_seed_is_a_seed_file(path):
-    prov = _raw(path)["provenance"]
-    assert prov["seed"] in paths.SEEDS_DIR_NAMES
-
-
-@pytest.mark.skipif(not SEEDS_DIR.is_dir(), reason=f"seed documents not present at {SEEDS_DIR}")
-@pytest.mark.parametrize("path", SET_FILES, ids=SET_IDS)
-def test_provenance_section_occurs_in_seed(path):
-    prov = _raw(path)["provenance"]
-    text = _normalise((SEEDS_DIR / prov["seed"]).read_text(encoding="utf-8"))
-    section = _normalise(prov["section"])
-    assert section in text, f"{path.name}: section {section!r} not found in {prov['seed']}"
-
-
-def _source_genes(prov: dict) -> list[str]:
-    """The published list, read directly from the resource file."""
-    resource = paths.RESOURCES / prov["resource"]
-    if resource.suffix == ".csv":
-        rows = list(csv.DictReader(resource.open(encoding="utf-8", newline="")))
-        rows = [r for r in rows if r["signature_name"] == prov["source_set"]]
-        if prov.get("positive_weight_only"):
-            rows = [r for r in rows if r["weight"] not in ("", "NA") and float(r["weight"]) > 0]
-        return [r["gene_name"] for r in rows]
-    for line in resource.read_text(encoding="utf-8").splitlines():
-        fields = line.split("\t")
-        if fields[0] == prov["source_set"]:
-            return [g for g in fields[2:] if g]
-    raise AssertionError(f"{prov['source_set']} not in {resource}")
-
-
-def _is_published(path: Path) -> bool:
-    """Collection-time filter; unreadable files are reported by the parse test."""
-    try:
-        return "resource" in _raw(path)["provenance"]
-    except Exception:
-        return False
-
-
-PUBLISHED = [p for p in SET_FILES if _is_published(p)]
-
-
-def test_there_are_published_sets():
-    assert len(PUBLISHED) >= 8
-
-
-@pytest.mark.parametrize("path", PUBLISHED, ids=[p.stem for p in PUBLISHED])
-def test_published_genes_equal_source(path, table_symbols):
-    data = _raw(path)
-    prov = data["provenance"]
-    source = _source_genes(prov)
-    assert source, f"{path.name}: empty source list"
-    renamed = prov.get("renamed", {})
-    dropped = prov.get("dropped", [])
-    assert set(renamed) <= set(source)
-    assert set(dropped) <= set(source)
-    assert not set(dropped) & table_symbols, "a dropped symbol is in the gene table"
-    expected = [renamed.get(g, g) for g in source if g not in dropped]
-    assert data["genes"] == expected
-    for symbol in [*renamed, *dropped]:
-        assert symbol in data.get("notes", ""), f"{path.name}: {symbol} not recorded in notes"
-    if prov["resource"].startswith("genesets/bhklab_io/"):
-        assert prov["licence"] == "MIT"
-        assert prov["source"].startswith("bhklab/SignatureSets")
-    else:
-        assert prov["resource"] == "genesets/h.all.v7.5.1.symbols.gmt"
-        assert prov["licence"] == "CC BY 4.0"
-        assert prov["source"].startswith("MSigDB Hallmark v7.5.1")
-
-
 # ------------------------------------------------------------------ GMT and table
 
 
@@ -200,14 +155,32 @@ def test_gmt_round_trip(library, tmp_path):
     assert read_gmt(out) == {s.name: list(s.genes) for s in library}
     first = out.read_text(encoding="utf-8").splitlines()[0].split("\t")
     s0 = library[0]
-    assert first[1] == f"{s0.title} | {s0.direction} | {s0.provenance['seed']}"
+    seed_file = load_seeds()[s0.provenance["seed"]].file
+    assert first[1] == f"{s0.title} | {s0.direction} | {seed_file}"
+
+
+def test_gmt_is_unchanged_from_earlier_releases(library, tmp_path):
+    """The GMT still names each set's seed by its text's file name (byte-identical export)."""
+    out = tmp_path / "library.gmt"
+    write_gmt(library, out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == (
+        "ado_sidders\tAdenosine signalling signature (Sidders) | up | 001_605cc9f51f1d3c85.txt\t"
+        "PPARG\tCYBB\tCOL3A1\tFOXP3\tLAG3\tAPP\tCD81\tGPI\tPTGS2\tCASP1\tFOS\tMAPK1\tMAPK3\tCREB1"
+    )
+    seeds = {line.split("\t")[1].rsplit(" | ", 1)[1] for line in lines}
+    assert seeds == {s.file for s in load_seeds().values()}
 
 
 def test_read_gmt_rejects_bad_line(tmp_path):
     bad = tmp_path / "bad.gmt"
     bad.write_text("only_a_name\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="bad.gmt"):
+    with pytest.raises(InputError, match="bad.gmt"):
         read_gmt(bad)
+    twice = tmp_path / "twice.gmt"
+    twice.write_text("a\tx\tG1\na\ty\tG2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="repeats set name 'a'"):
+        read_gmt(twice)
 
 
 def test_library_table(library):
@@ -221,6 +194,8 @@ def test_library_table(library):
         "compartments",
         "card",
         "seed",
+        "seed_citation",
+        "seed_doi",
         "section",
         "citation",
         "source",
@@ -233,6 +208,17 @@ def test_library_table(library):
     assert row["n_genes"] == 2
     assert bool(row["card"]) is True
     assert table["card"].sum() == 9
+
+
+def test_library_table_shows_seed_citation_and_doi(library):
+    table = library_table(library).set_index("name")
+    row = table.loc["circadian_crd"]
+    assert row["seed"] == "dai2024"
+    assert row["seed_citation"].startswith("Dai Y, Tian X, Ye X, Gong Y, Xu L, Jiao L.")
+    assert row["seed_doi"] == "10.20517/cdr.2024.166"
+    assert table.loc["cd274_pdl1", "seed_doi"] == "10.1186/s12943-020-01260-z"
+    assert (table["seed_citation"] != "").all()
+    assert not table["seed"].str.endswith(".txt").any()
 
 
 def test_readme_lists_every_set(library):
@@ -251,7 +237,7 @@ GOOD = {
     "compartments": ["myeloid"],
     "mechanism": "A toy mechanism line for tests.",
     "card": False,
-    "provenance": {"seed": "001_605cc9f51f1d3c85.txt", "section": "Immune checkpoints"},
+    "provenance": {"seed": "horvath2020", "section": "Immune checkpoints"},
 }
 
 
@@ -277,6 +263,12 @@ def test_good_toy_file_loads(tmp_path):
         ("bad_direction", lambda d: d.update(direction="sideways"), "sideways"),
         ("bad_compartment", lambda d: d.update(compartments=["liver"]), "liver"),
         ("bad_seed", lambda d: d["provenance"].update(seed="other.txt"), "other.txt"),
+        ("unknown_seed", lambda d: d["provenance"].update(seed="smith1999"), "smith1999"),
+        (
+            "seed_file_name",
+            lambda d: d["provenance"].update(seed="001_605cc9f51f1d3c85.txt"),
+            "001_605cc9f51f1d3c85.txt",
+        ),
         ("card_not_bool", lambda d: d.update(card="yes"), "card"),
         (
             "published_without_licence",
@@ -293,6 +285,7 @@ def test_bad_file_raises_naming_file(tmp_path, label, change, pattern):
     path = _write(tmp_path, data)
     with pytest.raises(ValueError) as excinfo:
         load_gene_set(path)
+    assert isinstance(excinfo.value, InputError), label
     message = str(excinfo.value)
     assert str(path) in message, label
     assert pattern in message, label
@@ -313,6 +306,8 @@ def test_not_a_mapping_and_bad_yaml(tmp_path):
     broken.write_text("name: [unclosed\n", encoding="utf-8")
     with pytest.raises(ValueError, match="broken.yaml"):
         load_gene_set(broken)
+    with pytest.raises(FileNotFoundError):
+        load_gene_set(tmp_path / "absent.yaml")
 
 
 def test_unknown_gene_with_symbol_check(tmp_path):

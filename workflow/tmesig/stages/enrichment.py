@@ -1,0 +1,56 @@
+"""Stage ``enrichment``: gseapy prerank per compartment (rule ``workflow/rules/enrichment.smk``).
+
+Inputs
+    ``clustered``: ``results/{dataset}/clustered.h5ad`` (log-normalised ``X``);
+    ``annotation``: ``results/{dataset}/annotation.tsv`` (``compartment`` per cell);
+    ``library_gmt``: ``results/signatures/tmesig.gmt``;
+    ``hallmark_gmt``: the shipped MSigDB Hallmark GMT.
+Outputs
+    ``table``: ``results/{dataset}/enrichment.tsv`` (see :func:`tmesig.enrichment.prerank`).
+Params
+    ``enrichment``: the config section (``method``, ``permutation_num``, ``seed``,
+    ``min_size``, ``max_size``).
+"""
+
+import anndata as ad
+import pandas as pd
+
+from .. import enrichment, signatures
+from ._io import StageIO
+
+__all__ = ["run"]
+
+
+def run(io: StageIO) -> str:
+    """Rank genes per compartment and run prerank against the library and Hallmark.
+
+    Parameters
+    ----------
+    io : StageIO
+        Inputs ``clustered``, ``annotation``, ``library_gmt``, ``hallmark_gmt``; output
+        ``table``; param ``enrichment``.
+
+    Returns
+    -------
+    str
+        ``"<rows> enrichment rows for <groups> compartments"``.
+    """
+    p = io.params["enrichment"]
+    adata = ad.read_h5ad(io.input["clustered"])
+    comp = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)["compartment"]
+    adata.obs["compartment"] = comp.reindex(adata.obs_names).astype(str).to_numpy()
+    rankings = enrichment.rank_genes(adata, groupby="compartment", method=p["method"])
+    collections = {
+        "tmesig": signatures.read_gmt(io.input["library_gmt"]),
+        "hallmark": signatures.read_gmt(io.input["hallmark_gmt"]),
+    }
+    res = enrichment.prerank(
+        rankings,
+        collections,
+        permutation_num=p["permutation_num"],
+        seed=p["seed"],
+        min_size=p["min_size"],
+        max_size=p["max_size"],
+    )
+    res.to_csv(io.output["table"], sep="\t", index=False, float_format="%.6g")
+    return f"{len(res)} enrichment rows for {len(rankings)} compartments"
