@@ -275,3 +275,14 @@ def test_slurm_executor_plans_every_job(run):
         "figures",
     ):
         assert f"rule {rule}:" in out or f"rule {rule}\n" in out or f" {rule} " in out, rule
+
+
+def test_rule_all_requests_the_target_list(tmp_path):
+    """Rule all's inputs are WorkflowPaths.targets(), the list the tests check."""
+    _setup(tmp_path, per_sample=20)
+    res = _snakemake(tmp_path, "-n", "-F")
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = (res.stdout + res.stderr).splitlines()
+    i = next(k for k, line in enumerate(lines) if line.strip() in ("rule all:", "localrule all:"))
+    requested = lines[i + 1].strip().removeprefix("input: ").split(", ")
+    assert requested == PATHS.targets()
