@@ -89,6 +89,16 @@ def test_several_per_stage_seeds_named_together():
         check_config({"samples": "x.tsv", "qc": {"seed": 0}, "score": {"seed": 0}})
 
 
+def test_report_card_genes_retired():
+    cfg = {"samples": "x.tsv", "report": {"card_genes": ["CD274"]}, "qc": {"seed": 0}}
+    with pytest.raises(InputError) as err:
+        check_config(cfg, files=["c.yaml"])
+    msg = str(err.value)
+    assert "qc.seed was replaced by the top-level seed" in msg
+    assert "report (report.card_genes) was removed" in msg and "design-card set" in msg
+    assert "Fix: delete qc.seed and report and set the seed at the top level" in msg
+
+
 def test_top_level_seed_reaches_every_seeded_section():
     cfg = check_config({"samples": "x.tsv", "seed": 7})
     for section in SEEDED_SECTIONS:

@@ -1,6 +1,6 @@
 rule download:
     output:
-        paths.download,
+        data=paths.download,
     log:
         paths.log("download.{ext}"),
     benchmark:

@@ -46,7 +46,5 @@ rule figures:
         ENV
     resources:
         mem_mb=mem_for(60),
-    params:
-        card_genes=config["report"]["card_genes"],
     script:
         "../scripts/figures.py"

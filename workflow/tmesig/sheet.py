@@ -109,19 +109,11 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
     Raises
     ------
     InputError
-        An unknown key, a value of the wrong type or out of range, or a per-stage ``seed``
-        (replaced by the top-level ``seed``).
+        An unknown key, a value of the wrong type or out of range, or a key of an earlier
+        version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
     """
     where = ", ".join(str(f) for f in files) or "the configuration"
-    moved = [s for s in SEEDED_SECTIONS if isinstance(config.get(s), dict) and "seed" in config[s]]
-    if moved:
-        old = " and ".join(f"{s}.seed" for s in moved)
-        verb = "was" if len(moved) == 1 else "were"
-        raise InputError(
-            f"{where}: invalid configuration - {old} {verb} replaced by the top-level seed: one "
-            f"seed for every stage. Fix: delete {old} and set the seed at the top level of the "
-            "configuration (e.g. 'seed: 0', the default)"
-        )
+    _check_retired(config, where)
     problems = schema_problems(config, _CONFIG_SCHEMA, fill_defaults=True)
     if problems:
         raise InputError(
@@ -131,6 +123,33 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
             "workflow/schemas/config.schema.yaml)"
         )
     return config
+
+
+def _check_retired(config: Mapping[str, Any], where: str) -> None:
+    """Keys of earlier versions: say what replaced them (before the schema calls them unknown)."""
+    seeds = [s for s in SEEDED_SECTIONS if isinstance(config.get(s), dict) and "seed" in config[s]]
+    problems, keys = [], [f"{s}.seed" for s in seeds]
+    if seeds:
+        verb = "was" if len(seeds) == 1 else "were"
+        problems.append(
+            f"{' and '.join(keys)} {verb} replaced by the top-level seed: one seed for every stage"
+        )
+    if "report" in config:
+        keys.append("report")
+        problems.append(
+            "report (report.card_genes) was removed: the card-gene dotplot shows the gene each "
+            "design-card set of the signature library is named after"
+        )
+    if problems:
+        seed_fix = (
+            " and set the seed at the top level of the configuration (e.g. 'seed: 0', the default)"
+            if seeds
+            else ""
+        )
+        raise InputError(
+            f"{where}: invalid configuration - {'; '.join(problems)}. Fix: delete "
+            f"{' and '.join(keys)}{seed_fix}"
+        )
 
 
 def with_seed(config: Mapping[str, Any], section: str) -> dict[str, Any]:
