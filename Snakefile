@@ -1,6 +1,8 @@
 # tmesig: immune-checkpoint-blockade resistance programs in tumour single-cell RNA-seq.
 # Run:    snakemake --cores 2            (then: snakemake --report results/report.html)
 # Config: config/config.yaml + config/samples.tsv, validated by workflow/schemas/.
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -12,8 +14,16 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+sys.path.insert(0, f"{workflow.basedir}/workflow")
+from tmesig import sheet
+from tmesig.workflow_paths import WorkflowPaths
+
+sheet.check_config(config, files=workflow.configfiles)
+samples = sheet.read_sheet(config["samples"])
+paths = WorkflowPaths.from_config(config, samples)
+
+
 include: "workflow/rules/common.smk"
-include: "workflow/rules/targets.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/qc.smk"
@@ -31,5 +41,4 @@ include: "workflow/rules/enrichment.smk"
 rule all:
     default_target: True
     input:
-        final_outputs(),
-        analysis_outputs(),
+        paths.targets(),

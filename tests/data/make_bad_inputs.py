@@ -360,7 +360,8 @@ def _url_unreachable(d: Path) -> dict:
 
 def _url_checksum(d: Path) -> dict:
     good_adata().write_h5ad(d / "served.h5ad")
-    url = "http://127.0.0.1:{serve_port}/url_checksum_mismatch/served.h5ad"  # the test serves the corpus
+    # the test serves the corpus
+    url = "http://127.0.0.1:{serve_port}/url_checksum_mismatch/served.h5ad"
     _write_case(d, path=url, sha256="c" * 64)
     return {"data": d / "served.h5ad", "url": url, "needs_server": True}
 
@@ -371,6 +372,10 @@ def _unknown_key(d: Path) -> dict:
 
 def _wrong_type(d: Path) -> dict:
     return _h5ad(d, good_adata(), config={"cluster": {"resolution": "high"}})
+
+
+def _old_seed(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"cluster": {"seed": 1}})
 
 
 def _bad_source(d: Path) -> dict:
@@ -556,6 +561,14 @@ CASES: list[Case] = [
         "config",
         ("is not of type",),
         ("correct or remove",),
+        names="config",
+    ),
+    Case(
+        "config_per_stage_seed",
+        _old_seed,
+        "config",
+        ("cluster.seed was replaced by the top-level seed",),
+        ("set the seed at the top level",),
         names="config",
     ),
 ]

@@ -1,32 +1,32 @@
 rule annotate:
     input:
-        h5ad="results/{dataset}/clustered.h5ad",
-        markers=MARKERS,
-        celltypist=[CELLTYPIST_MODEL] if CELLTYPIST_MODEL else [],
+        h5ad=paths.clustered,
+        markers=paths.markers_yaml,
+        celltypist=[paths.celltypist_model] if paths.celltypist_model else [],
     output:
-        cells="results/{dataset}/annotation.tsv",
+        cells=paths.annotation,
         clusters=report(
-            "results/{dataset}/annotation_clusters.tsv",
+            paths.annotation_clusters,
             caption="../report/annotation_clusters.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "table": "cluster calls"},
         ),
         agreement=report(
-            "results/{dataset}/label_agreement.tsv",
+            paths.label_agreement,
             caption="../report/label_agreement.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "table": "agreement with author labels"},
         ),
         celltypist=report(
-            "results/{dataset}/celltypist_agreement.tsv",
+            paths.celltypist_agreement,
             caption="../report/celltypist_agreement.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "table": "agreement with CellTypist"},
         ),
     log:
-        "logs/{dataset}/annotate.log",
+        paths.log("annotate"),
     benchmark:
-        "logs/{dataset}/annotate.benchmark.tsv"
+        paths.benchmark("annotate")
     conda:
         ENV
     resources:

@@ -1,18 +1,18 @@
 rule cluster:
     input:
-        h5ad="results/{dataset}/qc.h5ad",
+        h5ad=paths.qc,
     output:
-        h5ad="results/{dataset}/clustered.h5ad",
+        h5ad=paths.clustered,
     log:
-        "logs/{dataset}/cluster.log",
+        paths.log("cluster"),
     benchmark:
-        "logs/{dataset}/cluster.benchmark.tsv"
+        paths.benchmark("cluster")
     conda:
         ENV
     threads: 2
     resources:
         mem_mb=mem_for(100, floor=3000),
     params:
-        cluster=config["cluster"],
+        cluster=seeded("cluster"),
     script:
         "../scripts/cluster.py"

@@ -1,39 +1,39 @@
 rule conditions:
     input:
-        scores="results/{dataset}/scores.parquet",
-        annotation="results/{dataset}/annotation.tsv",
-        clustered="results/{dataset}/clustered.h5ad",
-        sets=SIGNATURE_FILES,
+        scores=paths.scores,
+        annotation=paths.annotation,
+        clustered=paths.clustered,
+        sets=paths.signature_files,
     output:
         conditions=report(
-            "results/{dataset}/conditions.tsv",
+            paths.conditions,
             caption="../report/conditions.rst",
             category="5. Conditions and composition",
             labels={"dataset": "{dataset}", "table": "condition comparison"},
         ),
         composition=report(
-            "results/{dataset}/composition.tsv",
+            paths.composition,
             caption="../report/composition.rst",
             category="5. Conditions and composition",
             labels={"dataset": "{dataset}", "table": "composition test"},
         ),
-        composition_by_patient="results/{dataset}/composition_by_patient.tsv",
+        composition_by_patient=paths.composition_by_patient,
         forest=report(
-            "results/{dataset}/report/forest_conditions.png",
+            paths.forest_conditions,
             caption="../report/forest_conditions.rst",
             category="5. Conditions and composition",
             labels={"dataset": "{dataset}", "figure": "condition effects"},
         ),
         composition_plot=report(
-            "results/{dataset}/report/composition_by_patient.png",
+            paths.composition_plot,
             caption="../report/composition_by_patient.rst",
             category="5. Conditions and composition",
             labels={"dataset": "{dataset}", "figure": "composition by patient"},
         ),
     log:
-        "logs/{dataset}/conditions.log",
+        paths.log("conditions"),
     benchmark:
-        "logs/{dataset}/conditions.benchmark.tsv"
+        paths.benchmark("conditions")
     conda:
         ENV
     resources:

@@ -1,10 +1,10 @@
 rule download:
     output:
-        "resources/downloads/{dataset}.{ext}",
+        data=paths.download,
     log:
-        "logs/{dataset}/download.{ext}.log",
+        paths.log("download.{ext}"),
     benchmark:
-        "logs/{dataset}/download.{ext}.benchmark.tsv"
+        paths.benchmark("download.{ext}")
     wildcard_constraints:
         ext="h5ad|h5",
     conda:

@@ -1,25 +1,25 @@
 rule enrichment:
     input:
-        clustered="results/{dataset}/clustered.h5ad",
-        annotation="results/{dataset}/annotation.tsv",
-        library_gmt="results/signatures/tmesig.gmt",
-        hallmark_gmt=HALLMARK_GMT,
+        clustered=paths.clustered,
+        annotation=paths.annotation,
+        library_gmt=paths.library_gmt,
+        hallmark_gmt=paths.hallmark_gmt,
     output:
         table=report(
-            "results/{dataset}/enrichment.tsv",
+            paths.enrichment,
             caption="../report/enrichment.rst",
             category="6. Enrichment",
             labels={"dataset": "{dataset}", "table": "gseapy prerank"},
         ),
     log:
-        "logs/{dataset}/enrichment.log",
+        paths.log("enrichment"),
     benchmark:
-        "logs/{dataset}/enrichment.benchmark.tsv"
+        paths.benchmark("enrichment")
     conda:
         ENV
     resources:
         mem_mb=mem_for(60),
     params:
-        enrichment=config["enrichment"],
+        enrichment=seeded("enrichment"),
     script:
         "../scripts/enrichment.py"

@@ -1,32 +1,32 @@
 rule flag:
     input:
-        scores="results/{dataset}/scores.parquet",
-        annotation="results/{dataset}/annotation.tsv",
-        clustered="results/{dataset}/clustered.h5ad",
-        sets=SIGNATURE_FILES,
+        scores=paths.scores,
+        annotation=paths.annotation,
+        clustered=paths.clustered,
+        sets=paths.signature_files,
     output:
         compartments=report(
-            "results/{dataset}/compartments.tsv",
+            paths.compartments,
             caption="../report/compartments.rst",
             category="4. Flags",
             labels={"dataset": "{dataset}", "table": "compartment x sample means"},
         ),
         flags=report(
-            "results/{dataset}/flags.tsv",
+            paths.flags,
             caption="../report/flags.rst",
             category="4. Flags",
             labels={"dataset": "{dataset}", "table": "flags"},
         ),
     log:
-        "logs/{dataset}/flag.log",
+        paths.log("flag"),
     benchmark:
-        "logs/{dataset}/flag.benchmark.tsv"
+        paths.benchmark("flag")
     conda:
         ENV
     resources:
         mem_mb=mem_for(20),
     params:
         flag=config["flag"],
-        score=config["score"],
+        score=seeded("score"),
     script:
         "../scripts/flag.py"

@@ -2,12 +2,12 @@ rule ingest:
     input:
         data=dataset_path,
     output:
-        h5ad="results/{dataset}/ingested.h5ad",
-        summary="results/{dataset}/ingest_summary.json",
+        h5ad=paths.ingested,
+        summary=paths.ingest_summary,
     log:
-        "logs/{dataset}/ingest.log",
+        paths.log("ingest"),
     benchmark:
-        "logs/{dataset}/ingest.benchmark.tsv"
+        paths.benchmark("ingest")
     conda:
         ENV
     resources:
@@ -15,6 +15,6 @@ rule ingest:
     params:
         row=dataset_row,
         ingest=config["ingest"],
-        signature_files=SIGNATURE_FILES,
+        signature_files=paths.signature_files,
     script:
         "../scripts/ingest.py"

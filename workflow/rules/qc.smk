@@ -1,24 +1,24 @@
 rule qc:
     input:
-        h5ad="results/{dataset}/ingested.h5ad",
+        h5ad=paths.ingested,
     output:
-        h5ad="results/{dataset}/qc.h5ad",
-        metrics="results/{dataset}/qc_metrics.tsv",
+        h5ad=paths.qc,
+        metrics=paths.qc_metrics,
         summary=report(
-            "results/{dataset}/qc_summary.tsv",
+            paths.qc_summary,
             caption="../report/qc_summary.rst",
             category="1. Quality control",
             labels={"dataset": "{dataset}", "table": "QC summary per sample"},
         ),
     log:
-        "logs/{dataset}/qc.log",
+        paths.log("qc"),
     benchmark:
-        "logs/{dataset}/qc.benchmark.tsv"
+        paths.benchmark("qc")
     conda:
         ENV
     resources:
         mem_mb=mem_for(80),
     params:
-        qc=config["qc"],
+        qc=seeded("qc"),
     script:
         "../scripts/qc.py"

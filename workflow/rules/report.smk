@@ -1,52 +1,50 @@
 rule figures:
     input:
-        clustered="results/{dataset}/clustered.h5ad",
-        annotation="results/{dataset}/annotation.tsv",
-        scores="results/{dataset}/scores.parquet",
-        flags="results/{dataset}/flags.tsv",
-        compartments="results/{dataset}/compartments.tsv",
-        qc_metrics="results/{dataset}/qc_metrics.tsv",
-        sets=SIGNATURE_FILES,
+        clustered=paths.clustered,
+        annotation=paths.annotation,
+        scores=paths.scores,
+        flags=paths.flags,
+        compartments=paths.compartments,
+        qc_metrics=paths.qc_metrics,
+        sets=paths.signature_files,
     output:
         umap_compartment=report(
-            "results/{dataset}/report/umap_compartment.png",
+            paths.umap_compartment,
             caption="../report/umap_compartment.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "figure": "UMAP by compartment"},
         ),
         umap_scores=report(
-            "results/{dataset}/report/umap_scores.png",
+            paths.umap_scores,
             caption="../report/umap_scores.rst",
             category="3. Signatures",
             labels={"dataset": "{dataset}", "figure": "UMAP by key scores"},
         ),
         dotplot=report(
-            "results/{dataset}/report/dotplot_card_genes.png",
+            paths.dotplot_card_genes,
             caption="../report/dotplot_card_genes.rst",
             category="3. Signatures",
             labels={"dataset": "{dataset}", "figure": "card genes by compartment"},
         ),
         heatmap=report(
-            "results/{dataset}/report/heatmap_compartment_sets.png",
+            paths.heatmap_compartment_sets,
             caption="../report/heatmap_compartment_sets.rst",
             category="4. Flags",
             labels={"dataset": "{dataset}", "figure": "compartment x set heatmap"},
         ),
         qc_violin=report(
-            "results/{dataset}/report/qc_violin.png",
+            paths.qc_violin,
             caption="../report/qc_violin.rst",
             category="1. Quality control",
             labels={"dataset": "{dataset}", "figure": "QC metrics per sample"},
         ),
     log:
-        "logs/{dataset}/figures.log",
+        paths.log("figures"),
     benchmark:
-        "logs/{dataset}/figures.benchmark.tsv"
+        paths.benchmark("figures")
     conda:
         ENV
     resources:
         mem_mb=mem_for(60),
-    params:
-        card_genes=config["report"]["card_genes"],
     script:
         "../scripts/figures.py"

@@ -1,24 +1,24 @@
 rule score:
     input:
-        h5ad="results/{dataset}/clustered.h5ad",
-        sets=SIGNATURE_FILES,
+        h5ad=paths.clustered,
+        sets=paths.signature_files,
     output:
-        scores="results/{dataset}/scores.parquet",
+        scores=paths.scores,
         coverage=report(
-            "results/{dataset}/coverage.tsv",
+            paths.coverage,
             caption="../report/coverage.rst",
             category="3. Signatures",
             labels={"dataset": "{dataset}", "table": "gene coverage per set"},
         ),
     log:
-        "logs/{dataset}/score.log",
+        paths.log("score"),
     benchmark:
-        "logs/{dataset}/score.benchmark.tsv"
+        paths.benchmark("score")
     conda:
         ENV
     resources:
         mem_mb=mem_for(80),
     params:
-        score=config["score"],
+        score=seeded("score"),
     script:
         "../scripts/score.py"

@@ -1,18 +1,18 @@
 rule signatures:
     input:
-        sets=SIGNATURE_FILES,
+        sets=paths.signature_files,
     output:
-        gmt="results/signatures/tmesig.gmt",
+        gmt=paths.library_gmt,
         table=report(
-            "results/signatures/library.tsv",
+            paths.library_table,
             caption="../report/library.rst",
             category="3. Signatures",
             labels={"table": "signature library"},
         ),
     log:
-        "logs/signatures.log",
+        paths.log("signatures"),
     benchmark:
-        "logs/signatures.benchmark.tsv"
+        paths.benchmark("signatures")
     conda:
         ENV
     resources:

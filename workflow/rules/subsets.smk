@@ -1,18 +1,18 @@
 rule subsets:
     input:
-        h5ad="results/{dataset}/clustered.h5ad",
-        annotation="results/{dataset}/annotation.tsv",
-        markers=SUBSET_MARKERS,
+        h5ad=paths.clustered,
+        annotation=paths.annotation,
+        markers=paths.subset_markers_yaml,
     output:
-        cells="results/{dataset}/annotation_subsets.tsv",
+        cells=paths.annotation_subsets,
         clusters=report(
-            "results/{dataset}/annotation_subclusters.tsv",
+            paths.annotation_subclusters,
             caption="../report/annotation_subclusters.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "table": "subset calls per sub-cluster"},
         ),
         umap=report(
-            "results/{dataset}/report/umap_subsets.png",
+            paths.umap_subsets,
             caption="../report/umap_subsets.rst",
             category="2. Compartments",
             labels={
@@ -21,38 +21,38 @@ rule subsets:
             },
         ),
         dotplot=report(
-            "results/{dataset}/report/subset_markers.png",
+            paths.subset_markers,
             caption="../report/subset_markers.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "figure": "subset markers"},
         ),
         confidence=report(
-            "results/{dataset}/report/annotation_confidence.png",
+            paths.annotation_confidence,
             caption="../report/annotation_confidence.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "figure": "annotation confidence"},
         ),
         cnv_heatmap=report(
-            "results/{dataset}/report/cnv_heatmap.png",
+            paths.cnv_heatmap,
             caption="../report/cnv_heatmap.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "figure": "inferred copy number"},
         ),
         cnv_scatter=report(
-            "results/{dataset}/report/cnv_scatter.png",
+            paths.cnv_scatter,
             caption="../report/cnv_scatter.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "figure": "malignant calls"},
         ),
     log:
-        "logs/{dataset}/subsets.log",
+        paths.log("subsets"),
     benchmark:
-        "logs/{dataset}/subsets.benchmark.tsv"
+        paths.benchmark("subsets")
     conda:
         ENV
     resources:
         mem_mb=mem_for(120, floor=3000),
     params:
-        subsets=config["subsets"],
+        subsets=seeded("subsets"),
     script:
         "../scripts/subsets.py"

@@ -3,13 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from tmesig import ingest, runner
+from tmesig import runner
+from tmesig.stages import download
 
-
-def main():
-    url = snakemake.params.url
-    digest = ingest.fetch_url(url, snakemake.output[0], sha256=snakemake.params.sha256)
-    runner.logger.info("downloaded %s (sha256 %s)", url, digest)
-
-
-runner.run(main, log_path=snakemake.log[0])
+runner.run_stage(download.run, snakemake)

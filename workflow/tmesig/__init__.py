@@ -1,8 +1,11 @@
 """tmesig: immune-checkpoint-blockade resistance programs in tumour single-cell RNA-seq.
 
-Each pipeline stage has one module (``ingest``, ``qc``, ``cluster``, ``annotate``,
-``signatures``, ``score``, ``flag``, ``report``); every function is usable from a
-notebook without Snakemake.
+The domain modules (``qc``, ``cluster``, ``annotate``, ``subsets``, ``signatures``,
+``score``, ``flag``, ``conditions``, ``enrichment``, ``report``...) are usable from a
+notebook without Snakemake. ``tmesig.stages.<stage>.run`` is one pipeline step (read its
+inputs, call the domain modules, write its outputs); ``tmesig.sheet`` validates the
+configuration and the sample sheet, ``tmesig.workflow_paths`` names every file of a run,
+and ``tmesig.runner`` runs a stage from a Snakemake ``script:``.
 """
 
 __version__ = "0.1.0"

@@ -38,6 +38,13 @@ def run(main: Callable[[], Any], *, log_path: str | None) -> None:
     problem and the fix) is logged in one line and the process exits with status 1, so
     Snakemake removes the job's outputs. Any other exception is a fault of tmesig or a
     library: it is logged with its traceback and re-raised.
+
+    Parameters
+    ----------
+    main
+        The work; its return value, when not empty, is logged as a one-line summary.
+    log_path
+        Log file (also written to stderr); ``None`` logs to stderr only.
     """
     _setup_logging(log_path)
     try:
@@ -53,11 +60,29 @@ def run(main: Callable[[], Any], *, log_path: str | None) -> None:
 
 
 def run_stage(stage: Callable[[StageIO], Any], smk: Any) -> None:
-    """Run one stage function with the ``snakemake`` object of a ``script:`` rule."""
+    """Run one stage function with the ``snakemake`` object of a ``script:`` rule.
+
+    Parameters
+    ----------
+    stage
+        A ``tmesig.stages.<stage>.run``: takes a :class:`~tmesig.stages.StageIO`, returns a
+        one-line summary or ``None``.
+    smk
+        The ``snakemake`` object; its named input, output, params and wildcards become the
+        stage's :class:`~tmesig.stages.StageIO`, its first log file the log (see :func:`run`).
+    """
     log = smk.log[0] if len(smk.log) else None
     run(lambda: stage(StageIO.from_snakemake(smk)), log_path=log)
 
 
 def write_json(obj: Any, path: str | Path) -> None:
-    """Write ``obj`` as indented, key-sorted JSON (stable across runs)."""
+    """Write ``obj`` as indented, key-sorted JSON (stable across runs).
+
+    Parameters
+    ----------
+    obj
+        JSON-serialisable data; other values (paths...) are written as ``str``.
+    path
+        The file to write.
+    """
     Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")

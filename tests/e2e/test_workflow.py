@@ -12,43 +12,18 @@ import pytest
 import yaml
 from conftest import DEMO, QIAN_MAP, REPO, train_celltypist_model
 from tmesig import signatures
+from tmesig.workflow_paths import WorkflowPaths
 
 pytestmark = pytest.mark.slow
 
-OUTPUTS = [
-    "ingested.h5ad",
-    "ingest_summary.json",
-    "qc.h5ad",
-    "qc_metrics.tsv",
-    "qc_summary.tsv",
-    "clustered.h5ad",
-    "annotation.tsv",
-    "annotation_clusters.tsv",
-    "scores.parquet",
-    "coverage.tsv",
-    "compartments.tsv",
-    "flags.tsv",
-    "report/umap_compartment.png",
-    "report/umap_scores.png",
-    "report/dotplot_card_genes.png",
-    "report/heatmap_compartment_sets.png",
-    "report/qc_violin.png",
-    "conditions.tsv",
-    "composition.tsv",
-    "composition_by_patient.tsv",
-    "enrichment.tsv",
-    "report/forest_conditions.png",
-    "report/composition_by_patient.png",
-    "label_agreement.tsv",
-    "annotation_subsets.tsv",
-    "annotation_subclusters.tsv",
-    "report/umap_subsets.png",
-    "report/subset_markers.png",
-    "report/annotation_confidence.png",
-    "report/cnv_heatmap.png",
-    "report/cnv_scatter.png",
-    "celltypist_agreement.tsv",
-]
+#: The files of the test dataset, from the same object that makes rule all's targets.
+PATHS = WorkflowPaths(datasets=("mini",))
+OUTPUTS = PATHS.dataset_outputs("mini")
+
+
+def _mini(workdir: Path, name: str) -> Path:
+    """A named file of the test dataset, e.g. ``_mini(tmp, "flags")``."""
+    return workdir / getattr(PATHS, name).format(dataset="mini")
 
 
 def _snakemake(workdir: Path, *args: str, home: Path | None = None) -> subprocess.CompletedProcess:
@@ -126,30 +101,30 @@ def run(tmp_path_factory):
 
 def test_every_named_output_exists(run):
     tmp, _ = run
-    for name in OUTPUTS:
-        p = tmp / "results" / "mini" / name
+    assert len(OUTPUTS) == 32 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
+    for name in [*OUTPUTS, *PATHS.targets()]:
+        p = tmp / name
         assert p.exists() and p.stat().st_size > 0, name
-    assert (tmp / "results" / "signatures" / "tmesig.gmt").exists()
+    assert (tmp / PATHS.library_gmt).exists()
     for rule in ("ingest", "qc", "cluster", "annotate", "score", "flag", "figures"):
-        assert (tmp / "logs" / "mini" / f"{rule}.benchmark.tsv").exists()
+        assert (tmp / PATHS.benchmark(rule).format(dataset="mini")).exists()
 
 
 def test_outputs_make_sense(run):
     tmp, data = run
-    res = tmp / "results" / "mini"
-    cl = ad.read_h5ad(res / "clustered.h5ad")
-    metrics = pd.read_csv(res / "qc_metrics.tsv", sep="\t", index_col=0)
+    cl = ad.read_h5ad(_mini(tmp, "clustered"))
+    metrics = pd.read_csv(_mini(tmp, "qc_metrics"), sep="\t", index_col=0)
     assert len(metrics) == 500 and metrics["kept"].sum() == cl.n_obs
-    ann = pd.read_csv(res / "annotation.tsv", sep="\t", index_col=0)
+    ann = pd.read_csv(_mini(tmp, "annotation"), sep="\t", index_col=0)
     assert list(ann.index) == list(cl.obs_names)
     found = set(ann["compartment"]) - {"unassigned"}
     assert {"epithelial", "fibroblast", "myeloid"} <= found and len(found) >= 4
     # the compartment calls agree with the authors' labels for most cells
     author = cl.obs["orig_cell_type"].map(QIAN_MAP)
     assert (author.to_numpy() == ann["compartment"].to_numpy()).mean() > 0.8
-    scores = pd.read_parquet(res / "scores.parquet")
+    scores = pd.read_parquet(_mini(tmp, "scores"))
     assert list(scores.index) == list(cl.obs_names) and np.isfinite(scores.to_numpy()).all()
-    cov = pd.read_csv(res / "coverage.tsv", sep="\t").set_index("set")
+    cov = pd.read_csv(_mini(tmp, "coverage"), sep="\t").set_index("set")
     lib = signatures.load_library()
     assert set(cov.index) == {gs.name for gs in lib}
     genes = set(cl.var_names)
@@ -159,16 +134,16 @@ def test_outputs_make_sense(run):
         assert bool(cov.loc[gs.name, "scored"]) == (n / len(gs.genes) >= 0.5)
     assert set(scores.columns) == set(cov.index[cov["scored"]])
     assert not cov.loc["cd274_pdl1", "scored"]  # CD274 is not in this dataset: reported, not scored
-    flags = pd.read_csv(res / "flags.tsv", sep="\t")
+    flags = pd.read_csv(_mini(tmp, "flags"), sep="\t")
     assert set(flags["set"]) == set(scores.columns)
     assert (flags["n_samples"] <= 4).all() and flags.loc[flags["p"].notna(), "n_samples"].min() >= 3
-    comps = pd.read_csv(res / "compartments.tsv", sep="\t")
+    comps = pd.read_csv(_mini(tmp, "compartments"), sep="\t")
     assert comps["n_cells"].sum() == cl.n_obs
-    cond = pd.read_csv(res / "conditions.tsv", sep="\t")
+    cond = pd.read_csv(_mini(tmp, "conditions"), sep="\t")
     assert (cond["reference"] == "A").all() and (cond["test"] == "B").all()
     assert (cond["design"] == "insufficient").all() and cond["p"].isna().all()
     assert cond["note"].str.contains("fewer than 3 patients").all()
-    by_patient = pd.read_csv(res / "composition_by_patient.tsv", sep="\t")
+    by_patient = pd.read_csv(_mini(tmp, "composition_by_patient"), sep="\t")
     sums = by_patient.groupby(["patient", "condition"])["fraction"].sum()
     assert np.allclose(sums, 1.0) and set(by_patient["patient"].astype(str)) == {
         "11",
@@ -176,9 +151,9 @@ def test_outputs_make_sense(run):
         "13",
         "14",
     }
-    agree = pd.read_csv(res / "label_agreement.tsv", sep="\t", index_col=0)
+    agree = pd.read_csv(_mini(tmp, "label_agreement"), sep="\t", index_col=0)
     assert agree.loc["All", "All"] == cl.n_obs and "Epithelial" in agree.columns
-    sub = pd.read_csv(res / "annotation_subsets.tsv", sep="\t", index_col=0)
+    sub = pd.read_csv(_mini(tmp, "annotation_subsets"), sep="\t", index_col=0)
     assert list(sub.index) == list(cl.obs_names)
     assert set(sub["cnv_call"]) <= {"malignant", "non-malignant", "uncertain"}
     # malignant calls come from epithelial cells, or carry a note saying why not
@@ -197,7 +172,7 @@ def test_outputs_make_sense(run):
         "MAIT",
     }
     assert (sub.loc[sub["final_subset"].isin(t_subsets), "lineage"] == "T_NK").all()
-    enr = pd.read_csv(res / "enrichment.tsv", sep="\t")
+    enr = pd.read_csv(_mini(tmp, "enrichment"), sep="\t")
     assert set(enr["collection"]) == {"tmesig", "hallmark"}
     assert set(enr["group"]) <= found
     # interferon-gamma response genes (HLA class II, STAT1...) rank high in macrophages
@@ -206,18 +181,18 @@ def test_outputs_make_sense(run):
 
 
 def test_celltypist_labels_beside_ours(run):
-    """A configured local CellTypist model: labels in annotation.tsv, agreement table, nothing in ~."""
+    """A local CellTypist model: labels in annotation.tsv, an agreement table, nothing in ~."""
     tmp, _ = run
-    res = tmp / "results" / "mini"
-    ann = pd.read_csv(res / "annotation.tsv", sep="\t", index_col=0)
+    ann = pd.read_csv(_mini(tmp, "annotation"), sep="\t", index_col=0)
     assert {"celltypist_label", "celltypist_confidence"} <= set(ann.columns)
     assert set(ann["celltypist_label"]) <= set(QIAN_MAP)
-    table = pd.read_csv(res / "celltypist_agreement.tsv", sep="\t", index_col=0)
+    table = pd.read_csv(_mini(tmp, "celltypist_agreement"), sep="\t", index_col=0)
     assert table.loc["All", "All"] == len(ann)
     # agreement recomputed from the per-cell columns: our calls vs mapped CellTypist labels
     agree = (ann["celltypist_label"].map(QIAN_MAP) == ann["compartment"]).mean()
     assert agree > 0.8
-    assert "agreement with CellTypist" in (tmp / "logs" / "mini" / "annotate.log").read_text()
+    log = tmp / PATHS.log("annotate").format(dataset="mini")
+    assert "agreement with CellTypist" in log.read_text()
     assert not (tmp / "home" / ".celltypist").exists()
 
 
@@ -266,7 +241,7 @@ def test_bad_sheet_fails_cleanly(tmp_path):
     assert res.returncode != 0
     out = res.stdout + res.stderr
     assert str(data) in out and "no_such_column" in out and "sample_col" in out
-    assert not any((tmp_path / "results" / "mini").glob("**/*.*"))
+    assert not any(_mini(tmp_path, "clustered").parent.glob("**/*.*"))
     assert data.read_bytes() == before
 
 
@@ -300,3 +275,14 @@ def test_slurm_executor_plans_every_job(run):
         "figures",
     ):
         assert f"rule {rule}:" in out or f"rule {rule}\n" in out or f" {rule} " in out, rule
+
+
+def test_rule_all_requests_the_target_list(tmp_path):
+    """Rule all's inputs are WorkflowPaths.targets(), the list the tests check."""
+    _setup(tmp_path, per_sample=20)
+    res = _snakemake(tmp_path, "-n", "-F")
+    assert res.returncode == 0, res.stderr[-3000:]
+    lines = (res.stdout + res.stderr).splitlines()
+    i = next(k for k, line in enumerate(lines) if line.strip() in ("rule all:", "localrule all:"))
+    requested = lines[i + 1].strip().removeprefix("input: ").split(", ")
+    assert requested == PATHS.targets()

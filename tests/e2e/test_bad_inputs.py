@@ -1,9 +1,9 @@
-"""The real workflow on a corpus of bad inputs: each fails early, clearly, and leaves nothing behind.
+"""The real workflow on a corpus of bad inputs: each fails early, clearly, leaves nothing behind.
 
 The corpus is generated at test time by ``tests/data/make_bad_inputs.py`` (no committed binaries).
 For every case: non-zero exit; the message (stdout + stderr) names the file (or the sheet,
-config or URL), the problem and the fix; nothing is left under ``results/<dataset>/``; the input file is
-unchanged; and the run stopped at the expected stage (no job for sheet/config errors, no job
+config or URL), the problem and the fix; nothing is left under ``results/<dataset>/``; the input
+file is unchanged; and the run stopped at the expected stage (no job for sheet/config errors, no job
 after ``ingest`` for data errors).
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-sys.path.insert(0, str(Path(__file__).parent / "data"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
 import make_bad_inputs as mb
 
 pytestmark = pytest.mark.slow

@@ -16,15 +16,19 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import DEMO, REPO
+from tmesig.workflow_paths import WorkflowPaths
 
 pytestmark = pytest.mark.slow
 
+PATHS = WorkflowPaths(datasets=("mini",))
 TARGETS = [
-    "results/mini/flags.tsv",
-    "results/mini/compartments.tsv",
-    "results/mini/coverage.tsv",
-    "results/signatures/library.tsv",
+    *(p.format(dataset="mini") for p in (PATHS.flags, PATHS.compartments, PATHS.coverage)),
+    PATHS.library_table,
 ]
+
+
+def _mini(workdir: Path, name: str) -> Path:
+    return workdir / getattr(PATHS, name).format(dataset="mini")
 
 
 def _cmd(workdir: Path, *args: str) -> list[str]:
@@ -102,7 +106,7 @@ def runs(tmp_path_factory):
         env=_env(),
         start_new_session=True,
     )
-    marker = killed / "logs" / "mini" / "cluster.log"
+    marker = killed / PATHS.log("cluster").format(dataset="mini")
     deadline = time.time() + 600
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -112,8 +116,8 @@ def runs(tmp_path_factory):
     proc.wait(timeout=60)
     log.close()
     state = {
-        "clustered_exists": (killed / "results" / "mini" / "clustered.h5ad").exists(),
-        "scores_exists": (killed / "results" / "mini" / "scores.parquet").exists(),
+        "clustered_exists": _mini(killed, "clustered").exists(),
+        "scores_exists": _mini(killed, "scores").exists(),
         "incomplete": [
             p.name for p in (killed / ".snakemake" / "incomplete").rglob("*") if p.is_file()
         ]
@@ -166,7 +170,7 @@ def test_resumed_run_equals_uninterrupted_run(runs):
 
 def test_ingest_summary_records_the_decision(runs):
     plain, _, _, _ = runs
-    s = json.loads((plain / "results" / "mini" / "ingest_summary.json").read_text())
+    s = json.loads(_mini(plain, "ingest_summary").read_text())
     assert s["matrix"]["state"] == "counts" and s["matrix"]["source"] == "X"
     assert s["format"] == "h5ad" and s["cells"] == 400 and s["samples"] == 4
     assert s["signature_genes_found"] > 100
@@ -174,7 +178,7 @@ def test_ingest_summary_records_the_decision(runs):
 
 def test_clustering_identical(runs):
     plain, killed, _, _ = runs
-    x = ad.read_h5ad(plain / "results" / "mini" / "clustered.h5ad")
-    y = ad.read_h5ad(killed / "results" / "mini" / "clustered.h5ad")
+    x = ad.read_h5ad(_mini(plain, "clustered"))
+    y = ad.read_h5ad(_mini(killed, "clustered"))
     assert list(x.obs["leiden"]) == list(y.obs["leiden"])
     np.testing.assert_array_equal(x.obsm["X_umap"], y.obsm["X_umap"])

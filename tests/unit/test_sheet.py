@@ -1,0 +1,129 @@
+"""tmesig.sheet.read_sheet / check_row: every sheet problem is one InputError naming the sheet,
+the row, the problem and the fix (the workflow shows it before any job runs)."""
+
+import pytest
+from tmesig.io import InputError
+from tmesig.sheet import DATASET_RE, check_row, read_sheet
+
+SHA = "a" * 64
+HEADER = "dataset\tpath\tsha256\tsample_col\tpatient_col\tcondition_col\tlabel_col\n"
+
+
+def _write(tmp_path, text: str) -> str:
+    path = tmp_path / "samples.tsv"
+    path.write_text(text)
+    return str(path)
+
+
+def _fails(path: str, *words: str) -> str:
+    with pytest.raises(InputError) as err:
+        read_sheet(path)
+    msg = str(err.value)
+    assert msg.startswith(path), msg
+    for w in words:
+        assert w in msg, (w, msg)
+    return msg
+
+
+def test_good_sheet_indexed_by_dataset(tmp_path):
+    path = _write(
+        tmp_path,
+        "# a comment line\n"
+        + HEADER
+        + f"one\tdata/a.h5ad,data/b.h5ad\t{SHA},{SHA}\tsample\t\t\t\n"
+        + f"two\thttps://example.org/x/tumour.h5ad?dl=1\t{SHA}\t\tpatient\tarm\tcell_type\n",
+    )
+    sheet = read_sheet(path)
+    assert list(sheet.index) == ["one", "two"] and list(sheet["dataset"]) == ["one", "two"]
+    assert sheet.loc["two", "condition_col"] == "arm" and sheet.loc["one", "patient_col"] == ""
+
+
+def test_minimal_sheet_gets_every_column(tmp_path):
+    sheet = read_sheet(_write(tmp_path, "dataset\tpath\nd1\tx.h5ad\n"))
+    assert list(sheet.columns) == [
+        "dataset",
+        "path",
+        "sha256",
+        "sample_col",
+        "patient_col",
+        "condition_col",
+        "label_col",
+    ]
+    assert (sheet.loc["d1", ["sha256", "sample_col", "label_col"]] == "").all()
+
+
+def test_missing_sheet(tmp_path):
+    _fails(str(tmp_path / "nope.tsv"), "sample sheet not found", "set 'samples' in the config")
+
+
+def test_unreadable_sheet(tmp_path):
+    path = _write(tmp_path, "dataset\tpath\nd1\tx.h5ad\nd2\ty.h5ad\textra\tmore\n")
+    _fails(path, "not a readable tab-separated sample sheet", "Fix: write it as TSV")
+
+
+def test_missing_columns(tmp_path):
+    msg = _fails(_write(tmp_path, "name\tfile\nbad\tx.h5ad\n"), "lacks the column(s) dataset, path")
+    assert "(it has: name, file)" in msg and "Fix: add them to the header" in msg
+
+
+def test_url_rules(tmp_path):
+    url = "https://example.org/d.h5ad"
+    _fails(
+        _write(tmp_path, f"dataset\tpath\tsha256\nd1\t{url},{url}\t{SHA}\n"),
+        "row 1 (dataset 'd1')",
+        "a URL path must name one file",
+    )
+    _fails(
+        _write(tmp_path, f"dataset\tpath\nd1\t{url}\n"),
+        "the path is a URL but the 'sha256' column is empty",
+        "add the file's SHA-256",
+    )
+    _fails(
+        _write(tmp_path, f"dataset\tpath\tsha256\nd1\thttps://example.org/d.csv\t{SHA}\n"),
+        "a URL must end in .h5ad or .h5",
+    )
+
+
+def test_sha256_count_must_match_paths(tmp_path):
+    text = f"dataset\tpath\tsha256\nok\td1.h5ad\t{SHA}\nd2\ta.h5ad,b.h5ad,c.h5ad\t{SHA},{SHA}\n"
+    msg = _fails(_write(tmp_path, text), "row 2 (dataset 'd2')", "3 path(s) but 2 sha256 value(s)")
+    assert "give one sha256 per path" in msg
+
+
+def test_schema_problems_listed(tmp_path):
+    text = "dataset\tpath\tsha256\nd1\ta.h5ad\txyz\nd2\tb;rm.h5ad\t\n"
+    msg = _fails(_write(tmp_path, text), "invalid sample sheet - row 1, sha256: 'xyz'")
+    assert "; row 2, path: " in msg and "Fix: correct these entries" in msg
+
+
+def test_short_row_reads_as_empty_fields(tmp_path):
+    sheet = read_sheet(_write(tmp_path, "dataset\tpath\tsample_col\nd1\ta.h5ad\n"))
+    assert sheet.loc["d1", "sample_col"] == ""
+
+
+def test_empty_sheet(tmp_path):
+    _fails(_write(tmp_path, HEADER), "has no dataset rows")
+
+
+def test_duplicated_datasets(tmp_path):
+    text = "dataset\tpath\nb\tx.h5ad\na\ty.h5ad\nb\tz.h5ad\na\tw.h5ad\n"
+    _fails(_write(tmp_path, text), "dataset ids must be unique; repeated: a, b", "rename one")
+
+
+@pytest.mark.parametrize("ds", ["ok", "A.1_b-2", "x" * 64])
+def test_dataset_ids_accepted(ds):
+    check_row("s.tsv", 0, {"dataset": ds, "path": "x.h5ad"})
+
+
+@pytest.mark.parametrize("ds", ["x" * 65, "-lead", "a/b", "a..b/c"])
+def test_dataset_ids_refused(ds):
+    import re
+
+    assert not re.fullmatch(DATASET_RE, ds)
+    with pytest.raises(InputError, match="invalid dataset id"):
+        check_row("s.tsv", 4, {"dataset": ds, "path": "x.h5ad"})
+
+
+def test_check_row_without_sha256_column():
+    check_row("s.tsv", 0, {"dataset": "d", "path": "a.h5ad,b.h5ad"})
+    check_row("s.tsv", 0, {"dataset": "d", "path": "a.h5ad", "sha256": None})

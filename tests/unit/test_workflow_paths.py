@@ -1,0 +1,196 @@
+"""tmesig.workflow_paths: every file name spelled once, the targets of rule ``all``."""
+
+import re
+
+import pandas as pd
+import pytest
+from conftest import REPO
+from tmesig import paths as shipped
+from tmesig.io import InputError
+from tmesig.sheet import check_config
+from tmesig.workflow_paths import WorkflowPaths
+
+#: Every per-dataset result (as the end-to-end test listed them before WorkflowPaths).
+RESULTS = {
+    "ingested.h5ad",
+    "ingest_summary.json",
+    "qc.h5ad",
+    "qc_metrics.tsv",
+    "qc_summary.tsv",
+    "clustered.h5ad",
+    "annotation.tsv",
+    "annotation_clusters.tsv",
+    "scores.parquet",
+    "coverage.tsv",
+    "compartments.tsv",
+    "flags.tsv",
+    "report/umap_compartment.png",
+    "report/umap_scores.png",
+    "report/dotplot_card_genes.png",
+    "report/heatmap_compartment_sets.png",
+    "report/qc_violin.png",
+    "conditions.tsv",
+    "composition.tsv",
+    "composition_by_patient.tsv",
+    "enrichment.tsv",
+    "report/forest_conditions.png",
+    "report/composition_by_patient.png",
+    "label_agreement.tsv",
+    "annotation_subsets.tsv",
+    "annotation_subclusters.tsv",
+    "report/umap_subsets.png",
+    "report/subset_markers.png",
+    "report/annotation_confidence.png",
+    "report/cnv_heatmap.png",
+    "report/cnv_scatter.png",
+    "celltypist_agreement.tsv",
+}
+SUBSET_RESULTS = {
+    "annotation_subsets.tsv",
+    "annotation_subclusters.tsv",
+    "report/umap_subsets.png",
+    "report/subset_markers.png",
+    "report/annotation_confidence.png",
+    "report/cnv_heatmap.png",
+    "report/cnv_scatter.png",
+}
+
+
+def _core(ds):
+    return [
+        f"results/{ds}/flags.tsv",
+        f"results/{ds}/compartments.tsv",
+        f"results/{ds}/coverage.tsv",
+        f"results/{ds}/report/umap_compartment.png",
+        f"results/{ds}/report/umap_scores.png",
+        f"results/{ds}/report/dotplot_card_genes.png",
+        f"results/{ds}/report/heatmap_compartment_sets.png",
+        f"results/{ds}/report/qc_violin.png",
+    ]
+
+
+def _analysis(ds, subsets):
+    out = [
+        f"results/{ds}/conditions.tsv",
+        f"results/{ds}/composition.tsv",
+        f"results/{ds}/enrichment.tsv",
+        f"results/{ds}/report/forest_conditions.png",
+        f"results/{ds}/report/composition_by_patient.png",
+        f"results/{ds}/label_agreement.tsv",
+    ]
+    if subsets:
+        out += [
+            f"results/{ds}/annotation_subsets.tsv",
+            f"results/{ds}/report/umap_subsets.png",
+            f"results/{ds}/report/cnv_heatmap.png",
+        ]
+    return out
+
+
+def _samples(**paths):
+    return pd.DataFrame({"dataset": list(paths), "path": list(paths.values())}).set_index(
+        "dataset", drop=False
+    )
+
+
+def test_dataset_outputs_are_every_result():
+    p = WorkflowPaths(datasets=("mini",))
+    got = p.dataset_outputs("mini")
+    assert len(got) == len(set(got)) and {f.removeprefix("results/mini/") for f in got} == RESULTS
+    off = WorkflowPaths(datasets=("mini",), subsets=False).dataset_outputs("mini")
+    assert {f.removeprefix("results/mini/") for f in off} == RESULTS - SUBSET_RESULTS
+
+
+@pytest.mark.parametrize("subsets", [True, False])
+def test_targets_in_the_order_rule_all_had(subsets):
+    p = WorkflowPaths(datasets=("a", "b"), subsets=subsets)
+    expected = ["results/signatures/library.tsv", "results/signatures/tmesig.gmt"]
+    expected += _core("a") + _core("b") + _analysis("a", subsets) + _analysis("b", subsets)
+    assert p.targets() == expected
+    assert set(p.targets()) - {p.library_table, p.library_gmt} <= {
+        f for ds in "ab" for f in p.dataset_outputs(ds)
+    }
+
+
+def test_templates_spelled_once():
+    templates = [v for k, v in vars(WorkflowPaths).items() if isinstance(v, str) and "/" in v]
+    assert len(templates) == len(set(templates))
+    assert WorkflowPaths.clustered == "results/{dataset}/clustered.h5ad"
+    assert WorkflowPaths.download == "resources/downloads/{dataset}.{ext}"
+
+
+def test_logs_and_benchmarks():
+    assert WorkflowPaths.log("qc") == "logs/{dataset}/qc.log"
+    assert WorkflowPaths.benchmark("qc") == "logs/{dataset}/qc.benchmark.tsv"
+    assert WorkflowPaths.log("download.{ext}") == "logs/{dataset}/download.{ext}.log"
+    bench = WorkflowPaths.benchmark("download.{ext}")
+    assert bench == "logs/{dataset}/download.{ext}.benchmark.tsv"
+    assert WorkflowPaths.log("signatures") == "logs/signatures.log"
+    assert WorkflowPaths.benchmark("signatures") == "logs/signatures.benchmark.tsv"
+
+
+def test_rules_name_no_file_themselves():
+    """Every rule takes its files from ``paths``: no results/ or logs/ literal in the rules."""
+    files = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+    for f in files:
+        text = f.read_text()
+        assert not re.search(r"[\"'](results|logs|resources)/", text), f.name
+    rules = "\n".join(f.read_text() for f in files)
+    for name in ("clustered", "flags", "scores", "annotation", "library_gmt", "download"):
+        assert f"paths.{name}" in rules
+
+
+def test_from_config_defaults_to_shipped_resources(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = check_config({"samples": "s.tsv"})
+    p = WorkflowPaths.from_config(cfg, _samples(d1="x.h5ad", d2=" https://h/y.H5?a=1 "))
+    assert p.datasets == ("d1", "d2") and p.subsets and p.sheet == "s.tsv"
+    assert p.markers_yaml == str(shipped.MARKERS_DIR / "compartments.yaml")
+    assert p.subset_markers_yaml == str(shipped.MARKERS_DIR / "subsets.yaml")
+    assert p.hallmark_gmt == str(shipped.HALLMARK_GMT) and p.celltypist_model is None
+    files = p.signature_files
+    assert files == sorted(str(f) for f in shipped.SIGNATURES_DIR.glob("*.yaml")) and files
+    assert p.inputs("d2") == ["resources/downloads/d2.h5"]
+    assert p.inputs("d2", check=True) == ["resources/downloads/d2.h5"]  # downloaded by its rule
+
+
+def test_from_config_takes_configured_resources(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sets").mkdir()
+    (tmp_path / "sets" / "b.yaml").write_text("x")
+    (tmp_path / "sets" / "a.yaml").write_text("x")
+    (tmp_path / "model.pkl").write_text("x")
+    cfg = check_config(
+        {
+            "samples": "s.tsv",
+            "annotate": {"markers": "m.yaml", "celltypist_model": "model.pkl"},
+            "subsets": {"markers": "sm.yaml", "enabled": False},
+            "signatures": {"directory": "sets"},
+        }
+    )
+    p = WorkflowPaths.from_config(cfg, _samples(d1="x.h5ad"))
+    assert (p.markers_yaml, p.subset_markers_yaml) == ("m.yaml", "sm.yaml")
+    assert p.celltypist_model == "model.pkl" and not p.subsets
+    assert p.signature_files == ["sets/a.yaml", "sets/b.yaml"]
+
+
+def test_missing_celltypist_model_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = check_config({"samples": "s.tsv", "annotate": {"celltypist_model": "m/Immune.pkl"}})
+    with pytest.raises(InputError) as err:
+        WorkflowPaths.from_config(cfg, _samples(d1="x.h5ad"))
+    msg = str(err.value)
+    assert msg.startswith("annotate.celltypist_model: m/Immune.pkl is not a file")
+    assert "never downloads" in msg and "set it to null" in msg
+
+
+def test_local_inputs_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.h5ad").write_text("x")
+    p = WorkflowPaths(datasets=("d",), sources={"d": " a.h5ad, b.h5ad ,"}, sheet="my.tsv")
+    assert p.inputs("d") == ["a.h5ad", "b.h5ad"]
+    with pytest.raises(InputError) as err:
+        p.inputs("d", check=True)
+    msg = str(err.value)
+    assert msg.startswith("my.tsv: dataset 'd': file not found: b.h5ad (paths are relative")
+    assert str(tmp_path) in msg and "'path' column" in msg

@@ -1,0 +1,291 @@
+"""The configuration and the sample sheet: read, validated once, defaults filled in.
+
+Pure Python (no Snakemake): the ``Snakefile`` calls :func:`check_config` and
+:func:`read_sheet`; every problem is an :class:`~tmesig.io.errors.InputError` whose message
+names the file, the problem and the fix.
+"""
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .io.errors import InputError
+from .io.urls import SHA256_RE, is_url, url_format
+from .paths import SCHEMAS_DIR
+
+__all__ = [
+    "DATASET_RE",
+    "SEEDED_SECTIONS",
+    "SHEET_COLUMNS",
+    "check_config",
+    "check_row",
+    "read_sheet",
+    "schema_problems",
+    "with_seed",
+]
+
+#: A dataset id: it names ``results/<dataset>/`` (also the ``dataset`` wildcard's constraint).
+DATASET_RE = "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+#: Config sections whose stage takes the top-level ``seed`` (they had their own ``seed`` key).
+SEEDED_SECTIONS: tuple[str, ...] = ("qc", "cluster", "subsets", "score", "enrichment")
+#: Columns every sample sheet must have; the others default to "" (samples.schema.yaml).
+SHEET_COLUMNS: tuple[str, ...] = ("dataset", "path")
+_CONFIG_SCHEMA = "config.schema.yaml"
+_SHEET_SCHEMA = "samples.schema.yaml"
+
+
+@cache
+def _schema(schema_file: str) -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load((SCHEMAS_DIR / schema_file).read_text())
+
+
+def _validator(schema: dict[str, Any], *, fill_defaults: bool) -> Any:
+    """A JSON-schema validator; with ``fill_defaults`` it writes each property's default
+    into the instance as it validates (the jsonschema FAQ recipe Snakemake's ``validate`` uses)."""
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema)
+    if fill_defaults:
+        check_properties = cls.VALIDATORS["properties"]
+
+        def set_defaults(validator, properties, instance, subschema):
+            if isinstance(instance, dict):
+                for name, spec in properties.items():
+                    if "default" in spec:
+                        instance.setdefault(name, copy.deepcopy(spec["default"]))
+            yield from check_properties(validator, properties, instance, subschema)
+
+        cls = jsonschema.validators.extend(cls, {"properties": set_defaults})
+    return cls(schema)
+
+
+def schema_problems(
+    data: Mapping[str, Any], schema_file: str, *, fill_defaults: bool = False
+) -> list[str]:
+    """Short ``where: what`` lines for every schema violation (the schema is not printed).
+
+    Parameters
+    ----------
+    data
+        The config dictionary or one sample-sheet row.
+    schema_file
+        File name in ``workflow/schemas/`` (``config.schema.yaml``, ``samples.schema.yaml``).
+    fill_defaults
+        Write every missing property's default into ``data`` while validating.
+
+    Returns
+    -------
+    One line per problem, sorted by where it is; empty when ``data`` is valid.
+    """
+    checker = _validator(_schema(schema_file), fill_defaults=fill_defaults)
+    problems = []
+    for err in sorted(checker.iter_errors(data), key=lambda e: [str(p) for p in e.path]):
+        where = ".".join(str(p) for p in err.path) or "(top level)"
+        problems.append(f"{where}: {err.message}")
+    return problems
+
+
+def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[str, Any]:
+    """Validate the configuration once and fill in the schema's defaults (in place).
+
+    Parameters
+    ----------
+    config
+        The merged configuration (Snakemake's ``config``); missing keys get their default.
+    files
+        The configuration files it was read from, named in the message.
+
+    Returns
+    -------
+    ``config`` itself, complete.
+
+    Raises
+    ------
+    InputError
+        An unknown key, a value of the wrong type or out of range, or a key of an earlier
+        version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
+    """
+    where = ", ".join(str(f) for f in files) or "the configuration"
+    _check_retired(config, where)
+    problems = schema_problems(config, _CONFIG_SCHEMA, fill_defaults=True)
+    if problems:
+        raise InputError(
+            f"{where}: invalid configuration - "
+            + "; ".join(problems)
+            + ". Fix: correct or remove these keys (every key, its type and default are listed in "
+            "workflow/schemas/config.schema.yaml)"
+        )
+    return config
+
+
+def _check_retired(config: Mapping[str, Any], where: str) -> None:
+    """Keys of earlier versions: say what replaced them (before the schema calls them unknown)."""
+    seeds = [s for s in SEEDED_SECTIONS if isinstance(config.get(s), dict) and "seed" in config[s]]
+    problems, keys = [], [f"{s}.seed" for s in seeds]
+    if seeds:
+        verb = "was" if len(seeds) == 1 else "were"
+        problems.append(
+            f"{' and '.join(keys)} {verb} replaced by the top-level seed: one seed for every stage"
+        )
+    if "report" in config:
+        keys.append("report")
+        problems.append(
+            "report (report.card_genes) was removed: the card-gene dotplot shows the gene each "
+            "design-card set of the signature library is named after"
+        )
+    if problems:
+        seed_fix = (
+            " and set the seed at the top level of the configuration (e.g. 'seed: 0', the default)"
+            if seeds
+            else ""
+        )
+        raise InputError(
+            f"{where}: invalid configuration - {'; '.join(problems)}. Fix: delete "
+            f"{' and '.join(keys)}{seed_fix}"
+        )
+
+
+def with_seed(config: Mapping[str, Any], section: str) -> dict[str, Any]:
+    """A config section with the top-level ``seed`` added (what its stage reads as ``seed``).
+
+    Parameters
+    ----------
+    config
+        The checked configuration.
+    section
+        One of :data:`SEEDED_SECTIONS`.
+
+    Returns
+    -------
+    A new dictionary: the section's keys, then ``seed``.
+    """
+    return {**config[section], "seed": config["seed"]}
+
+
+def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
+    """Clear messages for the sheet errors a schema message would make obscure.
+
+    Parameters
+    ----------
+    path
+        The sample sheet, named in the message.
+    i
+        0-based row number (the message counts from 1).
+    row
+        The row as read (column -> string).
+
+    Raises
+    ------
+    InputError
+        A bad dataset id, a URL with several files, no or a malformed sha256 or an unknown
+        extension, or a sha256 count that differs from the number of paths.
+    """
+    ds = str(row.get("dataset", ""))
+    where = f"{path}: row {i + 1} (dataset {ds!r})"
+    if not re.fullmatch(DATASET_RE, ds):
+        raise InputError(
+            f"{where}: invalid dataset id - it names results/<dataset>/, so only letters, digits, "
+            "'_', '-' and '.' are allowed (no spaces, semicolons, slashes or '..'), starting with "
+            "a letter or digit, at most 64 characters. Fix: rename the dataset in the sample sheet"
+        )
+    p = str(row.get("path", ""))
+    sha = str(row.get("sha256", "") or "")
+    if is_url(p):
+        if "," in p:
+            raise InputError(
+                f"{where}: a URL path must name one file. Fix: give one URL per dataset row"
+            )
+        if not SHA256_RE.match(sha):
+            raise InputError(
+                f"{where}: the path is a URL but the 'sha256' column is empty or not 64 hex "
+                "digits; downloads are verified. Fix: add the file's SHA-256 to the sha256 column"
+            )
+        if url_format(p) is None:
+            raise InputError(
+                f"{where}: a URL must end in .h5ad or .h5 (the format is taken from it). Fix: "
+                "link the .h5ad or 10x .h5 file, or download it yourself and give its local path"
+            )
+    n_paths = len([x for x in p.split(",") if x.strip()])
+    n_sha = len([x for x in sha.split(",") if x.strip()])
+    if n_sha and n_sha != n_paths:
+        raise InputError(
+            f"{where}: {n_paths} path(s) but {n_sha} sha256 value(s). Fix: give one sha256 per "
+            "path, separated by ',', in the same order, or leave the sha256 column empty"
+        )
+
+
+def _read_table(path: str) -> pd.DataFrame:
+    if not Path(path).exists():
+        raise InputError(
+            f"{path}: sample sheet not found; create it (see config/samples.tsv) or set 'samples' "
+            "in the config"
+        )
+    try:
+        sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
+    except Exception as err:
+        raise InputError(
+            f"{path}: not a readable tab-separated sample sheet ({err}). Fix: write it as TSV "
+            "with a header (dataset, path, sha256, sample_col, patient_col, condition_col)"
+        ) from None
+    missing = [c for c in SHEET_COLUMNS if c not in sheet.columns]
+    if missing:
+        raise InputError(
+            f"{path}: the sample sheet lacks the column(s) {', '.join(missing)} (it has: "
+            f"{', '.join(sheet.columns)}). Fix: add them to the header (tab-separated)"
+        )
+    return sheet
+
+
+def read_sheet(path: str) -> pd.DataFrame:
+    """Read and validate the sample sheet; optional columns get the schema's default ("").
+
+    Parameters
+    ----------
+    path
+        The tab-separated sample sheet (``config["samples"]``).
+
+    Returns
+    -------
+    One row per dataset, indexed by ``dataset`` (also kept as a column), with every column
+    of ``samples.schema.yaml``.
+
+    Raises
+    ------
+    InputError
+        A missing or unreadable file, missing columns, a bad row (see :func:`check_row`),
+        a schema violation, no rows, or a repeated dataset id.
+    """
+    sheet = _read_table(path)
+    for i, row in enumerate(sheet.to_dict("records")):
+        check_row(path, i, row)
+    problems = [
+        f"row {i + 1}, {p}"
+        for i, row in enumerate(sheet.to_dict("records"))
+        for p in schema_problems(row, _SHEET_SCHEMA)
+    ]
+    if problems:
+        raise InputError(
+            f"{path}: invalid sample sheet - "
+            + "; ".join(problems)
+            + ". Fix: correct these entries (columns and allowed values: "
+            "workflow/schemas/samples.schema.yaml)"
+        )
+    sheet = sheet.fillna("")
+    for col, spec in _schema(_SHEET_SCHEMA)["properties"].items():
+        if col not in sheet.columns and "default" in spec:
+            sheet[col] = spec["default"]
+    if sheet.empty:
+        raise InputError(f"{path}: the sample sheet has no dataset rows; add one row per dataset")
+    if sheet["dataset"].duplicated().any():
+        dup = ", ".join(sorted(set(sheet.loc[sheet["dataset"].duplicated(), "dataset"])))
+        raise InputError(
+            f"{path}: dataset ids must be unique; repeated: {dup}. Fix: rename one of them"
+        )
+    return sheet.set_index("dataset", drop=False)

@@ -1,0 +1,261 @@
+"""Every file the workflow names, spelled once: results, report figures, logs, targets.
+
+The rules write ``paths.clustered`` (``results/{dataset}/clustered.h5ad``), ``paths.log("qc")``
+and so on; rule ``all`` and the end-to-end tests take :meth:`WorkflowPaths.targets`. Paths
+are relative to the working directory, except the shipped resources.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .io.errors import InputError
+from .io.urls import is_url, url_format
+from .paths import HALLMARK_GMT, MARKERS_DIR, SIGNATURES_DIR
+
+__all__ = ["WorkflowPaths"]
+
+_DS = "results/{dataset}"
+_FIG = f"{_DS}/report"
+
+#: Per-dataset files (attribute names of :class:`WorkflowPaths`) by the rule that writes them.
+_BY_RULE: dict[str, tuple[str, ...]] = {
+    "ingest": ("ingested", "ingest_summary"),
+    "qc": ("qc", "qc_metrics", "qc_summary"),
+    "cluster": ("clustered",),
+    "annotate": ("annotation", "annotation_clusters", "label_agreement", "celltypist_agreement"),
+    "subsets": (
+        "annotation_subsets",
+        "annotation_subclusters",
+        "umap_subsets",
+        "subset_markers",
+        "annotation_confidence",
+        "cnv_heatmap",
+        "cnv_scatter",
+    ),
+    "score": ("scores", "coverage"),
+    "flag": ("compartments", "flags"),
+    "figures": (
+        "umap_compartment",
+        "umap_scores",
+        "dotplot_card_genes",
+        "heatmap_compartment_sets",
+        "qc_violin",
+    ),
+    "conditions": (
+        "conditions",
+        "composition",
+        "composition_by_patient",
+        "forest_conditions",
+        "composition_plot",
+    ),
+    "enrichment": ("enrichment",),
+}
+#: Per-dataset targets of rule ``all``: the core results, then the analysis stages.
+_CORE_TARGETS = ("flags", "compartments", "coverage", *_BY_RULE["figures"])
+_ANALYSIS_TARGETS = (
+    "conditions",
+    "composition",
+    "enrichment",
+    "forest_conditions",
+    "composition_plot",
+    "label_agreement",
+)
+_SUBSET_TARGETS = ("annotation_subsets", "umap_subsets", "cnv_heatmap")
+
+
+@dataclass(frozen=True)
+class WorkflowPaths:
+    """The named files of a run: per-dataset results (templates with ``{dataset}``), the
+    signature library, logs, benchmarks, the resources the rules read, and the targets.
+
+    Attributes
+    ----------
+    datasets
+        Dataset ids of the sample sheet, in its order.
+    subsets
+        Whether the subset stage runs (``subsets.enabled``): its files are targets.
+    sources
+        Dataset id -> the sheet's ``path`` (local file(s) separated by ',', or one URL).
+    sheet
+        The sample sheet, named in messages.
+    markers_yaml, subset_markers_yaml, signatures_dir, hallmark_gmt
+        Compartment markers, subset markers, gene-set folder and Hallmark GMT (configured
+        paths, else the shipped resources).
+    celltypist_model
+        A local CellTypist model, or ``None``.
+    """
+
+    datasets: tuple[str, ...] = ()
+    subsets: bool = True
+    sources: Mapping[str, str] = field(default_factory=dict)
+    sheet: str = "config/samples.tsv"
+    markers_yaml: str = str(MARKERS_DIR / "compartments.yaml")
+    subset_markers_yaml: str = str(MARKERS_DIR / "subsets.yaml")
+    signatures_dir: str = str(SIGNATURES_DIR)
+    hallmark_gmt: str = str(HALLMARK_GMT)
+    celltypist_model: str | None = None
+
+    # the signature library (no dataset)
+    library_gmt = "results/signatures/tmesig.gmt"
+    library_table = "results/signatures/library.tsv"
+    # a dataset given as a URL, downloaded
+    download = "resources/downloads/{dataset}.{ext}"
+    # ingest, qc, cluster
+    ingested = f"{_DS}/ingested.h5ad"
+    ingest_summary = f"{_DS}/ingest_summary.json"
+    qc = f"{_DS}/qc.h5ad"
+    qc_metrics = f"{_DS}/qc_metrics.tsv"
+    qc_summary = f"{_DS}/qc_summary.tsv"
+    clustered = f"{_DS}/clustered.h5ad"
+    # annotate
+    annotation = f"{_DS}/annotation.tsv"
+    annotation_clusters = f"{_DS}/annotation_clusters.tsv"
+    label_agreement = f"{_DS}/label_agreement.tsv"
+    celltypist_agreement = f"{_DS}/celltypist_agreement.tsv"
+    # subsets
+    annotation_subsets = f"{_DS}/annotation_subsets.tsv"
+    annotation_subclusters = f"{_DS}/annotation_subclusters.tsv"
+    umap_subsets = f"{_FIG}/umap_subsets.png"
+    subset_markers = f"{_FIG}/subset_markers.png"
+    annotation_confidence = f"{_FIG}/annotation_confidence.png"
+    cnv_heatmap = f"{_FIG}/cnv_heatmap.png"
+    cnv_scatter = f"{_FIG}/cnv_scatter.png"
+    # score, flag
+    scores = f"{_DS}/scores.parquet"
+    coverage = f"{_DS}/coverage.tsv"
+    compartments = f"{_DS}/compartments.tsv"
+    flags = f"{_DS}/flags.tsv"
+    # figures
+    umap_compartment = f"{_FIG}/umap_compartment.png"
+    umap_scores = f"{_FIG}/umap_scores.png"
+    dotplot_card_genes = f"{_FIG}/dotplot_card_genes.png"
+    heatmap_compartment_sets = f"{_FIG}/heatmap_compartment_sets.png"
+    qc_violin = f"{_FIG}/qc_violin.png"
+    # conditions, enrichment
+    conditions = f"{_DS}/conditions.tsv"
+    composition = f"{_DS}/composition.tsv"
+    composition_by_patient = f"{_DS}/composition_by_patient.tsv"
+    forest_conditions = f"{_FIG}/forest_conditions.png"
+    composition_plot = f"{_FIG}/composition_by_patient.png"
+    enrichment = f"{_DS}/enrichment.tsv"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], samples: Any) -> "WorkflowPaths":
+        """The paths of a checked configuration and its sample sheet.
+
+        Parameters
+        ----------
+        config
+            The configuration after :func:`tmesig.sheet.check_config`.
+        samples
+            The sheet from :func:`tmesig.sheet.read_sheet` (indexed by dataset).
+
+        Returns
+        -------
+        The paths object the rules use.
+
+        Raises
+        ------
+        InputError
+            ``annotate.celltypist_model`` names a file that does not exist.
+        """
+        model = config["annotate"]["celltypist_model"]
+        if model and not os.path.isfile(model):
+            raise InputError(
+                f"annotate.celltypist_model: {model} is not a file (paths are relative to the "
+                "working directory). tmesig never downloads CellTypist models. Fix: point it at a "
+                "local .pkl model (e.g. one saved by celltypist.models.download_models on a "
+                "connected machine) or set it to null"
+            )
+        defaults = cls()
+        return cls(
+            datasets=tuple(samples.index),
+            subsets=bool(config["subsets"]["enabled"]),
+            sources={ds: str(p) for ds, p in samples["path"].items()},
+            sheet=str(config["samples"]),
+            markers_yaml=config["annotate"]["markers"] or defaults.markers_yaml,
+            subset_markers_yaml=config["subsets"]["markers"] or defaults.subset_markers_yaml,
+            signatures_dir=config["signatures"]["directory"] or defaults.signatures_dir,
+            celltypist_model=model or None,
+        )
+
+    @property
+    def signature_files(self) -> list[str]:
+        """The gene-set YAML files of :attr:`signatures_dir`, sorted."""
+        return sorted(str(p) for p in Path(self.signatures_dir).glob("*.yaml"))
+
+    @staticmethod
+    def log(stage: str) -> str:
+        """Log file of a per-dataset rule, e.g. ``logs/{dataset}/qc.log``.
+
+        Parameters
+        ----------
+        stage
+            The rule name (``download.{ext}`` for downloads); ``signatures`` has no dataset.
+        """
+        return "logs/signatures.log" if stage == "signatures" else f"logs/{{dataset}}/{stage}.log"
+
+    @staticmethod
+    def benchmark(stage: str) -> str:
+        """Benchmark table of a rule, e.g. ``logs/{dataset}/qc.benchmark.tsv``.
+
+        Parameters
+        ----------
+        stage
+            As for :meth:`log`.
+        """
+        return WorkflowPaths.log(stage).removesuffix(".log") + ".benchmark.tsv"
+
+    def inputs(self, dataset: str, *, check: bool = False) -> list[str]:
+        """The local file(s) of a dataset: its sheet paths, or the download of its URL.
+
+        Parameters
+        ----------
+        dataset
+            A dataset id of the sheet.
+        check
+            Refuse local files that do not exist.
+
+        Raises
+        ------
+        InputError
+            With ``check``: a local file named in the sheet does not exist.
+        """
+        source = self.sources[dataset].strip()
+        if is_url(source):
+            return [self.download.format(dataset=dataset, ext=url_format(source))]
+        files = [x.strip() for x in source.split(",") if x.strip()]
+        missing = [f for f in files if not os.path.exists(f)] if check else []
+        if missing:
+            raise InputError(
+                f"{self.sheet}: dataset {dataset!r}: file not found: {', '.join(missing)} "
+                f"(paths are relative to the working directory {os.getcwd()}). Fix: correct the "
+                "'path' column of the sample sheet or put the file there"
+            )
+        return files
+
+    def dataset_outputs(self, dataset: str) -> list[str]:
+        """Every result file of one dataset (the subset stage's only when it runs).
+
+        Parameters
+        ----------
+        dataset
+            A dataset id.
+        """
+        names = [
+            n for rule, ns in _BY_RULE.items() if rule != "subsets" or self.subsets for n in ns
+        ]
+        return [getattr(self, n).format(dataset=dataset) for n in names]
+
+    def targets(self) -> list[str]:
+        """The targets of rule ``all``: the library, then each dataset's results and figures."""
+        out = [self.library_table, self.library_gmt]
+        for ds in self.datasets:
+            out += [getattr(self, n).format(dataset=ds) for n in _CORE_TARGETS]
+        extra = _ANALYSIS_TARGETS + (_SUBSET_TARGETS if self.subsets else ())
+        for ds in self.datasets:
+            out += [getattr(self, n).format(dataset=ds) for n in extra]
+        return out
