@@ -1,6 +1,7 @@
 rule signatures:
     input:
         sets=paths.signature_files,
+        seeds=paths.seeds_table,
     output:
         gmt=paths.library_gmt,
         table=report(

@@ -25,9 +25,3 @@ TIROSH2016 = TESTDATA_DIR / "tirosh2016_oligodendroglioma.h5ad"
 #: The seed reviews are not shipped; only the check that a set's section heading is present
 #: in its seed's text reads them, from ``../shared/seeds`` beside the repository.
 SEEDS_DIR = REPO_ROOT.parent / "shared" / "seeds"
-#: File names of the three seed reviews in ``SEEDS_DIR``.
-SEEDS_DIR_NAMES = (
-    "000_9146605882370660.txt",
-    "001_605cc9f51f1d3c85.txt",
-    "002_0f86049f5147ed74.txt",
-)

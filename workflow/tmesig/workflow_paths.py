@@ -84,6 +84,8 @@ class WorkflowPaths:
     markers_yaml, subset_markers_yaml, signatures_dir, hallmark_gmt
         Compartment markers, subset markers, gene-set folder and Hallmark GMT (configured
         paths, else the shipped resources).
+    seeds_table
+        The seed reviews (citation, DOI) the gene sets' provenance names.
     celltypist_model
         A local CellTypist model, or ``None``.
     """
@@ -96,6 +98,7 @@ class WorkflowPaths:
     subset_markers_yaml: str = str(MARKERS_DIR / "subsets.yaml")
     signatures_dir: str = str(SIGNATURES_DIR)
     hallmark_gmt: str = str(HALLMARK_GMT)
+    seeds_table: str = str(SIGNATURES_DIR / "seeds.tsv")
     celltypist_model: str | None = None
 
     # the signature library (no dataset)

@@ -155,21 +155,22 @@ def test_gmt_round_trip(library, tmp_path):
     assert read_gmt(out) == {s.name: list(s.genes) for s in library}
     first = out.read_text(encoding="utf-8").splitlines()[0].split("\t")
     s0 = library[0]
-    seed_file = load_seeds()[s0.provenance["seed"]].file
-    assert first[1] == f"{s0.title} | {s0.direction} | {seed_file}"
+    seed_id = s0.provenance["seed"]
+    assert seed_id in load_seeds()
+    assert first[1] == f"{s0.title} | {s0.direction} | {seed_id}"
 
 
-def test_gmt_is_unchanged_from_earlier_releases(library, tmp_path):
-    """The GMT still names each set's seed by its text's file name (byte-identical export)."""
+def test_gmt_names_seed_by_id_and_keeps_the_sets(library, tmp_path):
+    """The GMT names each set's seed review by its id (the seeds table gives citation and DOI)."""
     out = tmp_path / "library.gmt"
     write_gmt(library, out)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == (
-        "ado_sidders\tAdenosine signalling signature (Sidders) | up | 001_605cc9f51f1d3c85.txt\t"
+        "ado_sidders\tAdenosine signalling signature (Sidders) | up | horvath2020\t"
         "PPARG\tCYBB\tCOL3A1\tFOXP3\tLAG3\tAPP\tCD81\tGPI\tPTGS2\tCASP1\tFOS\tMAPK1\tMAPK3\tCREB1"
     )
     seeds = {line.split("\t")[1].rsplit(" | ", 1)[1] for line in lines}
-    assert seeds == {s.file for s in load_seeds().values()}
+    assert seeds == set(load_seeds())
 
 
 def test_read_gmt_rejects_bad_line(tmp_path):

@@ -18,9 +18,9 @@ def test_signatures_stage_writes_gmt_and_table(tmp_path):
     assert stage.run(io) == "2 gene sets exported"
     gmt = (tmp_path / "sig" / "tmesig.gmt").read_text(encoding="utf-8")
     assert gmt == (
-        "cd274_pdl1\tPD-L1 / PD-L2 checkpoint ligands | up | 001_605cc9f51f1d3c85.txt\t"
+        "cd274_pdl1\tPD-L1 / PD-L2 checkpoint ligands | up | horvath2020\t"
         "CD274\tPDCD1LG2\n"
-        "cyt_rooney\tCytolytic activity (GZMA, PRF1) | down | 001_605cc9f51f1d3c85.txt\t"
+        "cyt_rooney\tCytolytic activity (GZMA, PRF1) | down | horvath2020\t"
         "PRF1\tGZMA\n"
     )
     table = pd.read_csv(tmp_path / "lib.tsv", sep="\t", keep_default_na=False)

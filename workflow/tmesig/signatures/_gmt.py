@@ -17,9 +17,8 @@ def _clean_field(text: str) -> str:
 
 
 def _seed_label(gene_set: GeneSet, seeds: Mapping[str, Seed]) -> str:
-    """The seed as the GMT names it: the seed text's file name (as in earlier releases)."""
-    seed = str(gene_set.provenance.get("seed", ""))
-    return seeds[seed].file if seed in seeds else seed
+    """The seed as the GMT names it: its id in the seeds table (citation and DOI there)."""
+    return str(gene_set.provenance.get("seed", ""))
 
 
 def write_gmt(
