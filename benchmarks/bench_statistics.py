@@ -56,6 +56,10 @@ ALPHA = 0.05
 CELLS_PER_SAMPLE = 750  # cells per patient x timepoint sample
 PAIRED_RATIO = 4.0  # between-patient SD / planted within-patient shift
 PAIRED_FOLD = 2.0
+#: Columns of the planted-pairs table printed by the recall section.
+PLANTED_COLUMNS = tuple(
+    "compartment set design n_ref n_test effect std_effect p fdr significant".split()
+)
 
 
 def log(msg: str) -> None:
@@ -164,41 +168,34 @@ def section_recall(cfg) -> float:
     for p in progs:
         print(
             f"  program {p.name}: {len(p.genes)} genes x{p.fold:g} in {','.join(p.cell_types)} "
-            f"({'/'.join(sorted(program_compartments(p)))}), response={p.response}, fraction={p.fraction:g}"
+            f"({'/'.join(sorted(program_compartments(p)))}), response={p.response}, "
+            f"fraction={p.fraction:g}"
         )
     n_pat = cfg.recall_patients
     s = scored_simulation(n_pat, programs=progs, seed=cfg.seed, n_genes=cfg.n_genes)
     planted, touched = truth_pairs(s, progs)
     res = compare(s, "response", "R", "NR")
     print(
-        f"  design: {n_pat // 2} R + {n_pat // 2} NR patients x (pre, post), {s.adata.n_obs} cells, "
-        f"{s.adata.n_vars} genes; {len(res)} compartment x set tests ({res['design'].iloc[0]})"
+        f"  design: {n_pat // 2} R + {n_pat // 2} NR patients x (pre, post), "
+        f"{s.adata.n_obs} cells, {s.adata.n_vars} genes; "
+        f"{len(res)} compartment x set tests ({res['design'].iloc[0]})"
     )
-    cols = [
-        "compartment",
-        "set",
-        "design",
-        "n_ref",
-        "n_test",
-        "effect",
-        "std_effect",
-        "p",
-        "fdr",
-        "significant",
-    ]
     sub = res[[k in planted for k in zip(res["compartment"], res["set"], strict=True)]]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print("  planted pairs:")
-        print(sub[cols].to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+        print(sub[list(PLANTED_COLUMNS)].to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     m = recall_fp(res, planted, touched)
     print(
-        f"  recall: {m['recall']:.3f} ({int(round(m['recall'] * m['n_planted']))}/{m['n_planted']} planted pairs at FDR <= {ALPHA})"
+        f"  recall: {m['recall']:.3f} ({int(round(m['recall'] * m['n_planted']))}/"
+        f"{m['n_planted']} planted pairs at FDR <= {ALPHA})"
     )
     print(
-        f"  significant touched (shared set/control genes) but not planted: {m['sig_touched_not_planted']}"
+        "  significant touched (shared set/control genes) but not planted: "
+        f"{m['sig_touched_not_planted']}"
     )
     print(
-        f"  false positives among {m['n_untouched']} untouched pairs: {m['fp_untouched']} {m['sig_untouched']}"
+        f"  false positives among {m['n_untouched']} untouched pairs: "
+        f"{m['fp_untouched']} {m['sig_untouched']}"
     )
     log(f"[time] recall: {time.perf_counter() - t0:.1f} s")
     return m["recall"]
@@ -218,7 +215,8 @@ def section_null(cfg) -> float:
     p = np.concatenate(ps)
     flag = np.concatenate(flags)
     print(
-        f"  design: {cfg.null_patients // 2} patients per arm, {cfg.null_patients * 2 * CELLS_PER_SAMPLE} cells per seed"
+        f"  design: {cfg.null_patients // 2} patients per arm, "
+        f"{cfg.null_patients * 2 * CELLS_PER_SAMPLE} cells per seed"
     )
     print("  seed  tests  flagged(FDR<=0.05)  frac p<=0.05")
     for seed, n, nf, f in per_seed:
@@ -226,14 +224,16 @@ def section_null(cfg) -> float:
     fdr_rate = float(flag.mean())
     any_rate = float(np.mean([nf > 0 for _, _, nf, _ in per_seed]))
     print(
-        f"  all tests: {len(p)}; flagged at FDR <= 0.05: {fdr_rate:.4f}; seeds with any flag: {any_rate:.2f}"
+        f"  all tests: {len(p)}; flagged at FDR <= 0.05: {fdr_rate:.4f}; "
+        f"seeds with any flag: {any_rate:.2f}"
     )
     print("  calibration (observed fraction of p <= t; uniform p gives t):")
     for t in (0.01, 0.05, 0.1, 0.2):
         obs = float((p <= t).mean())
         se = np.sqrt(t * (1 - t) / len(p))
         print(
-            f"    t={t:<5g} observed={obs:.4f}  (expected {t:g}, binomial SE {se:.4f}; tests are correlated within a seed)"
+            f"    t={t:<5g} observed={obs:.4f}  (expected {t:g}, binomial SE {se:.4f}; "
+            "tests are correlated within a seed)"
         )
     log(f"[time] null: {time.perf_counter() - t0:.1f} s")
     return fdr_rate
@@ -243,7 +243,7 @@ def paired_one(n_patients: int, seed: int, n_genes: int) -> dict:
     """Paired vs unpaired on a planted post-treatment shift + score-level patient offsets."""
     prog = sim.Program(
         "post_shift",
-        sim._library_genes("tcell_exhaustion"),
+        sim.library_genes("tcell_exhaustion"),
         ("CD8_T",),
         PAIRED_FOLD,
         timepoint="post",
@@ -290,7 +290,8 @@ def paired_one(n_patients: int, seed: int, n_genes: int) -> dict:
 def section_paired(cfg) -> tuple[float, float, pd.DataFrame]:
     t0 = time.perf_counter()
     print(
-        f"\n== 3. paired pre/post: exhaustion genes x{PAIRED_FOLD:g} in CD8 T cells post-treatment (all patients), "
+        f"\n== 3. paired pre/post: exhaustion genes x{PAIRED_FOLD:g} in CD8 T cells "
+        "post-treatment (all patients), "
         f"patient offsets SD = {PAIRED_RATIO:g} x shift =="
     )
     rows = [paired_one(cfg.paired_patients, seed, cfg.n_genes) for seed in cfg.paired_seeds]
@@ -300,7 +301,8 @@ def section_paired(cfg) -> tuple[float, float, pd.DataFrame]:
     main = df.iloc[0]
     print(
         f"  {cfg.paired_patients} patients sampled pre and post; T_NK x tcell_exhaustion; "
-        f"paired detection rate (p<=0.05) over {len(df)} seeds: {(df['paired_p'] <= 0.05).mean():.2f}; "
+        f"paired detection rate (p<=0.05) over {len(df)} seeds: "
+        f"{(df['paired_p'] <= 0.05).mean():.2f}; "
         f"unpaired: {(df['unpaired_p'] <= 0.05).mean():.2f}"
     )
     log(f"[time] paired: {time.perf_counter() - t0:.1f} s")

@@ -10,10 +10,10 @@ unit, paired when the same patients were sampled in both (see
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
-from .annotate import UNASSIGNED
 from .conditions import Contrast, compare_units
+from .constants import UNASSIGNED
+from .stats import fdr_by_family
 
 __all__ = ["compare_composition", "composition_table"]
 
@@ -25,6 +25,18 @@ def composition_table(
 
     Every compartment seen in the data gets a row for every patient × condition (with zero
     cells where absent), so that absence counts as a fraction of zero.
+
+    Parameters
+    ----------
+    compartment, patient, condition
+        Per-cell labels (``patient`` and ``condition`` reindexed to ``compartment``).
+
+    Returns
+    -------
+    DataFrame
+        ``patient``, ``condition``, ``compartment``, ``n_cells``, ``n_total``, ``fraction``
+        and ``logit`` (``log((k + 0.5) / (n - k + 0.5))``), sorted by compartment,
+        condition and patient.
     """
     df = pd.DataFrame(
         {
@@ -88,9 +100,6 @@ def compare_composition(
     out = pd.DataFrame(rows)
     if out.empty:
         return out
-    out["fdr"] = np.nan
-    tested = out["p"].notna().to_numpy()
-    if tested.any():
-        out.loc[tested, "fdr"] = multipletests(out.loc[tested, "p"], method="fdr_bh")[1]
+    out["fdr"] = fdr_by_family(out.assign(family="all"))  # one family: every compartment
     out["significant"] = (out["fdr"] <= alpha).fillna(False).astype(bool)
     return out

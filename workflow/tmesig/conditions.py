@@ -18,7 +18,7 @@ compartment flags: *primary* (each set in the compartments it applies to — the
 pre-specified hypotheses) and *exploratory* (all other compartment × set pairs).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,16 +26,32 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .annotate import UNASSIGNED
-from .flag import fdr_by_family
+from .constants import ANY, UNASSIGNED, direction_sign
+from .io.errors import InputError
 from .signatures import GeneSet
+from .stats import fdr_by_family
 
-__all__ = ["Contrast", "compare_conditions", "compare_units", "patient_means", "resolve_contrast"]
+__all__ = [
+    "ConditionOptions",
+    "Contrast",
+    "compare_conditions",
+    "compare_units",
+    "patient_means",
+    "resolve_contrast",
+]
 
 
 @dataclass(frozen=True)
 class Contrast:
-    """Which two conditions are compared: ``test − reference``."""
+    """Which two conditions are compared: ``test − reference``.
+
+    Parameters
+    ----------
+    reference, test : str
+        The two condition labels.
+    note : str
+        Why this pair was chosen, when not named in the config (appended to each row's note).
+    """
 
     reference: str
     test: str
@@ -51,9 +67,20 @@ def resolve_contrast(
     the alphabetically first is the reference (and the note says so). Returns ``None`` when
     there is nothing to compare (fewer than two levels).
 
+    Parameters
+    ----------
+    levels
+        The condition of each cell (or the distinct conditions); ``""``, ``NA``, ``nan`` ignored.
+    reference, test
+        The conditions named in the config, or None.
+
+    Returns
+    -------
+    Contrast or None
+
     Raises
     ------
-    ValueError
+    InputError
         When a named condition is absent, or there are more than two levels and none is named.
     """
     levels = sorted({str(x) for x in levels if str(x) not in ("", "NA", "nan")})
@@ -61,10 +88,11 @@ def resolve_contrast(
         missing = [x for x in (reference, test) if x is None or x not in levels]
         if missing:
             msg = (
-                f"conditions {missing} named in the config (conditions.reference / conditions.test) "
-                f"are not in the data, whose conditions are {levels}; fix the config"
+                f"conditions {missing} named in the config (conditions.reference / "
+                f"conditions.test) are not in the data, whose conditions are {levels}; "
+                "fix the config"
             )
-            raise ValueError(msg)
+            raise InputError(msg)
         return Contrast(str(reference), str(test))
     if len(levels) < 2:
         return None
@@ -73,7 +101,7 @@ def resolve_contrast(
             f"the condition column has {len(levels)} levels {levels}; name the two to compare "
             "with conditions.reference and conditions.test in the config"
         )
-        raise ValueError(msg)
+        raise InputError(msg)
     return Contrast(levels[0], levels[1], note=f"reference '{levels[0]}' chosen alphabetically")
 
 
@@ -85,10 +113,22 @@ def patient_means(
     condition: pd.Series,
     min_cells: int = 10,
 ) -> pd.DataFrame:
-    """Mean of each column per compartment × patient × condition (groups under ``min_cells`` dropped).
+    """Mean of each column per compartment × patient × condition (small groups dropped).
 
-    Returns a long table: ``compartment``, ``patient``, ``condition``, ``n_cells`` and one
-    column per input column. Unassigned cells are left out.
+    Parameters
+    ----------
+    values
+        Cells × values (e.g. scores).
+    compartment, patient, condition
+        Per-cell labels (reindexed to ``values``).
+    min_cells
+        Groups with fewer cells are dropped.
+
+    Returns
+    -------
+    DataFrame
+        A long table: ``compartment``, ``patient``, ``condition``, ``n_cells`` and one
+        column per input column. Unassigned cells are left out.
     """
     df = values.copy()
     df["compartment"] = compartment.reindex(values.index).astype(str).to_numpy()
@@ -108,11 +148,20 @@ def compare_units(
 
     Paired when at least ``min_units`` patients appear in both, else unpaired (Welch).
 
+    Parameters
+    ----------
+    ref, test
+        One value per patient in the reference and the test condition (NaN left out).
+    min_units
+        Minimum pairs for a paired test, or patients per condition for an unpaired one.
+    alpha
+        The confidence intervals are ``1 - alpha``.
+
     Returns
     -------
     dict
-        ``design``, ``n_ref``, ``n_test``, ``n_pairs``, ``mean_ref``, ``mean_test``,
-        ``effect``, ``ci_low``, ``ci_high``, ``std_effect``, ``p``, ``note``.
+        ``n_ref``, ``n_test``, ``n_pairs``, ``mean_ref``, ``mean_test``, ``effect``,
+        ``ci_low``, ``ci_high``, ``std_effect``, ``p``, ``note``, ``design``.
     """
     ref, test = ref.dropna(), test.dropna()
     both = ref.index.intersection(test.index)
@@ -131,26 +180,48 @@ def compare_units(
     }
     q = 1 - alpha / 2
     if len(both) >= min_units:
-        d = (test.loc[both] - ref.loc[both]).to_numpy(dtype=float)
-        n = len(d)
-        mean, sd = float(d.mean()), float(d.std(ddof=1))
-        out.update(design="paired", effect=mean)
-        if sd > 0:
-            half = stats.t.ppf(q, n - 1) * sd / np.sqrt(n)
-            out.update(
-                ci_low=mean - half,
-                ci_high=mean + half,
-                std_effect=mean / sd,
-                p=float(stats.ttest_rel(test.loc[both], ref.loc[both]).pvalue),
-            )
-        else:
-            out["note"] = "identical within-patient differences: no test"
-        unpaired_left = len(ref) + len(test) - 2 * len(both)
-        if unpaired_left:
-            out["note"] = (out["note"] + "; " if out["note"] else "") + (
-                f"{unpaired_left} patient sample(s) seen in one condition only were left out"
-            )
-        return out
+        _paired(out, ref, test, both, q)
+    else:
+        _unpaired(out, ref, test, both, q, min_units)
+    return out
+
+
+def _add_note(out: dict[str, Any], text: str) -> None:
+    out["note"] = (out["note"] + "; " if out["note"] else "") + text
+
+
+def _paired(out: dict[str, Any], ref: pd.Series, test: pd.Series, both: pd.Index, q: float) -> None:
+    """Paired t-test on the within-patient differences (patients in one condition left out)."""
+    d = (test.loc[both] - ref.loc[both]).to_numpy(dtype=float)
+    n = len(d)
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    out.update(design="paired", effect=mean)
+    if sd > 0:
+        half = stats.t.ppf(q, n - 1) * sd / np.sqrt(n)
+        out.update(
+            ci_low=mean - half,
+            ci_high=mean + half,
+            std_effect=mean / sd,
+            p=float(stats.ttest_rel(test.loc[both], ref.loc[both]).pvalue),
+        )
+    else:
+        out["note"] = "identical within-patient differences: no test"
+    unpaired_left = len(ref) + len(test) - 2 * len(both)
+    if unpaired_left:
+        _add_note(
+            out, f"{unpaired_left} patient sample(s) seen in one condition only were left out"
+        )
+
+
+def _unpaired(
+    out: dict[str, Any],
+    ref: pd.Series,
+    test: pd.Series,
+    both: pd.Index,
+    q: float,
+    min_units: int,
+) -> None:
+    """Welch's t-test on the patient means (patients in both conditions left out)."""
     out["design"] = "unpaired"
     if len(both):
         # a patient in both groups would be counted twice: keep it in neither
@@ -167,17 +238,22 @@ def compare_units(
         out["effect"] = float(test.mean() - ref.mean())
     if len(ref) < min_units or len(test) < min_units:
         out["design"] = "insufficient"
-        extra = (
-            f"fewer than {min_units} patients per condition ({len(ref)} vs {len(test)}): no test"
+        _add_note(
+            out,
+            f"fewer than {min_units} patients per condition ({len(ref)} vs {len(test)}): no test",
         )
-        out["note"] = (out["note"] + "; " if out["note"] else "") + extra
-        return out
+        return
+    _welch(out, ref, test, q)
+
+
+def _welch(out: dict[str, Any], ref: pd.Series, test: pd.Series, q: float) -> None:
+    """Welch–Satterthwaite interval, Hedges' g and Welch's p into ``out``."""
     v1, v2 = float(ref.var(ddof=1)), float(test.var(ddof=1))
     n1, n2 = len(ref), len(test)
     se = np.sqrt(v1 / n1 + v2 / n2)
     if se == 0:
         out["note"] = "no variation between patients: no test"
-        return out
+        return
     df = se**4 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
     half = stats.t.ppf(q, df) * se
     pooled = np.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
@@ -188,7 +264,44 @@ def compare_units(
         std_effect=g,
         p=float(stats.ttest_ind(test, ref, equal_var=False).pvalue),
     )
-    return out
+
+
+@dataclass(frozen=True)
+class ConditionOptions:
+    """Thresholds of :func:`compare_conditions` (the config's ``conditions`` section).
+
+    Parameters
+    ----------
+    min_cells : int
+        Minimum cells of a patient in a compartment and condition to contribute.
+    min_patients : int
+        Minimum patients per condition (or pairs) for a test.
+    alpha : float
+        Confidence level of the intervals is ``1 - alpha``; FDR level for ``significant``.
+    """
+
+    min_cells: int = 10
+    min_patients: int = 3
+    alpha: float = 0.05
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> "ConditionOptions":
+        """Options from the config's ``conditions`` section (all three keys required).
+
+        Parameters
+        ----------
+        section : mapping
+            ``config["conditions"]`` (its ``reference`` and ``test`` are ignored here).
+
+        Returns
+        -------
+        ConditionOptions
+        """
+        return cls(
+            min_cells=section["min_cells"],
+            min_patients=section["min_patients"],
+            alpha=section["alpha"],
+        )
 
 
 def compare_conditions(
@@ -199,9 +312,7 @@ def compare_conditions(
     patient: pd.Series,
     condition: pd.Series,
     contrast: Contrast,
-    min_cells: int = 10,
-    min_patients: int = 3,
-    alpha: float = 0.05,
+    options: ConditionOptions | None = None,
 ) -> pd.DataFrame:
     """Compare two conditions per compartment × set with patients as the unit.
 
@@ -215,12 +326,8 @@ def compare_conditions(
         Per-cell labels aligned with ``scores``.
     contrast
         The two conditions, see :func:`resolve_contrast`.
-    min_cells
-        Minimum cells of a patient in a compartment and condition to contribute.
-    min_patients
-        Minimum patients per condition (or pairs) for a test.
-    alpha
-        Confidence level of the intervals is ``1 - alpha``; FDR level for ``significant``.
+    options
+        ``min_cells``, ``min_patients``, ``alpha`` (default :class:`ConditionOptions` ()).
 
     Returns
     -------
@@ -232,36 +339,44 @@ def compare_conditions(
         condition is further towards resistance), ``fdr`` (BH within the family) and
         ``significant``.
     """
+    opts = ConditionOptions() if options is None else options
     by_name = {gs.name: gs for gs in sets}
     pm = patient_means(
-        scores, compartment=compartment, patient=patient, condition=condition, min_cells=min_cells
+        scores,
+        compartment=compartment,
+        patient=patient,
+        condition=condition,
+        min_cells=opts.min_cells,
     )
     rows = []
     for comp, sub in pm.groupby("compartment", sort=True):
         r = sub[sub["condition"] == contrast.reference].set_index("patient")
         t = sub[sub["condition"] == contrast.test].set_index("patient")
         for set_name in scores.columns:
-            res = compare_units(r[set_name], t[set_name], min_units=min_patients, alpha=alpha)
-            sign = 1.0 if by_name[set_name].direction == "up" else -1.0
-            gs = by_name[set_name]
-            applies = ("any" in gs.compartments) or (comp in gs.compartments)
-            rows.append(
-                {
-                    "compartment": comp,
-                    "set": set_name,
-                    "direction": gs.direction,
-                    "family": "primary" if applies else "exploratory",
-                    "reference": contrast.reference,
-                    "test": contrast.test,
-                    **res,
-                    "resistance_effect": sign * res["std_effect"],
-                }
+            res = compare_units(
+                r[set_name], t[set_name], min_units=opts.min_patients, alpha=opts.alpha
             )
+            rows.append(_row(comp, by_name[set_name], contrast, res))
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     out["fdr"] = fdr_by_family(out)
-    out["significant"] = (out["fdr"] <= alpha).fillna(False).astype(bool)
+    out["significant"] = (out["fdr"] <= opts.alpha).fillna(False).astype(bool)
     if contrast.note:
         out["note"] = [f"{n}; {contrast.note}" if n else contrast.note for n in out["note"]]
     return out
+
+
+def _row(comp: str, gs: GeneSet, contrast: Contrast, res: dict[str, Any]) -> dict[str, Any]:
+    """One output row: the compartment × set, its family, the comparison, the signed effect."""
+    applies = (ANY in gs.compartments) or (comp in gs.compartments)
+    return {
+        "compartment": comp,
+        "set": gs.name,
+        "direction": gs.direction,
+        "family": "primary" if applies else "exploratory",
+        "reference": contrast.reference,
+        "test": contrast.test,
+        **res,
+        "resistance_effect": direction_sign(gs.direction) * res["std_effect"],
+    }

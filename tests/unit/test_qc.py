@@ -1,8 +1,12 @@
+import dataclasses
+
 import anndata as ad
 import numpy as np
 import pandas as pd
+import pytest
 import scipy.sparse as sp
 from tmesig import qc
+from tmesig.io import InputError
 
 
 def test_mad_bounds_by_hand():
@@ -32,7 +36,9 @@ def test_per_sample_thresholds_remove_planted_outliers_only():
     a.obs_names = [f"c{i}" for i in range(300)]
     a.obs["sample"] = ["shallow"] * 150 + ["deep"] * 150
     a.layers["counts"] = a.X.copy()
-    kept, metrics, summary = qc.run_qc(a, nmads=5, min_genes=3, doublets=False)
+    kept, metrics, summary = qc.run_qc(
+        a, options=qc.QcOptions(nmads=5, min_genes=3, doublets=False)
+    )
     removed = set(metrics.index[~metrics["kept"]])
     planted = {"c0", "c1", "c2", "c150", "c151", "c160", "c161", "c162"}
     assert removed == planted
@@ -50,7 +56,7 @@ def test_per_sample_thresholds_remove_planted_outliers_only():
 
 
 def test_no_mito_genes_is_reported_not_guessed(planted):
-    _, metrics, summary = qc.run_qc(planted, min_genes=1, doublets=False)
+    _, metrics, summary = qc.run_qc(planted, options=qc.QcOptions(min_genes=1, doublets=False))
     assert metrics["pct_mito"].isna().all()
     assert summary["mito_filter"].str.startswith("skipped").all()
 
@@ -70,8 +76,65 @@ def test_scrublet_scores_planted_doublets_higher():
     b.obs_names = [f"c{k}" for k in range(b.n_obs)]
     b.obs["sample"] = "s1"
     b.layers["counts"] = b.X.copy()
-    _, metrics, summary = qc.run_qc(b, min_genes=1, nmads=50, doublets=True, seed=0)
+    _, metrics, summary = qc.run_qc(
+        b, options=qc.QcOptions(min_genes=1, nmads=50, doublets=True, seed=0)
+    )
     planted_score = metrics["doublet_score"].iloc[-30:].mean()
     single_score = metrics["doublet_score"].iloc[:-30].mean()
     assert planted_score > 2 * single_score
     assert summary.loc[0, "doublets"] == "applied"
+
+
+def test_options_from_config_and_defaults():
+    section = {
+        "nmads": 4,
+        "nmads_mito": 2,
+        "max_pct_mito": 20,
+        "min_pct_mito": 3,
+        "min_genes": 100,
+        "min_cells_per_gene": 2,
+        "doublets": False,
+        "min_cells_doublets": 50,
+        "seed": 7,
+        "unrelated": "ignored",
+    }
+    opts = qc.QcOptions.from_config(section)
+    assert dataclasses.asdict(opts) == {
+        **{k: v for k, v in section.items() if k != "unrelated"},
+        "sample_key": "sample",
+    }
+    default = qc.QcOptions()
+    assert (default.nmads, default.nmads_mito, default.max_pct_mito, default.min_pct_mito) == (
+        5.0,
+        3.0,
+        25.0,
+        5.0,
+    )
+    assert (default.min_genes, default.min_cells_per_gene, default.doublets) == (200, 3, True)
+    assert (default.min_cells_doublets, default.seed) == (100, 0)
+    with pytest.raises(KeyError):
+        qc.QcOptions.from_config({"nmads": 5})
+
+
+def test_small_samples_skip_doublets_and_sample_key(planted):
+    a = planted.copy()
+    a.obs["batch"] = a.obs.pop("sample")
+    opts = qc.QcOptions(min_genes=1, min_cells_doublets=1_000, sample_key="batch")
+    _, metrics, summary = qc.run_qc(a, options=opts)
+    assert set(summary["sample"]) == {"s1", "s2", "s3"}
+    assert summary["doublets"].str.startswith("skipped: 60 cells < 1000").all()
+    assert metrics["doublet_score"].isna().all() and not metrics["predicted_doublet"].any()
+    assert list(summary.columns[-7:]) == [
+        "n_low_counts",
+        "n_high_counts",
+        "n_low_genes",
+        "n_high_genes",
+        "n_below_min_genes",
+        "n_high_mito",
+        "n_doublet",
+    ]
+
+
+def test_every_cell_removed_is_an_input_error(planted):
+    with pytest.raises(InputError, match="QC removed every cell"):
+        qc.run_qc(planted, options=qc.QcOptions(min_genes=10_000, doublets=False))

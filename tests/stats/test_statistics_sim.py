@@ -106,7 +106,7 @@ def test_paired_finds_what_unpaired_misses(library):
     """
     prog = sim.Program(
         "post_shift",
-        sim._library_genes("tcell_exhaustion"),
+        sim.library_genes("tcell_exhaustion"),
         ("CD8_T",),
         3.0,
         timepoint="post",

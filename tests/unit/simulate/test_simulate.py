@@ -115,3 +115,73 @@ def test_subset_profiles_consistent_with_subset_markers(sim):
     assert frac(plasma, ["MS4A1"]) < 0.1 and frac(b, ["MS4A1"]) > 0.9
     assert frac(nk, ["CD8A", "CD8B"]) < 0.2 and frac(cd8, ["CD8A", "CD8B"]) > 0.9
     assert frac(nk, ["KLRF1", "NCR1"]) > 0.9
+
+
+def test_design_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="n_patients >= 2"):
+        simulate.design(100, n_patients=1)
+    with pytest.raises(ValueError, match="dispersion must be > 0"):
+        simulate.design(100, dispersion=0)
+    bad = simulate.Program("p", ("CD8A",), ("T_cell",), 2.0)
+    with pytest.raises(ValueError, match="unknown cell type"):
+        simulate.design(100, programs=(bad,))
+    with pytest.raises(ValueError, match="smaller than the"):
+        simulate.design(100, n_genes=50)
+
+
+def test_custom_program_is_recorded_and_planted_where_asked():
+    genes = simulate.library_genes("tcell_exhaustion")
+    assert genes and genes == next(
+        gs.genes for gs in signatures.load_library() if gs.name == "tcell_exhaustion"
+    )
+    prog = simulate.Program(
+        "post_nk", (*genes, "NOT_A_GENE"), ("NK",), 2.5, timepoint="post", fraction=0.5, clone="c1"
+    )
+    s = simulate.design(2_000, n_genes=1_200, n_patients=4, programs=(prog,), seed=7)
+    rec = s.uns["simulation"]
+    assert list(rec) == [
+        "seed",
+        "n_genes",
+        "n_patients",
+        "mean_depth",
+        "depth_sd",
+        "dispersion",
+        "null",
+        "cell_types",
+        "programs",
+    ]
+    assert rec["programs"]["post_nk"] == {
+        "genes": list(genes),
+        "cell_types": ["NK"],
+        "fold": 2.5,
+        "response": "any",
+        "timepoint": "post",
+        "fraction": 0.5,
+        "clone": "c1",
+    }
+    assert list(s.obs.columns) == [
+        "cell_type",
+        "compartment",
+        "patient",
+        "sample",
+        "response",
+        "timepoint",
+        "condition",
+        "planted_post_nk",
+        "clone",
+        "depth",
+    ]
+    planted = s.obs["planted_post_nk"].to_numpy()
+    assert planted.any() and (s.obs.loc[planted, "cell_type"] == "NK").all()
+    assert (s.obs.loc[planted, "timepoint"] == "post").all()
+    assert (s.obs.loc[planted, "clone"] == "c1").all()
+    nk_post = ((s.obs["cell_type"] == "NK") & (s.obs["timepoint"] == "post")).to_numpy()
+    assert 0.3 < planted.sum() / nk_post.sum() < 0.7
+    # the planted genes' share of the profile rises by the fold in carrying cells
+    idx = [s.var.index.get_loc(g) for g in genes]
+    on = s.profiles[s.state[planted][0], idx].sum()
+    off = s.profiles[s.state[nk_post & ~planted][0], idx].sum()
+    assert 1.5 < on / off < 2.5
+    # 16 equal-probability depth levels around mean_depth
+    assert len(s.depths) == 16 and np.isclose(np.median(s.depths), 4_000.0, rtol=0.05)
+    assert set(np.unique(s.level)) <= set(range(16))

@@ -1,9 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from cohort_helpers import gene_set, planted_cells
 from scipy import stats
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
-from tmesig import composition, conditions
+from tmesig import conditions
+from tmesig.io import InputError
 from tmesig.signatures import GeneSet
 
 
@@ -50,53 +52,19 @@ def test_resolve_contrast():
     c = conditions.resolve_contrast(["R", "NR", "R"], reference=None, test=None)
     assert (c.reference, c.test) == ("NR", "R") and "alphabetically" in c.note
     assert conditions.resolve_contrast(["NA"], reference=None, test=None) is None
-    with pytest.raises(ValueError, match="conditions.reference"):
+    with pytest.raises(InputError, match="conditions.reference"):
         conditions.resolve_contrast(["a", "b", "c"], reference=None, test=None)
-    with pytest.raises(ValueError, match="not in the data"):
+    with pytest.raises(InputError, match="not in the data"):
         conditions.resolve_contrast(["a", "b"], reference="a", test="z")
-
-
-def _gs(name, direction):
-    return GeneSet(
-        name=name,
-        title=name,
-        genes=("G",),
-        direction=direction,
-        compartments=("any",),
-        mechanism="m",
-        card=False,
-        provenance={"seed": "s", "section": "x"},
-    )
-
-
-def _planted_cells(seed=0, n_patients=5, n=20):
-    """Non-responders' T cells carry more exhaustion; their myeloid share is doubled."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for resp in ("R", "NR"):
-        for p in range(n_patients):
-            pat = f"{resp}{p}"
-            offset = rng.normal(0, 0.2)
-            n_my = (2 * n if resp == "NR" else n) + int(rng.integers(-5, 6))
-            for comp, k in (("T_NK", n), ("myeloid", n_my), ("epithelial", 2 * n)):
-                for _ in range(k):
-                    exh = (
-                        rng.normal(0, 0.5)
-                        + offset
-                        + (1.0 if (comp == "T_NK" and resp == "NR") else 0)
-                    )
-                    rows.append((pat, resp, comp, exh, rng.normal(0, 0.5)))
-    df = pd.DataFrame(rows, columns=["patient", "condition", "compartment", "exhaustion", "null"])
-    df.index = [f"c{i}" for i in range(len(df))]
-    return df
+    assert issubclass(InputError, ValueError)
 
 
 def test_planted_condition_effect_found_where_planted_only():
-    df = _planted_cells()
+    df = planted_cells()
     c = conditions.resolve_contrast(df["condition"], reference="R", test="NR")
     out = conditions.compare_conditions(
         df[["exhaustion", "null"]],
-        [_gs("exhaustion", "up"), _gs("null", "up")],
+        [gene_set("exhaustion", "up"), gene_set("null", "up")],
         compartment=df["compartment"],
         patient=df["patient"],
         condition=df["condition"],
@@ -115,34 +83,10 @@ def test_planted_condition_effect_found_where_planted_only():
     assert row["ci_low"] < 1.0 < row["ci_high"]
 
 
-def test_composition_by_hand_and_planted_shift():
-    df = _planted_cells()
-    tab = composition.composition_table(
-        compartment=df["compartment"], patient=df["patient"], condition=df["condition"]
-    )
-    n_my = int(((df.patient == "R0") & (df.compartment == "myeloid")).sum())
-    r0 = tab[(tab.patient == "R0") & (tab.compartment == "myeloid")].iloc[0]
-    assert (
-        r0["n_cells"] == n_my
-        and r0["n_total"] == 60 + n_my
-        and r0["fraction"] == n_my / (60 + n_my)
-    )
-    assert np.isclose(r0["logit"], np.log((n_my + 0.5) / (60 + 0.5)))
-    c = conditions.Contrast("R", "NR")
-    comp = composition.compare_composition(tab, contrast=c).set_index("compartment")
-    assert comp.loc["myeloid", "effect"] > 0 and comp.loc["myeloid", "significant"]
-    fr = (
-        df[df.condition == "NR"]
-        .groupby("patient")["compartment"]
-        .apply(lambda c: (c == "myeloid").mean())
-    )
-    assert np.isclose(comp.loc["myeloid", "fraction_test"], fr.mean())
-
-
 def test_fdr_within_families():
     from statsmodels.stats.multitest import multipletests
 
-    df = _planted_cells(seed=3)
+    df = planted_cells(seed=3)
     sets = [
         GeneSet(
             name="exhaustion",
@@ -154,7 +98,7 @@ def test_fdr_within_families():
             card=False,
             provenance={"seed": "s", "section": "x"},
         ),
-        _gs("null", "up"),
+        gene_set("null", "up"),
     ]
     out = conditions.compare_conditions(
         df[["exhaustion", "null"]],
@@ -172,3 +116,68 @@ def test_fdr_within_families():
     for f in ("primary", "exploratory"):
         sub = out[out["family"] == f]
         assert np.allclose(sub["fdr"], multipletests(sub["p"], method="fdr_bh")[1])
+
+
+def test_paired_notes_and_degenerate_cases():
+    idx = ["a", "b", "c", "d"]
+    ref = pd.Series([1.0, 2.0, 3.0, 4.0], index=idx)
+    same = conditions.compare_units(ref, ref + 1.0)
+    assert same["design"] == "paired" and same["effect"] == pytest.approx(1.0)
+    assert np.isnan(same["p"]) and same["note"] == "identical within-patient differences: no test"
+    extra = pd.concat([ref + 1.0 + np.array([0.1, -0.1, 0.2, 0.0]), pd.Series([9.0], ["e"])])
+    res = conditions.compare_units(ref, extra)
+    assert res["design"] == "paired" and res["n_pairs"] == 4 and res["n_test"] == 5
+    assert res["note"] == "1 patient sample(s) seen in one condition only were left out"
+    # too few pairs: the paired patients are dropped and the rest compared unpaired
+    r = pd.Series([1.0, 2.0, 3.0, 5.0], index=["a", "b", "c", "p"])
+    t = pd.Series([2.0, 4.0, 6.0, 8.0], index=["x", "y", "z", "p"])
+    res = conditions.compare_units(r, t)
+    assert res["design"] == "unpaired" and (res["n_ref"], res["n_test"]) == (3, 3)
+    assert res["note"].startswith("1 patient(s) in both conditions left out")
+    assert res["mean_ref"] == pytest.approx(2.0) and res["mean_test"] == pytest.approx(4.0)
+    flat = conditions.compare_units(pd.Series(1.0, index=idx), pd.Series(2.0, index=list("wxyz")))
+    assert flat["note"] == "no variation between patients: no test" and np.isnan(flat["p"])
+    assert list(flat) == [
+        "n_ref",
+        "n_test",
+        "n_pairs",
+        "mean_ref",
+        "mean_test",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "std_effect",
+        "p",
+        "note",
+        "design",
+    ]
+
+
+def test_options_from_config_and_min_patients():
+    section = {"reference": "R", "test": "NR", "min_cells": 5, "min_patients": 6, "alpha": 0.1}
+    opts = conditions.ConditionOptions.from_config(section)
+    assert opts == conditions.ConditionOptions(min_cells=5, min_patients=6, alpha=0.1)
+    default = conditions.ConditionOptions()
+    assert (default.min_cells, default.min_patients, default.alpha) == (10, 3, 0.05)
+    df = planted_cells()
+    out = conditions.compare_conditions(
+        df[["exhaustion"]],
+        [gene_set("exhaustion", "down")],
+        compartment=df["compartment"],
+        patient=df["patient"],
+        condition=df["condition"],
+        contrast=conditions.resolve_contrast(df["condition"], reference=None, test=None),
+        options=opts,
+    )
+    assert (out["design"] == "insufficient").all() and not out["significant"].any()
+    assert out["note"].str.endswith("; reference 'NR' chosen alphabetically").all()
+    # a down set: resistance_effect is the negated standardised effect
+    out = conditions.compare_conditions(
+        df[["exhaustion"]],
+        [gene_set("exhaustion", "down")],
+        compartment=df["compartment"],
+        patient=df["patient"],
+        condition=df["condition"],
+        contrast=conditions.Contrast("R", "NR"),
+    )
+    assert np.allclose(out["resistance_effect"], -out["std_effect"])

@@ -1,0 +1,72 @@
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import planted_counts
+from tmesig import qc
+from tmesig.io import InputError
+from tmesig.stages import StageIO
+from tmesig.stages import qc as qc_stage
+
+QC_CONFIG = {
+    "nmads": 5,
+    "nmads_mito": 3,
+    "max_pct_mito": 25,
+    "min_pct_mito": 5,
+    "min_genes": 10,
+    "min_cells_per_gene": 3,
+    "doublets": True,
+    "min_cells_doublets": 100,
+    "seed": 0,
+}
+
+
+def _ingested(tmp_path):
+    a = planted_counts(n_per_group=80, n_genes=300, samples=("s1", "s2"))
+    a.var_names = ["MT-CO1", "MT-ND1", *a.var_names[2:]]
+    a.layers["counts"][:3, :2] = 500  # three high-mito cells
+    a.X = a.layers["counts"].copy()
+    path = tmp_path / "ingested.h5ad"
+    a.write_h5ad(path)
+    return path
+
+
+def _io(tmp_path, h5ad, config):
+    out = {k: str(tmp_path / f"{k}.{ext}") for k, ext in [("h5ad", "h5ad"), ("metrics", "tsv")]}
+    out["summary"] = str(tmp_path / "summary.tsv")
+    return StageIO(input={"h5ad": str(h5ad)}, output=out, params={"qc": config})
+
+
+def test_qc_stage_writes_the_package_results(tmp_path):
+    h5ad = _ingested(tmp_path)
+    io = _io(tmp_path, h5ad, QC_CONFIG)
+    summary_line = qc_stage.run(io)
+    kept, metrics, summary = qc.run_qc(
+        ad.read_h5ad(h5ad), options=qc.QcOptions.from_config(QC_CONFIG)
+    )
+    assert summary_line == f"QC kept {kept.n_obs} of 240 cells"
+    assert kept.n_obs < 240 and not metrics.loc[["c0", "c1", "c2"], "kept"].any()
+    assert metrics.loc["c0", "removed_reason"].split(";")[-1] == "high_mito"
+    assert open(io.output["metrics"]).read() == metrics.to_csv(sep="\t", float_format="%.6g")
+    assert open(io.output["summary"]).read() == summary.to_csv(
+        sep="\t", index=False, float_format="%.6g"
+    )
+    written = ad.read_h5ad(io.output["h5ad"])
+    assert written.obs_names.equals(kept.obs_names) and written.var_names.equals(kept.var_names)
+    assert (written.layers["counts"] != kept.layers["counts"]).nnz == 0
+    assert list(written.obs.columns[-4:]) == [
+        "total_counts",
+        "n_genes",
+        "pct_mito",
+        "doublet_score",
+    ]
+    table = pd.read_csv(io.output["metrics"], sep="\t", index_col=0)
+    assert table.index.name == "cell" and table.columns[0] == "sample"
+    assert np.allclose(table["total_counts"], metrics["total_counts"], rtol=1e-5)
+
+
+def test_qc_stage_all_removed_is_an_input_error(tmp_path):
+    h5ad = _ingested(tmp_path)
+    io = _io(tmp_path, h5ad, {**QC_CONFIG, "min_genes": 100_000, "doublets": False})
+    with pytest.raises(InputError, match="QC removed every cell"):
+        qc_stage.run(io)
