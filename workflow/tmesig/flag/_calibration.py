@@ -153,6 +153,19 @@ def driver_genes(
     so that contributions add up to the set's mean-expression contrast; the ``top`` genes
     in the direction of resistance are listed.
 
+    Parameters
+    ----------
+    profiles
+        Groups × genes mean expression, with a (compartment, sample) MultiIndex.
+    n_cells
+        Cells of each group.
+    sets
+        The gene sets (their genes and direction).
+    min_cells
+        Minimum cells inside and outside the compartment in a sample.
+    top
+        Genes listed per compartment × set.
+
     Returns
     -------
     DataFrame
@@ -182,8 +195,8 @@ def driver_genes(
 def calibrate_flags(
     flags: pd.DataFrame,
     calibration: pd.DataFrame,
-    drivers: pd.DataFrame | None = None,
     *,
+    drivers: pd.DataFrame | None = None,
     alpha: float = 0.05,
     min_effect: float = 0.5,
 ) -> pd.DataFrame:

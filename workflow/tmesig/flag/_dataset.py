@@ -104,5 +104,7 @@ def flag_dataset(
     calibration = null_calibration(nulls, sets, min_cells=o.min_cells)
     # the group means of every gene come from the same pass over the matrix as the nulls
     drivers = driver_genes(nulls.profile, nulls.n_cells, sets, min_cells=o.min_cells)
-    flags = calibrate_flags(flags, calibration, drivers, alpha=o.alpha, min_effect=o.min_effect)
+    flags = calibrate_flags(
+        flags, calibration, drivers=drivers, alpha=o.alpha, min_effect=o.min_effect
+    )
     return table, flags

@@ -24,7 +24,13 @@ __all__ = ["run"]
 
 
 def run(io: StageIO) -> str:
-    """Flag compartments; write ``compartments`` and ``flags``; return a summary line."""
+    """Flag compartments; write ``compartments`` and ``flags``; return a summary line.
+
+    Parameters
+    ----------
+    io
+        The stage's named inputs, outputs and params (see the module docstring).
+    """
     p = io.params["flag"]
     scores = pd.read_parquet(io.input["scores"])
     library = signatures.load_library(io.input["sets"])

@@ -24,7 +24,13 @@ _RECORDED = ("method", "ctrl_size", "n_bins", "seed", "max_rank", "min_coverage"
 
 
 def run(io: StageIO) -> str:
-    """Score the clustered cells; write ``scores`` and ``coverage``; return a summary line."""
+    """Score the clustered cells; write ``scores`` and ``coverage``; return a summary line.
+
+    Parameters
+    ----------
+    io
+        The stage's named inputs, outputs and params (see the module docstring).
+    """
     p = io.params["score"]
     sets = signatures.load_library(io.input["sets"])
     # backed: the matrix is read in chunks, never whole (mean_diff and rank)
