@@ -1,8 +1,11 @@
+import anndata as ad
 import numpy as np
 import pandas as pd
+import scanpy as sc
+import scipy.sparse as sp
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from tmesig import flag
+from tmesig import flag, score
 from tmesig.signatures import GeneSet
 
 
@@ -99,10 +102,6 @@ def test_unassigned_cells_are_excluded_and_summary_is_a_groupby():
 def _planted_adata(seed=0):
     """Log-normalised data: 3 compartments × 4 samples; set UP's genes high in myeloid;
     HOUSE is a set of highly expressed genes that is high everywhere (no compartment effect)."""
-    import anndata as ad
-    import scanpy as sc
-    import scipy.sparse as sp
-
     rng = np.random.default_rng(seed)
     n_genes, rows, comps, samples = 400, [], [], []
     base = rng.gamma(1.0, 1.0, n_genes)
@@ -137,17 +136,14 @@ def _gs_genes(name, genes, direction="up", comps=("any",)):
 
 
 def test_null_calibration_separates_a_program_from_highly_expressed_genes():
-    from tmesig import score
-
     a, comp, smp = _planted_adata()
     sets = [
         _gs_genes("UP", [f"G{i}" for i in range(10)]),
         _gs_genes("HOUSE", [f"G{i}" for i in range(380, 390)]),
     ]
     groups = pd.DataFrame({"compartment": comp, "sample": smp})
-    nulls = score.null_group_means(
-        a, sets, groups=groups, n_null=199, ctrl_size=20, n_bins=10, seed=0
-    )
+    opts = score.ScoreOptions(ctrl_size=20, n_bins=10, seed=0)
+    nulls = score.null_group_means(a, sets, groups=groups, n_null=199, options=opts)
     cal = flag.null_calibration(nulls, sets, min_cells=10).set_index(["compartment", "set"])
     assert cal.loc[("myeloid", "UP"), "p_null"] == 1 / 200  # beyond every matched random set
     assert (
@@ -160,7 +156,15 @@ def test_null_calibration_separates_a_program_from_highly_expressed_genes():
 def test_group_profiles_and_drivers_by_hand():
     a, comp, smp = _planted_adata(seed=1)
     groups = pd.DataFrame({"compartment": comp, "sample": smp})
-    prof, n = flag.group_profiles(a, ["G0", "G1", "G385"], groups=groups, chunk_size=37)
+    # the group means of every gene come from the pass of the null sets (as in flag_dataset)
+    nulls = score.null_group_means(
+        a,
+        [_gs_genes("UP", ["G0", "G1"]), _gs_genes("HOUSE", ["G385"])],
+        groups=groups,
+        n_null=1,
+        options=score.ScoreOptions(chunk_size=37),
+    )
+    prof, n = nulls.profile, nulls.n_cells
     x = a.X.toarray()
     sel = ((comp == "myeloid") & (smp == "s2")).to_numpy()
     assert np.allclose(prof.loc[("myeloid", "s2"), "G1"], x[sel, 1].mean())
@@ -194,3 +198,56 @@ def test_calibrated_p_is_the_larger_of_the_two():
     assert set(
         zip(out2.loc[out2.flagged, "compartment"], out2.loc[out2.flagged, "set"], strict=True)
     ) == {("myeloid", "up_set"), ("epithelial", "down_set")}
+
+
+def test_calibrate_flags_takes_driver_genes():
+    df = _cells()
+    f = flag.flag_compartments(df[["up_set"]], SETS, compartment=df["comp"], unit=df["sample"])
+    cal = f[["compartment", "set"]].assign(null_z=1.0, p_null=0.001, n_null=99)
+    drivers = f[["compartment", "set"]].assign(top_genes="G1:+0.100")
+    out = flag.calibrate_flags(f, cal, drivers=drivers)
+    assert (out["top_genes"] == "G1:+0.100").all()
+    assert (flag.calibrate_flags(f, cal)["top_genes"] == "").all()
+    assert list(out.columns[-3:]) == ["flagged", "top_genes", "note"]
+
+
+def test_flag_dataset_is_the_whole_statistic():
+    a, comp, smp = _planted_adata(seed=2)
+    sets = [
+        _gs_genes("UP", [f"G{i}" for i in range(10)], comps=("myeloid",)),
+        _gs_genes("HOUSE", [f"G{i}" for i in range(380, 390)]),
+    ]
+    scores, _ = score.score_cells(a, sets)
+    opts = flag.FlagOptions(n_null=99)
+    sopts = score.ScoreOptions(seed=4)
+    table, flags = flag.flag_dataset(
+        a, scores, sets, compartment=comp, unit=smp, options=opts, score_options=sopts
+    )
+    # the six calls it stands for
+    pd.testing.assert_frame_equal(
+        table, flag.compartment_summary(scores, compartment=comp, unit=smp)
+    )
+    f = flag.flag_compartments(scores, sets, compartment=comp, unit=smp)
+    groups = pd.DataFrame({"compartment": comp, "sample": smp})
+    nulls = score.null_group_means(a, sets, groups=groups, n_null=99, options=sopts)
+    cal = flag.null_calibration(nulls, sets)
+    drivers = flag.driver_genes(nulls.profile, nulls.n_cells, sets)
+    pd.testing.assert_frame_equal(flags, flag.calibrate_flags(f, cal, drivers=drivers))
+    hits = flags.loc[flags.flagged]
+    assert set(zip(hits["compartment"], hits["set"], strict=True)) == {("myeloid", "UP")}
+    assert (flags["n_null"] == 99).all()
+
+
+def test_flag_options_defaults_and_config():
+    o = flag.FlagOptions()
+    assert (o.min_cells, o.min_samples, o.alpha, o.min_effect, o.n_null) == (10, 3, 0.05, 0.5, 100)
+    section = {
+        "unit": "patient",
+        "min_cells": 5,
+        "min_samples": 2,
+        "alpha": 0.1,
+        "min_effect": 0.2,
+        "n_null": 19,
+    }
+    c = flag.FlagOptions.from_config(section)
+    assert (c.min_cells, c.min_samples, c.alpha, c.min_effect, c.n_null) == (5, 2, 0.1, 0.2, 19)

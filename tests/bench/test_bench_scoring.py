@@ -2,7 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TARGETS = (
     "mean_diff_speedup_vs_scanpy",
     "mean_diff_max_abs_diff_vs_scanpy",
