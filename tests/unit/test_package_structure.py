@@ -1,8 +1,10 @@
 """Package structure, in the style of scanpy's own test: every public name is documented and
 takes its options keyword-only after the data.
 
-Public = listed in a module's ``__all__``. A public function's parameters that have a default
-(options) must be keyword-only; at most three positional parameters (the data) come first.
+Public = listed in a module's ``__all__``. At most three positional parameters (the data) come
+first; after them, every parameter with a default (an option) is keyword-only. The first
+parameter alone may have a default: a loader's source (``load_library(path=None)``) or a
+simulator's size (``simulate(n_cells=5000)``).
 Every parameter of a public function is named in its docstring.
 """
 
@@ -57,7 +59,7 @@ FUNCTIONS = [(n, o) for n, o in PUBLIC if inspect.isfunction(o)]
 def test_options_are_keyword_only(name, fn):
     params = list(inspect.signature(fn).parameters.values())
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    with_default = [p.name for p in positional if p.default is not p.empty]
+    with_default = [p.name for p in positional[1:] if p.default is not p.empty]
     assert not with_default, f"{name}: options {with_default} should be keyword-only (after *)"
     assert len(positional) <= MAX_POSITIONAL, f"{name}: {len(positional)} positional parameters"
 

@@ -49,7 +49,13 @@ DIRECTION_SIGN = MappingProxyType({"up": 1.0, "down": -1.0})
 
 
 def direction_sign(direction: str) -> float:
-    """+1 for ``up`` sets, -1 for ``down`` sets (unknown values count as ``up``)."""
+    """The sign that turns a score difference into "towards resistance".
+
+    Parameters
+    ----------
+    direction
+        A gene set's ``direction``: ``up`` gives +1, ``down`` -1 (anything else counts as ``up``).
+    """
     return DIRECTION_SIGN.get(direction, 1.0)
 
 
