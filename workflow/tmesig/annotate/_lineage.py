@@ -114,19 +114,7 @@ def annotate(
     calls = _cluster_calls(values, codes, len(categories), comps, cell_comp, opts)
 
     score_cols = [f"score_{c}" for c in comps]
-    clusters = pd.DataFrame(
-        {
-            "cluster": pd.Series(categories, dtype=object),
-            "n_cells": calls["n_cells"],
-            "compartment": calls["call"],
-            "confidence": calls["confidence"],
-            "top": calls["top"],
-            "second": calls["second"],
-            "margin": calls["margin"],
-            "agreement": calls["agreement"],
-        }
-    )
-    clusters[score_cols] = calls["means"]
+    clusters = _clusters_table(categories, calls, score_cols)
     clusters.attrs.update(scores.attrs)
     clusters.attrs.update(
         {
@@ -148,6 +136,26 @@ def annotate(
     cells[score_cols] = values
     cells.attrs.update(scores.attrs)
     return cells, clusters
+
+
+def _clusters_table(
+    categories: list, calls: dict[str, np.ndarray], score_cols: list[str]
+) -> pd.DataFrame:
+    """One row per cluster: call, confidence, top / second, margin, agreement, mean scores."""
+    clusters = pd.DataFrame(
+        {
+            "cluster": pd.Series(categories, dtype=object),
+            "n_cells": calls["n_cells"],
+            "compartment": calls["call"],
+            "confidence": calls["confidence"],
+            "top": calls["top"],
+            "second": calls["second"],
+            "margin": calls["margin"],
+            "agreement": calls["agreement"],
+        }
+    )
+    clusters[score_cols] = calls["means"]
+    return clusters
 
 
 def _cluster_labels(adata: ad.AnnData, cluster_key: str) -> pd.Series:

@@ -169,7 +169,36 @@ def gene_set_scores(
     all_genes += [g for c in ordered for g in negative.get(c, ())]
     scaled = _ScaledGenes(adata, matrix, all_genes, quantile)
 
-    scores = np.full((adata.n_obs, len(ordered)), np.nan)
+    scores, used, missing, unscored = _score_sets(
+        scaled, gene_sets, negative, adata.n_obs, min_markers=min_markers, min_fraction=min_fraction
+    )
+    out = pd.DataFrame(scores, index=adata.obs_names.copy(), columns=ordered)
+    out.attrs["markers_used"] = used
+    out.attrs["markers_missing"] = missing
+    out.attrs["unscored"] = unscored
+    if unscored and warn:
+        warnings.warn(
+            f"Gene set(s) {unscored} have fewer than {min_markers} genes present "
+            f"in the data and are scored NaN ({_unscored_detail(out)}); add genes present in "
+            "the data if these sets matter.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+def _score_sets(
+    scaled: _ScaledGenes,
+    gene_sets: Mapping[str, Sequence[str]],
+    negative: Mapping[str, Sequence[str]],
+    n_obs: int,
+    *,
+    min_markers: int,
+    min_fraction: float,
+) -> tuple[np.ndarray, dict[str, list[str]], dict[str, list[str]], list[str]]:
+    """Scores (cells x sets), genes used and missing per set, and the unscored sets."""
+    ordered = list(gene_sets)
+    scores = np.full((n_obs, len(ordered)), np.nan)
     used: dict[str, list[str]] = {}
     missing: dict[str, list[str]] = {}
     unscored: list[str] = []
@@ -185,20 +214,7 @@ def gene_set_scores(
         if neg_values is not None:
             values = values * (1.0 - neg_values)
         scores[:, k] = values
-
-    out = pd.DataFrame(scores, index=adata.obs_names.copy(), columns=ordered)
-    out.attrs["markers_used"] = used
-    out.attrs["markers_missing"] = missing
-    out.attrs["unscored"] = unscored
-    if unscored and warn:
-        warnings.warn(
-            f"Gene set(s) {unscored} have fewer than {min_markers} genes present "
-            f"in the data and are scored NaN ({_unscored_detail(out)}); add genes present in "
-            "the data if these sets matter.",
-            UserWarning,
-            stacklevel=2,
-        )
-    return out
+    return scores, used, missing, unscored
 
 
 def _check_scoring(adata: ad.AnnData, quantile: float, min_markers: int) -> None:

@@ -100,20 +100,14 @@ def call_malignant(
     # thresholds: cells that defined the baseline are biased towards zero.
     groups = lin.to_numpy() if reference is None else np.full(adata.n_obs, "reference")
     heldout = _held_out(ref, groups, seed=opts.seed)
-    add_gene_positions(adata)
-    cnv_profiles(adata, ref & ~heldout, reference_groups=groups, options=opts)
-    x = adata.obsm["X_cnv"]
-    x = x.toarray() if sp.issparse(x) else np.asarray(x)
+    x = _cnv_matrix(adata, ref & ~heldout, groups, opts)
     codes = _cnv_clusters(adata, x, opts)
 
     score = np.abs(x).mean(axis=1)
     corr = _loo_cluster_corr(x, codes)
     corr = np.nan_to_num(corr, nan=0.0)
     thr = _thresholds(score[heldout], corr[heldout], opts)
-    if candidates is None:
-        candidate = lin.isin(list(opts.candidate_lineages)).to_numpy() & ~ref
-    else:
-        candidate = np.asarray(candidates, dtype=bool) & ~ref
+    candidate = _candidate_mask(lin, candidates, ref, opts)
     cells = _Cells(ref=ref, heldout=heldout, candidate=candidate)
     call, note = _call_cells(score, corr, thr, cells, lin.to_numpy())
 
@@ -130,20 +124,33 @@ def call_malignant(
         },
         index=adata.obs_names.copy(),
     )
-    out.attrs.update(
-        {
-            "score_threshold": thr.score,
-            "corr_threshold": thr.corr,
-            "strong_score_threshold": thr.strong_score,
-            "strong_corr": thr.strong_corr,
-            "n_mads": opts.n_mads,
-            "n_reference": int(ref.sum()),
-            "n_heldout_reference": int(heldout.sum()),
-            "window_size": opts.window_size,
-            "seconds": time.perf_counter() - t0,
-        }
-    )
+    out.attrs.update(_attrs(thr, cells, opts))
+    out.attrs["seconds"] = time.perf_counter() - t0
     return out
+
+
+def _cnv_matrix(
+    adata: ad.AnnData, baseline: np.ndarray, groups: np.ndarray, opts: CnvOptions
+) -> np.ndarray:
+    """Gene positions, then infercnvpy's profiles against ``baseline`` as a dense matrix."""
+    add_gene_positions(adata)
+    cnv_profiles(adata, baseline, reference_groups=groups, options=opts)
+    x = adata.obsm["X_cnv"]
+    return x.toarray() if sp.issparse(x) else np.asarray(x)
+
+
+def _attrs(thr: _Thresholds, cells: _Cells, opts: CnvOptions) -> dict[str, float | int]:
+    """Thresholds and counts stored in the result's ``.attrs`` (``seconds`` comes last)."""
+    return {
+        "score_threshold": thr.score,
+        "corr_threshold": thr.corr,
+        "strong_score_threshold": thr.strong_score,
+        "strong_corr": thr.strong_corr,
+        "n_mads": opts.n_mads,
+        "n_reference": int(cells.ref.sum()),
+        "n_heldout_reference": int(cells.heldout.sum()),
+        "window_size": opts.window_size,
+    }
 
 
 def _lineage_series(adata: ad.AnnData, lineage: pd.Series | Sequence[str]) -> pd.Series:
@@ -181,6 +188,15 @@ def _reference_mask(
         )
         raise InputError(msg)
     return ref
+
+
+def _candidate_mask(
+    lin: pd.Series, candidates: np.ndarray | None, ref: np.ndarray, opts: CnvOptions
+) -> np.ndarray:
+    """Non-reference cells of a candidate lineage (or of the explicit ``candidates`` mask)."""
+    if candidates is None:
+        return lin.isin(list(opts.candidate_lineages)).to_numpy() & ~ref
+    return np.asarray(candidates, dtype=bool) & ~ref
 
 
 def _held_out(ref: np.ndarray, groups: np.ndarray, *, seed: int) -> np.ndarray:

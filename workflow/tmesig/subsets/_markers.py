@@ -136,10 +136,7 @@ def _parse_subset(
         raise InputError(msg)
     source = entry.get("source")
     if not isinstance(source, str) or not source.strip():
-        msg = (
-            f"Subset marker file {path}: {where} has no 'source:'; "
-            "say where the genes come from."
-        )
+        msg = f"Subset marker file {path}: {where} has no 'source:'; say where the genes come from."
         raise InputError(msg)
 
     def genes(key: str, *, allow_empty: bool = False) -> tuple[str, ...]:
