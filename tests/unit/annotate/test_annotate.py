@@ -328,3 +328,11 @@ def test_qian_macro_f1(qian) -> None:
     assert unassigned < 0.10
     # no compartment absent from the sample (mast, neutrophil) is called for a cluster
     assert not set(cells["compartment"]) & {"mast", "neutrophil"}
+
+
+def test_annotate_options_defaults_and_checks() -> None:
+    opts = AnnotateOptions()
+    assert (opts.min_confidence, opts.min_margin, opts.min_score) == (0.5, 0.3, 0.05)
+    assert (opts.layer, opts.quantile, opts.min_markers) == (None, 0.9, 2)
+    with pytest.raises(ValueError, match=r"min_score must be in \[0, 1\], got -0.1"):
+        AnnotateOptions(min_score=-0.1)

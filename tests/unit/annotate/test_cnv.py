@@ -151,3 +151,19 @@ def test_tirosh_malignant_f1() -> None:
     f1 = f1_score(truth, calls["cnv_call"].astype(str) == "malignant")
     print(f"Tirosh malignant F1 = {f1:.3f}")
     assert f1 >= 0.9
+
+
+def test_cnv_options_defaults() -> None:
+    opts = CnvOptions()
+    assert tuple(opts.reference_lineages) == (
+        "T_NK",
+        "B_plasma",
+        "myeloid",
+        "endothelial",
+        "fibroblast",
+    )
+    assert tuple(opts.candidate_lineages) == ("epithelial",)
+    assert (opts.window_size, opts.step, opts.chunksize, opts.n_jobs) == (100, 10, 2000, 1)
+    assert (opts.resolution, opts.seed, opts.min_reference) == (0.5, 0, 10)
+    assert (opts.n_mads, opts.min_corr, opts.max_corr) == (3.0, 0.3, 0.5)
+    assert (opts.strong_factor, opts.strong_corr, opts.layer) == (1.5, 0.6, None)

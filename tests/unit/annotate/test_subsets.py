@@ -402,3 +402,17 @@ def test_neighbour_agreement_hand_count() -> None:
     assert got[2] == pytest.approx(1.0)
     # unlabelled cell 4 -> 0
     assert got[4] == 0.0
+
+
+def test_subset_options_defaults_and_checks() -> None:
+    opts = SubsetOptions()
+    assert (opts.resolution, opts.seed, opts.n_neighbors, opts.n_top_genes) == (1.0, 0, 15, 1500)
+    assert (opts.min_confidence, opts.min_margin, opts.min_score) == (0.4, 0.2, 0.2)
+    assert (opts.min_cell_margin, opts.min_cell_score, opts.min_cells_subcluster) == (0.2, 0.1, 30)
+    assert (opts.quantile, opts.min_markers, opts.min_fraction) == (0.9, 2, 0.4)
+    assert opts.propagate and opts.balance_propagation
+    assert (opts.min_identity_margin, opts.propagation_alpha, opts.layer) == (0.5, 0.99, None)
+    with pytest.raises(ValueError, match=r"min_cell_score must be in \[0, 1\], got 2"):
+        SubsetOptions(min_cell_score=2)
+    with pytest.raises(ValueError, match=r"propagation_alpha must be in \[0, 1\), got 1.0"):
+        SubsetOptions(propagation_alpha=1.0)
