@@ -19,9 +19,20 @@ DEFAULT_SUBSET_MARKERS = paths.MARKERS_DIR / "subsets.yaml"
 class Subset:
     """One subset: name, lineage, positive / negative genes, optional parent, source.
 
-    ``identity`` (optional, roots only): the few lineage-defining genes used for the
-    per-cell call between roots that have them (e.g. CD8A/CD8B vs CD4/CD40LG), see
-    "Identity genes and propagation" in :mod:`tmesig.subsets`.
+    Attributes
+    ----------
+    name, lineage
+        The subset and the lineage (:data:`tmesig.constants.LINEAGES`) it refines.
+    genes, negative
+        Genes the subset expresses / should not express.
+    parent
+        The root subset this one refines (``None`` for a root).
+    source
+        Where the genes come from.
+    identity
+        Optional, roots only: the few lineage-defining genes used for the per-cell call
+        between roots that have them (e.g. CD8A/CD8B vs CD4/CD40LG), see "Identity genes
+        and propagation" in :mod:`tmesig.subsets`.
     """
 
     name: str
@@ -35,7 +46,19 @@ class Subset:
 
 @dataclass(frozen=True)
 class Axis:
-    """A continuous axis ``score(positive) - score(negative)`` for the cells of a subset."""
+    """A continuous axis ``score(positive) - score(negative)`` for the cells of a subset.
+
+    Attributes
+    ----------
+    name
+        Axis name (column ``axis_<name>``).
+    lineage, subset
+        The subset whose cells carry the axis, and its lineage.
+    positive, negative
+        Genes of the two poles.
+    source
+        Where the genes come from.
+    """
 
     name: str
     lineage: str
@@ -47,7 +70,15 @@ class Axis:
 
 @dataclass(frozen=True)
 class SubsetMarkers:
-    """Parsed ``subsets.yaml``: subsets (file order) and axes."""
+    """Parsed ``subsets.yaml``: subsets (file order) and axes.
+
+    Attributes
+    ----------
+    subsets
+        Every :class:`Subset`, in file order.
+    axes
+        Every :class:`Axis`.
+    """
 
     subsets: tuple[Subset, ...]
     axes: tuple[Axis, ...] = ()
