@@ -4,8 +4,9 @@ Run by hand (about 2 minutes on 2 cores)::
 
     python benchmarks/bench_annotation.py [--data-dir DIR] [--sim-cells N]
 
-Datasets (author labels; located in ``REPO_ROOT.parent / "shared" / "data"`` by default,
-the Qian file also in ``resources/demo/``):
+Datasets (author labels; the copies shipped in ``resources/`` by default, see
+``tmesig.paths``; ``--data-dir DIR`` reads a file of the same name from ``DIR`` instead
+when it is there):
 
 * Qian et al. 2020 ovarian (``qian2020_ovarian_4k.h5ad``, obs ``cell_type``, counts):
   per-compartment precision / recall and macro-F1 of the lineage calls;
@@ -43,9 +44,11 @@ import anndata as ad  # noqa: E402
 import scanpy as sc  # noqa: E402
 from sklearn.metrics import f1_score, precision_recall_fscore_support  # noqa: E402
 from tmesig import annotate as an  # noqa: E402
-from tmesig import cnv  # noqa: E402
+from tmesig import cnv, paths  # noqa: E402
 from tmesig import subsets as su  # noqa: E402
 from tmesig.celltypist_bridge import agreement_table  # noqa: E402
+from tmesig.cluster import leiden  # noqa: E402
+from tmesig.constants import UNASSIGNED  # noqa: E402
 from tmesig.paths import REPO_ROOT  # noqa: E402
 
 #: The demo's author cell_type -> compartment, as the shipped config maps it.
@@ -82,17 +85,15 @@ def cluster_lognorm(
     hvg = hvg[:, hvg.var["highly_variable"]].copy()
     sc.pp.pca(hvg, n_comps=min(n_pcs, hvg.n_obs - 2), random_state=0)
     sc.pp.neighbors(hvg, n_neighbors=15, random_state=0)
-    sc.tl.leiden(
-        hvg, resolution=resolution, flavor="igraph", n_iterations=2, directed=False, random_state=0
-    )
+    leiden(hvg, resolution=resolution, seed=0)
     adata.obs["leiden"] = hvg.obs["leiden"]
 
 
-def find(data_dir: Path, name: str) -> Path | None:
-    for p in (data_dir / name, REPO_ROOT / "resources" / "demo" / name):
-        if p.is_file():
-            return p
-    return None
+def find(data_dir: Path | None, shipped: Path) -> Path:
+    """``data_dir / shipped.name`` when given and present, else the shipped file."""
+    if data_dir is not None and (data_dir / shipped.name).is_file():
+        return data_dir / shipped.name
+    return shipped
 
 
 def bench_qian(path: Path) -> dict[str, float]:
@@ -114,7 +115,7 @@ def bench_qian(path: Path) -> dict[str, float]:
         .to_string()
     )
     macro = f1_score(truth, cells["compartment"], labels=labels, average="macro")
-    print(f"macro-F1 {macro:.3f}; unassigned {(cells['compartment'] == an.UNASSIGNED).mean():.3f}")
+    print(f"macro-F1 {macro:.3f}; unassigned {(cells['compartment'] == UNASSIGNED).mean():.3f}")
     _, frac = agreement_table(
         cells["compartment"], adata.obs["cell_type"].astype(str), mapping=QIAN_MAP
     )
@@ -124,14 +125,17 @@ def bench_qian(path: Path) -> dict[str, float]:
     print(pd.crosstab(subs["subset"], adata.obs["cell_type"]).to_string())
     ax = subs["axis_macrophage_M2_minus_M1"].dropna()
     print(
-        f"macrophage M2-M1 axis: n={ax.size}, median {ax.median():.3f}, IQR {ax.quantile(0.25):.3f}..{ax.quantile(0.75):.3f}"
+        f"macrophage M2-M1 axis: n={ax.size}, median {ax.median():.3f}, "
+        f"IQR {ax.quantile(0.25):.3f}..{ax.quantile(0.75):.3f}"
     )
 
     t0 = time.perf_counter()
     calls = cnv.call_malignant(adata, lineage=cells["compartment"])
     t_cnv = time.perf_counter() - t0
     print(
-        f"CNV on {adata.n_obs} cells: {t_cnv:.1f} s; thresholds score {calls.attrs['score_threshold']:.4f}, corr {calls.attrs['corr_threshold']:.3f}"
+        f"CNV on {adata.n_obs} cells: {t_cnv:.1f} s; "
+        f"thresholds score {calls.attrs['score_threshold']:.4f}, "
+        f"corr {calls.attrs['corr_threshold']:.3f}"
     )
     print(pd.crosstab(adata.obs["cell_type"], calls["cnv_call"]).to_string())
     return {"qian_macro_f1": macro, "qian_cnv_seconds": t_cnv}
@@ -145,7 +149,7 @@ def _wu_root_accuracy(
     col: str = "cell_subset",
 ) -> tuple[pd.Series, float, float, float]:
     """Root call per kept cell; strict accuracy, accuracy among CD4/CD8 calls, coverage."""
-    root = subs[col].map(lambda s: markers.ancestors(s)[-1] if s != an.UNASSIGNED else s)[keep]
+    root = subs[col].map(lambda s: markers.ancestors(s)[-1] if s != UNASSIGNED else s)[keep]
     called = root.isin(["CD4_T", "CD8_T"])
     return (
         root,
@@ -173,33 +177,46 @@ def bench_wu(path: Path) -> dict[str, float]:
         print(
             f"{col}: strict accuracy {acc:.3f} (unassigned/NK/MAIT count as wrong); "
             f"accuracy among CD4/CD8 calls {acc_called:.3f} at coverage {coverage:.3f}; "
-            f"unassigned {(root == an.UNASSIGNED).mean():.3f}"
+            f"unassigned {(root == UNASSIGNED).mean():.3f}"
         )
         print(pd.crosstab(root, truth).to_string())
         if col == "cell_subset" and "cell_subset_source" in subs:
             src = subs["cell_subset_source"][keep].replace("", "(unassigned)")
             print(
-                "per-cell root call by how it was made (identity-gene seed / overridden seed / spread / markers):"
+                "per-cell root call by how it was made "
+                "(identity-gene seed / overridden seed / spread / markers):"
             )
             print(pd.crosstab([src, root], truth).to_string())
         out[f"wu_{col}_accuracy"] = acc
         out[f"wu_{col}_accuracy_called"] = acc_called
         out[f"wu_{col}_coverage"] = coverage
     # every eligible cell called (no confidence threshold)
-    forced, _ = su.annotate_subsets(adata, cells["compartment"], min_cell_margin=0.0)
+    forced, _ = su.annotate_subsets(
+        adata, cells["compartment"], options=su.SubsetOptions(min_cell_margin=0.0)
+    )
     _, acc_f, acc_fc, cov_f = _wu_root_accuracy(forced, markers, truth, keep)
     print(
         f"no confidence threshold (min_cell_margin=0): strict accuracy {acc_f:.3f}, "
         f"among calls {acc_fc:.3f}, coverage {cov_f:.3f}"
     )
     out["wu_forced_accuracy"] = acc_f
-    # sensitivity to the spreading weight and the kNN size
+    out.update(_wu_grid(adata, cells["compartment"], markers, truth, keep))
+    return out
+
+
+def _wu_grid(
+    adata: ad.AnnData,
+    lineage: pd.Series,
+    markers: su.SubsetMarkers,
+    truth: pd.Series,
+    keep: np.ndarray,
+) -> dict[str, float]:
+    """Sensitivity of the CD8 vs CD4 calls to the spreading weight and the kNN size."""
     rows = []
     for alpha in (0.0, 0.5, 0.9, 0.95, 0.99):
         for k in (10, 15, 30):
-            grid, _ = su.annotate_subsets(
-                adata, cells["compartment"], n_neighbors=k, propagation_alpha=alpha
-            )
+            options = su.SubsetOptions(n_neighbors=k, propagation_alpha=alpha)
+            grid, _ = su.annotate_subsets(adata, lineage, options=options)
             _, a_s, a_c, cov = _wu_root_accuracy(grid, markers, truth, keep)
             rows.append(
                 {
@@ -214,13 +231,15 @@ def bench_wu(path: Path) -> dict[str, float]:
     print("sensitivity (alpha 0: seeds keep their identity call, no spreading to other cells):")
     print(grid_tab.to_string(index=False))
     robust = grid_tab[grid_tab["alpha"] >= 0.9]
-    out["wu_grid_min_among_calls"] = float(robust["among_calls"].min())
-    out["wu_grid_min_coverage"] = float(robust["coverage"].min())
+    among, cover = robust["among_calls"], robust["coverage"]
     print(
-        f"alpha 0.9-0.99, k 10-30: accuracy among calls {robust['among_calls'].min():.3f}-"
-        f"{robust['among_calls'].max():.3f}, coverage {robust['coverage'].min():.3f}-{robust['coverage'].max():.3f}"
+        f"alpha 0.9-0.99, k 10-30: accuracy among calls {among.min():.3f}-{among.max():.3f}, "
+        f"coverage {cover.min():.3f}-{cover.max():.3f}"
     )
-    return out
+    return {
+        "wu_grid_min_among_calls": float(among.min()),
+        "wu_grid_min_coverage": float(cover.min()),
+    }
 
 
 def bench_tirosh(path: Path) -> dict[str, float]:
@@ -244,10 +263,12 @@ def bench_tirosh(path: Path) -> dict[str, float]:
     f1 = f1_score(truth, pred)
     print("\n== Tirosh 2016 oligodendroglioma: malignant calls ==")
     print(
-        f"reference: {int(immune.sum())} myeloid/immune + {int((oligo & ~immune).sum())} oligodendrocytes (markers); {secs:.1f} s"
+        f"reference: {int(immune.sum())} myeloid/immune + "
+        f"{int((oligo & ~immune).sum())} oligodendrocytes (markers); {secs:.1f} s"
     )
     print(
-        f"thresholds: score {calls.attrs['score_threshold']:.4f}, corr {calls.attrs['corr_threshold']:.3f}"
+        f"thresholds: score {calls.attrs['score_threshold']:.4f}, "
+        f"corr {calls.attrs['corr_threshold']:.3f}"
     )
     print(pd.crosstab(adata.obs["cell_type"], calls["cnv_call"]).to_string())
     print(f"malignant F1 {f1:.3f}")
@@ -255,11 +276,8 @@ def bench_tirosh(path: Path) -> dict[str, float]:
 
 
 def bench_simulated(n_cells: int) -> dict[str, float]:
-    try:
-        from tmesig import simulate
-    except ImportError as exc:  # pragma: no cover - the module is written concurrently
-        print(f"tmesig.simulate unavailable ({exc}); skipping simulated benchmark")
-        return {}
+    from tmesig import simulate
+
     adata = simulate.simulate(n_cells, lognorm=True, n_genes=6000, n_patients=4, seed=0)
     cluster_lognorm(adata, counts=False)
     with warnings.catch_warnings():
@@ -284,7 +302,8 @@ def bench_simulated(n_cells: int) -> dict[str, float]:
     table = pd.DataFrame(rows).pivot(index="cell_type", columns="call", values="accuracy").round(3)
     print(table.to_string())
     print(
-        "(malignant cells are not a marker subset: they come from CNV, which the simulation does not plant)"
+        "(malignant cells are not a marker subset: they come from CNV, "
+        "which the simulation does not plant)"
     )
     worst = float(table["subset"].drop("ALL").min())
     print(f"worst cell type (subset): {table['subset'].drop('ALL').idxmin()} {worst:.3f}")
@@ -296,22 +315,23 @@ def bench_simulated(n_cells: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=REPO_ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="read the datasets from here when present (default: the shipped copies)",
+    )
     parser.add_argument("--sim-cells", type=int, default=4000)
     args = parser.parse_args()
     sc.settings.verbosity = 0
     warnings.filterwarnings("ignore", category=FutureWarning)
     results: dict[str, float] = {}
-    for name, fn in (
-        ("qian2020_ovarian_4k.h5ad", bench_qian),
-        ("wu2020_200_tcells.h5ad", bench_wu),
-        ("tirosh2016_oligodendroglioma.h5ad", bench_tirosh),
+    for shipped, fn in (
+        (paths.DEMO_H5AD, bench_qian),
+        (paths.WU2020_TCELLS, bench_wu),
+        (paths.TIROSH2016, bench_tirosh),
     ):
-        path = find(args.data_dir, name)
-        if path is None:
-            print(f"{name} not found; skipped")
-            continue
-        results.update(fn(path))
+        results.update(fn(find(args.data_dir, shipped)))
     results.update(bench_simulated(args.sim_cells))
     print()
     targets = [

@@ -7,6 +7,10 @@
   pipeline can use them instead of its own calls.
 * :func:`agreement_table` cross-tabulates our labels against theirs and reports the
   fraction agreeing.
+* :func:`author_agreement` and :func:`celltypist_agreement` do both for the ``annotate``
+  stage: our cell table gains the external labels (and, with ``use_author_labels``, takes
+  the author labels as its compartments); :func:`note_table` is written instead of an
+  agreement table that cannot be made.
 """
 
 from __future__ import annotations
@@ -15,17 +19,33 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from tmesig.annotate import UNASSIGNED
+from .constants import UNASSIGNED
+from .io.errors import InputError
 
 if TYPE_CHECKING:
     import anndata as ad
 
-__all__ = ["agreement_table", "labels_from_column", "run_celltypist"]
+__all__ = [
+    "NO_AUTHOR_LABELS",
+    "NO_CELLTYPIST_MODEL",
+    "agreement_table",
+    "author_agreement",
+    "celltypist_agreement",
+    "labels_from_column",
+    "note_table",
+    "run_celltypist",
+    "with_author_labels",
+]
+
+#: Note of the author-label agreement table when the sample sheet names no label column.
+NO_AUTHOR_LABELS = "no author labels: name an obs column in the sample sheet's label_col"
+#: Note of the CellTypist agreement table when no model is configured.
+NO_CELLTYPIST_MODEL = "no CellTypist model: name a local .pkl in annotate.celltypist_model"
 
 
 def run_celltypist(
@@ -67,11 +87,37 @@ def run_celltypist(
         If ``model_path`` does not exist.
     ImportError
         If celltypist is not installed (``pip install celltypist``).
-    ValueError
+    InputError
         If the file is not a CellTypist model, shares no gene with the data, or ``X`` is not
         log1p-normalised to 10,000 counts per cell; the message names the model file.
     """
     model_path = Path(model_path)
+    celltypist, model = _load_model(model_path, cache_dir)
+    kwargs = {"over_clustering": over_clustering} if majority_voting and over_clustering else {}
+    try:
+        pred = celltypist.annotate(adata, model=model, majority_voting=majority_voting, **kwargs)
+    except ValueError as exc:
+        msg = (
+            f"CellTypist model {model_path} cannot annotate these cells ({exc}); the model needs "
+            "gene symbols shared with the data and log1p expression normalised to 10,000 counts."
+        )
+        raise InputError(msg) from exc
+    labels = pred.predicted_labels
+    col = (
+        "majority_voting" if majority_voting and "majority_voting" in labels else "predicted_labels"
+    )
+    prob = pred.probability_matrix.max(axis=1)
+    return pd.DataFrame(
+        {
+            "celltypist_label": labels[col].astype(str).to_numpy(),
+            "celltypist_confidence": prob.reindex(labels.index).to_numpy(),
+        },
+        index=adata.obs_names.copy(),
+    )
+
+
+def _load_model(model_path: Path, cache_dir: str | Path | None) -> tuple[Any, Any]:
+    """The ``celltypist`` module (imported with a private model folder) and the loaded model."""
     if not model_path.is_file():
         msg = (
             f"CellTypist model {model_path} does not exist; pass a local .pkl model file "
@@ -96,28 +142,8 @@ def run_celltypist(
             f"CellTypist model {model_path} could not be read ({type(exc).__name__}: {exc}); "
             "pass a .pkl file written by celltypist (models.Model.write or download_models)."
         )
-        raise ValueError(msg) from exc
-    kwargs = {"over_clustering": over_clustering} if majority_voting and over_clustering else {}
-    try:
-        pred = celltypist.annotate(adata, model=model, majority_voting=majority_voting, **kwargs)
-    except ValueError as exc:
-        msg = (
-            f"CellTypist model {model_path} cannot annotate these cells ({exc}); the model needs "
-            "gene symbols shared with the data and log1p expression normalised to 10,000 counts."
-        )
-        raise ValueError(msg) from exc
-    labels = pred.predicted_labels
-    col = (
-        "majority_voting" if majority_voting and "majority_voting" in labels else "predicted_labels"
-    )
-    prob = pred.probability_matrix.max(axis=1)
-    return pd.DataFrame(
-        {
-            "celltypist_label": labels[col].astype(str).to_numpy(),
-            "celltypist_confidence": prob.reindex(labels.index).to_numpy(),
-        },
-        index=adata.obs_names.copy(),
-    )
+        raise InputError(msg) from exc
+    return celltypist, model
 
 
 def labels_from_column(
@@ -224,3 +250,147 @@ def agreement_table(
     table.attrs["fraction_agreeing"] = fraction
     table.attrs["n_compared"] = n
     return table, fraction
+
+
+def note_table(note: str) -> pd.DataFrame:
+    """A one-row table with a ``note`` column, written where an agreement table cannot be made.
+
+    Parameters
+    ----------
+    note
+        What is missing and how to provide it (:data:`NO_AUTHOR_LABELS`,
+        :data:`NO_CELLTYPIST_MODEL`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column ``note``, one row (write it with ``index=False``).
+    """
+    return pd.DataFrame({"note": [note]})
+
+
+def with_author_labels(
+    cells: pd.DataFrame, author: pd.DataFrame, *, label_col: str, use: bool = False
+) -> pd.DataFrame:
+    """Our cell table with the author labels beside it, or in place of our compartments.
+
+    Parameters
+    ----------
+    cells
+        Cell table of :func:`tmesig.annotate.annotate` with a ``source`` column.
+    author
+        Output of :func:`labels_from_column` (same index).
+    label_col
+        Sample-sheet label column (named in ``source``).
+    use
+        Take the author labels: ``compartment`` / ``confidence`` become the mapped author
+        labels, ours move to ``tmesig_compartment`` and ``source`` names the column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``cells`` with ``author_label`` (and, with ``use``, the swap).
+    """
+    out = cells.copy()
+    out["author_label"] = author["label"]
+    if use:
+        out["tmesig_compartment"] = out["compartment"]
+        out["compartment"] = author["compartment"]
+        out["confidence"] = author["confidence"]
+        out["source"] = f"author labels ({label_col})"
+    return out
+
+
+def author_agreement(
+    cells: pd.DataFrame,
+    adata: ad.AnnData,
+    label_col: str,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    use_author_labels: bool = False,
+    dataset: str | Path = "dataset",
+) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Compare our compartments with the author labels in ``obs["orig_<label_col>"]``.
+
+    Parameters
+    ----------
+    cells
+        Cell table of :func:`tmesig.annotate.annotate` with a ``source`` column.
+    adata
+        The ingested data (author columns carry the ``orig_`` prefix).
+    label_col
+        The sample sheet's ``label_col``.
+    mapping
+        Author label -> compartment (see :func:`labels_from_column`).
+    use_author_labels
+        Use the author labels instead of ours (see :func:`with_author_labels`).
+    dataset
+        The dataset file, named in the error message.
+
+    Returns
+    -------
+    cells : pandas.DataFrame
+        See :func:`with_author_labels`.
+    table : pandas.DataFrame
+        Crosstab of ours against the author labels (:func:`agreement_table`).
+    fraction : float
+        Fraction of compared cells agreeing.
+
+    Raises
+    ------
+    InputError
+        If the dataset has no such column.
+    """
+    column = f"orig_{label_col}"
+    if column not in adata.obs.columns:
+        msg = (
+            f"{dataset}: the sample sheet's label_col {label_col!r} is not an obs "
+            "column of the dataset; fix label_col in the sample sheet"
+        )
+        raise InputError(msg)
+    author = labels_from_column(adata, column, mapping)
+    table, fraction = agreement_table(cells["compartment"], author["label"], mapping=mapping)
+    out = with_author_labels(cells, author, label_col=label_col, use=use_author_labels)
+    return out, table, fraction
+
+
+def celltypist_agreement(
+    cells: pd.DataFrame,
+    adata: ad.AnnData,
+    *,
+    model_path: str | Path,
+    majority_voting: bool = False,
+    mapping: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Run CellTypist, put its labels beside ours and compare them with our compartments.
+
+    Parameters
+    ----------
+    cells
+        Cell table of :func:`tmesig.annotate.annotate` (ours are ``tmesig_compartment``
+        when present, i.e. when author labels replaced them, else ``compartment``).
+    adata
+        Log1p-normalised data; the majority vote uses ``obs["leiden"]`` when present.
+    model_path, majority_voting
+        See :func:`run_celltypist`.
+    mapping
+        CellTypist label -> compartment for the comparison (:func:`agreement_table`).
+
+    Returns
+    -------
+    cells : pandas.DataFrame
+        ``cells`` joined with ``celltypist_label`` and ``celltypist_confidence``.
+    table : pandas.DataFrame
+        Crosstab of ours against CellTypist's labels.
+    fraction : float
+        Fraction of compared cells agreeing.
+    """
+    ct = run_celltypist(
+        adata,
+        model_path=model_path,
+        majority_voting=majority_voting,
+        over_clustering="leiden" if "leiden" in adata.obs else None,
+    )
+    ours = cells.get("tmesig_compartment", cells["compartment"])
+    table, fraction = agreement_table(ours, ct["celltypist_label"], mapping=mapping)
+    return cells.join(ct), table, fraction

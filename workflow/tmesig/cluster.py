@@ -8,14 +8,52 @@ import anndata as ad
 import numpy as np
 import scanpy as sc
 
-__all__ = ["cluster", "normalize"]
+from .io.errors import InputError
+
+__all__ = ["cluster", "leiden", "normalize"]
 
 
 def normalize(adata: ad.AnnData, *, target_sum: float = 1e4) -> None:
-    """Set ``X`` to ``log1p`` of counts scaled to ``target_sum`` per cell (in place)."""
+    """Set ``X`` to ``log1p`` of counts scaled to ``target_sum`` per cell (in place).
+
+    Parameters
+    ----------
+    adata
+        Data with raw counts in ``layers["counts"]``.
+    target_sum
+        Counts per cell after normalisation.
+    """
     adata.X = adata.layers["counts"].copy()
     sc.pp.normalize_total(adata, target_sum=target_sum)
     sc.pp.log1p(adata)
+
+
+def leiden(adata: ad.AnnData, *, resolution: float, seed: int, key_added: str = "leiden") -> None:
+    """Leiden clusters of ``adata``'s neighbour graph into ``obs[key_added]`` (in place).
+
+    The one Leiden call of tmesig (cells, lineage sub-clusters, CNV clusters): scanpy's
+    igraph flavour, 2 iterations, undirected graph, seeded.
+
+    Parameters
+    ----------
+    adata
+        Data with a neighbour graph (``sc.pp.neighbors``).
+    resolution
+        Leiden resolution (higher: more clusters).
+    seed
+        Random state.
+    key_added
+        ``obs`` column for the cluster labels.
+    """
+    sc.tl.leiden(
+        adata,
+        resolution=resolution,
+        flavor="igraph",
+        n_iterations=2,
+        directed=False,
+        random_state=seed,
+        key_added=key_added,
+    )
 
 
 def _harmony(pcs: np.ndarray, obs, *, key: str, seed: int) -> np.ndarray:
@@ -66,6 +104,11 @@ def cluster(
     AnnData
         With ``obs["leiden"]``, ``obsm["X_pca"]``, ``obsm["X_umap"]`` and, with a batch key,
         ``obsm["X_pca_harmony"]``.
+
+    Raises
+    ------
+    InputError
+        If the data have fewer than 3 cells or highly variable genes.
     """
     normalize(adata, target_sum=target_sum)
     n_hvg = min(n_hvg, adata.n_vars)
@@ -73,8 +116,11 @@ def cluster(
     sc.pp.highly_variable_genes(adata, n_top_genes=n_hvg, batch_key=hv_batch)
     n_comps = int(min(n_pcs, adata.n_obs - 1, int(adata.var["highly_variable"].sum()) - 1))
     if n_comps < 2:
-        msg = f"too few cells or genes to cluster ({adata.n_obs} cells, {adata.n_vars} genes); supply more cells"
-        raise ValueError(msg)
+        msg = (
+            f"too few cells or genes to cluster ({adata.n_obs} cells, {adata.n_vars} genes); "
+            "supply more cells"
+        )
+        raise InputError(msg)
     sc.pp.pca(adata, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
     rep = "X_pca"
     if hv_batch is not None:
@@ -85,14 +131,7 @@ def cluster(
     sc.pp.neighbors(
         adata, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep=rep, random_state=seed
     )
-    sc.tl.leiden(
-        adata,
-        resolution=resolution,
-        flavor="igraph",
-        n_iterations=2,
-        directed=False,
-        random_state=seed,
-    )
+    leiden(adata, resolution=resolution, seed=seed)
     sc.tl.umap(adata, random_state=seed)
     adata.obs["leiden"] = adata.obs["leiden"].astype(str).astype("category")
     adata.uns["tmesig_cluster"] = {

@@ -9,17 +9,15 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+import scanpy as sc
 import scipy.sparse as sp
 import yaml
 from conftest import QIAN_MAP
 from tmesig import paths
-from tmesig.annotate import (
-    COMPARTMENTS,
-    UNASSIGNED,
-    annotate,
-    load_markers,
-    marker_scores,
-)
+from tmesig.annotate import AnnotateOptions, annotate, load_markers, marker_scores
+from tmesig.cluster import leiden
+from tmesig.constants import LINEAGES, UNASSIGNED
+from tmesig.io.errors import InputError
 
 EXPECTED_COMPARTMENTS = (
     "T_NK",
@@ -37,7 +35,7 @@ EXPECTED_COMPARTMENTS = (
 # Shipped marker file
 # --------------------------------------------------------------------------------------
 def test_compartment_vocabulary() -> None:
-    assert COMPARTMENTS == EXPECTED_COMPARTMENTS
+    assert LINEAGES == EXPECTED_COMPARTMENTS
     assert UNASSIGNED == "unassigned"
 
 
@@ -79,21 +77,21 @@ def test_load_markers_rejects_gene_in_two_compartments(tmp_path: Path) -> None:
         tmp_path / "dup.yaml",
         {"T_NK": {"genes": ["CD3D", "PTPRC"]}, "myeloid": {"genes": ["CD68", "PTPRC"]}},
     )
-    with pytest.raises(ValueError, match="PTPRC") as info:
+    with pytest.raises(InputError, match="PTPRC") as info:
         load_markers(f)
     assert str(f) in str(info.value)
 
 
 def test_load_markers_rejects_unknown_compartment(tmp_path: Path) -> None:
     f = _write(tmp_path / "unknown.yaml", {"T_NK": ["CD3D", "CD3E"], "Tcell": ["CD2", "CD7"]})
-    with pytest.raises(ValueError, match="Tcell") as info:
+    with pytest.raises(InputError, match="Tcell") as info:
         load_markers(f)
     assert str(f) in str(info.value)
 
 
 def test_load_markers_rejects_empty_list(tmp_path: Path) -> None:
     f = _write(tmp_path / "empty.yaml", {"T_NK": {"genes": []}})
-    with pytest.raises(ValueError, match="non-empty") as info:
+    with pytest.raises(InputError, match="non-empty") as info:
         load_markers(f)
     assert str(f) in str(info.value)
 
@@ -141,7 +139,7 @@ def test_marker_scores_hand_computed() -> None:
 
 def test_marker_scores_rejects_negative_values() -> None:
     adata = ad.AnnData(X=np.array([[-1.0, 2.0], [1.0, 0.5]]), var=pd.DataFrame(index=["A", "B"]))
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(InputError, match="negative"):
         marker_scores(adata, {"T_NK": ["A", "B"]})
 
 
@@ -219,7 +217,7 @@ def test_synthetic_mix_and_markerless_unassigned(synthetic_result) -> None:
 
 def test_synthetic_output_layout(synthetic_result) -> None:
     adata, cells, clusters = synthetic_result
-    score_cols = [f"score_{c}" for c in COMPARTMENTS]
+    score_cols = [f"score_{c}" for c in LINEAGES]
     assert list(cells.index) == list(adata.obs_names)
     assert list(cells.columns) == [
         "cluster",
@@ -235,7 +233,7 @@ def test_synthetic_output_layout(synthetic_result) -> None:
     assert list(clusters["cluster"]) == list(adata.obs["leiden"].cat.categories)
     assert cells["confidence"].between(0, 1).all()
     assert cells["cell_confidence"].between(0, 1).all()
-    allowed = set(COMPARTMENTS) | {UNASSIGNED}
+    allowed = set(LINEAGES) | {UNASSIGNED}
     assert set(cells["compartment"]) <= allowed
     assert set(cells["cell_compartment"]) <= allowed
     # cell-level calls in planted clusters are mostly right
@@ -257,7 +255,7 @@ def test_synthetic_deterministic_and_layer(synthetic_result) -> None:
     other = adata.copy()
     other.layers["lognorm"] = other.X.copy()
     other.X = other.layers["counts"].copy()
-    cells3, _ = annotate(other, load_markers(), layer="lognorm")
+    cells3, _ = annotate(other, load_markers(), options=AnnotateOptions(layer="lognorm"))
     pd.testing.assert_frame_equal(cells, cells3)
 
 
@@ -278,7 +276,7 @@ def test_annotate_bad_arguments(synthetic_result) -> None:
     with pytest.raises(ValueError, match="cluster_key"):
         annotate(adata, load_markers(), cluster_key="louvain")
     with pytest.raises(ValueError, match="min_confidence"):
-        annotate(adata, load_markers(), min_confidence=1.5)
+        annotate(adata, load_markers(), options=AnnotateOptions(min_confidence=1.5))
     with pytest.raises(ValueError, match="Unknown compartment"):
         annotate(adata, {"Tcells": ["CD3D", "CD3E"]})
 
@@ -286,20 +284,12 @@ def test_annotate_bad_arguments(synthetic_result) -> None:
 # --------------------------------------------------------------------------------------
 # (b) real data: Qian et al. 2020 ovarian cancer, author labels
 # --------------------------------------------------------------------------------------
-QIAN_NAME = "qian2020_ovarian_4k.h5ad"
-QIAN_CANDIDATES = (
-    paths.REPO_ROOT.parent / "shared" / "data" / QIAN_NAME,
-    paths.RESOURCES / "demo" / QIAN_NAME,
-)
 AUTHOR_TO_COMPARTMENT = QIAN_MAP
 
 
 @pytest.fixture(scope="module")
 def qian() -> tuple[ad.AnnData, pd.DataFrame, pd.DataFrame]:
-    path = next((p for p in QIAN_CANDIDATES if p.is_file()), None)
-    if path is None:
-        pytest.skip(f"{QIAN_NAME} not found in {[str(p) for p in QIAN_CANDIDATES]}")
-    sc = pytest.importorskip("scanpy")
+    path = paths.DEMO_H5AD
     adata = ad.read_h5ad(path)
     adata.layers["counts"] = adata.X.copy()
     sc.pp.normalize_total(adata, target_sum=1e4)
@@ -309,9 +299,7 @@ def qian() -> tuple[ad.AnnData, pd.DataFrame, pd.DataFrame]:
     hvg = hvg[:, hvg.var["highly_variable"]].copy()
     sc.pp.pca(hvg, n_comps=30, random_state=0)
     sc.pp.neighbors(hvg, n_neighbors=15, random_state=0)
-    sc.tl.leiden(
-        hvg, resolution=1.0, flavor="igraph", n_iterations=2, directed=False, random_state=0
-    )
+    leiden(hvg, resolution=1.0, seed=0)
     adata.obs["leiden"] = hvg.obs["leiden"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # mast/neutrophil genes absent: expected
@@ -340,3 +328,11 @@ def test_qian_macro_f1(qian) -> None:
     assert unassigned < 0.10
     # no compartment absent from the sample (mast, neutrophil) is called for a cluster
     assert not set(cells["compartment"]) & {"mast", "neutrophil"}
+
+
+def test_annotate_options_defaults_and_checks() -> None:
+    opts = AnnotateOptions()
+    assert (opts.min_confidence, opts.min_margin, opts.min_score) == (0.5, 0.3, 0.05)
+    assert (opts.layer, opts.quantile, opts.min_markers) == (None, 0.9, 2)
+    with pytest.raises(ValueError, match=r"min_score must be in \[0, 1\], got -0.1"):
+        AnnotateOptions(min_score=-0.1)

@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from sklearn.metrics import f1_score
 from tmesig import paths
-from tmesig.cnv import add_gene_positions, call_malignant
-
-pytest.importorskip("infercnvpy")
-TIROSH = paths.REPO_ROOT.parent / "shared" / "data" / "tirosh2016_oligodendroglioma.h5ad"
+from tmesig.annotate import gene_set_scores
+from tmesig.cnv import CnvOptions, add_gene_positions, call_malignant
+from tmesig.io.errors import InputError
 
 
 def _planted_cnv(seed: int = 0) -> tuple[ad.AnnData, np.ndarray]:
@@ -49,7 +49,7 @@ def _planted_cnv(seed: int = 0) -> tuple[ad.AnnData, np.ndarray]:
 @pytest.fixture(scope="module")
 def planted() -> tuple[ad.AnnData, np.ndarray, pd.DataFrame]:
     adata, truth = _planted_cnv()
-    calls = call_malignant(adata, lineage=adata.obs["lineage"], seed=0)
+    calls = call_malignant(adata, lineage=adata.obs["lineage"], options=CnvOptions(seed=0))
     return adata, truth, calls
 
 
@@ -57,7 +57,7 @@ def test_add_gene_positions() -> None:
     adata = ad.AnnData(
         np.zeros((1, 200)), var=pd.DataFrame(index=["TP53", "EGFR", *[f"X{i}" for i in range(198)]])
     )
-    with pytest.raises(ValueError, match="position"):
+    with pytest.raises(InputError, match="position"):
         add_gene_positions(adata)
     adata, _ = _planted_cnv()
     n = add_gene_positions(adata)
@@ -67,8 +67,6 @@ def test_add_gene_positions() -> None:
 
 
 def test_planted_tumour_called(planted) -> None:
-    from sklearn.metrics import f1_score
-
     adata, truth, calls = planted
     pred = calls["cnv_call"].astype(str).to_numpy() == "malignant"
     assert f1_score(truth, pred) >= 0.9
@@ -98,7 +96,7 @@ def test_layout_notes_and_determinism(planted) -> None:
     assert calls.attrs["n_heldout_reference"] == pytest.approx(
         calls.attrs["n_reference"] / 2, abs=3
     )
-    again = call_malignant(adata.copy(), lineage=adata.obs["lineage"], seed=0)
+    again = call_malignant(adata.copy(), lineage=adata.obs["lineage"], options=CnvOptions(seed=0))
     pd.testing.assert_frame_equal(calls, again)
 
 
@@ -107,10 +105,14 @@ def test_non_epithelial_needs_strong_evidence(planted) -> None:
     lineage = adata.obs["lineage"].astype(str).copy()
     # pretend the tumour cells were annotated "unassigned" (not a candidate lineage)
     lineage[truth] = "unassigned"
-    calls = call_malignant(adata.copy(), lineage=lineage, seed=0, strong_factor=1e6)
+    calls = call_malignant(
+        adata.copy(), lineage=lineage, options=CnvOptions(seed=0, strong_factor=1e6)
+    )
     assert (calls.loc[truth, "cnv_call"].astype(str) != "malignant").all()
     assert calls.loc[truth, "note"].str.contains("not a candidate").mean() >= 0.8
-    strong = call_malignant(adata.copy(), lineage=lineage, seed=0, strong_factor=1.0)
+    strong = call_malignant(
+        adata.copy(), lineage=lineage, options=CnvOptions(seed=0, strong_factor=1.0)
+    )
     assert (strong.loc[truth, "cnv_call"].astype(str) == "malignant").mean() >= 0.8
     assert (
         strong.loc[truth & (strong["cnv_call"].astype(str) == "malignant").to_numpy(), "note"]
@@ -121,17 +123,12 @@ def test_non_epithelial_needs_strong_evidence(planted) -> None:
 
 def test_too_few_reference_cells(planted) -> None:
     adata, _, _ = planted
-    with pytest.raises(ValueError, match="reference"):
+    with pytest.raises(InputError, match="reference"):
         call_malignant(adata.copy(), lineage=pd.Series("epithelial", index=adata.obs_names))
 
 
 def test_tirosh_malignant_f1() -> None:
-    if not TIROSH.is_file():
-        pytest.skip(f"{TIROSH} not found")
-    from sklearn.metrics import f1_score
-    from tmesig.annotate import gene_set_scores
-
-    adata = ad.read_h5ad(TIROSH)
+    adata = ad.read_h5ad(paths.TIROSH2016)
     adata.X = adata.X.copy()
     adata.X.data = np.log1p(adata.X.data / 10.0)
     # normal reference by markers: microglia/macrophages and mature oligodendrocytes
@@ -148,9 +145,25 @@ def test_tirosh_malignant_f1() -> None:
         lineage=pd.Series("unassigned", index=adata.obs_names),
         reference=reference,
         candidates=~reference,
-        seed=0,
+        options=CnvOptions(seed=0),
     )
     truth = adata.obs["cell_type"].astype(str).str.startswith("malignant")
     f1 = f1_score(truth, calls["cnv_call"].astype(str) == "malignant")
     print(f"Tirosh malignant F1 = {f1:.3f}")
     assert f1 >= 0.9
+
+
+def test_cnv_options_defaults() -> None:
+    opts = CnvOptions()
+    assert tuple(opts.reference_lineages) == (
+        "T_NK",
+        "B_plasma",
+        "myeloid",
+        "endothelial",
+        "fibroblast",
+    )
+    assert tuple(opts.candidate_lineages) == ("epithelial",)
+    assert (opts.window_size, opts.step, opts.chunksize, opts.n_jobs) == (100, 10, 2000, 1)
+    assert (opts.resolution, opts.seed, opts.min_reference) == (0.5, 0, 10)
+    assert (opts.n_mads, opts.min_corr, opts.max_corr) == (3.0, 0.3, 0.5)
+    assert (opts.strong_factor, opts.strong_corr, opts.layer) == (1.5, 0.6, None)

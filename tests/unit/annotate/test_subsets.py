@@ -1,4 +1,4 @@
-"""Tests for tmesig.subsets (second-level annotation) and tmesig.celltypist_bridge."""
+"""Tests for tmesig.subsets (second-level annotation)."""
 
 from pathlib import Path
 
@@ -6,20 +6,20 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+import scanpy as sc
 import scipy.sparse as sp
 import yaml
 from tmesig import paths
-from tmesig.annotate import COMPARTMENTS, UNASSIGNED, annotate, load_markers
-from tmesig.celltypist_bridge import agreement_table, labels_from_column, run_celltypist
+from tmesig.annotate import annotate, load_markers
+from tmesig.constants import LINEAGES, MALIGNANT, UNASSIGNED
+from tmesig.io.errors import InputError
 from tmesig.subsets import (
-    MALIGNANT,
     OTHER_NORMAL_EPITHELIUM,
+    SubsetOptions,
     annotate_subsets,
     load_subset_markers,
     merge_malignant,
 )
-
-WU = paths.REPO_ROOT.parent / "shared" / "data" / "wu2020_200_tcells.h5ad"
 
 
 # --------------------------------------------------------------------------------------
@@ -48,7 +48,7 @@ def test_shipped_subset_markers_valid() -> None:
         "alveolar_epithelium",
     }
     assert expected <= names
-    assert {s.lineage for s in m.subsets} <= set(COMPARTMENTS)
+    assert {s.lineage for s in m.subsets} <= set(LINEAGES)
     assert m.ancestors("Treg") == ["Treg", "CD4_T"]
     assert m.ancestors("CD8_exhausted") == ["CD8_exhausted", "CD8_T"]
     assert [a.name for a in m.axes] == ["macrophage_M2_minus_M1"]
@@ -75,16 +75,16 @@ def _write(tmp: Path, lineages: dict) -> Path:
 
 def test_load_subset_markers_errors(tmp_path: Path) -> None:
     ok = {"genes": ["A", "B"], "source": "x"}
-    with pytest.raises(ValueError, match="unknown lineage") as info:
+    with pytest.raises(InputError, match="unknown lineage") as info:
         load_subset_markers(_write(tmp_path, {"Tcells": {"x": ok}}))
     assert str(tmp_path) in str(info.value)
-    with pytest.raises(ValueError, match="parent"):
+    with pytest.raises(InputError, match="parent"):
         load_subset_markers(_write(tmp_path, {"T_NK": {"x": {**ok, "parent": "nope"}}}))
-    with pytest.raises(ValueError, match="source"):
+    with pytest.raises(InputError, match="source"):
         load_subset_markers(_write(tmp_path, {"T_NK": {"x": {"genes": ["A"]}}}))
-    with pytest.raises(ValueError, match="unique"):
+    with pytest.raises(InputError, match="unique"):
         load_subset_markers(_write(tmp_path, {"T_NK": {"x": ok}, "myeloid": {"x": ok}}))
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(InputError, match="non-empty"):
         load_subset_markers(_write(tmp_path, {"T_NK": {"x": {"genes": [], "source": "s"}}}))
 
 
@@ -144,7 +144,9 @@ def planted() -> tuple[ad.AnnData, pd.DataFrame, pd.DataFrame, pd.Series]:
         var=pd.DataFrame(index=genes),
     )
     lineage = pd.Series([PLANTED[t] for t in truth], index=adata.obs_names)
-    cells, clusters = annotate_subsets(adata, lineage, resolution=1.0, seed=0)
+    cells, clusters = annotate_subsets(
+        adata, lineage, options=SubsetOptions(resolution=1.0, seed=0)
+    )
     return adata, cells, clusters, lineage
 
 
@@ -185,7 +187,9 @@ def test_planted_layout_and_determinism(planted) -> None:
     ]
     assert {f"score_{s}" for s in names} <= set(cells.columns)
     assert clusters["n_cells"].sum() == adata.n_obs
-    cells2, clusters2 = annotate_subsets(adata, lineage, resolution=1.0, seed=0)
+    cells2, clusters2 = annotate_subsets(
+        adata, lineage, options=SubsetOptions(resolution=1.0, seed=0)
+    )
     pd.testing.assert_frame_equal(cells, cells2)
     pd.testing.assert_frame_equal(clusters, clusters2)
 
@@ -195,7 +199,7 @@ def test_unassigned_lineage_and_merge(planted) -> None:
     lin = lineage.copy()
     lin.iloc[:5] = UNASSIGNED
     lin.iloc[5:10] = "epithelial"
-    got, _ = annotate_subsets(adata, lin, min_cells_subcluster=1000)
+    got, _ = annotate_subsets(adata, lin, options=SubsetOptions(min_cells_subcluster=1000))
     assert (got["subset"].iloc[:5] == UNASSIGNED).all()
     cnv = pd.DataFrame(
         {
@@ -215,15 +219,12 @@ def test_unassigned_lineage_and_merge(planted) -> None:
 # Wu et al. 2020: CD8 vs CD4 from per-cell subset calls (author labels)
 # --------------------------------------------------------------------------------------
 def test_wu_cd8_vs_cd4_per_cell() -> None:
-    if not WU.is_file():
-        pytest.skip(f"{WU} not found")
-    sc = pytest.importorskip("scanpy")
-    adata = ad.read_h5ad(WU)
+    adata = ad.read_h5ad(paths.WU2020_TCELLS)
     adata.var_names_make_unique()
     sc.pp.normalize_total(adata, target_sum=1e4)
     sc.pp.log1p(adata)
     lineage = pd.Series("T_NK", index=adata.obs_names)  # all T cells (authors)
-    cells, _ = annotate_subsets(adata, lineage, seed=0)
+    cells, _ = annotate_subsets(adata, lineage, options=SubsetOptions(seed=0))
     m = load_subset_markers()
     prefix = adata.obs["cluster_orig"].astype(str).str.split(".").str[0]
     keep = prefix.isin(["4", "8"])
@@ -304,7 +305,7 @@ def test_identity_propagation_planted() -> None:
     def root_call(cells: pd.DataFrame) -> pd.Series:
         return cells["cell_subset"].map(lambda s: m.ancestors(s)[-1] if s != UNASSIGNED else s)
 
-    cells, _ = annotate_subsets(adata, lineage, seed=0)
+    cells, _ = annotate_subsets(adata, lineage, options=SubsetOptions(seed=0))
     got = root_call(cells)
     assert (got == truth).mean() >= 0.95
     assert got.isin(set(roots)).mean() >= 0.97
@@ -314,89 +315,12 @@ def test_identity_propagation_planted() -> None:
     assert (got[src == "propagated"] == truth[src == "propagated"]).mean() >= 0.95
     assert cells["cell_subset_confidence"].between(0, 1).all()
     # without propagation the cytotoxic CD4 cells are not recovered per cell
-    plain, _ = annotate_subsets(adata, lineage, seed=0, propagate=False)
+    plain, _ = annotate_subsets(adata, lineage, options=SubsetOptions(seed=0, propagate=False))
     plain_root = root_call(plain)
     assert (plain_root[truth == "CD4_T"] == "CD4_T").mean() <= 0.6
     # deterministic
-    again, _ = annotate_subsets(adata, lineage, seed=0)
+    again, _ = annotate_subsets(adata, lineage, options=SubsetOptions(seed=0))
     pd.testing.assert_frame_equal(cells, again)
-
-
-# --------------------------------------------------------------------------------------
-# agreement_table / labels_from_column / celltypist
-# --------------------------------------------------------------------------------------
-def test_agreement_table_hand_counts() -> None:
-    idx = [f"c{i}" for i in range(6)]
-    ours = pd.Series(["T_NK", "T_NK", "myeloid", "myeloid", UNASSIGNED, "B_plasma"], index=idx)
-    theirs = pd.Series(["T cell", "T cell", "Macro", "T cell", "Macro", "Plasma"], index=idx)
-    mapping = {"T cell": "T_NK", "Macro": "myeloid"}  # Plasma unmapped -> not compared
-    table, frac = agreement_table(ours, theirs, mapping=mapping)
-    # compared c0..c4: agree c0, c1, c2 -> 3 / 5
-    assert frac == pytest.approx(3 / 5)
-    assert table.attrs["n_compared"] == 5
-    assert table.loc["T_NK", "T cell"] == 2
-    assert table.loc["myeloid", "T cell"] == 1
-    assert table.loc["All", "All"] == 6
-    # identical vocabularies, no mapping
-    _, frac2 = agreement_table(ours, ours)
-    assert frac2 == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="share no cell"):
-        agreement_table(ours, pd.Series(["x"], index=["zz"]))
-
-
-def test_labels_from_column() -> None:
-    adata = ad.AnnData(
-        X=np.zeros((4, 2)),
-        obs=pd.DataFrame({"ct": ["T_cell", "Macrophage", "Weird", None]}, index=list("abcd")),
-    )
-    got = labels_from_column(adata, "ct", {"T_cell": "T_NK", "Macrophage": "myeloid"})
-    assert list(got["compartment"]) == ["T_NK", "myeloid", UNASSIGNED, UNASSIGNED]
-    assert list(got["confidence"]) == [1.0, 1.0, 0.0, 0.0]
-    raw = labels_from_column(adata, "ct")
-    assert list(raw["compartment"][:3]) == ["T_cell", "Macrophage", "Weird"]
-    with pytest.raises(ValueError, match="nope"):
-        labels_from_column(adata, "nope")
-
-
-def test_run_celltypist_missing_model(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="never downloads"):
-        run_celltypist(ad.AnnData(np.zeros((2, 2))), model_path=tmp_path / "none.pkl")
-
-
-def test_run_celltypist_trained_model(tmp_path: Path) -> None:
-    """A model trained offline on half of the Qian cells predicts the other half's author labels."""
-    import scanpy as sc
-    from conftest import DEMO, train_celltypist_model
-
-    adata = ad.read_h5ad(DEMO)
-    order = np.random.default_rng(0).permutation(adata.n_obs)
-    train, test = adata[np.sort(order[:2000])].copy(), adata[np.sort(order[2000:2600])].copy()
-    model = train_celltypist_model(train, "cell_type", tmp_path / "qian.pkl")
-    sc.pp.normalize_total(test, target_sum=1e4)
-    sc.pp.log1p(test)
-    got = run_celltypist(test, model_path=model, cache_dir=tmp_path / "ct")
-    assert list(got.columns) == ["celltypist_label", "celltypist_confidence"]
-    assert got.index.equals(test.obs_names)
-    truth = test.obs["cell_type"].astype(str)
-    assert (got["celltypist_label"] == truth).mean() >= 0.9  # held-out author labels
-    assert got["celltypist_confidence"].between(0, 1).all()
-    # majority voting over given clusters: one label per cluster
-    test.obs["leiden"] = truth.astype("category")  # clusters = author labels: votes are pure
-    voted = run_celltypist(test, model_path=model, majority_voting=True, over_clustering="leiden")
-    assert (
-        voted.groupby(test.obs["leiden"], observed=True)["celltypist_label"].nunique() == 1
-    ).all()
-    # counts instead of log1p(CP10k): a clear error naming the model file
-    raw = adata[:50].copy()
-    with pytest.raises(ValueError, match="qian.pkl"):
-        run_celltypist(raw, model_path=model)
-
-
-def test_run_celltypist_not_a_model(tmp_path: Path) -> None:
-    bad = tmp_path / "model.pkl"
-    bad.write_text("not a pickle")
-    with pytest.raises(ValueError, match=r"model\.pkl could not be read"):
-        run_celltypist(ad.AnnData(np.zeros((2, 2))), model_path=bad)
 
 
 def test_annotate_then_subsets_on_lineage_output() -> None:
@@ -414,71 +338,15 @@ def test_annotate_then_subsets_on_lineage_output() -> None:
     assert list(subs["lineage"][:30].unique()) == ["T_NK"]
 
 
-# --------------------------------------------------------------------------------------
-# label spreading: against scikit-learn's LabelSpreading; neighbour agreement by hand
-# --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("alpha", [0.2, 0.9])
-def test_spread_matches_sklearn_label_spreading(alpha: float) -> None:
-    """Unbalanced spreading equals sklearn's fixed point (row-normalised) on a kNN graph."""
-    from sklearn.neighbors import kneighbors_graph
-    from sklearn.semi_supervised import LabelSpreading
-    from tmesig.subsets import _spread
-
-    rng = np.random.default_rng(7)
-    pts = np.vstack([rng.normal(0, 1, (40, 3)), rng.normal(4, 1, (40, 3))])
-    knn = kneighbors_graph(pts, n_neighbors=6, mode="connectivity")
-    graph = sp.csr_matrix(knn.maximum(knn.T))
-    y = np.full(80, -1)
-    y[rng.choice(40, 5, replace=False)] = 0
-    y[40 + rng.choice(40, 12, replace=False)] = 1
-    y[3] = 1  # a mislabelled seed: spreading (unclamped) may overturn it
-    ref = LabelSpreading(kernel=lambda a, b: graph, alpha=alpha, max_iter=100_000, tol=1e-13)
-    ref.fit(np.zeros((80, 1)), y)
-    label, f = _spread(graph, y, 2, alpha=alpha, balance=False)
-    rows = f / f.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(rows, ref.label_distributions_, atol=1e-6)
-    np.testing.assert_array_equal(label, ref.transduction_)
-    # class-mass normalisation: each label's seeds carry mass 1 -> equals sklearn run on
-    # F divided by the seed counts
-    _, fb = _spread(graph, y, 2, alpha=alpha, balance=True)
-    counts = np.bincount(y[y >= 0], minlength=2)
-    np.testing.assert_allclose(fb, f / counts[None, :], rtol=1e-8, atol=1e-12)
-
-
-def test_spread_unreachable_and_alpha_zero() -> None:
-    from tmesig.subsets import _spread
-
-    # two components: {0, 1, 2} with a seed, {3, 4} without
-    graph = sp.csr_matrix(
-        np.array(
-            [[0, 1, 0, 0, 0], [1, 0, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0]],
-            dtype=float,
-        )
-    )
-    y = np.array([1, -1, -1, -1, -1])
-    label, f = _spread(graph, y, 2, alpha=0.9, balance=True)
-    assert list(label) == [1, 1, 1, -1, -1]
-    assert (f[3:] == 0).all()
-    # alpha = 0: seeds keep their own label, nothing spreads
-    label0, f0 = _spread(graph, y, 2, alpha=0.0, balance=False)
-    assert list(label0) == [1, -1, -1, -1, -1]
-    assert f0[0, 1] == pytest.approx(1.0)
-
-
-def test_neighbour_agreement_hand_count() -> None:
-    from tmesig.subsets import _neighbour_agreement
-
-    # cell 0 has neighbours 1 (w 1, label 0), 2 (w 2, label 1), 3 (w 1, label 1), 4 (unlabelled)
-    dense = np.zeros((5, 5))
-    for j, w in ((1, 1.0), (2, 2.0), (3, 1.0), (4, 5.0)):
-        dense[0, j] = dense[j, 0] = w
-    label = np.array([1, 0, 1, 1, -1])
-    got = _neighbour_agreement(sp.csr_matrix(dense), label, 2)
-    # cell 0: own (1) votes 3, other (0) votes 1 -> (3 - 1) / 3
-    assert got[0] == pytest.approx(2 / 3)
-    # cell 1 (label 0): only neighbour 0 has label 1 -> prefers another label -> 0
-    assert got[1] == 0.0
-    # cell 2 (label 1): neighbour 0 label 1 -> (2 - 0) / 2 = 1
-    assert got[2] == pytest.approx(1.0)
-    # unlabelled cell 4 -> 0
-    assert got[4] == 0.0
+def test_subset_options_defaults_and_checks() -> None:
+    opts = SubsetOptions()
+    assert (opts.resolution, opts.seed, opts.n_neighbors, opts.n_top_genes) == (1.0, 0, 15, 1500)
+    assert (opts.min_confidence, opts.min_margin, opts.min_score) == (0.4, 0.2, 0.2)
+    assert (opts.min_cell_margin, opts.min_cell_score, opts.min_cells_subcluster) == (0.2, 0.1, 30)
+    assert (opts.quantile, opts.min_markers, opts.min_fraction) == (0.9, 2, 0.4)
+    assert opts.propagate and opts.balance_propagation
+    assert (opts.min_identity_margin, opts.propagation_alpha, opts.layer) == (0.5, 0.99, None)
+    with pytest.raises(ValueError, match=r"min_cell_score must be in \[0, 1\], got 2"):
+        SubsetOptions(min_cell_score=2)
+    with pytest.raises(ValueError, match=r"propagation_alpha must be in \[0, 1\), got 1.0"):
+        SubsetOptions(propagation_alpha=1.0)

@@ -1,0 +1,115 @@
+"""Stage ``annotate`` (tmesig.stages.annotate): lineage calls, author labels, CellTypist."""
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DEMO, QIAN_MAP, train_celltypist_model
+from tmesig import cluster
+from tmesig.annotate import AnnotateOptions, annotate, load_markers
+from tmesig.celltypist_bridge import NO_AUTHOR_LABELS, NO_CELLTYPIST_MODEL
+from tmesig.io.errors import InputError
+from tmesig.paths import MARKERS_DIR
+from tmesig.stages import StageIO
+from tmesig.stages import annotate as stage
+
+CONFIG = {
+    "min_confidence": 0.5,
+    "min_margin": 0.3,
+    "min_score": 0.05,
+    "use_author_labels": False,
+    "label_mapping": QIAN_MAP,
+    "celltypist_model": None,
+    "celltypist_majority_voting": False,
+    "celltypist_mapping": {},
+}
+OUTPUTS = ("cells", "clusters", "agreement", "celltypist")
+
+
+@pytest.fixture(scope="module")
+def clustered(tmp_path_factory) -> Path:
+    """400 demo cells, clustered as the pipeline does; author labels as ingest names them."""
+    demo = ad.read_h5ad(DEMO)
+    adata = demo[np.random.default_rng(0).choice(demo.n_obs, 400, replace=False)].copy()
+    adata.layers["counts"] = adata.X.copy()
+    adata.obs["orig_cell_type"] = adata.obs["cell_type"].astype(str)
+    cluster.cluster(adata, n_hvg=1000, n_pcs=15, seed=0)
+    path = tmp_path_factory.mktemp("annotate") / "clustered.h5ad"
+    adata.write_h5ad(path)
+    return path
+
+
+def _io(clustered: Path, out: Path, label_col: str = "", **config) -> StageIO:
+    return StageIO(
+        input={"h5ad": str(clustered), "markers": str(MARKERS_DIR / "compartments.yaml")},
+        output={k: str(out / f"{k}.tsv") for k in OUTPUTS},
+        params={"annotate": {**CONFIG, **config}, "row": {"label_col": label_col}},
+    )
+
+
+def test_annotate_stage_tables_and_author_agreement(clustered, tmp_path):
+    summary = stage.run(_io(clustered, tmp_path, label_col="cell_type"))
+    cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
+    adata = ad.read_h5ad(clustered)
+    want, clusters = annotate(adata, load_markers(), options=AnnotateOptions())
+    assert cells.index.name == "cell"
+    assert list(cells.columns[:6]) == [
+        "source",
+        "cluster",
+        "compartment",
+        "confidence",
+        "cell_compartment",
+        "cell_confidence",
+    ]
+    assert (cells["source"] == "tmesig markers").all()
+    assert (cells["compartment"] == want["compartment"]).all()
+    assert (cells["author_label"] == adata.obs["cell_type"].astype(str)).all()
+    assert summary == f"compartments: {cells['compartment'].value_counts().to_dict()}"
+    got_clusters = pd.read_csv(tmp_path / "clusters.tsv", sep="\t")
+    assert list(got_clusters.columns) == list(clusters.columns)
+    assert len(got_clusters) == len(clusters)
+    agreement = pd.read_csv(tmp_path / "agreement.tsv", sep="\t", index_col=0)
+    assert agreement.index.name == "ours"
+    assert agreement.loc["All", "All"] == adata.n_obs
+    note = pd.read_csv(tmp_path / "celltypist.tsv", sep="\t")
+    assert list(note["note"]) == [NO_CELLTYPIST_MODEL]
+
+
+def test_annotate_stage_without_labels_writes_notes(clustered, tmp_path):
+    stage.run(_io(clustered, tmp_path))
+    assert pd.read_csv(tmp_path / "agreement.tsv", sep="\t")["note"].tolist() == [NO_AUTHOR_LABELS]
+    cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
+    assert "author_label" not in cells.columns
+
+
+def test_annotate_stage_author_labels_and_celltypist(clustered, tmp_path):
+    demo = ad.read_h5ad(DEMO)
+    model = train_celltypist_model(demo[:1500].copy(), "cell_type", tmp_path / "m.pkl")
+    io = _io(
+        clustered,
+        tmp_path,
+        label_col="cell_type",
+        use_author_labels=True,
+        celltypist_model=str(model),
+        celltypist_mapping=QIAN_MAP,
+    )
+    stage.run(io)
+    cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
+    mapped = cells["author_label"].map(QIAN_MAP)
+    assert (cells["compartment"] == mapped).all()
+    assert (cells["source"] == "author labels (cell_type)").all()
+    assert {"tmesig_compartment", "celltypist_label", "celltypist_confidence"} <= set(cells)
+    table = pd.read_csv(tmp_path / "celltypist.tsv", sep="\t", index_col=0)
+    assert table.index.name == "ours"
+    # ours in the CellTypist table are tmesig's calls, not the author labels
+    assert table.loc["All", "All"] == len(cells)
+    ours = cells["tmesig_compartment"].value_counts()
+    assert table.loc[ours.index, "All"].tolist() == ours.tolist()
+
+
+def test_annotate_stage_missing_label_col_is_input_error(clustered, tmp_path):
+    with pytest.raises(InputError, match="label_col 'nope'") as info:
+        stage.run(_io(clustered, tmp_path, label_col="nope"))
+    assert str(clustered) in str(info.value)

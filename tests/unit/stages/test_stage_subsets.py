@@ -1,0 +1,90 @@
+"""Stage ``subsets`` (tmesig.stages.subsets): subset calls, CNV calls, figures."""
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DEMO
+from tmesig import cluster
+from tmesig.annotate import annotate, load_markers
+from tmesig.cnv import CnvOptions, call_malignant
+from tmesig.paths import MARKERS_DIR
+from tmesig.stages import StageIO
+from tmesig.stages import subsets as stage
+from tmesig.subsets import SubsetOptions, annotate_subsets
+
+CONFIG = {
+    "enabled": True,
+    "markers": None,
+    "resolution": 1.0,
+    "seed": 0,
+    "min_confidence": 0.4,
+    "propagation_alpha": 0.99,
+    "cnv": True,
+    "cnv_window": 100,
+}
+FIGURES = ("umap", "dotplot", "confidence", "cnv_heatmap", "cnv_scatter")
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> tuple[Path, Path]:
+    """600 demo cells, clustered, and their lineage annotation table."""
+    demo = ad.read_h5ad(DEMO)
+    adata = demo[np.random.default_rng(1).choice(demo.n_obs, 600, replace=False)].copy()
+    adata.layers["counts"] = adata.X.copy()
+    cluster.cluster(adata, n_hvg=1000, n_pcs=15, seed=0)
+    cells, _ = annotate(adata, load_markers())
+    cells.insert(0, "source", "tmesig markers")
+    cells.index.name = "cell"
+    folder = tmp_path_factory.mktemp("subsets")
+    adata.write_h5ad(folder / "clustered.h5ad")
+    cells.to_csv(folder / "annotation.tsv", sep="\t", float_format="%.6g")
+    return folder / "clustered.h5ad", folder / "annotation.tsv"
+
+
+def _io(inputs: tuple[Path, Path], out: Path, **config) -> StageIO:
+    h5ad, annotation = inputs
+    outputs = {"cells": out / "cells.tsv", "clusters": out / "clusters.tsv"}
+    outputs |= {k: out / f"{k}.png" for k in FIGURES}
+    return StageIO(
+        input={
+            "h5ad": str(h5ad),
+            "annotation": str(annotation),
+            "markers": str(MARKERS_DIR / "subsets.yaml"),
+        },
+        output={k: str(v) for k, v in outputs.items()},
+        params={"subsets": {**CONFIG, **config}},
+    )
+
+
+def test_subsets_stage_with_cnv(inputs, tmp_path):
+    summary = stage.run(_io(inputs, tmp_path))
+    cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
+    adata = ad.read_h5ad(inputs[0])
+    lineage = pd.read_csv(inputs[1], sep="\t", index_col=0)["compartment"].astype(str)
+    want, clusters = annotate_subsets(adata, lineage, options=SubsetOptions())
+    calls = call_malignant(adata, lineage=lineage, options=CnvOptions())
+    assert cells.index.name == "cell"
+    assert list(cells.columns[: len(want.columns)]) == list(want.columns)
+    assert (cells["subset"] == want["subset"]).all()
+    assert (cells["cnv_call"] == calls["cnv_call"].astype(str)).all()
+    assert cells.columns[-1] == "final_subset"
+    malignant = cells["cnv_call"] == "malignant"
+    assert (cells.loc[malignant, "final_subset"] == "malignant").all()
+    assert summary == f"subsets: {cells['final_subset'].value_counts().to_dict()}"
+    got_clusters = pd.read_csv(tmp_path / "clusters.tsv", sep="\t")
+    assert list(got_clusters.columns) == list(clusters.columns)
+    for name in FIGURES:
+        assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_subsets_stage_without_cnv(inputs, tmp_path):
+    stage.run(_io(inputs, tmp_path, cnv=False))
+    cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
+    assert (cells["cnv_call"] == "not run").all()
+    assert (cells["final_subset"] == cells["subset"]).all()
+    assert "cnv_score" not in cells.columns
+    for name in FIGURES:
+        assert (tmp_path / f"{name}.png").stat().st_size > 0

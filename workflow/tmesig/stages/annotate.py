@@ -1,0 +1,80 @@
+"""Stage ``annotate``: lineage compartment per cell and cluster; agreement with external labels.
+
+Inputs
+    ``h5ad`` (``clustered.h5ad``), ``markers`` (compartment marker YAML); ``celltypist``
+    (the model file, when configured: only a dependency, the path comes from params).
+Outputs
+    ``cells`` (``annotation.tsv``), ``clusters`` (``annotation_clusters.tsv``),
+    ``agreement`` (``label_agreement.tsv``: ours vs the author labels, or a note),
+    ``celltypist`` (``celltypist_agreement.tsv``: ours vs CellTypist, or a note).
+Params
+    ``annotate`` (config section: thresholds, ``label_mapping``, ``use_author_labels``,
+    ``celltypist_*``), ``row`` (the sample-sheet row: ``label_col``).
+"""
+
+import logging
+
+import anndata as ad
+
+from .. import celltypist_bridge as ext
+from ..annotate import AnnotateOptions, annotate, load_markers
+from ._io import StageIO
+
+__all__ = ["run"]
+
+logger = logging.getLogger("tmesig")
+
+
+def run(io: StageIO) -> str:
+    """Annotate compartments, compare with author labels / CellTypist, write the tables.
+
+    Parameters
+    ----------
+    io
+        The stage's files and parameters (see the module docstring).
+
+    Returns
+    -------
+    str
+        The number of cells per compartment.
+    """
+    p = io.params["annotate"]
+    label_col = io.params["row"].get("label_col", "")
+    markers = load_markers(io.input["markers"])
+    adata = ad.read_h5ad(io.input["h5ad"])
+    options = AnnotateOptions(
+        min_confidence=p["min_confidence"], min_margin=p["min_margin"], min_score=p["min_score"]
+    )
+    cells, clusters = annotate(adata, markers, cluster_key="leiden", options=options)
+    cells.insert(0, "source", "tmesig markers")
+    if label_col:
+        cells, table, fraction = ext.author_agreement(
+            cells,
+            adata,
+            label_col,
+            mapping=p["label_mapping"] or None,
+            use_author_labels=p["use_author_labels"],
+            dataset=io.input["h5ad"],
+        )
+        table.to_csv(io.output["agreement"], sep="\t")
+        logger.info("agreement with author labels (%s): %.3f", label_col, fraction)
+    else:
+        ext.note_table(ext.NO_AUTHOR_LABELS).to_csv(io.output["agreement"], sep="\t", index=False)
+    if p["celltypist_model"]:
+        cells, table, fraction = ext.celltypist_agreement(
+            cells,
+            adata,
+            model_path=p["celltypist_model"],
+            majority_voting=p["celltypist_majority_voting"],
+            mapping=p["celltypist_mapping"] or None,
+        )
+        table.to_csv(io.output["celltypist"], sep="\t")
+        logger.info("agreement with CellTypist: %.3f", fraction)
+    else:
+        ext.note_table(ext.NO_CELLTYPIST_MODEL).to_csv(
+            io.output["celltypist"], sep="\t", index=False
+        )
+    cells.index.name = "cell"
+    cells.to_csv(io.output["cells"], sep="\t", float_format="%.6g")
+    clusters.to_csv(io.output["clusters"], sep="\t", index=False, float_format="%.6g")
+    return f"compartments: {cells['compartment'].value_counts().to_dict()}"

@@ -1,0 +1,82 @@
+"""Sub-clusters of one lineage and the kNN graph used for label propagation."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._markers import Subset
+from ._options import SubsetOptions
+
+if TYPE_CHECKING:
+    import anndata as ad
+
+__all__ = ["subclusters"]
+
+
+def subclusters(
+    sub: ad.AnnData,
+    lin_subsets: Sequence[Subset],
+    *,
+    use_identity: bool,
+    options: SubsetOptions,
+) -> tuple[np.ndarray, sp.csr_matrix | None]:
+    """Sub-cluster labels (str) of a lineage's cells and their kNN graph.
+
+    Lineages with fewer than ``options.min_cells_subcluster`` cells are one sub-cluster
+    (``"0"``); their graph is still built (for propagation) when ``use_identity`` and the
+    lineage has at least 5 cells, else it is ``None``.
+    """
+    n = sub.n_obs
+    labels, graph = None, None
+    if n >= options.min_cells_subcluster or (use_identity and n >= 5):
+        marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
+        emb = sub
+        if options.layer is not None:
+            emb = sub.copy()
+            emb.X = emb.layers[options.layer]
+        labels, graph = _knn_leiden(
+            emb,
+            extra_genes=marker_genes,
+            options=options,
+            leiden=n >= options.min_cells_subcluster,
+        )
+    if n < options.min_cells_subcluster:
+        labels = np.zeros(n, dtype=int).astype(str)
+    return labels, graph
+
+
+def _knn_leiden(
+    sub: ad.AnnData,
+    *,
+    extra_genes: Sequence[str],
+    options: SubsetOptions,
+    leiden: bool = True,
+) -> tuple[np.ndarray | None, sp.csr_matrix]:
+    """Leiden labels (str; None without ``leiden``) and the kNN connectivities of one lineage.
+
+    HVGs of the lineage's cells + the lineage's marker genes, PCA, kNN (seeded).
+    """
+    import scanpy as sc
+
+    from tmesig.cluster import leiden as run_leiden
+
+    seed = options.seed
+    work = sub.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sc.pp.highly_variable_genes(work, n_top_genes=min(options.n_top_genes, work.n_vars))
+    keep = work.var["highly_variable"].to_numpy() | work.var_names.isin(list(extra_genes))
+    work = work[:, keep].copy()
+    n_comps = int(max(2, min(20, work.n_obs - 2, work.n_vars - 1)))
+    sc.pp.pca(work, n_comps=n_comps, random_state=seed)
+    sc.pp.neighbors(work, n_neighbors=min(options.n_neighbors, work.n_obs - 1), random_state=seed)
+    graph = sp.csr_matrix(work.obsp["connectivities"])
+    if not leiden:
+        return None, graph
+    run_leiden(work, resolution=options.resolution, seed=seed, key_added="_sub")
+    return work.obs["_sub"].astype(str).to_numpy(), graph
