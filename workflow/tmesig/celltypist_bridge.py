@@ -149,6 +149,7 @@ def _load_model(model_path: Path, cache_dir: str | Path | None) -> tuple[Any, An
 def labels_from_column(
     adata: ad.AnnData,
     column: str,
+    *,
     mapping: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Author labels from an ``obs`` column, in the layout of ``annotate``'s cell table.
@@ -348,7 +349,7 @@ def author_agreement(
             "column of the dataset; fix label_col in the sample sheet"
         )
         raise InputError(msg)
-    author = labels_from_column(adata, column, mapping)
+    author = labels_from_column(adata, column, mapping=mapping)
     table, fraction = agreement_table(cells["compartment"], author["label"], mapping=mapping)
     out = with_author_labels(cells, author, label_col=label_col, use=use_author_labels)
     return out, table, fraction

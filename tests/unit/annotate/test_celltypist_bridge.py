@@ -50,7 +50,7 @@ def test_labels_from_column() -> None:
         X=np.zeros((4, 2)),
         obs=pd.DataFrame({"ct": ["T_cell", "Macrophage", "Weird", None]}, index=list("abcd")),
     )
-    got = labels_from_column(adata, "ct", {"T_cell": "T_NK", "Macrophage": "myeloid"})
+    got = labels_from_column(adata, "ct", mapping={"T_cell": "T_NK", "Macrophage": "myeloid"})
     assert list(got["compartment"]) == ["T_NK", "myeloid", UNASSIGNED, UNASSIGNED]
     assert list(got["confidence"]) == [1.0, 1.0, 0.0, 0.0]
     raw = labels_from_column(adata, "ct")
@@ -142,7 +142,7 @@ def test_author_agreement_use_author_labels() -> None:
     assert got["tmesig_compartment"].tolist() == cells["compartment"].tolist()
     assert (got["source"] == "author labels (ct)").all()
     swapped = with_author_labels(
-        cells, labels_from_column(adata, "orig_ct", mapping), label_col="ct"
+        cells, labels_from_column(adata, "orig_ct", mapping=mapping), label_col="ct"
     )
     assert "tmesig_compartment" not in swapped.columns
 

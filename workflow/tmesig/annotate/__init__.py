@@ -46,7 +46,6 @@ Modules: ``_markers`` (the marker file), ``_scores`` (marker and gene-set scores
 ``_lineage`` (cell and cluster calls).
 """
 
-from tmesig.constants import UNASSIGNED as UNASSIGNED  # re-export: the name's home is constants
 
 from ._lineage import AnnotateOptions, annotate
 from ._markers import DEFAULT_MARKERS, load_markers
