@@ -105,7 +105,6 @@ def _cnv_adata(n: int = 40) -> ad.AnnData:
 
 
 def test_cnv_heatmap_groups_rows_and_subsamples():
-    pytest.importorskip("infercnvpy")
     fig = report_annotation.cnv_heatmap(_cnv_adata(), max_cells=10)
     assert "cnv_call" in [ax.get_ylabel() for ax in fig.axes]
     assert any(ax.images for ax in fig.axes)

@@ -46,7 +46,6 @@ Modules: ``_markers`` (the marker file), ``_scores`` (marker and gene-set scores
 ``_lineage`` (cell and cluster calls).
 """
 
-
 from ._lineage import AnnotateOptions, annotate
 from ._markers import DEFAULT_MARKERS, load_markers
 from ._scores import gene_set_scores, marker_scores
