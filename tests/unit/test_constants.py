@@ -47,6 +47,8 @@ def test_signature_schema_enums():
     props = _schema("signature.schema.yaml")["properties"]
     assert tuple(props["compartments"]["items"]["enum"]) == constants.SET_COMPARTMENTS
     assert tuple(props["direction"]["enum"]) == constants.DIRECTIONS
+    assert tuple(props["category"]["enum"]) == constants.SET_CATEGORIES
+    assert set(constants.SET_CATEGORY_LABELS) == set(constants.SET_CATEGORIES)
 
 
 def test_direction_sign():

@@ -16,6 +16,8 @@ __all__ = [
     "DIRECTION_SIGN",
     "LINEAGES",
     "MALIGNANT",
+    "SET_CATEGORIES",
+    "SET_CATEGORY_LABELS",
     "SET_COMPARTMENTS",
     "UNASSIGNED",
     "direction_sign",
@@ -40,6 +42,32 @@ MALIGNANT = "malignant"
 ANY = "any"
 #: The compartments a gene set's ``compartments`` field may name.
 SET_COMPARTMENTS: tuple[str, ...] = (*LINEAGES, MALIGNANT, ANY)
+
+#: Mechanism classes a gene set belongs to (its ``category``), in the order figures group them;
+#: the sensitivity side (immune infiltration) last.
+SET_CATEGORIES: tuple[str, ...] = (
+    "checkpoint",
+    "antigen_presentation_ifn",
+    "t_cell_dysfunction",
+    "suppressive_cells",
+    "metabolism_hypoxia",
+    "stroma_vessels",
+    "tumour_intrinsic",
+    "immune_infiltration",
+)
+#: Plain-language label of each category (figure and report headings).
+SET_CATEGORY_LABELS = MappingProxyType(
+    {
+        "checkpoint": "Checkpoint ligands and receptors",
+        "antigen_presentation_ifn": "Antigen presentation and IFN-γ sensing",
+        "t_cell_dysfunction": "T-cell dysfunction",
+        "suppressive_cells": "Suppressive immune cells",
+        "metabolism_hypoxia": "Metabolism and hypoxia",
+        "stroma_vessels": "Stroma and vessels",
+        "tumour_intrinsic": "Tumour-intrinsic signalling",
+        "immune_infiltration": "Immune infiltration (sensitivity)",
+    }
+)
 
 #: Allowed values of a gene set's ``direction``: ``up`` = high score means resistance,
 #: ``down`` = low score (loss) means resistance.

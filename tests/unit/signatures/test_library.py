@@ -193,6 +193,7 @@ def test_library_table(library):
         "n_genes",
         "direction",
         "compartments",
+        "category",
         "card",
         "seed",
         "seed_citation",
@@ -237,6 +238,7 @@ GOOD = {
     "direction": "up",
     "compartments": ["myeloid"],
     "mechanism": "A toy mechanism line for tests.",
+    "category": "checkpoint",
     "card": False,
     "provenance": {"seed": "horvath2020", "section": "Immune checkpoints"},
 }

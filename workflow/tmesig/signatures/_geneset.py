@@ -34,6 +34,9 @@ class GeneSet:
         ``renamed``, ``dropped``, ``positive_weight_only``) for published sets.
     notes : str, optional
         Free text (dropped/renamed symbols, direction rationale).
+    category : str, optional
+        Mechanism class, one of :data:`tmesig.constants.SET_CATEGORIES` (required in set
+        files; empty for sets built in code).
     """
 
     name: str
@@ -45,6 +48,7 @@ class GeneSet:
     card: bool
     provenance: dict = field(compare=True)
     notes: str = ""
+    category: str = ""
 
     def __hash__(self) -> int:
         return hash((self.name, self.genes, self.direction, self.compartments))
@@ -70,6 +74,7 @@ class GeneSet:
             "direction": self.direction,
             "compartments": list(self.compartments),
             "mechanism": self.mechanism,
+            "category": self.category,
             "card": self.card,
             "provenance": plain(self.provenance),
         }

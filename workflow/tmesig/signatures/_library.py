@@ -20,6 +20,7 @@ _LIBRARY_TABLE_COLUMNS: tuple[str, ...] = (
     "n_genes",
     "direction",
     "compartments",
+    "category",
     "card",
     "seed",
     "seed_citation",
@@ -106,7 +107,7 @@ def library_table(
     Returns
     -------
     pandas.DataFrame
-        Columns ``name, title, n_genes, direction, compartments, card, seed,
+        Columns ``name, title, n_genes, direction, compartments, category, card, seed,
         seed_citation, seed_doi, section, citation, source, licence, genes``; list
         fields comma-joined, missing provenance fields (and the citation/DOI of a seed
         not in ``seeds``) as empty strings. ``citation`` is the published set's own
@@ -124,6 +125,7 @@ def library_table(
                 "n_genes": len(s.genes),
                 "direction": s.direction,
                 "compartments": ",".join(s.compartments),
+                "category": s.category,
                 "card": bool(s.card),
                 "seed": prov.get("seed", ""),
                 "seed_citation": seed.citation if seed else "",

@@ -29,7 +29,7 @@ def _read_set_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         msg = (
             f"{path}: expected a YAML mapping with keys name, title, genes, direction, "
-            f"compartments, mechanism, card, provenance; got {type(data).__name__}."
+            f"compartments, mechanism, category, card, provenance; got {type(data).__name__}."
         )
         raise InputError(msg)
     return data
@@ -145,4 +145,5 @@ def load_gene_set(
         card=data["card"],
         provenance=plain(data["provenance"]),
         notes=data.get("notes", ""),
+        category=data["category"],
     )
