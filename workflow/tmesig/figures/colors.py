@@ -106,7 +106,7 @@ def _shades(base: str, n: int) -> list[str]:
     for k in range(n):
         t = k / (n - 1)
         hue = (h + 0.05 * (t - 0.5)) % 1.0
-        rgb = colorsys.hls_to_rgb(hue, 0.28 + 0.44 * t, max(s, 0.6))
+        rgb = colorsys.hls_to_rgb(hue, 0.28 + 0.44 * t, max(s, 0.3))
         out.append(mcolors.to_hex(rgb))
     return out
 

@@ -115,7 +115,7 @@ def qc_violins(metrics: pd.DataFrame, *, summary: pd.DataFrame | None = None) ->
         ax = axes[0, -1]
         labels = [REASON_LABELS.get(r, r) for r in reasons.index]
         bars = ax.barh(labels[::-1], reasons.to_numpy()[::-1], color="#d62728", height=0.6)
-        ax.set_ylim(-0.8, max(len(labels), 3) - 0.2)
+        ax.set_ylim(-1, len(labels))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.bar_label(bars, fontsize=8, padding=2)
         ax.set_xlabel("cells removed (all samples)")
