@@ -17,7 +17,7 @@ from tmesig.workflow_paths import WorkflowPaths
 pytestmark = pytest.mark.slow
 
 #: The files of the test dataset, from the same object that makes rule all's targets.
-PATHS = WorkflowPaths(datasets=("mini",))
+PATHS = WorkflowPaths(datasets=("mini",), conditioned=("mini",))  # the sheet names condition_col
 OUTPUTS = PATHS.dataset_outputs("mini")
 
 
@@ -101,7 +101,7 @@ def run(tmp_path_factory):
 
 def test_every_named_output_exists(run):
     tmp, _ = run
-    assert len(OUTPUTS) == 32 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
+    assert len(OUTPUTS) == 34 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
     for name in [*OUTPUTS, *PATHS.targets()]:
         p = tmp / name
         assert p.exists() and p.stat().st_size > 0, name

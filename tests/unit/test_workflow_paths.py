@@ -29,6 +29,7 @@ RESULTS = {
     "report/dotplot_card_genes.png",
     "report/heatmap_compartment_sets.png",
     "report/qc_violin.png",
+    "report/umap_samples.png",
     "conditions.tsv",
     "composition.tsv",
     "composition_by_patient.tsv",
@@ -43,8 +44,10 @@ RESULTS = {
     "report/annotation_confidence.png",
     "report/cnv_heatmap.png",
     "report/cnv_scatter.png",
+    "report/umap_malignancy.png",
     "celltypist_agreement.tsv",
 }
+FOREST = "report/forest_conditions.png"
 SUBSET_RESULTS = {
     "annotation_subsets.tsv",
     "annotation_subclusters.tsv",
@@ -53,6 +56,7 @@ SUBSET_RESULTS = {
     "report/annotation_confidence.png",
     "report/cnv_heatmap.png",
     "report/cnv_scatter.png",
+    "report/umap_malignancy.png",
 }
 
 
@@ -66,15 +70,16 @@ def _core(ds):
         f"results/{ds}/report/dotplot_card_genes.png",
         f"results/{ds}/report/heatmap_compartment_sets.png",
         f"results/{ds}/report/qc_violin.png",
+        f"results/{ds}/report/umap_samples.png",
     ]
 
 
-def _analysis(ds, subsets):
+def _analysis(ds, subsets, conditioned=True):
     out = [
         f"results/{ds}/conditions.tsv",
         f"results/{ds}/composition.tsv",
         f"results/{ds}/enrichment.tsv",
-        f"results/{ds}/report/forest_conditions.png",
+        *([f"results/{ds}/report/forest_conditions.png"] if conditioned else []),
         f"results/{ds}/report/composition_by_patient.png",
         f"results/{ds}/label_agreement.tsv",
     ]
@@ -83,6 +88,7 @@ def _analysis(ds, subsets):
             f"results/{ds}/annotation_subsets.tsv",
             f"results/{ds}/report/umap_subsets.png",
             f"results/{ds}/report/cnv_heatmap.png",
+            f"results/{ds}/report/umap_malignancy.png",
         ]
     return out
 
@@ -94,18 +100,23 @@ def _samples(**paths):
 
 
 def test_dataset_outputs_are_every_result():
-    p = WorkflowPaths(datasets=("mini",))
+    p = WorkflowPaths(datasets=("mini",), conditioned=("mini",))
     got = p.dataset_outputs("mini")
     assert len(got) == len(set(got)) and {f.removeprefix("results/mini/") for f in got} == RESULTS
-    off = WorkflowPaths(datasets=("mini",), subsets=False).dataset_outputs("mini")
-    assert {f.removeprefix("results/mini/") for f in off} == RESULTS - SUBSET_RESULTS
+    off = WorkflowPaths(datasets=("mini",), subsets=False, conditioned=("mini",))
+    got = off.dataset_outputs("mini")
+    assert {f.removeprefix("results/mini/") for f in got} == RESULTS - SUBSET_RESULTS
+    # no condition column in the sheet: no forest plot at all
+    plain = WorkflowPaths(datasets=("mini",)).dataset_outputs("mini")
+    assert {f.removeprefix("results/mini/") for f in plain} == RESULTS - {FOREST}
 
 
 @pytest.mark.parametrize("subsets", [True, False])
 def test_targets_in_the_order_rule_all_had(subsets):
-    p = WorkflowPaths(datasets=("a", "b"), subsets=subsets)
+    p = WorkflowPaths(datasets=("a", "b"), subsets=subsets, conditioned=("b",))
     expected = ["results/signatures/library.tsv", "results/signatures/tmesig.gmt"]
-    expected += _core("a") + _core("b") + _analysis("a", subsets) + _analysis("b", subsets)
+    expected += _core("a") + _core("b")
+    expected += _analysis("a", subsets, conditioned=False) + _analysis("b", subsets)
     assert p.targets() == expected
     assert set(p.targets()) - {p.library_table, p.library_gmt} <= {
         f for ds in "ab" for f in p.dataset_outputs(ds)
@@ -145,6 +156,7 @@ def test_from_config_defaults_to_shipped_resources(tmp_path, monkeypatch):
     cfg = check_config({"samples": "s.tsv"})
     p = WorkflowPaths.from_config(cfg, _samples(d1="x.h5ad", d2=" https://h/y.H5?a=1 "))
     assert p.datasets == ("d1", "d2") and p.subsets and p.sheet == "s.tsv"
+    assert p.conditioned == ()
     assert p.markers_yaml == str(shipped.MARKERS_DIR / "compartments.yaml")
     assert p.subset_markers_yaml == str(shipped.MARKERS_DIR / "subsets.yaml")
     assert p.hallmark_gmt == str(shipped.HALLMARK_GMT) and p.celltypist_model is None
@@ -194,3 +206,13 @@ def test_local_inputs_checked(tmp_path, monkeypatch):
     msg = str(err.value)
     assert msg.startswith("my.tsv: dataset 'd': file not found: b.h5ad (paths are relative")
     assert str(tmp_path) in msg and "'path' column" in msg
+
+
+def test_from_config_conditioned_datasets_come_from_the_sheet(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    sheet = _samples(d1="x.h5ad", d2="y.h5ad", d3="z.h5ad")
+    sheet["condition_col"] = ["arm", "", " "]
+    p = WorkflowPaths.from_config(check_config({"samples": "s.tsv"}), sheet)
+    assert p.conditioned == ("d1",)
+    forest = [t for t in p.targets() if t.endswith("forest_conditions.png")]
+    assert forest == ["results/d1/report/forest_conditions.png"]

@@ -18,12 +18,6 @@ rule conditions:
             labels={"dataset": "{dataset}", "table": "composition test"},
         ),
         composition_by_patient=paths.composition_by_patient,
-        forest=report(
-            paths.forest_conditions,
-            caption="../report/forest_conditions.rst",
-            category="5. Conditions and composition",
-            labels={"dataset": "{dataset}", "figure": "condition effects"},
-        ),
         composition_plot=report(
             paths.composition_plot,
             caption="../report/composition_by_patient.rst",

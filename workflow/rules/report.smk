@@ -3,9 +3,11 @@ rule figures:
         clustered=paths.clustered,
         annotation=paths.annotation,
         scores=paths.scores,
+        coverage=paths.coverage,
         flags=paths.flags,
         compartments=paths.compartments,
         qc_metrics=paths.qc_metrics,
+        qc_summary=paths.qc_summary,
         sets=paths.signature_files,
     output:
         umap_compartment=report(
@@ -13,6 +15,12 @@ rule figures:
             caption="../report/umap_compartment.rst",
             category="2. Compartments",
             labels={"dataset": "{dataset}", "figure": "UMAP by compartment"},
+        ),
+        umap_samples=report(
+            paths.umap_samples,
+            caption="../report/umap_samples.rst",
+            category="1. Quality control",
+            labels={"dataset": "{dataset}", "figure": "UMAP by sample and patient"},
         ),
         umap_scores=report(
             paths.umap_scores,
@@ -46,5 +54,31 @@ rule figures:
         ENV
     resources:
         mem_mb=mem_for(60),
+    params:
+        flag=config["flag"],
     script:
         "../scripts/figures.py"
+
+
+# Only for datasets whose sheet names a condition column (paths.conditioned): no figure else.
+rule forest:
+    input:
+        conditions=paths.conditions,
+        sets=paths.signature_files,
+    output:
+        forest=report(
+            paths.forest_conditions,
+            caption="../report/forest_conditions.rst",
+            category="5. Conditions and composition",
+            labels={"dataset": "{dataset}", "figure": "condition effects"},
+        ),
+    log:
+        paths.log("forest"),
+    benchmark:
+        paths.benchmark("forest")
+    conda:
+        ENV
+    resources:
+        mem_mb=2000,
+    script:
+        "../scripts/forest.py"

@@ -17,7 +17,7 @@ rule subsets:
             category="2. Compartments",
             labels={
                 "dataset": "{dataset}",
-                "figure": "UMAP by lineage, subset, CNV call",
+                "figure": "UMAP by lineage and subset",
             },
         ),
         dotplot=report(
@@ -38,6 +38,12 @@ rule subsets:
             category="2. Compartments",
             labels={"dataset": "{dataset}", "figure": "inferred copy number"},
         ),
+        umap_malignancy=report(
+            paths.umap_malignancy,
+            caption="../report/umap_malignancy.rst",
+            category="2. Compartments",
+            labels={"dataset": "{dataset}", "figure": "UMAP by malignancy"},
+        ),
         cnv_scatter=report(
             paths.cnv_scatter,
             caption="../report/cnv_scatter.rst",
@@ -54,5 +60,6 @@ rule subsets:
         mem_mb=mem_for(120, floor=3000),
     params:
         subsets=seeded("subsets"),
+        lineage_min_confidence=config["annotate"]["min_confidence"],
     script:
         "../scripts/subsets.py"

@@ -34,6 +34,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "annotation_confidence",
         "cnv_heatmap",
         "cnv_scatter",
+        "umap_malignancy",
     ),
     "score": ("scores", "coverage"),
     "flag": ("compartments", "flags"),
@@ -43,14 +44,16 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "dotplot_card_genes",
         "heatmap_compartment_sets",
         "qc_violin",
+        "umap_samples",
     ),
     "conditions": (
         "conditions",
         "composition",
         "composition_by_patient",
-        "forest_conditions",
         "composition_plot",
     ),
+    # figures: only for datasets whose sheet row names a condition column (see `conditioned`)
+    "forest": ("forest_conditions",),
     "enrichment": ("enrichment",),
 }
 #: Per-dataset targets of rule ``all``: the core results, then the analysis stages.
@@ -63,7 +66,7 @@ _ANALYSIS_TARGETS = (
     "composition_plot",
     "label_agreement",
 )
-_SUBSET_TARGETS = ("annotation_subsets", "umap_subsets", "cnv_heatmap")
+_SUBSET_TARGETS = ("annotation_subsets", "umap_subsets", "cnv_heatmap", "umap_malignancy")
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class WorkflowPaths:
         The seed reviews (citation, DOI) the gene sets' provenance names.
     celltypist_model
         A local CellTypist model, or ``None``.
+    conditioned
+        Datasets whose sheet row names a ``condition_col``: only they get the forest plot.
     """
 
     datasets: tuple[str, ...] = ()
@@ -100,6 +105,7 @@ class WorkflowPaths:
     hallmark_gmt: str = str(HALLMARK_GMT)
     seeds_table: str = str(SIGNATURES_DIR / "seeds.tsv")
     celltypist_model: str | None = None
+    conditioned: tuple[str, ...] = ()
 
     # the signature library (no dataset)
     library_gmt = "results/signatures/tmesig.gmt"
@@ -137,6 +143,8 @@ class WorkflowPaths:
     dotplot_card_genes = f"{_FIG}/dotplot_card_genes.png"
     heatmap_compartment_sets = f"{_FIG}/heatmap_compartment_sets.png"
     qc_violin = f"{_FIG}/qc_violin.png"
+    umap_samples = f"{_FIG}/umap_samples.png"
+    umap_malignancy = f"{_FIG}/umap_malignancy.png"
     # conditions, enrichment
     conditions = f"{_DS}/conditions.tsv"
     composition = f"{_DS}/composition.tsv"
@@ -183,6 +191,9 @@ class WorkflowPaths:
             subset_markers_yaml=config["subsets"]["markers"] or defaults.subset_markers_yaml,
             signatures_dir=config["signatures"]["directory"] or defaults.signatures_dir,
             celltypist_model=model or None,
+            conditioned=tuple(
+                ds for ds, col in samples.get("condition_col", {}).items() if str(col).strip()
+            ),
         )
 
     @property
@@ -251,6 +262,8 @@ class WorkflowPaths:
         names = [
             n for rule, ns in _BY_RULE.items() if rule != "subsets" or self.subsets for n in ns
         ]
+        if dataset not in self.conditioned:
+            names = [n for n in names if n not in _BY_RULE["forest"]]
         return [getattr(self, n).format(dataset=dataset) for n in names]
 
     def targets(self) -> list[str]:
@@ -260,5 +273,6 @@ class WorkflowPaths:
             out += [getattr(self, n).format(dataset=ds) for n in _CORE_TARGETS]
         extra = _ANALYSIS_TARGETS + (_SUBSET_TARGETS if self.subsets else ())
         for ds in self.datasets:
-            out += [getattr(self, n).format(dataset=ds) for n in extra]
+            names = [n for n in extra if ds in self.conditioned or n not in _BY_RULE["forest"]]
+            out += [getattr(self, n).format(dataset=ds) for n in names]
         return out

@@ -1,4 +1,4 @@
-"""Stage ``figures``: the five report figures, with the card genes taken from the library."""
+"""Stage ``figures``: the six report figures, with the card genes taken from the library."""
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ OUTPUTS = {
     "dotplot": "dotplot_card_genes.png",
     "heatmap": "heatmap_compartment_sets.png",
     "qc_violin": "qc_violin.png",
+    "umap_samples": "umap_samples.png",
 }
 
 
@@ -54,6 +55,12 @@ def inputs(planted, tmp_path) -> dict[str, str]:
         index=a.obs_names,
     )
     metrics.to_csv(tmp_path / "qc_metrics.tsv", sep="\t")
+    pd.DataFrame({"sample": ["s1"], "min_total_counts": [400.0]}).to_csv(
+        tmp_path / "qc_summary.tsv", sep="\t", index=False
+    )
+    pd.DataFrame({"set": ["lag3_fgl1"], "n_genes": [2], "n_found": [1], "method": ["x"]}).to_csv(
+        tmp_path / "coverage.tsv", sep="\t", index=False
+    )
     files = {
         key: str(tmp_path / name)
         for key, name in [
@@ -63,13 +70,15 @@ def inputs(planted, tmp_path) -> dict[str, str]:
             ("flags", "flags.tsv"),
             ("compartments", "compartments.tsv"),
             ("qc_metrics", "qc_metrics.tsv"),
+            ("qc_summary", "qc_summary.tsv"),
+            ("coverage", "coverage.tsv"),
         ]
     }
     files["sets"] = sorted(str(p) for p in paths.SIGNATURES_DIR.glob("*.yaml"))
     return files
 
 
-def test_figures_stage_writes_five_pngs(inputs, tmp_path, monkeypatch):
+def test_figures_stage_writes_six_pngs(inputs, tmp_path, monkeypatch):
     shown: dict[str, list] = {}
     dotplot = report.dotplot_genes
 
@@ -80,17 +89,25 @@ def test_figures_stage_writes_five_pngs(inputs, tmp_path, monkeypatch):
 
     umap_scores = report.umap_scores
 
-    def spy_scores(umap, scores, *, sets):
-        shown["sets"] = list(sets)
+    def spy_scores(umap, scores, *, sets, coverage):
+        shown["sets"] = [gs.name for gs in sets]
         shown["aligned"] = scores.index.tolist()
-        return umap_scores(umap, scores, sets=sets)
+        shown["coverage"] = coverage["set"].tolist()
+        return umap_scores(umap, scores, sets=sets, coverage=coverage)
+
+    umap_by = report.umap_by
+
+    def spy_by(adata, *, keys, titles):
+        shown["sample_keys"], shown["titles"] = list(keys), dict(titles)
+        return umap_by(adata, keys=keys, titles=titles)
 
     monkeypatch.setattr(report, "dotplot_genes", spy)
     monkeypatch.setattr(report, "umap_scores", spy_scores)
+    monkeypatch.setattr(report, "umap_by", spy_by)
     out = tmp_path / "report"
     out.mkdir()
     io = StageIO(input=inputs, output={k: str(out / v) for k, v in OUTPUTS.items()})
-    assert stage.run(io) == "5 figures for 180 cells"
+    assert stage.run(io) == "6 figures for 180 cells"
     for name in OUTPUTS.values():
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000, name
@@ -101,3 +118,17 @@ def test_figures_stage_writes_five_pngs(inputs, tmp_path, monkeypatch):
     assert shown["compartments"] == ["T_NK", "malignant", "myeloid"]
     assert shown["sets"] == [s.name for s in library if s.card]
     assert shown["aligned"] == [f"c{i}" for i in range(180)]
+    assert shown["coverage"] == ["lag3_fgl1"]
+    # no patient column in the planted data: patient == sample, one panel that says so
+    assert shown["sample_keys"] == ["sample"]
+    assert shown["titles"] == {"sample": "sample (each sample is its own patient)"}
+
+
+def test_sample_umap_panels_follow_the_sheet():
+    obs = pd.DataFrame(
+        {"sample": ["a", "b", "c"], "patient": ["p1", "p1", "p2"], "condition": ["R", "R", "NR"]}
+    )
+    keys, titles = stage._sample_keys(obs)
+    assert keys == ["sample", "patient", "condition"] and titles == {"sample": "sample"}
+    one = obs.assign(patient=obs["sample"], condition="NA")
+    assert stage._sample_keys(one)[0] == ["sample"]

@@ -25,7 +25,7 @@ CONFIG = {
     "cnv": True,
     "cnv_window": 100,
 }
-FIGURES = ("umap", "dotplot", "confidence", "cnv_heatmap", "cnv_scatter")
+FIGURES = ("umap", "umap_malignancy", "dotplot", "confidence", "cnv_heatmap", "cnv_scatter")
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ Outputs
     ``conditions``: ``conditions.tsv`` (:func:`tmesig.conditions.compare_conditions`);
     ``composition``: ``composition.tsv`` (:func:`tmesig.composition.compare_composition`);
     ``composition_by_patient``: ``composition_by_patient.tsv``
-    (:func:`tmesig.composition.composition_table`); floats as ``%.6g``. Figures
-    ``forest`` (:func:`tmesig.report.forest_conditions`) and ``composition_plot``
-    (:func:`tmesig.report.composition_bars`), PNG at 120 dpi. Without two conditions to
-    compare, both test tables hold one ``note`` saying so.
+    (:func:`tmesig.composition.composition_table`); floats as ``%.6g``. Figure
+    ``composition_plot`` (:func:`tmesig.report.composition_bars`), PNG at 120 dpi (the
+    forest plot is rule ``forest``'s, for datasets with a condition column). Without two
+    conditions to compare, both test tables hold one ``note`` saying so.
 Params
     ``conditions``: the config's ``conditions`` section (``reference``, ``test`` and
     :class:`tmesig.conditions.ConditionOptions`).
@@ -82,7 +82,6 @@ def run(io: StageIO) -> str:
         )
     res.to_csv(out["conditions"], sep="\t", index=False, float_format="%.6g")
     comp_res.to_csv(out["composition"], sep="\t", index=False, float_format="%.6g")
-    _save(report.forest_conditions(res), out["forest"])
     return f"condition comparison: {'none' if contrast is None else contrast}"
 
 

@@ -1,16 +1,19 @@
 """Stage ``figures``: the per-dataset report figures (rule ``figures``, workflow/rules/report.smk).
 
 Inputs
-    ``clustered`` (``clustered.h5ad``, with ``obsm["X_umap"]``), ``annotation``
-    (``annotation.tsv``), ``scores`` (``scores.parquet``), ``flags`` (``flags.tsv``),
-    ``compartments`` (``compartments.tsv``), ``qc_metrics`` (``qc_metrics.tsv``), ``sets``
-    (the library's set files).
+    ``clustered`` (``clustered.h5ad``, with ``obsm["X_umap"]`` and ``obs`` ``sample``,
+    ``patient``, ``condition``), ``annotation`` (``annotation.tsv``), ``scores``
+    (``scores.parquet``), ``coverage`` (``coverage.tsv``), ``flags`` (``flags.tsv``),
+    ``compartments`` (``compartments.tsv``), ``qc_metrics`` and ``qc_summary`` (QC tables),
+    ``sets`` (the library's set files).
 Outputs
-    ``umap_compartment``, ``umap_scores`` (card sets), ``dotplot`` (card genes by
-    compartment, :func:`tmesig.signatures.card_genes`), ``heatmap`` (compartment x set),
-    ``qc_violin``: PNG files.
+    ``umap_compartment``, ``umap_samples`` (by sample, patient and condition when they
+    differ), ``umap_scores`` (card sets, titled with direction and coverage), ``dotplot``
+    (card genes by compartment, :func:`tmesig.signatures.card_genes`), ``heatmap``
+    (compartment x set, grouped by where the sets act), ``qc_violin``: PNG files.
 Params
-    none read (the rule's ``card_genes`` is superseded by the library's card items).
+    ``flag`` (optional): the config's ``flag`` section; its ``alpha`` marks the heatmap
+    (default 0.05).
 """
 
 from pathlib import Path
@@ -21,46 +24,67 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import report, signatures
+from ..constants import COL_COMPARTMENT, COL_CONDITION, COL_PATIENT, COL_SAMPLE
 from ._io import StageIO
 
 __all__ = ["run"]
 
 
-def _save(fig: Figure, path: str | Path, dpi: int) -> None:
+def _save(fig: Figure, path: str | Path, dpi: int = 130) -> None:
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
 
 
+def _sample_keys(obs: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
+    """Panels of the sample UMAP: sample; patient unless it equals sample; condition if any."""
+    keys, titles = [COL_SAMPLE], {COL_SAMPLE: "sample"}
+    sample = obs[COL_SAMPLE].astype(str)
+    patient = obs[COL_PATIENT].astype(str) if COL_PATIENT in obs else sample
+    if (sample == patient).all():
+        titles[COL_SAMPLE] = "sample (each sample is its own patient)"
+    else:
+        keys.append(COL_PATIENT)
+    if COL_CONDITION in obs and obs[COL_CONDITION].astype(str).nunique() > 1:
+        keys.append(COL_CONDITION)
+    return keys, titles
+
+
 def run(io: StageIO) -> str:
-    """Draw and write the five figures.
+    """Draw and write the six figures.
 
     Parameters
     ----------
     io : StageIO
-        Inputs and outputs as listed in the module docstring.
+        Inputs, outputs and params as listed in the module docstring.
 
     Returns
     -------
     str
-        ``"5 figures for <n> cells"``.
+        ``"6 figures for <n> cells"``.
     """
     out = io.output
     adata = ad.read_h5ad(io.input["clustered"])
     ann = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
-    adata.obs["compartment"] = ann.loc[adata.obs_names, "compartment"].astype("category")
+    adata.obs[COL_COMPARTMENT] = ann.loc[adata.obs_names, COL_COMPARTMENT].astype("category")
     scores = pd.read_parquet(io.input["scores"]).loc[adata.obs_names]
-    flags = pd.read_csv(io.input["flags"], sep="\t")
-    comps = pd.read_csv(io.input["compartments"], sep="\t")
-    metrics = pd.read_csv(io.input["qc_metrics"], sep="\t", index_col=0)
+    coverage = pd.read_csv(io.input["coverage"], sep="\t")
+    library = signatures.load_library(io.input["sets"])
     umap = adata.obsm["X_umap"]
 
-    fig = report.umap_categorical(umap, adata.obs["compartment"], title="TME compartment")
-    _save(fig, out["umap_compartment"], 130)
-    library = signatures.load_library(io.input["sets"])
-    card = [gs.name for gs in library if gs.card]
-    _save(report.umap_scores(umap, scores, sets=card), out["umap_scores"], 110)
+    fig = report.umap_categorical(umap, adata.obs[COL_COMPARTMENT], title="TME compartment")
+    _save(fig, out["umap_compartment"])
+    keys, titles = _sample_keys(adata.obs)
+    _save(report.umap_by(adata, keys=keys, titles=titles), out["umap_samples"])
+    card = [gs for gs in library if gs.card]
+    _save(report.umap_scores(umap, scores, sets=card, coverage=coverage), out["umap_scores"])
     genes = signatures.card_genes(library)
-    _save(report.dotplot_genes(adata, genes, groupby="compartment"), out["dotplot"], 130)
-    _save(report.heatmap_compartment_sets(comps, flags), out["heatmap"], 130)
-    _save(report.qc_violins(metrics), out["qc_violin"], 110)
-    return f"5 figures for {adata.n_obs:,} cells"
+    _save(report.dotplot_genes(adata, genes, groupby=COL_COMPARTMENT), out["dotplot"], 150)
+    alpha = float((io.params.get("flag") or {}).get("alpha", 0.05))
+    flags = pd.read_csv(io.input["flags"], sep="\t")
+    comps = pd.read_csv(io.input["compartments"], sep="\t")
+    fig = report.heatmap_compartment_sets(comps, flags, sets=library, alpha=alpha)
+    _save(fig, out["heatmap"])
+    metrics = pd.read_csv(io.input["qc_metrics"], sep="\t", index_col=0)
+    summary = pd.read_csv(io.input["qc_summary"], sep="\t")
+    _save(report.qc_violins(metrics, summary=summary), out["qc_violin"], 120)
+    return f"6 figures for {adata.n_obs:,} cells"

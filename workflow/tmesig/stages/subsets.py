@@ -5,12 +5,15 @@ Inputs
     ``confidence`` per cell), ``markers`` (subset marker YAML).
 Outputs
     ``cells`` (``annotation_subsets.tsv``), ``clusters`` (``annotation_subclusters.tsv``),
-    figures ``umap`` (by lineage, final subset, CNV call), ``dotplot`` (subset markers),
-    ``confidence`` (lineage and subset confidence), ``cnv_heatmap`` and ``cnv_scatter``
-    (a note figure each when CNV inference is off).
+    figures ``umap`` (by lineage and final subset, subsets in shades of their lineage),
+    ``umap_malignancy`` (by CNV call), ``dotplot`` (subset markers), ``confidence`` (lineage
+    and subset confidence, each with its threshold), ``cnv_heatmap`` (annotated by lineage,
+    CNV call and the author label when ``annotation.tsv`` has one) and ``cnv_scatter`` (the
+    three CNV figures are a framed note when CNV inference is off).
 Params
     ``subsets`` (config section: ``resolution``, ``seed``, ``min_confidence``,
-    ``propagation_alpha``, ``cnv``, ``cnv_window``).
+    ``propagation_alpha``, ``cnv``, ``cnv_window``); ``lineage_min_confidence`` (optional:
+    ``annotate.min_confidence``, drawn on the lineage confidence panel).
 """
 
 import logging
@@ -18,9 +21,12 @@ import logging
 import anndata as ad
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from .. import report_annotation
 from ..cnv import CnvOptions, call_malignant
+from ..constants import LINEAGES, MALIGNANT, UNASSIGNED
+from ..figures import note_figure
 from ..subsets import SubsetOptions, annotate_subsets, load_subset_markers, merge_malignant
 from ._io import StageIO
 
@@ -67,53 +73,80 @@ def run(io: StageIO) -> str:
         cells = cells.join(calls.drop(columns=["lineage"]))
         cells["final_subset"] = merge_malignant(cells, calls)
         logger.info("CNV thresholds: %s", calls.attrs)
-        report_annotation.cnv_heatmap(_with_calls(adata, calls)).savefig(
-            out["cnv_heatmap"], dpi=100, bbox_inches="tight"
-        )
-        report_annotation.cnv_scatter(calls).savefig(
-            out["cnv_scatter"], dpi=120, bbox_inches="tight"
-        )
+        _with_calls(adata, calls, lineage, annotation)
+        parents = _parents(markers)
+        fig = report_annotation.cnv_heatmap(adata, seed=p["seed"], parents=parents)
+        _save(fig, out["cnv_heatmap"], 100)
+        _save(report_annotation.cnv_scatter(calls), out["cnv_scatter"])
     else:
         cells["cnv_call"] = "not run"
         cells["final_subset"] = cells["subset"]
-        for f in (out["cnv_heatmap"], out["cnv_scatter"]):
-            _note_figure(CNV_DISABLED).savefig(f)
+        for f in (out["cnv_heatmap"], out["cnv_scatter"], out["umap_malignancy"]):
+            _save(note_figure(CNV_DISABLED, title="No copy-number figure"), f)
     cells.index.name = "cell"
     cells.to_csv(out["cells"], sep="\t", float_format="%.6g")
     clusters.to_csv(out["clusters"], sep="\t", index=False, float_format="%.6g")
-    _figures(io, adata, lineage, cells, markers, p["min_confidence"])
+    _figures(io, adata, lineage, cells, markers, cnv=bool(p["cnv"]))
     return f"subsets: {cells['final_subset'].value_counts().to_dict()}"
 
 
-def _figures(io: StageIO, adata, lineage, cells, markers, min_confidence: float) -> None:
-    """UMAP by lineage / subset / CNV call, subset-marker dot plot, confidence histograms."""
+def _save(fig: Figure, path: str, dpi: int = 120) -> None:
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _parents(markers, cells: pd.DataFrame | None = None) -> dict[str, str]:
+    """Subset -> lineage (its colour family): the marker file's, then, for final subsets the
+    file does not name (``other_normal_epithelium``), the lineage most of their cells have."""
+    out = {s.name: s.lineage for s in markers.subsets}
+    if cells is not None and "lineage" in cells.columns:
+        other = cells[~cells["final_subset"].isin([*out, *LINEAGES, MALIGNANT, UNASSIGNED])]
+        for state, lin in other.groupby("final_subset")["lineage"]:
+            out[str(state)] = str(lin.astype(str).value_counts().sort_index().idxmax())
+    return out
+
+
+def _figures(io: StageIO, adata, lineage, cells, markers, *, cnv: bool) -> None:
+    """UMAPs by lineage / subset and by CNV call, marker dot plot, confidence histograms."""
     out = io.output
     adata.obs["lineage"] = lineage
     adata.obs["final_subset"] = cells["final_subset"].astype(str)
     adata.obs["cnv_call"] = cells["cnv_call"].astype(str)
-    report_annotation.umap_by(adata, keys=("lineage", "final_subset", "cnv_call")).savefig(
-        out["umap"], dpi=110, bbox_inches="tight"
+    parents = _parents(markers, cells)
+    titles = {"lineage": "lineage", "final_subset": "subset (shades of its lineage's colour)"}
+    fig = report_annotation.umap_by(
+        adata, keys=("lineage", "final_subset"), titles=titles, parents=parents
     )
+    _save(fig, out["umap"])
+    if cnv:
+        titles = {"cnv_call": "malignancy (inferred copy number)"}
+        _save(
+            report_annotation.umap_by(adata, keys=("cnv_call",), titles=titles),
+            out["umap_malignancy"],
+        )
     genes = {s.name: list(s.genes) for s in markers.subsets}
     try:
         fig = report_annotation.marker_dotplot(adata, markers=genes, groupby="final_subset")
     except ValueError as err:
-        fig = _note_figure(str(err))
-    fig.savefig(out["dotplot"], dpi=110, bbox_inches="tight")
+        fig = note_figure(str(err), title="No subset marker in the data")
+    _save(fig, out["dotplot"])
     lineage_conf = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)["confidence"]
-    report_annotation.confidence_distribution(
-        {"lineage": lineage_conf, "subset": cells["subset_confidence"]},
-        threshold=min_confidence,
-    ).savefig(out["confidence"], dpi=110, bbox_inches="tight")
+    p = io.params["subsets"]
+    thresholds = {"subset": p["min_confidence"]}
+    if io.params.get("lineage_min_confidence") is not None:
+        thresholds["lineage"] = float(io.params["lineage_min_confidence"])
+    fig = report_annotation.confidence_distribution(
+        {"lineage": lineage_conf, "subset": cells["subset_confidence"]}, thresholds=thresholds
+    )
+    _save(fig, out["confidence"])
 
 
-def _note_figure(text: str):
-    fig = plt.figure(figsize=(7, 1.5))
-    fig.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
-    return fig
-
-
-def _with_calls(adata: ad.AnnData, calls: pd.DataFrame) -> ad.AnnData:
+def _with_calls(
+    adata: ad.AnnData, calls: pd.DataFrame, lineage: pd.Series, annotation: pd.DataFrame
+) -> None:
+    """Lineage, CNV call and (when present) the author label into ``obs``, for the heatmap."""
     adata.obs["cnv_call"] = calls["cnv_call"].reindex(adata.obs_names).astype(str).to_numpy()
-    adata.obs["cnv_call"] = adata.obs["cnv_call"].astype("category")
-    return adata
+    adata.obs["lineage"] = lineage.to_numpy()
+    if "author_label" in annotation.columns:
+        labels = annotation["author_label"].reindex(adata.obs_names)
+        adata.obs["author_label"] = labels.astype(str).to_numpy()

@@ -1,0 +1,107 @@
+"""Condition figures: forest plot of condition effects, composition per patient."""
+
+from collections.abc import Iterable
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..signatures import GeneSet
+from .colors import compartment_colors
+from .note import note_figure
+from .text import short_title
+
+__all__ = ["composition_bars", "forest_conditions"]
+
+
+def forest_conditions(
+    table: pd.DataFrame, *, top: int = 30, sets: Iterable[GeneSet] | None = None
+) -> Figure:
+    """Forest plot of condition effects (test − reference, 95% CI) for the most significant rows.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The conditions stage's table (``compartment``, ``set``, ``effect``, ``ci_low``,
+        ``ci_high``, ``p``, ``significant``, ``test``, ``reference``; ``note``).
+    top : int
+        Rows shown, smallest ``p`` first.
+    sets : iterable of GeneSet, optional
+        The library: rows are then labelled with the sets' titles and directions.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The forest plot, or a framed note (with the table's ``note``) when nothing was tested.
+    """
+    tested = table[table["p"].notna()] if "p" in table.columns else table.iloc[0:0]
+    if tested.empty:
+        reason = "No condition comparison could be tested."
+        if "note" in table.columns and len(table):
+            reason += " " + str(table["note"].iloc[0])
+        return note_figure(reason, title="Condition effects: nothing to show")
+    titles = {
+        gs.name: f"{short_title(gs.title, width=60)} ({'low' if gs.direction == 'down' else 'high'}"
+        " = resistance)"
+        for gs in sets or ()
+    }
+    rows = tested.sort_values(["p", "compartment", "set"], kind="stable").head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(rows) + 1.8))
+    y = np.arange(len(rows))
+    colors = np.where(rows["significant"].astype(bool), "#d62728", "#555555")
+    ax.errorbar(
+        rows["effect"].to_numpy(float), y,
+        xerr=[(rows["effect"] - rows["ci_low"]).to_numpy(float),
+              (rows["ci_high"] - rows["effect"]).to_numpy(float)],
+        fmt="none", ecolor=colors, elinewidth=1,
+    )  # fmt: skip
+    ax.scatter(rows["effect"], y, c=colors, s=18, zorder=3)
+    ax.axvline(0, color="black", lw=0.8)
+    labels = [
+        f"{c} · {titles.get(s, s)}" for c, s in zip(rows["compartment"], rows["set"], strict=True)
+    ]
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_ylabel("compartment · gene set")
+    r = rows.iloc[0]
+    ax.set_xlabel(f"score difference {r['test']} − {r['reference']} (95% CI; red: FDR ≤ alpha)")
+    ax.set_title("Condition effects with patients as the unit")
+    fig.tight_layout()
+    return fig
+
+
+def composition_bars(table: pd.DataFrame) -> Figure:
+    """Stacked bars of compartment fractions per patient, grouped by condition.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Long table: ``condition``, ``patient``, ``compartment``, ``fraction``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bar per (condition, patient), coloured by
+        :func:`tmesig.figures.colors.compartment_colors`.
+    """
+    wide = table.pivot_table(
+        index=["condition", "patient"], columns="compartment", values="fraction", fill_value=0.0
+    )
+    wide = wide.sort_index()
+    colors = compartment_colors(list(wide.columns))
+    fig, ax = plt.subplots(figsize=(max(7, 0.35 * len(wide) + 3), 4.5))
+    bottom = np.zeros(len(wide))
+    x = np.arange(len(wide))
+    for comp in wide.columns:
+        ax.bar(x, wide[comp].to_numpy(), bottom=bottom, color=colors[comp], label=comp, width=0.85)
+        bottom += wide[comp].to_numpy()
+    ax.set_xticks(
+        x, [f"{p}\n{c}" if c != "NA" else p for c, p in wide.index], rotation=90, fontsize=7
+    )
+    ax.set_xlabel("patient (and condition)")
+    ax.set_ylabel("fraction of assigned cells")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set_title("Compartment composition per patient")
+    fig.tight_layout()
+    return fig
