@@ -31,8 +31,12 @@ def _no_empty_axes(fig) -> None:
         assert ax.get_visible() and _has_content(ax), f"empty axes {ax.get_title()!r}"
 
 
-def _gs(name, title, direction="up", genes=("A", "B"), compartments=("any",), card=True):
-    return GeneSet(name, title, tuple(genes), direction, tuple(compartments), "m", card, {})
+def _gs(
+    name, title, direction="up", genes=("A", "B"), compartments=("any",), card=True, category=""
+):
+    return GeneSet(
+        name, title, tuple(genes), direction, tuple(compartments), "m", card, {}, category=category
+    )
 
 
 # ------------------------------------------------------------------ palette
@@ -222,24 +226,30 @@ def test_heatmap_rows_columns_and_marks_without_library():
     assert fig.axes[1].get_ylabel() == "mean score, z-scored across rows"
 
 
-def test_heatmap_groups_sets_by_where_they_act_with_titles_and_direction():
+def test_heatmap_groups_sets_by_mechanism_category_with_titles_and_direction():
     comps, flags = _tables()
     sets = [
-        _gs("set_a", "Whole-tumour thing", compartments=("any",)),
-        _gs("set_b", "Tumour antigen loss", direction="down", compartments=("epithelial",)),
-        _gs("set_c", "Macrophage program", compartments=("myeloid", "T_NK")),
+        _gs("set_a", "Whole-tumour thing", category="immune_infiltration"),
+        _gs("set_b", "Tumour antigen loss", direction="down", category="antigen_presentation_ifn"),
+        _gs("set_c", "Macrophage program", category="suppressive_cells"),
     ]
     fig = report.heatmap_compartment_sets(comps, flags, sets=sets, alpha=0.01)
     ax = fig.axes[0]
-    # group order: tumour cells, ..., myeloid cells, ..., whole tumour
+    # group order follows constants.SET_CATEGORIES: antigen presentation, suppressive
+    # cells, ..., immune infiltration (the sensitivity side) last
     labels = [t.get_text() for t in ax.get_xticklabels()]
     assert labels == ["Tumour antigen loss ↓", "Macrophage program ↑", "Whole-tumour thing ↑"]
-    groups = [t.get_text() for t in ax.texts if t.get_text() not in "*·"]
-    assert groups == ["tumour\ncells", "myeloid\ncells", "whole\ntumour"]
+    groups = [t.get_text().replace("\n", " ") for t in ax.texts if t.get_text() not in "*·"]
+    assert groups == [
+        "Antigen presentation and IFN-γ sensing",
+        "Suppressive immune cells",
+        "Immune infiltration (sensitivity)",
+    ]
     assert len(ax.lines) == 2  # separators between the three groups
     marks = {(t.get_position(), t.get_text()) for t in ax.texts if t.get_text() in "*·"}
     assert marks == {((2, 0), "*")}  # alpha 0.01: p 0.03 is not marked
-    assert report.mechanism_group(sets[2]) == "myeloid cells"
+    assert report.mechanism_group(sets[2]) == "Suppressive immune cells"
+    assert report.mechanism_group(_gs("x", "No category")) == "other"
 
 
 def test_heatmap_any_row_column_and_no_flags():

@@ -1,4 +1,4 @@
-"""Compartment × gene-set heatmap, sets grouped by where their mechanism acts, flags marked."""
+"""Compartment × gene-set heatmap, sets grouped by mechanism category, flags marked."""
 
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -8,51 +8,39 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..constants import ANY, UNASSIGNED
+from ..constants import SET_CATEGORIES, SET_CATEGORY_LABELS, UNASSIGNED
 from ..signatures import GeneSet
 from .text import short_title
 
 __all__ = ["MECHANISM_GROUPS", "heatmap_compartment_sets", "mechanism_group"]
 
-#: Where a set's mechanism acts (its first listed compartment) -> the heatmap's group, in
-#: display order.
-MECHANISM_GROUPS: Mapping[str, tuple[str, ...]] = {
-    "tumour cells": ("epithelial", "malignant"),
-    "T and NK cells": ("T_NK",),
-    "B cells and TLS": ("B_plasma",),
-    "myeloid cells": ("myeloid", "neutrophil", "mast"),
-    "stroma and vessels": ("fibroblast", "endothelial"),
-    "whole tumour": (ANY,),
-}
+#: Heatmap groups, in display order: the library's mechanism categories and their labels.
+MECHANISM_GROUPS: Mapping[str, str] = SET_CATEGORY_LABELS
 _OTHER = "other"
 _MARK_FLAG, _MARK_P = "*", "·"
 
 
 def mechanism_group(gene_set: GeneSet) -> str:
-    """The heatmap group of a set: where its mechanism acts (its first listed compartment).
+    """The heatmap group of a set: its mechanism ``category`` (plain-language label).
 
     Parameters
     ----------
     gene_set : GeneSet
-        A set of the library; its ``compartments`` list the compartments it applies to, the
-        one where the mechanism acts first (``any``: a programme of the whole tumour).
+        A set of the library; its ``category`` is one of
+        :data:`tmesig.constants.SET_CATEGORIES`.
 
     Returns
     -------
     str
-        A key of :data:`MECHANISM_GROUPS`, or ``"other"``.
+        A value of :data:`MECHANISM_GROUPS`, or ``"other"`` for a set without a category.
     """
-    first = gene_set.compartments[0] if gene_set.compartments else ""
-    for group, comps in MECHANISM_GROUPS.items():
-        if first in comps:
-            return group
-    return _OTHER
+    return MECHANISM_GROUPS.get(gene_set.category, _OTHER)
 
 
 def _columns(names: Sequence[str], sets: Iterable[GeneSet] | None) -> list[tuple[str, str, str]]:
     """(name, group, label) per shown set, ordered by group, then direction, then name."""
     by_name = {gs.name: gs for gs in sets or ()}
-    order = [*MECHANISM_GROUPS, _OTHER]
+    order = [*(MECHANISM_GROUPS[c] for c in SET_CATEGORIES), _OTHER]
     rows = []
     for name in names:
         gs = by_name.get(name)
@@ -155,7 +143,7 @@ def _group_labels(ax: plt.Axes, groups: Sequence[str]) -> None:
         if j == len(groups) or groups[j] != groups[start]:
             if j < len(groups):
                 ax.axvline(j - 0.5, color="black", lw=1.2)
-            label = textwrap.fill(groups[start], max(7, 3 * (j - start)))
+            label = textwrap.fill(groups[start], max(10, 3 * (j - start)), break_long_words=False)
             ax.text((start + j - 1) / 2, -0.6, label, ha="center", va="bottom", fontsize=8,
                     clip_on=False)  # fmt: skip
             start = j
