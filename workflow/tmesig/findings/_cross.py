@@ -116,7 +116,9 @@ def flags_by_dataset(
     )
     index = pd.MultiIndex.from_tuples(pairs, names=["compartment", "set"])
     parts = [_one(name, flags[name], conditions[name], coverage[name], index) for name in flags]
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CROSS_COLUMNS)
+    # columns empty in one dataset (no condition compared) take their type from the others
+    parts = [p.dropna(axis=1, how="all") for p in parts]
+    out = pd.concat(parts, ignore_index=True).reindex(columns=CROSS_COLUMNS)
     for col in ("direction", "family"):  # from the datasets that tested the pair
         out[col] = out.groupby(["compartment", "set"])[col].transform(
             lambda x: x.dropna().iloc[0] if x.notna().any() else ""

@@ -40,8 +40,8 @@ def _dataset_items(t: pd.DataFrame, datasets: Sequence[str], alpha: float) -> tu
 def _cell(r: pd.Series | None) -> str:
     if r is None or pd.isna(r["effect"]):
         return "–" if r is None or not r["note"] else f"– ({r['note']})"
-    star = " *" if r["flagged"] else ""
-    return f"{r['effect']:+.2f} (FDR {num(r['fdr'])}){star}"
+    flag = ", flagged" if r["flagged"] else ""
+    return f"{r['effect']:+.2f} (FDR {num(r['fdr'])}{flag})"
 
 
 def _pair_table(t: pd.DataFrame, pairs: pd.DataFrame, datasets: Sequence[str], titles) -> Table:
@@ -100,7 +100,7 @@ def cross_page(
         out.append(
             Para(
                 f"{len(pairs)} compartment × set pair(s) flagged in at least one dataset "
-                "(* = flagged; effect in SD units, positive towards resistance):"
+                "(effect in SD units, positive towards resistance):"
             )
         )
     else:
