@@ -73,7 +73,7 @@ def test_datasets_side_by_side(run):
         got = table[table["dataset"] == ds].merge(flags, on=["compartment", "set"])
         assert len(got) == len(flags)
         assert (got["flagged_x"] == got["flagged_y"]).all()
-        same = got["effect"].isna() == got["resistance_effect"].isna()
+        same = got["effect_x"].isna() == got["resistance_effect"].isna()
         assert same.all()
     assert (run / PATHS.cross_heatmap).read_bytes()[:4] == b"\x89PNG"
     html = (run / PATHS.cross_html).read_text()

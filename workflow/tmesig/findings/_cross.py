@@ -28,7 +28,16 @@ CROSS_COLUMNS = [
     "condition_fdr",
     "note",
 ]
-_FLAG_COLS = ["n_samples", "resistance_effect", "p", "fdr", "flagged", "direction", "family"]
+_FLAG_COLS = [
+    "n_samples",
+    "resistance_effect",
+    "p",
+    "fdr",
+    "flagged",
+    "direction",
+    "family",
+    "note",
+]
 
 
 def _conditions(cond: pd.DataFrame) -> pd.DataFrame:
@@ -65,7 +74,7 @@ def _one(name: str, flags: pd.DataFrame, cond: pd.DataFrame, cov: pd.DataFrame, 
     out.insert(0, "dataset", name)
     missing = out["effect"].isna() & out["n_samples"].isna()
     comps = set(flags["compartment"].astype(str))
-    out["note"] = ""
+    out["note"] = out["note"].fillna("").astype(str)  # the flags' own note (e.g. no test)
     out.loc[missing, "note"] = [_missing_note(r, cov, comps) for _, r in out[missing].iterrows()]
     found = out["set"].map(cov["n_found"]) if len(cov) else np.nan
     total = out["set"].map(cov["n_genes"]) if len(cov) else np.nan
@@ -88,7 +97,8 @@ def flags_by_dataset(
 
     The rows are the union of the datasets' compartment × set pairs, repeated for each
     dataset; a pair a dataset could not test has empty numbers and a ``note`` saying why
-    (set not scored, compartment not found...). ``effect`` is ``flags.tsv``'s
+    (set not scored, compartment not found...); a tested pair keeps ``flags.tsv``'s note
+    (e.g. too few samples for a test). ``effect`` is ``flags.tsv``'s
     ``resistance_effect`` (SD units, positive towards resistance); ``coverage`` the fraction
     of the set's genes found (``genes_found`` as ``found/genes``); the ``condition_*``
     columns come from ``conditions.tsv`` (``effect`` = test − reference in score units).

@@ -19,7 +19,7 @@ HEATMAP_NAME = "heatmap_sets_by_dataset.png"
 def _dataset_items(t: pd.DataFrame, datasets: Sequence[str], alpha: float) -> tuple:
     items = []
     for ds in datasets:
-        d = t[(t["dataset"] == ds) & (t["family"] == "primary") & t["note"].eq("")]
+        d = t[(t["dataset"] == ds) & (t["family"] == "primary") & t["n_samples"].notna()]
         cond = t.loc[(t["dataset"] == ds) & t["condition_contrast"].notna(), "condition_contrast"]
         sig = int((t.loc[t["dataset"] == ds, "condition_fdr"] <= alpha).sum())
         words = f"{cond.iloc[0]}, {sig} at FDR ≤ {alpha:g}" if len(cond) else "none compared"
