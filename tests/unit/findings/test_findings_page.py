@@ -150,3 +150,11 @@ def test_missing_values_do_not_break_the_page():
     flags["flagged"] = False
     _, md, _ = _page(dataset_tables(flags=flags))
     assert "no effect estimate" in md
+
+
+def test_no_flags_rows_at_all():
+    """A dataset where nothing could be scored or tested: the page still says so."""
+    facts, md, _ = _page(dataset_tables(flags=flags_table().iloc[0:0]))
+    assert facts.n_primary == 0 and facts.candidates.empty
+    assert "Nothing is flagged: none of the 0 pre-specified" in md
+    assert "there is no candidate" in md and "why not a flag" not in md

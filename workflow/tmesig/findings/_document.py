@@ -134,6 +134,17 @@ def _flags(f: Findings) -> list:
             )
         )
         return out
+    if f.candidates.empty:
+        return out + [
+            Para(
+                (
+                    "Nothing is flagged, and there is no candidate: no compartment × "
+                    "gene set was measured (",
+                    tab("flags.tsv"),
+                    ").",
+                )
+            )
+        ]
     out.append(
         Para(
             (

@@ -26,8 +26,12 @@ def _limit(values: np.ndarray, floor: float) -> float:
 def _draw(matrix: pd.DataFrame, *, size: tuple[float, float], floor: float, label: str):
     values = matrix.to_numpy(dtype=float)
     lim = _limit(values, floor)
-    fig = Figure(figsize=size, layout="constrained")
+    fig = Figure(figsize=(min(size[0], 40.0), min(size[1], 40.0)), layout="constrained")
     ax = fig.add_subplot()
+    if values.size == 0:
+        ax.text(0.5, 0.5, "nothing to draw: no compartment × set was measured", ha="center")
+        ax.set_axis_off()
+        return fig, ax
     ax.set_facecolor(_MISSING)
     cmap = colormaps[_CMAP]
     mesh = ax.pcolormesh(

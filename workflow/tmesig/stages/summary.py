@@ -85,7 +85,7 @@ def run(io: StageIO) -> str:
     heatmap = b""
     if facts.n_patients >= options.min_patients:
         primary = tables.flags.loc[tables.flags["family"] == "primary", ["compartment", "set"]]
-        fig = findings.patients_heatmap(tables.patients, pairs=primary)
+        fig = findings.patients_heatmap(tables.patients, pairs=primary if len(primary) else None)
         png = folder / Path(findings.PATIENTS_HEATMAP).name
         fig.savefig(png, dpi=120)
         heatmap = png.read_bytes()
