@@ -36,6 +36,7 @@ include: "workflow/rules/flag.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/conditions.smk"
 include: "workflow/rules/enrichment.smk"
+include: "workflow/rules/summary.smk"
 
 
 rule all:

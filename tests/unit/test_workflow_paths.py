@@ -46,6 +46,10 @@ RESULTS = {
     "report/cnv_scatter.png",
     "report/umap_malignancy.png",
     "celltypist_agreement.tsv",
+    "summary.html",
+    "summary.md",
+    "patients.tsv",
+    "report/patients",
 }
 FOREST = "report/forest_conditions.png"
 SUBSET_RESULTS = {
@@ -93,6 +97,22 @@ def _analysis(ds, subsets, conditioned=True):
     return out
 
 
+def _findings(ds):
+    return [
+        f"results/{ds}/summary.html",
+        f"results/{ds}/summary.md",
+        f"results/{ds}/patients.tsv",
+        f"results/{ds}/report/patients",
+    ]
+
+
+CROSS = [
+    "results/summary/flags_by_dataset.tsv",
+    "results/summary/heatmap_sets_by_dataset.png",
+    "results/summary/summary.html",
+]
+
+
 def _samples(**paths):
     return pd.DataFrame({"dataset": list(paths), "path": list(paths.values())}).set_index(
         "dataset", drop=False
@@ -117,10 +137,16 @@ def test_targets_in_the_order_rule_all_had(subsets):
     expected = ["results/signatures/library.tsv", "results/signatures/tmesig.gmt"]
     expected += _core("a") + _core("b")
     expected += _analysis("a", subsets, conditioned=False) + _analysis("b", subsets)
+    expected += _findings("a") + _findings("b") + CROSS
     assert p.targets() == expected
-    assert set(p.targets()) - {p.library_table, p.library_gmt} <= {
+    assert set(p.targets()) - {p.library_table, p.library_gmt, *CROSS} <= {
         f for ds in "ab" for f in p.dataset_outputs(ds)
     }
+
+
+def test_one_dataset_has_no_cross_dataset_summary():
+    targets = WorkflowPaths(datasets=("a",)).targets()
+    assert _findings("a") == targets[-4:] and not set(CROSS) & set(targets)
 
 
 def test_templates_spelled_once():

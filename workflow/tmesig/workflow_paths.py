@@ -55,6 +55,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
     # figures: only for datasets whose sheet row names a condition column (see `conditioned`)
     "forest": ("forest_conditions",),
     "enrichment": ("enrichment",),
+    "summary": ("summary_html", "summary_md", "patients", "patients_figures"),
 }
 #: Per-dataset targets of rule ``all``: the core results, then the analysis stages.
 _CORE_TARGETS = ("flags", "compartments", "coverage", *_BY_RULE["figures"])
@@ -152,6 +153,18 @@ class WorkflowPaths:
     forest_conditions = f"{_FIG}/forest_conditions.png"
     composition_plot = f"{_FIG}/composition_by_patient.png"
     enrichment = f"{_DS}/enrichment.tsv"
+    # findings (rule summary): the page, the per-patient table, a folder holding the
+    # per-patient heatmap (empty with fewer than 3 patients); across datasets (rule
+    # cross_dataset, only with two or more datasets)
+    summary_html = f"{_DS}/summary.html"
+    summary_md = f"{_DS}/summary.md"
+    patients = f"{_DS}/patients.tsv"
+    patients_figures = f"{_FIG}/patients"
+    cross_table = "results/summary/flags_by_dataset.tsv"
+    cross_heatmap = "results/summary/heatmap_sets_by_dataset.png"
+    cross_html = "results/summary/summary.html"
+    cross_log = "logs/cross_dataset.log"
+    cross_benchmark = "logs/cross_dataset.benchmark.tsv"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], samples: Any) -> "WorkflowPaths":
@@ -267,7 +280,8 @@ class WorkflowPaths:
         return [getattr(self, n).format(dataset=dataset) for n in names]
 
     def targets(self) -> list[str]:
-        """The targets of rule ``all``: the library, then each dataset's results and figures."""
+        """The targets of rule ``all``: the library, each dataset's results and figures, its
+        findings page, and with two or more datasets the cross-dataset summary."""
         out = [self.library_table, self.library_gmt]
         for ds in self.datasets:
             out += [getattr(self, n).format(dataset=ds) for n in _CORE_TARGETS]
@@ -275,4 +289,8 @@ class WorkflowPaths:
         for ds in self.datasets:
             names = [n for n in extra if ds in self.conditioned or n not in _BY_RULE["forest"]]
             out += [getattr(self, n).format(dataset=ds) for n in names]
+        for ds in self.datasets:  # the findings pages, then the datasets side by side
+            out += [getattr(self, n).format(dataset=ds) for n in _BY_RULE["summary"]]
+        if len(self.datasets) >= 2:
+            out += [self.cross_table, self.cross_heatmap, self.cross_html]
         return out
