@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from .errors import InputError
 
-__all__ = ["LOG_MAX", "MAX_VALUE", "cell_profile", "check_cells"]
+__all__ = ["LOG_MAX", "MAX_VALUE", "cell_profile", "check_cells", "scale_mixture"]
 
 #: Largest plausible value of one gene in one cell (counts or normalised values).
 MAX_VALUE = 1e9
@@ -132,8 +132,23 @@ def _by_group(kind: pd.Series, groups: pd.Series | None, a: str, b: str) -> str:
     return f"; by {groups.name or 'group'}: " + ", ".join(items) + more
 
 
-def _mixture(df: pd.DataFrame) -> str | None:
-    """``"log"`` or ``"normalised"`` when integer cells sit beside cells of another scale."""
+def scale_mixture(profile: pd.DataFrame) -> str | None:
+    """Whether integer cells sit beside cells of another scale.
+
+    Parameters
+    ----------
+    profile
+        The output of :func:`cell_profile`.
+
+    Returns
+    -------
+    str or None
+        ``"log"`` (at least 3 integer cells and at least 3 non-integer cells, 95% of these
+        below :data:`LOG_MAX`, with constant ``expm1`` totals or integer cells reaching
+        higher), ``"normalised"`` (non-integer cells sharing one total beside at least 3
+        integer cells that do not) or None.
+    """
+    df = profile
     kind = df["kind"]
     ints, nonint = kind == "integer", kind.isin(["log", "non_integer"])
     if ints.sum() < 3 or nonint.sum() < 3:
@@ -185,7 +200,7 @@ def check_cells(
     _check_values(df, names, source)
     counts = df["kind"].value_counts()
     ev = {f"cells_{k}": int(counts.get(k, 0)) for k in ("integer", "log", "non_integer", "sparse")}
-    mix = _mixture(df)
+    mix = scale_mixture(df)
     if mix is None:
         return ev
     other = "log" if mix == "log" else "non_integer"

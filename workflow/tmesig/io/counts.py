@@ -191,6 +191,10 @@ def _choose(
                         f"{name}: {STATE_WORDS[wanted]}; used as counts"
                     )
                 return name, x, var
+    for name, x, var in candidates:  # refused by check_cells, naming the cells of each kind
+        if states[name].state == "mixed":
+            decision.update(source=name, state="mixed", recovered=False, non_counts=False)
+            return name, x, var
     chosen = _recovered(candidates, states, decision)
     if chosen is None:
         chosen = _non_counts(

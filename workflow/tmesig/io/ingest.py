@@ -236,7 +236,7 @@ def _input_mode(parts: list[_Part], n_genes: int, requested: str) -> str:
     """``normalised`` (log values kept), ``panel`` (counts of few genes) or ``counts``."""
     if any(p.info["matrix"].get("normalised") for p in parts):
         return "normalised"
-    if requested == "panel" or (requested == "auto" and n_genes < PANEL_MAX_GENES):
+    if requested == "panel" or (requested != "counts" and n_genes < PANEL_MAX_GENES):
         return "panel"
     return "counts"
 
@@ -376,6 +376,10 @@ def ingest(
     merge = merge or {"gene_merge": "single file", "genes_dropped": 0, "library_genes_lost": []}
     summary.update({k: v for k, v in merge.items() if k != "note"})
     summary["notes"] = _notes(parts, merge if "note" in merge else None)
+    if options.input_mode == "normalised" and summary["input_mode"] != "normalised":
+        summary["notes"].append(
+            "ingest.input_mode is normalised, but counts were found (see matrix) and are used"
+        )
     if signature_genes is not None:
         summary["signature_genes_found"] = int(len(set(symbols) & set(signature_genes)))
     out.uns["tmesig_ingest"] = json.dumps(summary, sort_keys=True, default=str)

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .cell_checks import cell_profile, scale_mixture
+
 __all__ = ["STATE_WORDS", "MatrixState", "detect_matrix_state"]
 
 #: Number of cells inspected when deciding what a matrix holds.
@@ -56,6 +58,7 @@ STATE_WORDS = {
     "log1p_normalized": "log1p-normalised values",
     "log2_tpm": "log2(TPM+1) values",
     "log_unknown": "log-scale values of unknown normalisation",
+    "mixed": "cells on different scales (some raw counts, some log-normalised)",
     "scaled": "negative values (scaled/centred data, or corrupt negative counts)",
     "non_finite": "NaN or infinite values",
     "all_zero": "only zeros",
@@ -83,16 +86,22 @@ def _cv(v: np.ndarray) -> float:
 
 
 def _multiples_of_cell_min(m: sp.csr_matrix) -> float:
-    """Fraction of values that are whole multiples of their cell's smallest value.
+    """Fraction of the values of non-integer cells that are whole multiples of the cell's minimum.
 
     Normalised counts (CPM, CP10k) are ``count × s_i`` for a per-cell factor ``s_i``: every
-    value is a whole multiple of the cell's one-count value. Corrected counts are not.
+    value is a whole multiple of the cell's one-count value. Corrected counts are not. Cells
+    holding integers only are left out (they are trivially multiples of their 1s).
     """
     nnz = np.diff(m.indptr)
-    has = nnz > 0
+    row = np.repeat(np.arange(m.shape[0]), nnz)
+    frac = np.abs(m.data - np.round(m.data)) > 1e-6
+    nonint = np.bincount(row, weights=frac, minlength=m.shape[0])
+    keep = np.repeat((nonint > 0) & (nnz > 0), nnz)
+    if not keep.any():
+        return 0.0
     mins = np.zeros(m.shape[0])
-    mins[has] = np.minimum.reduceat(m.data, m.indptr[:-1][has])
-    ratio = m.data / np.repeat(mins, nnz)
+    mins[nnz > 0] = np.minimum.reduceat(m.data, m.indptr[:-1][nnz > 0])
+    ratio = m.data[keep] / np.repeat(mins, nnz)[keep]
     return float(np.mean(np.abs(ratio - np.round(ratio)) < 1e-3 * np.maximum(ratio, 1.0)))
 
 
@@ -188,6 +197,10 @@ def detect_matrix_state(x: Any) -> MatrixState:
     if constant or ev["fraction_multiple_of_cell_min"] > 0.999:
         ev["median_total"] = float(np.median(rows[rows > 0]))
         return MatrixState("normalized", ev)
+    mix = scale_mixture(cell_profile(m))
+    if mix is not None:
+        ev["mixture"] = mix
+        return MatrixState("mixed", ev)
     if ev["max"] > 30:
         # log-scale values of expression never reach 30 (e^30 ~ 1e13 counts).
         return MatrixState("corrected_counts", ev)
