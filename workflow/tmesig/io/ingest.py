@@ -241,13 +241,23 @@ def _input_mode(parts: list[_Part], n_genes: int, requested: str) -> str:
     return "counts"
 
 
-def _notes(parts: list[_Part], merge: dict[str, Any] | None) -> list[str]:
-    """Every note of the matrix decisions and the gene merge, prefixed by the file label."""
+def _decisions(
+    summary: dict[str, Any], parts: list[_Part], merge: dict[str, Any] | None, *, requested: str
+) -> None:
+    """Add the input mode, the gene merge and every note (file label first) to ``summary``."""
+    summary["input_mode"] = _input_mode(parts, summary["genes"], requested)
     multi = len(parts) > 1
-    out = [
+    notes = [
         f"{p.label}: {n}" if multi else n for p in parts for n in p.info["matrix"].get("notes", [])
     ]
-    return out + ([merge["note"]] if merge else [])
+    if merge is None:
+        merge = {"gene_merge": "single file", "genes_dropped": 0, "library_genes_lost": []}
+    else:
+        notes.append(merge["note"])
+    summary.update({k: v for k, v in merge.items() if k != "note"})
+    if requested == "normalised" and summary["input_mode"] != "normalised":
+        notes.append("ingest.input_mode is normalised, but counts were found and are used")
+    summary["notes"] = notes
 
 
 def _summary(
@@ -370,16 +380,9 @@ def ingest(
     counts.sort_indices()
     out = ad.AnnData(X=counts, obs=obs, var=pd.DataFrame(index=pd.Index(symbols, name=None)))
     summary = _summary(out, parts, files, dataset=dataset, columns=columns)
-    summary["input_mode"] = _input_mode(parts, out.n_vars, options.input_mode)
+    _decisions(summary, parts, merge, requested=options.input_mode)
     if summary["input_mode"] != "normalised":
         out.layers["counts"] = counts.copy()
-    merge = merge or {"gene_merge": "single file", "genes_dropped": 0, "library_genes_lost": []}
-    summary.update({k: v for k, v in merge.items() if k != "note"})
-    summary["notes"] = _notes(parts, merge if "note" in merge else None)
-    if options.input_mode == "normalised" and summary["input_mode"] != "normalised":
-        summary["notes"].append(
-            "ingest.input_mode is normalised, but counts were found (see matrix) and are used"
-        )
     if signature_genes is not None:
         summary["signature_genes_found"] = int(len(set(symbols) & set(signature_genes)))
     out.uns["tmesig_ingest"] = json.dumps(summary, sort_keys=True, default=str)

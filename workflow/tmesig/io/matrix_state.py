@@ -33,13 +33,17 @@ class MatrixState:
     Attributes
     ----------
     state
-        One of ``counts`` (non-negative integers), ``corrected_counts`` (non-negative,
-        non-integer, count-like: values too large to be logarithms, totals varying between
-        cells), ``normalized`` (non-integer, unlogged, the same total in every cell: CPM/TPM),
+        One of ``counts`` (non-negative integers; down-sampled counts included),
+        ``corrected_counts`` (non-negative, non-integer, count-like: values too large to be
+        logarithms, totals varying between cells), ``half_integer_counts`` (counts in steps
+        of 0.5), ``normalized`` (unlogged CPM/CP10k/TPM: the same total in every cell, or
+        every value a whole multiple of its cell's one-count value, or rounded to integers
+        with near-constant totals and no ones - ``evidence["rounded"]``),
         ``log1p_normalized`` (``log1p`` of counts scaled to a constant total per cell),
         ``log2_tpm`` (``log2(TPM + 1)``), ``log_unknown`` (small non-negative non-integers of
-        unknown scale), ``scaled`` (negative values present), ``non_finite`` (NaN or
-        infinite values), ``all_zero`` or ``empty``.
+        unknown scale), ``mixed`` (integer cells beside log-normalised cells, see
+        :func:`tmesig.io.cell_checks.scale_mixture`), ``scaled`` (negative values present),
+        ``non_finite`` (NaN or infinite values), ``all_zero`` or ``empty``.
     evidence
         Numbers behind the decision (fraction of integer values, minimum, maximum,
         coefficient of variation of back-transformed totals...).
