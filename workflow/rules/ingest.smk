@@ -15,6 +15,8 @@ rule ingest:
     params:
         row=dataset_row,
         ingest=config["ingest"],
+        cluster=config["cluster"],
+        conditions=config["conditions"],
         signature_files=paths.signature_files,
     script:
         "../scripts/ingest.py"

@@ -6,6 +6,7 @@ Both tables are rebuilt by ``resources/genes/build_gene_tables.py``.
 """
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from .errors import InputError
 
 __all__ = [
     "ALIAS_TABLE",
+    "check_signature_overlap",
     "detect_species",
     "load_aliases",
     "load_gene_map",
@@ -109,13 +111,30 @@ def detect_species(names: pd.Index) -> dict[str, Any]:
     }
 
 
-def map_gene_ids(var: pd.DataFrame, var_names: pd.Index) -> tuple[pd.Index, dict[str, Any]]:
-    """Return gene symbols for ``var_names`` (Ensembl IDs are mapped offline).
+def _symbol_column(var: pd.DataFrame) -> tuple[np.ndarray | None, str | None]:
+    """The first symbol column of ``var`` (empty, ``nan``, ``None`` entries as ``""``)."""
+    for col in SYMBOL_COLUMNS:
+        if col in var.columns:
+            sym = (
+                var[col]
+                .astype(object)
+                .where(var[col].notna(), "")
+                .astype(str)
+                .str.strip()
+                .to_numpy()
+            )
+            return np.where(np.isin(sym, ["", "nan", "None"]), "", sym).astype(object), col
+    return None, None
 
-    When most ``var_names`` are Ensembl IDs, a symbol column in ``var`` (``feature_name``,
-    ``gene_symbols``...) is used first; otherwise (and for its empty entries) the IDs
-    (version suffix allowed) are mapped with the shipped GRCh38 table. An Ensembl ID
-    without a symbol keeps its ID (version removed), so nothing is dropped;
+
+def map_gene_ids(var: pd.DataFrame, var_names: pd.Index) -> tuple[pd.Index, dict[str, Any]]:
+    """Return gene symbols for ``var_names``, mapping Ensembl IDs gene by gene (offline).
+
+    Each name that looks like an Ensembl gene ID (``ENSG...``, version suffix allowed) takes
+    the symbol of a symbol column in ``var`` (``feature_name``, ``gene_symbols``...) or,
+    without one (and for its empty entries), of the shipped GRCh38 table; every other name is
+    a symbol and is kept. A list mixing IDs and symbols is therefore mapped too. An Ensembl
+    ID without a symbol keeps its ID (version removed), so nothing is dropped;
     ``info["unmapped"]`` counts them.
 
     Parameters
@@ -128,47 +147,37 @@ def map_gene_ids(var: pd.DataFrame, var_names: pd.Index) -> tuple[pd.Index, dict
     Returns
     -------
     symbols, info
-        One symbol per name and a record of the ID type, symbol source and mapped counts.
+        One symbol per name and a record: ``id_type`` (``symbol``, ``ensembl`` or
+        ``mixed``), ``ensembl_ids`` and ``symbols_kept`` (how many names of each kind),
+        ``mapped`` / ``unmapped`` (Ensembl IDs with / without a symbol), ``symbol_source``.
     """
     names = pd.Index(var_names.astype(str))
-    is_ens = names.str.match(ENSEMBL_RE.pattern)
+    is_ens = np.asarray(names.str.match(ENSEMBL_RE.pattern), dtype=bool)
+    n_ens = int(is_ens.sum())
     info: dict[str, Any] = {
-        "fraction_ensembl": round(float(np.mean(is_ens)), 4) if len(names) else 0
+        "fraction_ensembl": round(n_ens / len(names), 4) if len(names) else 0,
+        "ensembl_ids": n_ens,
+        "symbols_kept": int(len(names) - n_ens),
     }
-    if len(names) == 0 or info["fraction_ensembl"] < 0.5:
+    if n_ens == 0:
         info["id_type"] = "symbol"
         return names, info
-    base = pd.Series(names.str.replace(r"\.\d+$", "", regex=True))
-    for col in SYMBOL_COLUMNS:
-        if col in var.columns:
-            sym = (
-                var[col]
-                .astype(object)
-                .where(var[col].notna(), "")
-                .astype(str)
-                .str.strip()
-                .to_numpy()
-            )
-            sym = np.where(np.isin(sym, ["", "nan", "None"]), "", sym)
-            info.update(id_type="ensembl", symbol_source=f"var['{col}']")
-            break
-    else:
-        sym = np.full(len(names), "", dtype=object)
-        info.update(
-            id_type="ensembl", symbol_source=str(paths.GENE_TABLE.relative_to(paths.REPO_ROOT))
-        )
-    need = sym == ""
+    info["id_type"] = "ensembl" if n_ens == len(names) else "mixed"
+    base = names.str.replace(r"\.\d+$", "", regex=True).to_numpy().astype(object)
+    col_sym, col = _symbol_column(var)
+    sym = np.asarray(names, dtype=object).copy()
+    sym[is_ens] = col_sym[is_ens] if col_sym is not None else ""
+    source = f"var['{col}']" if col is not None else ""
+    need = is_ens & (sym == "")
     if need.any():
-        gmap = load_gene_map()
-        mapped = base[need].map(gmap).fillna("").to_numpy()
-        sym = np.asarray(sym, dtype=object)
-        sym[need] = mapped
-        if "symbol_source" in info and info["symbol_source"].startswith("var["):
-            info["symbol_source"] += " (empty entries: gene table)"
-    unmapped = sym == ""
+        sym[need] = pd.Series(base[need]).map(load_gene_map()).fillna("").to_numpy()
+        table = str(paths.GENE_TABLE.relative_to(paths.REPO_ROOT))
+        source = f"{source} (empty entries: gene table)" if source else table
+    info["symbol_source"] = source
+    unmapped = is_ens & (sym == "")
     info["unmapped"] = int(unmapped.sum())
-    info["mapped"] = int(len(sym) - unmapped.sum())
-    sym = np.where(unmapped, base.to_numpy(), sym)
+    info["mapped"] = int(n_ens - unmapped.sum())
+    sym[unmapped] = base[unmapped]
     return pd.Index(sym.astype(str)), info
 
 
@@ -304,7 +313,7 @@ def var_symbols(
             raise InputError(msg)
         symbols = pd.Index(symbols.str.upper())
         gene_info["uppercased_mouse_symbols"] = True
-    if gene_info.get("id_type") == "ensembl" and gene_info.get("mapped", 1) == 0:
+    if gene_info["fraction_ensembl"] >= 0.5 and gene_info.get("mapped", 1) == 0:
         msg = (
             f"{path}: none of the {len(names)} Ensembl IDs has a gene symbol (not in "
             "resources/genes/grch38_genes.tsv and no symbol column); supply symbols in var_names "
@@ -314,3 +323,50 @@ def var_symbols(
     symbols, renames = resolve_aliases(symbols)
     gene_info["aliases_renamed"] = renames
     return symbols, gene_info
+
+
+def check_signature_overlap(
+    symbols: pd.Index,
+    *,
+    signature_genes: Collection[str],
+    where: str | Path,
+    var_columns: Collection[str] = (),
+) -> None:
+    """Refuse genes none of which is a signature gene, saying what the names look like.
+
+    Parameters
+    ----------
+    symbols
+        The dataset's gene symbols after mapping.
+    signature_genes
+        The signature library's genes.
+    where
+        The dataset's path(s), named in the message.
+    var_columns
+        The ``var`` columns of the file(s), offered as sources of gene names.
+
+    Raises
+    ------
+    InputError
+        When no symbol is a signature gene; numeric names (an exported row index) get their
+        own message.
+    """
+    if set(symbols) & set(signature_genes):
+        return
+    shown = ", ".join(map(str, symbols[:5]))
+    if len(symbols) and np.mean(pd.Index(symbols).astype(str).str.fullmatch(r"\d+(\.\d+)?")) > 0.5:
+        cols = ", ".join(var_columns) or "none"
+        msg = (
+            f"{where}: the gene names are numbers (e.g. {shown}): the file lost its gene "
+            "identifiers on export (var_names are a row index), so nothing can be scored; "
+            "write the gene symbols or Ensembl IDs into var_names (e.g. adata.var_names = "
+            f"adata.var['<column>'], var columns here: {cols}) and save the file again"
+        )
+        raise InputError(msg)
+    msg = (
+        f"{where}: none of the {len(symbols)} genes (e.g. {shown}) is in any signature "
+        "set, so nothing can be scored; supply human gene symbols or Ensembl IDs as var_names "
+        "(with Ensembl IDs, symbols are also read from a var column such as 'feature_name') "
+        "or a signature library matching these names (signatures.directory)"
+    )
+    raise InputError(msg)

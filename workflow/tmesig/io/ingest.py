@@ -8,13 +8,15 @@ the signature library) and whose ``obs`` has the columns ``sample``, ``patient``
 
 A dataset is one file (``.h5ad``, 10x ``.h5``, 10x matrix directory, see
 :mod:`tmesig.io.formats`) or several files separated by ``,`` (one per sample; the sample
-label is the file stem unless a sample column is named). Nothing read from a dataset is
-executed or unpickled.
+label is the file stem unless a sample column is named; merged over the genes every file
+measured, :mod:`tmesig.io.merge`). Nothing read from a dataset is executed or unpickled.
+In the normalised input mode (``ingest.input_mode: normalised``) log-normalised values whose
+counts cannot be recovered are kept as ``X`` without a ``counts`` layer.
 """
 
 import json
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +25,19 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .counts import COUNT_STATES, find_counts
 from .errors import InputError
 from .formats import file_label, read_any, split_paths
-from .genes import sum_duplicate_genes, var_symbols
-from .matrix_state import find_counts
+from .genes import check_signature_overlap, sum_duplicate_genes, var_symbols
+from .merge import intersect_files
+from .metadata import build_obs, check_design
 
-__all__ = ["MIN_CELLS", "IngestOptions", "ingest"]
+__all__ = ["MIN_CELLS", "PANEL_MAX_GENES", "IngestOptions", "ingest"]
 
 #: Fewest cells a dataset may have (QC, clustering and per-sample tests need more).
 MIN_CELLS = 10
+#: Count data with fewer genes is a targeted panel (``summary["input_mode"] == "panel"``).
+PANEL_MAX_GENES = 1000
 
 
 @dataclass(frozen=True)
@@ -49,12 +55,33 @@ class IngestOptions:
         Accept mouse data, using upper-cased symbols as human names (otherwise refused).
     min_cells
         Fewer cells are refused (QC and clustering cannot work on them).
+    input_mode
+        ``"auto"``/``"counts"``/``"panel"``: counts are required; ``"normalised"``:
+        log-normalised values are accepted when no counts can be found or recovered (kept as
+        ``X``, no ``counts`` layer).
     """
 
     matrix_source: str = "auto"
     allow_non_counts: bool = False
     uppercase_mouse: bool = False
     min_cells: int = MIN_CELLS
+    input_mode: str = "auto"
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> "IngestOptions":
+        """Options from the config's ``ingest`` section (missing keys take the defaults).
+
+        Parameters
+        ----------
+        section
+            The ``ingest`` section.
+
+        Returns
+        -------
+        IngestOptions
+        """
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in section.items() if k in names})
 
 
 @dataclass
@@ -91,42 +118,44 @@ def _read_checked(path: Path) -> tuple[ad.AnnData, str]:
 
 
 def _file_counts(
-    raw: ad.AnnData, path: Path, options: IngestOptions
+    raw: ad.AnnData, path: Path, options: IngestOptions, sample_col: str | None
 ) -> tuple[sp.csr_matrix, pd.DataFrame, dict[str, Any]]:
-    """:func:`find_counts` of one file, re-checked on every cell (finite, non-negative)."""
+    """:func:`find_counts` of one file (checked cell by cell), refusing negative counts."""
+    groups = None
+    if sample_col and sample_col in raw.obs.columns:
+        groups = raw.obs[sample_col].astype(str).rename(f"sample ({sample_col})")
     try:
         counts, var, decision = find_counts(
-            raw, source=options.matrix_source, allow_non_counts=options.allow_non_counts
+            raw,
+            source=options.matrix_source,
+            allow_non_counts=options.allow_non_counts,
+            accept_log=options.input_mode == "normalised",
+            groups=groups,
         )
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
-    if counts.nnz and not np.all(np.isfinite(counts.data)):
-        msg = (
-            f"{path}: the count matrix ({decision['source']}) holds NaN or infinite values; "
-            "repair or re-export the file"
-        )
-        raise InputError(msg)
     if counts.nnz and float(counts.data.min()) < 0:
         msg = (
             f"{path}: negative counts in {decision['source']}; supply raw non-negative counts "
             "(or set ingest.matrix_source to the matrix that holds them)"
         )
         raise InputError(msg)
-    if decision["state"] == "counts" and counts.nnz:
+    if decision["state"] in COUNT_STATES and counts.nnz:
         frac_int = float(np.mean(np.abs(counts.data - np.round(counts.data)) < 1e-6))
         decision["fraction_integer_all_cells"] = round(frac_int, 6)
     return counts, var, decision
 
 
-def _ingest_file(path: Path, options: IngestOptions) -> _Part:
+def _ingest_file(path: Path, options: IngestOptions, sample_col: str | None) -> _Part:
     """Read one file: its counts (duplicated symbols summed), symbols, obs and record."""
     raw, fmt = _read_checked(path)
-    counts, var, decision = _file_counts(raw, path, options)
+    counts, var, decision = _file_counts(raw, path, options, sample_col)
     symbols, gene_info = var_symbols(var, path=path, uppercase_mouse=options.uppercase_mouse)
     n_in = counts.shape[1]
     counts, symbols = sum_duplicate_genes(counts, symbols)
     gene_info["genes_in_file"] = int(n_in)
     gene_info["duplicate_symbols_summed"] = int(n_in - len(symbols))
+    gene_info["var_columns"] = [str(c) for c in var.columns]
     info = {
         "path": str(path),
         "format": fmt,
@@ -139,27 +168,12 @@ def _ingest_file(path: Path, options: IngestOptions) -> _Part:
     return _Part(path, file_label(path), counts, symbols, obs, info)
 
 
-def _merge_parts(parts: list[_Part]) -> tuple[sp.csr_matrix, pd.Index]:
-    """Stack files by rows over the union of their genes (order of first appearance)."""
-    genes = pd.Index(
-        pd.unique(np.concatenate([np.asarray(p.symbols, dtype=object) for p in parts])).astype(str)
-    )
-    blocks = []
-    for p in parts:
-        pos = genes.get_indexer(p.symbols)
-        m = sp.coo_matrix(p.counts)
-        blocks.append(
-            sp.csr_matrix(
-                (m.data, (m.row, pos[m.col])), shape=(m.shape[0], len(genes)), dtype=np.float32
-            )
-        )
-    return sp.csr_matrix(sp.vstack(blocks)), genes
-
-
-def _combine(parts: list[_Part], where: Path) -> tuple[sp.csr_matrix, pd.Index]:
-    """One file's counts, or several stacked with barcodes prefixed by their file label."""
+def _combine(
+    parts: list[_Part], where: Path, signature_genes: Collection[str] | None
+) -> tuple[sp.csr_matrix, pd.Index, dict[str, Any] | None]:
+    """One file's counts, or several stacked over their shared genes, barcodes prefixed."""
     if len(parts) == 1:
-        return parts[0].counts, parts[0].symbols
+        return parts[0].counts, parts[0].symbols, None
     labels = [p.label for p in parts]
     dup = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dup:
@@ -168,22 +182,39 @@ def _combine(parts: list[_Part], where: Path) -> tuple[sp.csr_matrix, pd.Index]:
             "rename the files so that each stem is unique"
         )
         raise InputError(msg)
-    counts, symbols = _merge_parts(parts)
+    modes = {p.label: bool(p.info["matrix"].get("normalised")) for p in parts}
+    if len(set(modes.values())) > 1:
+        shown = ", ".join(f"{k}: {'log-normalised' if v else 'counts'}" for k, v in modes.items())
+        msg = (
+            f"{where}: the files hold different kinds of values ({shown}); supply raw counts "
+            "for every file (or log-normalised values for every file)"
+        )
+        raise InputError(msg)
+    try:
+        counts, symbols, merge = intersect_files(
+            [p.counts for p in parts],
+            [p.symbols for p in parts],
+            labels=labels,
+            signature_genes=signature_genes,
+        )
+    except InputError as err:
+        raise InputError(f"{where}: {err}") from None
     for p in parts:
         p.obs.index = p.label + "_" + p.obs.index
-    return counts, symbols
+    return counts, symbols, merge
 
 
 def _check_usable(
     counts: sp.csr_matrix,
     symbols: pd.Index,
-    n_cells: int,
     where: Path,
     *,
+    parts: list[_Part],
     min_cells: int,
     signature_genes: Collection[str] | None,
 ) -> None:
     """Refuse a dataset without counts, with too few cells or sharing no signature gene."""
+    n_cells = counts.shape[0]
     total = np.asarray(counts.sum(axis=0)).ravel()
     if not np.any(total > 0):
         msg = f"{where}: every count is zero; the file holds no expression - check the export"
@@ -195,83 +226,38 @@ def _check_usable(
         )
         raise InputError(msg)
     if signature_genes is not None:
-        overlap = sorted(set(symbols) & set(signature_genes))
-        if not overlap:
-            shown = ", ".join(symbols[:5])
-            msg = (
-                f"{where}: none of the {len(symbols)} genes (e.g. {shown}) is in any signature "
-                "set, so nothing can be scored; supply human gene symbols or Ensembl IDs (check "
-                "the var_names / feature_name column) or a signature library matching these "
-                "names (signatures.directory)"
-            )
-            raise InputError(msg)
-
-
-def _obs_column(
-    obs: pd.DataFrame, column: str | None, *, role: str, path: Path
-) -> pd.Series | None:
-    """The obs column the sheet names for ``role`` (as str), or None when none is named."""
-    if column is None or column == "":
-        return None
-    if column not in obs.columns:
-        shown = ", ".join(map(str, obs.columns[:20])) or "(none)"
-        msg = (
-            f"{path}: the sample sheet names obs column {column!r} for {role}, but the dataset "
-            f"has no such column (it has: {shown}); fix the '{role}_col' entry of the sample "
-            "sheet"
+        var_columns = sorted({c for p in parts for c in p.info["gene_ids"]["var_columns"]})
+        check_signature_overlap(
+            symbols, signature_genes=signature_genes, where=where, var_columns=var_columns
         )
-        raise InputError(msg)
-    values = obs[column]
-    if values.isna().any():
-        msg = (
-            f"{path}: obs column {column!r} ({role}) has {int(values.isna().sum())} missing "
-            "values; fill them or choose another column in the sample sheet"
-        )
-        raise InputError(msg)
-    return values.astype(str)
 
 
-def _part_obs(
-    p: _Part, columns: dict[str, str | None], default_sample: str, multi: bool
-) -> pd.DataFrame:
-    """obs of one file: sample, patient, condition (file when several), then orig_* columns."""
-    o = pd.DataFrame(index=p.obs.index)
-    sample = _obs_column(p.obs, columns["sample"], role="sample", path=p.path)
-    patient = _obs_column(p.obs, columns["patient"], role="patient", path=p.path)
-    condition = _obs_column(p.obs, columns["condition"], role="condition", path=p.path)
-    o["sample"] = sample.to_numpy() if sample is not None else default_sample
-    o["patient"] = patient.to_numpy() if patient is not None else o["sample"].to_numpy()
-    o["condition"] = condition.to_numpy() if condition is not None else "NA"
-    if multi:
-        o["file"] = p.label
-    for col in p.obs.columns:
-        if col not in ("sample", "patient", "condition", "file"):
-            o[f"orig_{col}"] = (
-                p.obs[col].astype(object).to_numpy() if multi else p.obs[col].to_numpy()
-            )
-    return o
+def _input_mode(parts: list[_Part], n_genes: int, requested: str) -> str:
+    """``normalised`` (log values kept), ``panel`` (counts of few genes) or ``counts``."""
+    if any(p.info["matrix"].get("normalised") for p in parts):
+        return "normalised"
+    if requested == "panel" or (requested != "counts" and n_genes < PANEL_MAX_GENES):
+        return "panel"
+    return "counts"
 
 
-def _build_obs(
-    parts: list[_Part], columns: dict[str, str | None], dataset: str, where: Path
-) -> pd.DataFrame:
-    """The dataset's obs: one frame per file, concatenated, roles as categories."""
+def _decisions(
+    summary: dict[str, Any], parts: list[_Part], merge: dict[str, Any] | None, *, requested: str
+) -> None:
+    """Add the input mode, the gene merge and every note (file label first) to ``summary``."""
+    summary["input_mode"] = _input_mode(parts, summary["genes"], requested)
     multi = len(parts) > 1
-    obs_parts = [_part_obs(p, columns, p.label if multi else dataset, multi) for p in parts]
-    obs = pd.concat(obs_parts, axis=0, join="outer") if multi else obs_parts[0]
-    if obs.index.has_duplicates:
-        msg = (
-            f"{where}: cell barcodes repeat after prefixing with the file label; make the "
-            "barcodes unique"
-        )
-        raise InputError(msg)
-    for col in ("sample", "patient", "condition") + (("file",) if multi else ()):
-        obs[col] = pd.Categorical(obs[col].astype(str))
-    if multi:
-        for col in obs.columns:
-            if col.startswith("orig_") and obs[col].dtype == object:
-                obs[col] = obs[col].astype(str)
-    return obs
+    notes = [
+        f"{p.label}: {n}" if multi else n for p in parts for n in p.info["matrix"].get("notes", [])
+    ]
+    if merge is None:
+        merge = {"gene_merge": "single file", "genes_dropped": 0, "library_genes_lost": []}
+    else:
+        notes.append(merge["note"])
+    summary.update({k: v for k, v in merge.items() if k != "note"})
+    if requested == "normalised" and summary["input_mode"] != "normalised":
+        notes.append("ingest.input_mode is normalised, but counts were found and are used")
+    summary["notes"] = notes
 
 
 def _summary(
@@ -338,15 +324,17 @@ def ingest(
     ----------
     path
         One file (``.h5ad``, 10x ``.h5``, 10x matrix directory) or several, as a sequence or
-        a string separated by ``,`` (one file per sample: cells are stacked over the union
-        of genes, barcodes are prefixed with ``<label>_`` and the sample label is the file
-        stem unless ``sample_col`` is given).
+        a string separated by ``,`` (one file per sample: cells are stacked over the genes
+        every file measured - the dropped genes are listed in the summary, never filled with
+        zeros - barcodes are prefixed with ``<label>_`` and the sample label is the file stem
+        unless ``sample_col`` is given).
     dataset
         Dataset id from the sample sheet (used as the sample label of a one-file dataset
         when ``sample_col`` is empty).
     sample_col, patient_col, condition_col
         obs columns holding the sample, patient and condition of each cell. Without a
-        patient column each sample is its own patient.
+        patient column each sample is its own patient. Missing labels (``''``, ``'nan'``...)
+        are refused, and so are a condition or patient varying within one sample.
     signature_genes
         When given, a dataset sharing no gene with them is refused (nothing could be scored).
     options
@@ -356,7 +344,10 @@ def ingest(
     Returns
     -------
     adata, summary
-        The ingested AnnData and a JSON-serialisable summary.
+        The ingested AnnData (``X`` and ``layers["counts"]`` hold counts; in the normalised
+        input mode ``X`` holds the given log values and there is no ``counts`` layer) and a
+        JSON-serialisable summary (``input_mode``, ``matrix``, ``gene_merge``,
+        ``genes_dropped``, ``library_genes_lost``, ``notes``...).
 
     Raises
     ------
@@ -370,25 +361,28 @@ def ingest(
             "separated by ','"
         )
         raise InputError(msg)
-    parts = [_ingest_file(Path(f), options) for f in files]
+    parts = [_ingest_file(Path(f), options, sample_col) for f in files]
     where = Path(files[0]) if len(files) == 1 else Path(",".join(files))
-    counts, symbols = _combine(parts, where)
-    n_cells = sum(p.counts.shape[0] for p in parts)
+    counts, symbols, merge = _combine(parts, where, signature_genes)
     _check_usable(
         counts,
         symbols,
-        n_cells,
         where,
+        parts=parts,
         min_cells=options.min_cells,
         signature_genes=signature_genes,
     )
     columns = {"sample": sample_col, "patient": patient_col, "condition": condition_col}
-    obs = _build_obs(parts, columns, dataset, where)
+    files_obs = [(p.obs, p.path, p.label) for p in parts]
+    obs = build_obs(files_obs, columns, dataset=dataset, where=where)
+    check_design(obs, columns, where=where)
     counts = sp.csr_matrix(counts, dtype=np.float32)
     counts.sort_indices()
     out = ad.AnnData(X=counts, obs=obs, var=pd.DataFrame(index=pd.Index(symbols, name=None)))
-    out.layers["counts"] = counts.copy()
     summary = _summary(out, parts, files, dataset=dataset, columns=columns)
+    _decisions(summary, parts, merge, requested=options.input_mode)
+    if summary["input_mode"] != "normalised":
+        out.layers["counts"] = counts.copy()
     if signature_genes is not None:
         summary["signature_genes_found"] = int(len(set(symbols) & set(signature_genes)))
     out.uns["tmesig_ingest"] = json.dumps(summary, sort_keys=True, default=str)

@@ -1,29 +1,29 @@
-"""What a matrix holds (counts, log-normalised, TPM...) and where a dataset's raw counts are.
+"""What a matrix holds: counts, corrected counts, normalised (CPM), log-normalised, TPM...
 
-:func:`detect_matrix_state` classifies one matrix; :func:`find_counts` inspects every place
-counts may be (layers, ``.raw``, ``X``), picks the first holding counts, recovers counts
-from ``log1p``-normalised values when that is exact, and refuses everything else with a
-message naming the fix.
+:func:`detect_matrix_state` classifies one matrix from a probe of evenly spaced cells;
+:func:`tmesig.io.find_counts` (module :mod:`tmesig.io.counts`) uses it to find a dataset's
+counts, and :func:`tmesig.io.check_cells` re-checks the chosen matrix cell by cell.
+
+Library sizes matter: real counts never give every cell the same total, so integer values
+with (almost) constant totals are rounded normalised values, and non-integer values whose
+cells share a total, or whose values are whole multiples of one value per cell (the value
+of one count), are normalised counts (CPM, CP10k), not corrected counts.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-import anndata as ad
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
-from .errors import InputError
+from .cell_checks import cell_profile, scale_mixture
 
-__all__ = ["MatrixState", "detect_matrix_state", "find_counts"]
+__all__ = ["STATE_WORDS", "MatrixState", "detect_matrix_state"]
 
 #: Number of cells inspected when deciding what a matrix holds.
 _PROBE_CELLS = 2000
-#: States that hold counts (or values tmesig treats as counts) without any flag.
-_COUNT_STATES = ("counts", "corrected_counts")
-#: Candidates inspected before any other layer.
-_STANDARD = ("layers/counts", "layers/raw_counts", "raw", "X")
+#: Coefficient of variation of per-cell totals below which cells share one total.
+_CV_CONSTANT = 1e-2
 
 
 @dataclass
@@ -33,13 +33,17 @@ class MatrixState:
     Attributes
     ----------
     state
-        One of ``counts`` (non-negative integers), ``corrected_counts`` (non-negative,
-        non-integer, count-like: values too large to be logarithms, totals varying between
-        cells), ``normalized`` (non-integer, unlogged, the same total in every cell: CPM/TPM),
+        One of ``counts`` (non-negative integers; down-sampled counts included),
+        ``corrected_counts`` (non-negative, non-integer, count-like: values too large to be
+        logarithms, totals varying between cells), ``half_integer_counts`` (counts in steps
+        of 0.5), ``normalized`` (unlogged CPM/CP10k/TPM: the same total in every cell, or
+        every value a whole multiple of its cell's one-count value, or rounded to integers
+        with near-constant totals and no ones - ``evidence["rounded"]``),
         ``log1p_normalized`` (``log1p`` of counts scaled to a constant total per cell),
         ``log2_tpm`` (``log2(TPM + 1)``), ``log_unknown`` (small non-negative non-integers of
-        unknown scale), ``scaled`` (negative values present), ``non_finite`` (NaN or
-        infinite values), ``all_zero`` or ``empty``.
+        unknown scale), ``mixed`` (integer cells beside log-normalised cells, see
+        :func:`tmesig.io.cell_checks.scale_mixture`), ``scaled`` (negative values present),
+        ``non_finite`` (NaN or infinite values), ``all_zero`` or ``empty``.
     evidence
         Numbers behind the decision (fraction of integer values, minimum, maximum,
         coefficient of variation of back-transformed totals...).
@@ -53,10 +57,12 @@ class MatrixState:
 STATE_WORDS = {
     "counts": "raw integer counts",
     "corrected_counts": "count-like non-integer values (e.g. ambient-corrected counts)",
-    "normalized": "normalised values with the same total per cell (CPM/TPM), not counts",
+    "half_integer_counts": "counts in steps of 0.5 (e.g. multi-mapping reads split in two)",
+    "normalized": "normalised values (every cell scaled to one total: CPM/CP10k/TPM), not counts",
     "log1p_normalized": "log1p-normalised values",
     "log2_tpm": "log2(TPM+1) values",
     "log_unknown": "log-scale values of unknown normalisation",
+    "mixed": "cells on different scales (some raw counts, some log-normalised)",
     "scaled": "negative values (scaled/centred data, or corrupt negative counts)",
     "non_finite": "NaN or infinite values",
     "all_zero": "only zeros",
@@ -78,6 +84,80 @@ def _probe_rows(x: Any, *, n: int = _PROBE_CELLS) -> sp.csr_matrix:
     return m
 
 
+def _cv(v: np.ndarray) -> float:
+    """Coefficient of variation (0 for fewer than two values or a zero mean)."""
+    return float(np.std(v) / np.mean(v)) if v.size > 1 and np.mean(v) > 0 else 0.0
+
+
+def _multiples_of_cell_min(m: sp.csr_matrix) -> float:
+    """Fraction of the values of non-integer cells that are whole multiples of the cell's minimum.
+
+    Normalised counts (CPM, CP10k) are ``count × s_i`` for a per-cell factor ``s_i``: every
+    value is a whole multiple of the cell's one-count value. Corrected counts are not. Cells
+    holding integers only are left out (they are trivially multiples of their 1s).
+    """
+    nnz = np.diff(m.indptr)
+    row = np.repeat(np.arange(m.shape[0]), nnz)
+    frac = np.abs(m.data - np.round(m.data)) > 1e-6
+    nonint = np.bincount(row, weights=frac, minlength=m.shape[0])
+    keep = np.repeat((nonint > 0) & (nnz > 0), nnz)
+    if not keep.any():
+        return 0.0
+    mins = np.zeros(m.shape[0])
+    mins[nnz > 0] = np.minimum.reduceat(m.data, m.indptr[:-1][nnz > 0])
+    ratio = m.data[keep] / np.repeat(mins, nnz)[keep]
+    return float(np.mean(np.abs(ratio - np.round(ratio)) < 1e-3 * np.maximum(ratio, 1.0)))
+
+
+def _integer_state(m: sp.csr_matrix, ev: dict[str, Any]) -> MatrixState:
+    """Integers: counts, unless they are rounded normalised values (CPM, CP10k).
+
+    Rounded normalised values give the cells (almost) one total, and the cells' smallest
+    value is the rounded value of one count (above 1 in cells below the target total), where
+    every cell of real counts holds genes seen once. Counts down-sampled to one depth share
+    their total exactly and keep their ones.
+    """
+    rows = np.asarray(m.sum(axis=1)).ravel()
+    nnz = np.diff(m.indptr)
+    full = nnz >= 20
+    mins = np.minimum.reduceat(m.data, m.indptr[:-1][full]) if full.any() else np.zeros(0)
+    ev["cv_total"] = round(_cv(rows[rows > 0]), 6)
+    ev["fraction_cells_without_ones"] = round(float(np.mean(mins > 1)), 6) if mins.size else 0.0
+    if rows[rows > 0].size <= 2:
+        return MatrixState("counts", ev)
+    _, n_mode = np.unique(rows[rows > 0], return_counts=True)
+    if ev["cv_total"] < _CV_CONSTANT and n_mode.max() >= 0.5 * (rows > 0).sum():
+        ev["downsampled_to_total"] = float(np.median(rows[rows > 0]))  # still counts
+        return MatrixState("counts", ev)
+    if ev["cv_total"] < _CV_CONSTANT or (
+        ev["cv_total"] < 0.15 and ev["fraction_cells_without_ones"] >= 0.5
+    ):
+        ev["median_total"] = float(np.median(rows[rows > 0]))
+        ev["rounded"] = True
+        return MatrixState("normalized", ev)
+    return MatrixState("counts", ev)
+
+
+def _log_state(m: sp.csr_matrix, ev: dict[str, Any]) -> MatrixState:
+    """Small non-integer values: log1p-normalised, log2(TPM+1) or unknown log scale."""
+    rows_e = np.asarray(m.expm1().sum(axis=1)).ravel()
+    m2 = m.copy()
+    m2.data = np.exp2(m2.data) - 1.0
+    rows_2 = np.asarray(m2.sum(axis=1)).ravel()
+    nz = rows_e > 0
+    ev["cv_total_expm1"] = round(_cv(rows_e[nz]), 6)
+    ev["cv_total_exp2m1"] = round(_cv(rows_2[nz]), 6)
+    if ev["cv_total_expm1"] < _CV_CONSTANT and nz.sum() > 1:
+        ev["target_sum"] = float(np.median(rows_e[nz]))
+        return MatrixState("log1p_normalized", ev)
+    if (ev["cv_total_exp2m1"] < _CV_CONSTANT and nz.sum() > 1) or abs(
+        np.median(rows_2[nz]) / 1e6 - 1
+    ) < 0.05:
+        ev["median_total_exp2m1"] = float(np.median(rows_2[nz]))
+        return MatrixState("log2_tpm", ev)
+    return MatrixState("log_unknown", ev)
+
+
 def detect_matrix_state(x: Any) -> MatrixState:
     """Decide what a cells × genes matrix holds.
 
@@ -90,10 +170,11 @@ def detect_matrix_state(x: Any) -> MatrixState:
     -------
     MatrixState
         The decision and its evidence. Only a probe of evenly spaced cells is read
-        (``evidence["cells_probed"]``); :func:`ingest` re-checks the chosen matrix in full.
+        (``evidence["cells_probed"]``); :func:`tmesig.io.check_cells` re-checks the chosen
+        matrix cell by cell.
     """
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        return MatrixState("empty", {"shape": [int(s) for s in x.shape]})
+    if x is None or x.shape[0] == 0 or x.shape[1] == 0:
+        return MatrixState("empty", {"shape": [] if x is None else [int(s) for s in x.shape]})
     m = _probe_rows(x)
     data = m.data
     ev: dict[str, Any] = {"cells_probed": int(m.shape[0]), "nonzero_values": int(data.size)}
@@ -110,225 +191,21 @@ def detect_matrix_state(x: Any) -> MatrixState:
         ev["negative_values"] = int((data < 0).sum())
         return MatrixState("scaled", ev)
     if frac_int == 1.0:
-        return MatrixState("counts", ev)
+        return _integer_state(m, ev)
     rows = np.asarray(m.sum(axis=1)).ravel()
-    nz = rows > 0
+    ev["cv_total"] = round(_cv(rows[rows > 0]), 6)
+    ev["fraction_multiple_of_cell_min"] = round(_multiples_of_cell_min(m), 6)
+    constant = ev["cv_total"] < _CV_CONSTANT and (rows > 0).sum() > 1
+    if not constant and float(np.mean(np.abs(2 * data - np.round(2 * data)) < 1e-6)) == 1.0:
+        return MatrixState("half_integer_counts", ev)
+    if constant or ev["fraction_multiple_of_cell_min"] > 0.999:
+        ev["median_total"] = float(np.median(rows[rows > 0]))
+        return MatrixState("normalized", ev)
+    mix = scale_mixture(cell_profile(m))
+    if mix is not None:
+        ev["mixture"] = mix
+        return MatrixState("mixed", ev)
     if ev["max"] > 30:
         # log-scale values of expression never reach 30 (e^30 ~ 1e13 counts).
-        cv = float(np.std(rows[nz]) / np.mean(rows[nz]))
-        ev["cv_total"] = round(cv, 6)
-        if cv < 1e-3 and nz.sum() > 1:
-            ev["median_total"] = float(np.median(rows[nz]))
-            return MatrixState("normalized", ev)
         return MatrixState("corrected_counts", ev)
-    rows_e = np.asarray(m.expm1().sum(axis=1)).ravel()
-    m2 = m.copy()
-    m2.data = np.exp2(m2.data) - 1.0
-    rows_2 = np.asarray(m2.sum(axis=1)).ravel()
-    nz = rows_e > 0
-    cv_e = float(np.std(rows_e[nz]) / np.mean(rows_e[nz]))
-    cv_2 = float(np.std(rows_2[nz]) / np.mean(rows_2[nz]))
-    ev["cv_total_expm1"] = round(cv_e, 6)
-    ev["cv_total_exp2m1"] = round(cv_2, 6)
-    if cv_e < 1e-2 and nz.sum() > 1:
-        ev["target_sum"] = float(np.median(rows_e[nz]))
-        return MatrixState("log1p_normalized", ev)
-    if (cv_2 < 1e-2 and nz.sum() > 1) or abs(np.median(rows_2[nz]) / 1e6 - 1) < 0.05:
-        ev["median_total_exp2m1"] = float(np.median(rows_2[nz]))
-        return MatrixState("log2_tpm", ev)
-    return MatrixState("log_unknown", ev)
-
-
-def _recover_counts_from_log1p(x: Any) -> tuple[sp.csr_matrix, float]:
-    """Invert ``log1p(counts / s_i * target)``: the smallest non-zero value of a cell is one count.
-
-    Returns the recovered counts and the largest distance of any value from an integer.
-    """
-    m = sp.csr_matrix(x, dtype=np.float64).copy()
-    m.eliminate_zeros()
-    m.data = np.expm1(m.data)
-    mins = np.full(m.shape[0], np.inf)
-    for i in range(m.shape[0]):
-        row = m.data[m.indptr[i] : m.indptr[i + 1]]
-        if row.size and np.any(row > 0):
-            mins[i] = row[row > 0].min()
-    scale = np.where(np.isfinite(mins), 1.0 / mins, 1.0)
-    m = sp.csr_matrix(sp.diags(scale) @ m)
-    err = float(np.max(np.abs(m.data - np.round(m.data)))) if m.nnz else 0.0
-    m.data = np.round(m.data)
-    return m, err
-
-
-Candidate = tuple[str, Any, pd.DataFrame]
-
-
-def _candidates(adata: ad.AnnData) -> list[Candidate]:
-    """(name, matrix, var) of every place counts may be, in the order they are preferred."""
-    out: list[Candidate] = []
-    for name in ("counts", "raw_counts"):
-        if name in adata.layers:
-            out.append((f"layers/{name}", adata.layers[name], adata.var))
-    for name in adata.layers:
-        if name not in ("counts", "raw_counts"):
-            out.append((f"layers/{name}", adata.layers[name], adata.var))
-    if adata.raw is not None:
-        out.append(("raw", adata.raw.X, adata.raw.var))
-    out.append(("X", adata.X, adata.var))
-    return out
-
-
-def _ordered_candidates(adata: ad.AnnData, source: str) -> list[Candidate]:
-    """The candidates to inspect: only ``source`` when forced, else standard places first."""
-    candidates = _candidates(adata)
-    available = [c[0] for c in candidates]
-    if source != "auto":
-        candidates = [c for c in candidates if c[0] == source]
-        if not candidates:
-            msg = (
-                f"matrix source {source!r} set in the config (ingest.matrix_source) is not in "
-                f"the dataset (it has: {', '.join(available)}); set ingest.matrix_source to "
-                "'auto' or one of those"
-            )
-            raise InputError(msg)
-    elif len(candidates) > 1:
-        # other layers are only looked at when nothing standard holds counts
-        candidates = [c for c in candidates if c[0] in _STANDARD] + [
-            c for c in candidates if c[0] not in _STANDARD
-        ]
-    return candidates
-
-
-def _choose(
-    candidates: list[Candidate],
-    states: dict[str, MatrixState],
-    decision: dict[str, Any],
-    allow_non_counts: bool,
-) -> Candidate | None:
-    """The chosen candidate with the matrix to use (recovered or un-logged); records why."""
-    for wanted in _COUNT_STATES:
-        for name, x, var in candidates:
-            if states[name].state == wanted:
-                decision.update(source=name, state=wanted, recovered=False, non_counts=False)
-                return name, x, var
-    for name, x, var in candidates:
-        if states[name].state == "log1p_normalized":
-            rec, err = _recover_counts_from_log1p(x)
-            if err < 0.01:
-                decision.update(
-                    source=name,
-                    state="log1p_normalized",
-                    recovered=True,
-                    non_counts=False,
-                    max_rounding_error=err,
-                )
-                return name, rec, var
-            decision.setdefault("notes", []).append(
-                f"{name}: log1p-normalised but counts not recoverable (rounding error {err:.3g})"
-            )
-    if allow_non_counts:
-        for name, x, var in candidates:
-            st = states[name].state
-            if st in ("log2_tpm", "normalized"):
-                m = sp.csr_matrix(x, dtype=np.float64).copy()
-                if st == "log2_tpm":
-                    m.data = np.exp2(m.data) - 1.0
-                decision.update(source=name, state=st, recovered=False, non_counts=True)
-                decision.setdefault("notes", []).append(
-                    f"{name}: {STATE_WORDS[st]} used as expression because "
-                    "ingest.allow_non_counts is true; QC thresholds on counts and doublet calls "
-                    "are not meaningful on them"
-                )
-                return name, m, var
-    return None
-
-
-def _columns(
-    adata: ad.AnnData, chosen: Candidate, decision: dict[str, Any]
-) -> tuple[sp.csr_matrix, pd.DataFrame]:
-    """The chosen matrix as CSR float32 and the ``var`` of its columns (``.raw`` aligned to X)."""
-    name, x, var = chosen
-    m = sp.csr_matrix(x, dtype=np.float32)
-    if var.index.equals(adata.var.index):
-        decision["genes_from"] = "X"
-        return m, adata.var
-    if name == "raw" and var.index.is_unique and adata.var.index.isin(var.index).all():
-        extra = int(len(var.index) - len(adata.var.index))
-        decision["genes_from"] = "raw"
-        decision["raw_genes_not_in_X"] = extra
-        if extra == 0:  # the same genes in another order: align to X
-            pos = var.index.get_indexer(adata.var.index)
-            return sp.csr_matrix(m[:, pos]), adata.var
-        return m, var
-    decision["genes_from"] = name
-    return m, var
-
-
-def _no_counts_error(states: dict[str, MatrixState], allow_non_counts: bool) -> InputError:
-    """The refusal when no candidate holds counts, naming what each holds and the fix."""
-    if all(v.state in ("all_zero", "empty") for v in states.values()):
-        msg = (
-            "every count is zero (or the matrix is empty); the file holds no expression - "
-            "check the export"
-        )
-        return InputError(msg)
-    found = "; ".join(f"{k} holds {STATE_WORDS.get(v.state, v.state)}" for k, v in states.items())
-    fix = (
-        "tmesig needs raw UMI/read counts: put them in X, .raw or layers['counts'] (for GEO "
-        "uploads, use the authors' count matrix rather than log-normalised, TPM or scaled values)"
-    )
-    if any(v.state in ("log2_tpm", "normalized") for v in states.values()) and not allow_non_counts:
-        fix += "; to score TPM data anyway set ingest.allow_non_counts: true in the config"
-    if any(v.state == "non_finite" for v in states.values()):
-        fix += "; NaN/inf values mean a broken export - repair or re-export the matrix"
-    return InputError(f"no raw counts found ({found}). {fix}")
-
-
-def find_counts(
-    adata: ad.AnnData, *, source: str = "auto", allow_non_counts: bool = False
-) -> tuple[sp.csr_matrix, pd.DataFrame, dict[str, Any]]:
-    """Find or recover raw counts in ``adata``.
-
-    Candidates are inspected in this order: ``layers["counts"]``, ``layers["raw_counts"]``,
-    ``raw.X``, ``X``, then any other layer. The first holding integer counts wins;
-    otherwise count-like corrected values are used; otherwise counts are recovered from
-    ``log1p`` of normalised counts when every cell's smallest non-zero value is one count
-    (checked: recovered values must be integers); otherwise, only with
-    ``allow_non_counts``, log2(TPM+1) (un-logged) or CPM/TPM values are used. Everything
-    else is refused.
-
-    Parameters
-    ----------
-    adata
-        The dataset as read.
-    source
-        ``"auto"`` or the name of one candidate (``"X"``, ``"raw"``, ``"layers/<name>"``)
-        to force it (the config's ``ingest.matrix_source``).
-    allow_non_counts
-        Accept TPM-like values when no counts are found (the config's
-        ``ingest.allow_non_counts``).
-
-    Returns
-    -------
-    counts, var, decision
-        CSR float32 counts, the ``var`` frame of their columns and a record of every
-        candidate's state and the choice. The columns are ``adata.var`` except when ``.raw``
-        is chosen and holds more genes than ``X``: then they are ``adata.raw.var``
-        (``decision["genes_from"] == "raw"``; nothing is dropped).
-
-    Raises
-    ------
-    InputError
-        When no candidate holds counts or recoverable counts.
-    """
-    candidates = _ordered_candidates(adata, source)
-    states = {name: detect_matrix_state(x) for name, x, _ in candidates}
-    decision: dict[str, Any] = {
-        "requested": source,
-        "allow_non_counts": allow_non_counts,
-        "candidates": {k: asdict(v) for k, v in states.items()},
-    }
-    chosen = _choose(candidates, states, decision, allow_non_counts)
-    if chosen is None:
-        raise _no_counts_error(states, allow_non_counts)
-    m, var = _columns(adata, chosen, decision)
-    return m, var, decision
+    return _log_state(m, ev)

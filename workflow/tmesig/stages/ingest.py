@@ -1,5 +1,10 @@
 """Stage ``ingest``: one dataset of the sample sheet -> counts with symbols and metadata.
 
+Every check that can fail on the data is made here, before anything is written: the files
+(:func:`tmesig.io.ingest`), the sheet's ``label_col`` and the config's
+``cluster.batch_key`` (columns the data must have) and the condition levels the config
+compares (:func:`tmesig.conditions.resolve_contrast`, as the conditions stage will).
+
 Inputs
     ``data``: the dataset's file(s) (one path, or a list for a multi-file dataset).
 Outputs
@@ -7,18 +12,40 @@ Outputs
     ``summary``: ``results/{dataset}/ingest_summary.json``.
 Params
     ``row``: the dataset's sample-sheet row (``sha256``, ``sample_col``, ``patient_col``,
-    ``condition_col``); ``ingest``: the config's ``ingest`` section; ``signature_files``:
-    the signature library's set files.
+    ``condition_col``, ``label_col``); ``ingest``: the config's ``ingest`` section;
+    ``cluster``: its ``cluster`` section (``batch_key``); ``conditions``: its
+    ``conditions`` section (``reference``, ``test``); ``signature_files``: the signature
+    library's set files.
 Wildcards
     ``dataset``.
 """
 
-from ..io import IngestOptions, ingest, verify_sha256
+from .. import conditions
+from ..io import IngestOptions, InputError, check_named_columns, ingest, verify_sha256
 from ..runner import write_json
 from ..signatures import load_library
 from ._io import StageIO
 
 __all__ = ["run"]
+
+
+def _check_config_names(adata, summary: dict, io: StageIO) -> None:
+    """Refuse a label_col, batch_key or contrast the ingested data cannot serve."""
+    where = summary["path"]
+    check_named_columns(
+        adata.obs,
+        label_col=io.params["row"].get("label_col") or None,
+        batch_key=io.params.get("cluster", {}).get("batch_key"),
+        where=where,
+    )
+    p = io.params.get("conditions", {})
+    try:
+        conditions.resolve_contrast(
+            adata.obs["condition"].unique(), reference=p.get("reference"), test=p.get("test")
+        )
+    except InputError as err:
+        col = io.params["row"].get("condition_col") or "(none: every cell is 'NA')"
+        raise InputError(f"{where}: condition column {col}: {err}") from None
 
 
 def run(io: StageIO) -> str:
@@ -35,19 +62,12 @@ def run(io: StageIO) -> str:
         One line: cells, genes, matrix state and source, aliases renamed.
     """
     row = io.params["row"]
-    p = io.params["ingest"]
     data = io.input["data"]
     files = [data] if isinstance(data, str) else list(data)
     shas = [s.strip() for s in row.get("sha256", "").split(",") if s.strip()]
     for i, f in enumerate(files):
         verify_sha256(f, expected=shas[i] if i < len(shas) else "")
     genes = {g for gs in load_library(io.params["signature_files"]) for g in gs.genes}
-    options = IngestOptions(
-        matrix_source=p["matrix_source"],
-        allow_non_counts=p["allow_non_counts"],
-        uppercase_mouse=p["uppercase_mouse"],
-        min_cells=p["min_cells"],
-    )
     adata, summary = ingest(
         files,
         dataset=io.wildcards["dataset"],
@@ -55,8 +75,9 @@ def run(io: StageIO) -> str:
         patient_col=row.get("patient_col") or None,
         condition_col=row.get("condition_col") or None,
         signature_genes=genes,
-        options=options,
+        options=IngestOptions.from_config(io.params["ingest"]),
     )
+    _check_config_names(adata, summary, io)
     adata.write_h5ad(io.output["h5ad"], compression="lzf")
     write_json(summary, io.output["summary"])
     return (
