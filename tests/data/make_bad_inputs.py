@@ -133,6 +133,52 @@ def write_10x_mtx(
     return folder
 
 
+def external_link_h5ad(path: Path, target: Path) -> Path:
+    """A good h5ad whose ``X/data`` is an HDF5 external link into ``target`` (another file)."""
+    good_adata().write_h5ad(path)
+    with h5py.File(target, "w") as t, h5py.File(path, "r+") as f:
+        t.create_dataset("data", data=f["X/data"][()])
+        del f["X/data"]
+        f["X/data"] = h5py.ExternalLink(str(target), "/data")
+    return path
+
+
+def external_storage_h5ad(path: Path, raw: Path) -> Path:
+    """A good h5ad whose ``X/data`` values live in the raw file ``raw`` (HDF5 external storage)."""
+    good_adata().write_h5ad(path)
+    with h5py.File(path, "r+") as f:
+        data = f["X/data"][()]
+        raw.write_bytes(data.tobytes())
+        del f["X/data"]
+        f["X"].create_dataset(
+            "data", shape=data.shape, dtype=data.dtype, external=[(str(raw), 0, data.nbytes)]
+        )
+    return path
+
+
+def huge_declared_h5ad(path: Path, *, compressed: bool = False) -> Path:
+    """A small h5ad with an ``obsm`` array that declares 10^5 × 10^4 float64 (8 GB) it lacks."""
+    good_adata().write_h5ad(path)
+    shape = (100_000, 10_000)
+    with h5py.File(path, "r+") as f:
+        kw = {"chunks": (1000, 1000), "compression": "gzip"} if compressed else {}
+        d = f["obsm"].create_dataset("X_big", shape=shape, dtype="f8", **kw)
+        d.attrs["encoding-type"] = "array"
+        d.attrs["encoding-version"] = "0.2.0"
+        if compressed:
+            d[:1000, :1000] = 1.0  # one chunk written, the rest declared only
+    return path
+
+
+def symlinked_features_mtx(folder: Path, target: Path) -> Path:
+    """A 10x directory whose ``features.tsv.gz`` is a symbolic link to ``target`` outside it."""
+    a = good_adata()
+    write_10x_mtx(folder, a.X, barcodes=list(a.obs_names), ids=GENES, names=GENES)
+    (folder / "features.tsv.gz").unlink()
+    (folder / "features.tsv.gz").symlink_to(target)
+    return folder
+
+
 @dataclass
 class Case:
     """One bad input: how to build it, where it fails and what its message must say."""

@@ -3,7 +3,7 @@
 Inputs
     ``data``: the dataset's file(s) (one path, or a list for a multi-file dataset).
 Outputs
-    ``h5ad``: ``results/{dataset}/ingested.h5ad`` (lzf-compressed);
+    ``h5ad``: ``results/{dataset}/ingested.h5ad`` (gzip level 1: deterministic bytes);
     ``summary``: ``results/{dataset}/ingest_summary.json``.
 Params
     ``row``: the dataset's sample-sheet row (``sha256``, ``sample_col``, ``patient_col``,
@@ -14,6 +14,7 @@ Wildcards
 """
 
 from ..io import IngestOptions, ingest, verify_sha256
+from ..io.write import write_h5ad_deterministic
 from ..runner import write_json
 from ..signatures import load_library
 from ._io import StageIO
@@ -57,7 +58,7 @@ def run(io: StageIO) -> str:
         signature_genes=genes,
         options=options,
     )
-    adata.write_h5ad(io.output["h5ad"], compression="lzf")
+    write_h5ad_deterministic(adata, io.output["h5ad"])
     write_json(summary, io.output["summary"])
     return (
         f"ingested {adata.n_obs} cells x {adata.n_vars} genes "
