@@ -96,7 +96,7 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        path = self.path.split("?")[0]
+        path = self.path.split("?")[0].removesuffix(".h5ad")
         if path == "/ftp":
             self.send_response(302)
             self.send_header("Location", "ftp://127.0.0.1/x.h5ad")
@@ -289,3 +289,39 @@ def test_workflow_downloads_then_ingests(server, tmp_path):
     assert local.read_bytes() == (served / "remote.h5ad").read_bytes()
     summary = json.loads((work / "results" / "remote" / "ingest_summary.json").read_text())
     assert summary["cells"] == 40 and summary["path"] == "resources/downloads/remote.h5ad"
+
+
+@pytest.mark.slow
+def test_workflow_sigterm_leaves_no_partial_download(hostile, tmp_path):
+    """SIGTERM to the running workflow's process group (Ctrl-C, scancel) mid-download: the
+    download job removes its temporary file; nothing is left in resources/downloads/."""
+    import pandas as pd
+    import yaml
+    from conftest import REPO
+
+    work = tmp_path / "work"
+    work.mkdir()
+    url = f"{hostile}/trickle.h5ad?token=s3cr3t"
+    pd.DataFrame({"dataset": ["remote"], "path": [url], "sha256": ["a" * 64]}).to_csv(
+        work / "samples.tsv", sep="\t", index=False
+    )
+    (work / "config.yaml").write_text(yaml.safe_dump({"samples": str(work / "samples.tsv")}))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
+    cmd += ["--directory", str(work), "--configfile", str(work / "config.yaml"), "--cores", "1"]
+    proc = subprocess.Popen(
+        [*cmd, "resources/downloads/remote.h5ad"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    downloads = work / "resources" / "downloads"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (downloads.exists() and any(downloads.iterdir())):
+        time.sleep(0.1)
+    assert [p.suffix for p in downloads.iterdir()] == [".part"]  # mid-download
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert not downloads.exists() or not any(downloads.iterdir())
+    assert b"s3cr3t" not in out
