@@ -10,6 +10,7 @@ Also home of the small writers the format tests use (:func:`write_10x_h5`,
 """
 
 import gzip
+import hashlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,6 +131,52 @@ def write_10x_mtx(
             fh.write(f"{i}\t{n}\tGene Expression\n")
     with opener(folder / f"barcodes.tsv{suffix}", "wt") as fh:
         fh.write("".join(f"{b}\n" for b in barcodes))
+    return folder
+
+
+def external_link_h5ad(path: Path, target: Path) -> Path:
+    """A good h5ad whose ``X/data`` is an HDF5 external link into ``target`` (another file)."""
+    good_adata().write_h5ad(path)
+    with h5py.File(target, "w") as t, h5py.File(path, "r+") as f:
+        t.create_dataset("data", data=f["X/data"][()])
+        del f["X/data"]
+        f["X/data"] = h5py.ExternalLink(str(target), "/data")
+    return path
+
+
+def external_storage_h5ad(path: Path, raw: Path) -> Path:
+    """A good h5ad whose ``X/data`` values live in the raw file ``raw`` (HDF5 external storage)."""
+    good_adata().write_h5ad(path)
+    with h5py.File(path, "r+") as f:
+        data = f["X/data"][()]
+        raw.write_bytes(data.tobytes())
+        del f["X/data"]
+        f["X"].create_dataset(
+            "data", shape=data.shape, dtype=data.dtype, external=[(str(raw), 0, data.nbytes)]
+        )
+    return path
+
+
+def huge_declared_h5ad(path: Path, *, compressed: bool = False) -> Path:
+    """A small h5ad with an ``obsm`` array that declares 10^5 × 10^4 float64 (8 GB) it lacks."""
+    good_adata().write_h5ad(path)
+    shape = (100_000, 10_000)
+    with h5py.File(path, "r+") as f:
+        kw = {"chunks": (1000, 1000), "compression": "gzip"} if compressed else {}
+        d = f["obsm"].create_dataset("X_big", shape=shape, dtype="f8", **kw)
+        d.attrs["encoding-type"] = "array"
+        d.attrs["encoding-version"] = "0.2.0"
+        if compressed:
+            d[:1000, :1000] = 1.0  # one chunk written, the rest declared only
+    return path
+
+
+def symlinked_features_mtx(folder: Path, target: Path) -> Path:
+    """A 10x directory whose ``features.tsv.gz`` is a symbolic link to ``target`` outside it."""
+    a = good_adata()
+    write_10x_mtx(folder, a.X, barcodes=list(a.obs_names), ids=GENES, names=GENES)
+    (folder / "features.tsv.gz").unlink()
+    (folder / "features.tsv.gz").symlink_to(target)
     return folder
 
 
@@ -404,6 +451,92 @@ def _multi_dup_label(d: Path) -> dict:
     return {"data": p1, "also": [p2]}
 
 
+SECRET_LINE = "tmesig-corpus-secret:x:0:0"
+PASSWORD = "hunter2-corpus"
+
+
+def _external_link(d: Path) -> dict:
+    p = external_link_h5ad(d / "data.h5ad", d / "elsewhere.h5")
+    _write_case(d, path=str(p))
+    return {"data": p, "also": [d / "elsewhere.h5"]}
+
+
+def _external_storage(d: Path) -> dict:
+    p = external_storage_h5ad(d / "data.h5ad", d / "values.bin")
+    _write_case(d, path=str(p))
+    return {"data": p, "also": [d / "values.bin"]}
+
+
+def _huge_declared(d: Path) -> dict:
+    p = huge_declared_h5ad(d / "data.h5ad", compressed=True)
+    _write_case(d, path=str(p))
+    return {"data": p}
+
+
+def _symlinked_features(d: Path) -> dict:
+    secret = d / "passwd"
+    secret.write_text("".join(f"{SECRET_LINE}:{i}:/root\n" for i in range(len(GENES))))
+    folder = symlinked_features_mtx(d / "sample_mtx", secret)
+    _write_case(d, path=str(folder))
+    return {"data": folder, "also": [secret], "secrets": [SECRET_LINE]}
+
+
+def _hash_in_path(d: Path) -> dict:
+    (d / "run#1").mkdir()
+    p = d / "run#1" / "data#2.h5ad"
+    good_adata().write_h5ad(p)
+    # a wrong sha256 after the '#': read as a comment it would vanish and the run pass ingest
+    _write_case(d, path=str(p), sha256="a" * 64)
+    return {"data": p}
+
+
+def _duplicate_block(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    _write_case(d, path=str(p))
+    raw = (
+        f"samples: {d / 'samples.tsv'}\nqc:\n  doublets: false\n  min_genes: 5\n"
+        "cluster:\n  n_pcs: 10\nqc:\n  nmads: 3\n"
+    )
+    (d / "config.yaml").write_text(raw)
+    return {"data": p}
+
+
+def _url_credentials(d: Path) -> dict:
+    url = f"https://alice:{PASSWORD}@127.0.0.1:9/data.h5ad"
+    _write_case(d, path=url, sha256="b" * 64)
+    return {"url": url, "absent": True, "secrets": [PASSWORD, "alice"]}
+
+
+def _celltypist_no_sha(d: Path) -> dict:
+    import pickle
+
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    model = d / "model.pkl"
+    marker = d / "model_code_ran"
+    # a pickle that creates a file when unpickled: it must never be loaded
+    model.write_bytes(pickle.dumps(_OpenOnLoad(str(marker))))
+    _write_case(d, path=str(p), config={"annotate": {"celltypist_model": str(model)}})
+    return {"data": model, "also": [p], "never_created": [marker]}
+
+
+class _OpenOnLoad:
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def _download_over_cap(d: Path) -> dict:
+    good_adata().write_h5ad(d / "served.h5ad")
+    digest = hashlib.sha256((d / "served.h5ad").read_bytes()).hexdigest()
+    url = "http://127.0.0.1:{serve_port}/download_over_cap/served.h5ad"
+    _write_case(d, path=url, sha256=digest, config={"download": {"max_bytes": 1000}})
+    return {"data": d / "served.h5ad", "url": url, "needs_server": True}
+
+
 P_READ = ("not a readable", "empty", "truncated")
 F_EXPORT = ("export", "download")
 
@@ -570,6 +703,70 @@ CASES: list[Case] = [
         ("cluster.seed was replaced by the top-level seed",),
         ("set the seed at the top level",),
         names="config",
+    ),
+]
+
+
+CASES += [
+    Case(
+        "external_link_h5ad",
+        _external_link,
+        "ingest",
+        ("external link",),
+        ("self-contained file",),
+    ),
+    Case(
+        "external_storage_h5ad",
+        _external_storage,
+        "ingest",
+        ("external file(s)",),
+        ("self-contained file",),
+    ),
+    Case("huge_declared_h5ad", _huge_declared, "ingest", ("declares",), F_EXPORT),
+    Case(
+        "symlinked_10x_features",
+        _symlinked_features,
+        "ingest",
+        ("symbolic link",),
+        ("copy the file into the directory",),
+    ),
+    Case(
+        "hash_in_path_keeps_sha256",
+        _hash_in_path,
+        "ingest",
+        ("sha256 mismatch",),
+        ("fix the sha256 column",),
+    ),
+    Case(
+        "config_duplicated_block",
+        _duplicate_block,
+        "config",
+        ("appears a second time",),
+        ("merge the two into one block",),
+        names="config",
+    ),
+    Case(
+        "url_with_credentials",
+        _url_credentials,
+        "sheet",
+        ("user name or password",),
+        ("download the file yourself",),
+        names="sheet",
+    ),
+    Case(
+        "celltypist_model_without_sha256",
+        _celltypist_no_sha,
+        "config",
+        ("celltypist_sha256: missing",),
+        ("sha256sum",),
+    ),
+    Case(
+        "download_over_cap",
+        _download_over_cap,
+        "download",
+        ("over the cap",),
+        ("download.max_bytes",),
+        names="url",
     ),
 ]
 

@@ -2,9 +2,11 @@
 
 The corpus is generated at test time by ``tests/data/make_bad_inputs.py`` (no committed binaries).
 For every case: non-zero exit; the message (stdout + stderr) names the file (or the sheet,
-config or URL), the problem and the fix; nothing is left under ``results/<dataset>/``; the input
-file is unchanged; and the run stopped at the expected stage (no job for sheet/config errors, no job
-after ``ingest`` for data errors).
+config or URL), the problem and the fix; nothing is left under ``results/<dataset>/`` or
+``resources/downloads/``; the input file is unchanged; no secret of the case (a URL password, the
+lines of a linked file) appears in the output or a log; no planted pickle ran; and the run
+stopped at the expected stage (no job for sheet/config errors, no job after ``ingest`` for data
+errors).
 """
 
 import hashlib
@@ -121,6 +123,14 @@ def test_bad_input_fails_cleanly(corpus, name):
     assert not downloads.exists() or not any(downloads.iterdir())
     for p, before in info["before"].items():
         assert _digest(Path(p)) == before, f"{p} changed"
+    for marker in info.get("never_created", []):
+        assert not Path(marker).exists(), f"{marker}: untrusted code ran"
+    logged = "".join(
+        f.read_text(errors="replace")
+        for f in [*d.glob("logs/**/*.log"), *d.glob(".snakemake/log/*.log")]
+    )
+    for secret in info.get("secrets", []):
+        assert secret not in out and secret not in logged, f"{secret!r} shown"
     logs = d / "logs"
     if case.stage in ("sheet", "config"):
         assert not logs.exists() or not any(logs.rglob("*.log")), (

@@ -1,5 +1,7 @@
 """Resume and determinism: a run killed with SIGKILL during clustering, resumed with
-``--rerun-incomplete``, ends with the same tables as an uninterrupted run of the same data."""
+``--rerun-incomplete``, ends with the same files as an uninterrupted run of the same data:
+every file under ``results/`` byte for byte, the ``.h5ad`` intermediates (written with gzip,
+see :mod:`tmesig.io.write`) and the figures included."""
 
 import hashlib
 import json
@@ -77,12 +79,9 @@ def _setup(tmp: Path, *, per_sample: int = 100, seed: int = 0) -> None:
 
 
 def _tables(tmp: Path) -> dict[str, Path]:
+    """Every file under ``results/`` (tables, h5ad, figures), by relative path."""
     res = tmp / "results"
-    return {
-        str(p.relative_to(res)): p
-        for p in sorted(res.rglob("*"))
-        if p.suffix in (".tsv", ".parquet", ".json")
-    }
+    return {str(p.relative_to(res)): p for p in sorted(res.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +152,9 @@ def test_resumed_run_equals_uninterrupted_run(runs):
         "mini/flags.tsv",
         "mini/scores.parquet",
         "mini/qc_metrics.tsv",
+        "mini/ingested.h5ad",
+        "mini/qc.h5ad",
+        "mini/clustered.h5ad",
     } <= set(a)
     differ = []
     for name in sorted(a):

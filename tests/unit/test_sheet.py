@@ -127,3 +127,91 @@ def test_dataset_ids_refused(ds):
 def test_check_row_without_sha256_column():
     check_row("s.tsv", 0, {"dataset": "d", "path": "a.h5ad,b.h5ad"})
     check_row("s.tsv", 0, {"dataset": "d", "path": "a.h5ad", "sha256": None})
+
+
+def test_hash_inside_a_path_keeps_the_row_and_its_sha256(tmp_path):
+    # pandas' comment="#" used to cut the row at '#', dropping the sha256 that follows
+    sha = "b" * 64
+    text = (
+        f"# comment\n{HEADER}  # indented comment\nd1\tdata/run#2/x#1.h5ad\t{sha}\tsample\t\t\t\n"
+    )
+    sheet = read_sheet(_write(tmp_path, text))
+    assert list(sheet.index) == ["d1"]
+    assert sheet.loc["d1", "path"] == "data/run#2/x#1.h5ad"
+    assert sheet.loc["d1", "sha256"] == sha and sheet.loc["d1", "sample_col"] == "sample"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://alice:hunter2@example.org/d.h5ad",
+        "http://hunter2@example.org/d.h5ad?x=1",
+        "HTTPS://alice:hunter2@example.org/d.h5",
+    ],
+)
+def test_credentials_in_a_url_refused_and_not_shown(tmp_path, url):
+    path = _write(tmp_path, f"dataset\tpath\tsha256\nd1\t{url}\t{SHA}\n")
+    before = (tmp_path / "samples.tsv").read_bytes()
+    msg = _fails(path, "row 1 (dataset 'd1')", "carries a user name or password", "Fix: use a")
+    assert "hunter2" not in msg and "alice" not in msg and "://***@example.org/d.h5" in msg
+    assert (tmp_path / "samples.tsv").read_bytes() == before
+
+
+def test_other_schemes_and_urls_among_files_refused(tmp_path):
+    _fails(
+        _write(tmp_path, f"dataset\tpath\tsha256\nd1\tftp://example.org/d.h5ad\t{SHA}\n"),
+        "ftp://example.org/d.h5ad is not an http(s) URL",
+        "download the file yourself",
+    )
+    msg = _fails(
+        _write(tmp_path, "dataset\tpath\nd1\ta.h5ad,s3://b:tok@x/d.h5ad\n"),
+        "carries a user name or password",
+    )
+    assert "tok" not in msg
+    _fails(
+        _write(tmp_path, "dataset\tpath\nd1\ta.h5ad,https://example.org/d.h5ad\n"),
+        "a URL path must name one file",
+    )
+
+
+def _config_file(tmp_path, text: str) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "first", "second"),
+    [
+        (
+            "samples: s.tsv\nqc:\n  nmads: 4\ncluster:\n  n_pcs: 20\nqc:\n  min_genes: 50\n",
+            "qc",
+            2,
+            6,
+        ),
+        ("samples: s.tsv\nqc:\n  nmads: 4\n  doublets: false\n  nmads: 6\n", "nmads", 3, 5),
+        ("samples: a.tsv\nseed: 1\nsamples: b.tsv\n", "samples", 1, 3),
+    ],
+)
+def test_duplicate_config_keys_refused(tmp_path, text, key, first, second):
+    import yaml
+    from tmesig.sheet import check_config
+
+    path = _config_file(tmp_path, text)
+    config = yaml.safe_load(text)  # what Snakemake sees: the last block silently wins
+    with pytest.raises(InputError) as err:
+        check_config(config, files=[path])
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: line {second}: the key {key!r} appears a second time")
+    assert f"(first at line {first})" in msg and "Fix: merge the two into one block" in msg
+    assert (tmp_path / "config.yaml").read_text() == text
+
+
+def test_config_without_duplicates_and_anchors_accepted(tmp_path):
+    import yaml
+    from tmesig.sheet import check_config
+
+    text = "samples: s.tsv\nqc: &q\n  nmads: 4\nflag:\n  min_cells: 5\n"
+    path = _config_file(tmp_path, text)
+    config = check_config(yaml.safe_load(text), files=[path])
+    assert config["qc"]["nmads"] == 4 and config["flag"]["min_cells"] == 5

@@ -1,5 +1,6 @@
 """tmesig.workflow_paths: every file name spelled once, the targets of rule ``all``."""
 
+import hashlib
 import re
 
 import pandas as pd
@@ -201,7 +202,11 @@ def test_from_config_takes_configured_resources(tmp_path, monkeypatch):
     cfg = check_config(
         {
             "samples": "s.tsv",
-            "annotate": {"markers": "m.yaml", "celltypist_model": "model.pkl"},
+            "annotate": {
+                "markers": "m.yaml",
+                "celltypist_model": "model.pkl",
+                "celltypist_sha256": hashlib.sha256(b"x").hexdigest(),
+            },
             "subsets": {"markers": "sm.yaml", "enabled": False},
             "signatures": {"directory": "sets"},
         }
@@ -220,6 +225,31 @@ def test_missing_celltypist_model_refused(tmp_path, monkeypatch):
     msg = str(err.value)
     assert msg.startswith("annotate.celltypist_model: m/Immune.pkl is not a file")
     assert "never downloads" in msg and "set it to null" in msg
+
+
+def test_celltypist_model_needs_its_sha256(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.pkl").write_bytes(b"model bytes")
+    good = hashlib.sha256(b"model bytes").hexdigest()
+    for sha, words in [
+        (None, ("annotate.celltypist_sha256: missing", "a pickle", "sha256sum m.pkl")),
+        ("a" * 64, ("annotate.celltypist_sha256: sha256 mismatch for m.pkl", f"file is {good}")),
+    ]:
+        cfg = check_config(
+            {
+                "samples": "s.tsv",
+                "annotate": {"celltypist_model": "m.pkl", "celltypist_sha256": sha},
+            }
+        )
+        with pytest.raises(InputError) as err:
+            WorkflowPaths.from_config(cfg, _samples(d1="x.h5ad"))
+        assert all(w in str(err.value) for w in words), str(err.value)
+        assert "Fix: " in str(err.value)
+    cfg = check_config(
+        {"samples": "s.tsv", "annotate": {"celltypist_model": "m.pkl", "celltypist_sha256": good}}
+    )
+    assert WorkflowPaths.from_config(cfg, _samples(d1="x.h5ad")).celltypist_model == "m.pkl"
+    assert (tmp_path / "m.pkl").read_bytes() == b"model bytes"
 
 
 def test_local_inputs_checked(tmp_path, monkeypatch):

@@ -14,5 +14,6 @@ rule download:
     params:
         url=download_url,
         sha256=download_sha256,
+        download=config["download"],
     script:
         "../scripts/download.py"

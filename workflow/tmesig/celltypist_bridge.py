@@ -15,15 +15,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from .celltypist_model import load_model
 from .constants import UNASSIGNED
 from .io.errors import InputError
 
@@ -55,8 +54,14 @@ def run_celltypist(
     majority_voting: bool = False,
     over_clustering: str | None = None,
     cache_dir: str | Path | None = None,
+    sha256: str | None = None,
 ) -> pd.DataFrame:
     """Predict labels with a local CellTypist model.
+
+    A CellTypist model is a pickle, and loading a pickle can run code: with ``sha256`` the
+    model's bytes are read once, checked against it, and only that verified copy (in a
+    private temporary directory) is unpickled. The pipeline always passes it
+    (``annotate.celltypist_sha256``, required with a model).
 
     Parameters
     ----------
@@ -74,6 +79,9 @@ def run_celltypist(
     cache_dir
         Directory for ``CELLTYPIST_FOLDER`` (set *before* importing celltypist, which
         otherwise creates ``~/.celltypist``); default a temporary directory.
+    sha256
+        Expected SHA-256 of the model file (64 hex digits); ``None`` skips the check (only
+        for a model you trust, e.g. one you trained yourself).
 
     Returns
     -------
@@ -88,11 +96,12 @@ def run_celltypist(
     ImportError
         If celltypist is not installed (``pip install celltypist``).
     InputError
-        If the file is not a CellTypist model, shares no gene with the data, or ``X`` is not
-        log1p-normalised to 10,000 counts per cell; the message names the model file.
+        If the file's SHA-256 is not ``sha256``, it is not a CellTypist model, shares no gene
+        with the data, or ``X`` is not log1p-normalised to 10,000 counts per cell; the message
+        names the model file.
     """
     model_path = Path(model_path)
-    celltypist, model = _load_model(model_path, cache_dir)
+    celltypist, model = load_model(model_path, cache_dir=cache_dir, sha256=sha256)
     kwargs = {"over_clustering": over_clustering} if majority_voting and over_clustering else {}
     try:
         pred = celltypist.annotate(adata, model=model, majority_voting=majority_voting, **kwargs)
@@ -114,36 +123,6 @@ def run_celltypist(
         },
         index=adata.obs_names.copy(),
     )
-
-
-def _load_model(model_path: Path, cache_dir: str | Path | None) -> tuple[Any, Any]:
-    """The ``celltypist`` module (imported with a private model folder) and the loaded model."""
-    if not model_path.is_file():
-        msg = (
-            f"CellTypist model {model_path} does not exist; pass a local .pkl model file "
-            "(tmesig never downloads models)."
-        )
-        raise FileNotFoundError(msg)
-    folder = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "tmesig_celltypist"
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("CELLTYPIST_FOLDER", str(folder))
-    try:
-        import celltypist
-        from celltypist import models
-    except ImportError as exc:
-        msg = "celltypist is not installed; pip install celltypist to use run_celltypist."
-        raise ImportError(msg) from exc
-    try:
-        # an absolute path: celltypist treats a name without "/" as a model of its
-        # registry, and with an empty model folder that means a download attempt
-        model = models.Model.load(str(model_path.resolve()))
-    except Exception as exc:  # celltypist raises bare Exceptions / pickle errors
-        msg = (
-            f"CellTypist model {model_path} could not be read ({type(exc).__name__}: {exc}); "
-            "pass a .pkl file written by celltypist (models.Model.write or download_models)."
-        )
-        raise InputError(msg) from exc
-    return celltypist, model
 
 
 def labels_from_column(
@@ -362,6 +341,7 @@ def celltypist_agreement(
     model_path: str | Path,
     majority_voting: bool = False,
     mapping: Mapping[str, str] | None = None,
+    sha256: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     """Run CellTypist, put its labels beside ours and compare them with our compartments.
 
@@ -372,7 +352,7 @@ def celltypist_agreement(
         when present, i.e. when author labels replaced them, else ``compartment``).
     adata
         Log1p-normalised data; the majority vote uses ``obs["leiden"]`` when present.
-    model_path, majority_voting
+    model_path, majority_voting, sha256
         See :func:`run_celltypist`.
     mapping
         CellTypist label -> compartment for the comparison (:func:`agreement_table`).
@@ -391,6 +371,7 @@ def celltypist_agreement(
         model_path=model_path,
         majority_voting=majority_voting,
         over_clustering="leiden" if "leiden" in adata.obs else None,
+        sha256=sha256,
     )
     ours = cells.get("tmesig_compartment", cells["compartment"])
     table, fraction = agreement_table(ours, ct["celltypist_label"], mapping=mapping)

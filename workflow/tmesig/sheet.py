@@ -6,6 +6,7 @@ names the file, the problem and the fix.
 """
 
 import copy
+import io
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -15,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .io.errors import InputError
-from .io.urls import SHA256_RE, is_url, url_format
+from .io.urls import SHA256_RE, has_credentials, has_scheme, is_url, redact, url_format
 from .paths import SCHEMAS_DIR
 
 __all__ = [
@@ -109,9 +110,12 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
     Raises
     ------
     InputError
-        An unknown key, a value of the wrong type or out of range, or a key of an earlier
-        version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
+        A key given twice in one of ``files`` (YAML would silently keep the last), an unknown
+        key, a value of the wrong type or out of range, or a key of an earlier version: a
+        per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
     """
+    for f in files:
+        _check_duplicate_keys(f)
     where = ", ".join(str(f) for f in files) or "the configuration"
     _check_retired(config, where)
     problems = schema_problems(config, _CONFIG_SCHEMA, fill_defaults=True)
@@ -123,6 +127,50 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
             "workflow/schemas/config.schema.yaml)"
         )
     return config
+
+
+def _strict_loader() -> type:
+    """A YAML SafeLoader that refuses a mapping key given twice (PyYAML keeps the last)."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise _DuplicateKey(key, seen[key], line)
+                seen[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, first: int, second: int) -> None:
+        super().__init__(key, first, second)
+        self.key, self.first, self.second = key, first, second
+
+
+def _check_duplicate_keys(path: str | Path) -> None:
+    """Refuse a config file in which a key appears twice in the same mapping."""
+    import yaml
+
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return  # Snakemake read the file; a name that is not a file is only named in messages
+    try:
+        yaml.load(text, Loader=_strict_loader())  # a SafeLoader subclass: no tags run code
+    except _DuplicateKey as dup:
+        raise InputError(
+            f"{path}: line {dup.second}: the key {dup.key!r} appears a second time in the same "
+            f"block (first at line {dup.first}); YAML keeps only the last one, so the settings "
+            "of the first would be silently lost. Fix: merge the two into one block"
+        ) from None
+    except yaml.YAMLError:
+        return  # Snakemake has already parsed the file; its own errors come first
 
 
 def _check_retired(config: Mapping[str, Any], where: str) -> None:
@@ -184,8 +232,10 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
     Raises
     ------
     InputError
-        A bad dataset id, a URL with several files, no or a malformed sha256 or an unknown
-        extension, or a sha256 count that differs from the number of paths.
+        A bad dataset id; a URL that is not http(s), carries credentials (``user:password@``,
+        refused; messages show it redacted), shares its row with other paths, or has no or a
+        malformed sha256 or an unknown extension; or a sha256 count that differs from the
+        number of paths.
     """
     ds = str(row.get("dataset", ""))
     where = f"{path}: row {i + 1} (dataset {ds!r})"
@@ -197,11 +247,8 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
         )
     p = str(row.get("path", ""))
     sha = str(row.get("sha256", "") or "")
+    _check_url_parts(p, where)
     if is_url(p):
-        if "," in p:
-            raise InputError(
-                f"{where}: a URL path must name one file. Fix: give one URL per dataset row"
-            )
         if not SHA256_RE.match(sha):
             raise InputError(
                 f"{where}: the path is a URL but the 'sha256' column is empty or not 64 hex "
@@ -221,6 +268,30 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
         )
 
 
+def _check_url_parts(p: str, where: str) -> None:
+    """A URL must be the row's only path, http(s), without credentials (never printed)."""
+    parts = [x.strip() for x in p.split(",") if x.strip()]
+    urls = [x for x in parts if has_scheme(x)]
+    if not urls:
+        return
+    shown = redact(urls[0])
+    if has_credentials(urls[0]):
+        raise InputError(
+            f"{where}: the URL {shown} carries a user name or password, which would end up in "
+            "logs and messages; tmesig does not send credentials. Fix: use a public or "
+            "pre-signed link, or download the file yourself and give its local path"
+        )
+    if not is_url(urls[0]):
+        raise InputError(
+            f"{where}: {shown} is not an http(s) URL; only http(s) URLs are downloaded. Fix: "
+            "give an http(s) URL, or download the file yourself and give its local path"
+        )
+    if len(parts) > 1:
+        raise InputError(
+            f"{where}: a URL path must name one file. Fix: give one URL per dataset row"
+        )
+
+
 def _read_table(path: str) -> pd.DataFrame:
     if not Path(path).exists():
         raise InputError(
@@ -228,7 +299,11 @@ def _read_table(path: str) -> pd.DataFrame:
             "in the config"
         )
     try:
-        sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment="#")
+        # only whole lines starting with '#' are comments: a '#' inside a path or value is kept
+        # (pandas' comment="#" would cut the row there and silently drop its sha256)
+        lines = Path(path).read_text().splitlines(keepends=True)
+        text = "".join(x for x in lines if not x.lstrip().startswith("#"))
+        sheet = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False)
     except Exception as err:
         raise InputError(
             f"{path}: not a readable tab-separated sample sheet ({err}). Fix: write it as TSV "
@@ -245,6 +320,9 @@ def _read_table(path: str) -> pd.DataFrame:
 
 def read_sheet(path: str) -> pd.DataFrame:
     """Read and validate the sample sheet; optional columns get the schema's default ("").
+
+    Lines whose first non-blank character is ``#`` are comments; a ``#`` anywhere else is
+    part of the value (a path may contain one).
 
     Parameters
     ----------
@@ -266,7 +344,7 @@ def read_sheet(path: str) -> pd.DataFrame:
     for i, row in enumerate(sheet.to_dict("records")):
         check_row(path, i, row)
     problems = [
-        f"row {i + 1}, {p}"
+        f"row {i + 1}, {redact(p)}"
         for i, row in enumerate(sheet.to_dict("records"))
         for p in schema_problems(row, _SHEET_SCHEMA)
     ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .io.errors import InputError
+from .io.fetch import sha256sum
 from .io.urls import is_url, url_format
 from .paths import HALLMARK_GMT, MARKERS_DIR, SIGNATURES_DIR
 
@@ -68,6 +69,24 @@ _ANALYSIS_TARGETS = (
     "label_agreement",
 )
 _SUBSET_TARGETS = ("annotation_subsets", "umap_subsets", "cnv_heatmap", "umap_malignancy")
+
+
+def _check_model_sha256(model: str, expected: str | None) -> None:
+    """A CellTypist model is a pickle: require its SHA-256 in the config and check it."""
+    if not expected:
+        raise InputError(
+            f"annotate.celltypist_sha256: missing; it is required with annotate.celltypist_model "
+            f"({model}), because a CellTypist model is a pickle, which can run code when it is "
+            "loaded. Fix: check that the model comes from a source you trust, then set "
+            f"annotate.celltypist_sha256 to its digest (sha256sum {model})"
+        )
+    digest = sha256sum(model)
+    if digest != expected.lower():
+        raise InputError(
+            f"annotate.celltypist_sha256: sha256 mismatch for {model} (the config says "
+            f"{expected.lower()}, the file is {digest}); the model was not loaded. Fix: check "
+            "that the file is the model you meant and correct annotate.celltypist_sha256"
+        )
 
 
 @dataclass(frozen=True)
@@ -184,7 +203,8 @@ class WorkflowPaths:
         Raises
         ------
         InputError
-            ``annotate.celltypist_model`` names a file that does not exist.
+            ``annotate.celltypist_model`` names a file that does not exist, or its
+            ``annotate.celltypist_sha256`` is missing or not the file's digest.
         """
         model = config["annotate"]["celltypist_model"]
         if model and not os.path.isfile(model):
@@ -194,6 +214,8 @@ class WorkflowPaths:
                 "local .pkl model (e.g. one saved by celltypist.models.download_models on a "
                 "connected machine) or set it to null"
             )
+        if model:
+            _check_model_sha256(model, config["annotate"].get("celltypist_sha256"))
         defaults = cls()
         return cls(
             datasets=tuple(samples.index),

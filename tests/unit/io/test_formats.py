@@ -15,12 +15,13 @@ from tmesig.io import (
     file_label,
     ingest,
     is_url,
+    read_10x_mtx,
     read_any,
     split_paths,
 )
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "data"))
-from make_bad_inputs import write_10x_h5, write_10x_mtx
+from make_bad_inputs import GENES, good_adata, symlinked_features_mtx, write_10x_h5, write_10x_mtx
 
 # CD274, B2M, NT5E (twice: a duplicated symbol under two IDs), HAVCR2 by GRCh38 Ensembl ID
 IDS = [
@@ -165,6 +166,63 @@ def test_unsupported_and_incomplete_inputs_are_named(tmp_path):
         read_any(fake)
 
 
+SECRET = "tmesig-secret-line-7f3a"
+
+
+def _secret_file(path: Path, n: int) -> Path:
+    """A file outside the dataset whose lines must never reach a message."""
+    path.write_text("".join(f"{SECRET}:{i}:x:/home\n" for i in range(n)))
+    return path
+
+
+def _tree_digest(folder: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(folder.iterdir())}
+
+
+def test_symlinked_features_leaving_the_directory_refused(tmp_path):
+    target = _secret_file(tmp_path / "passwd", len(GENES))
+    folder = symlinked_features_mtx(tmp_path / "s1", target)
+    before = _tree_digest(folder)
+    with pytest.raises(InputError) as err:
+        read_any(folder)
+    msg = str(err.value)
+    assert msg.startswith(f"{folder}: features.tsv.gz is a symbolic link to a file outside")
+    assert "Fix: copy the file into the directory" in msg and SECRET not in msg
+    with pytest.raises(InputError, match="symbolic link"):  # the reader checks it too
+        read_10x_mtx(folder)
+    assert _tree_digest(folder) == before and (folder / "features.tsv.gz").is_symlink()
+
+
+def test_symlink_inside_the_directory_and_symlinked_directory_accepted(tmp_path):
+    a = good_adata()
+    real = write_10x_mtx(tmp_path / "real", a.X, barcodes=list(a.obs_names), ids=GENES, names=GENES)
+    (real / "features.tsv.gz").rename(real / "feat_store.tsv.gz")
+    (real / "features.tsv.gz").symlink_to("feat_store.tsv.gz")  # stays inside
+    (tmp_path / "alias").symlink_to(real, target_is_directory=True)  # the directory itself
+    got, fmt = read_any(tmp_path / "alias")
+    assert fmt == "10x_mtx" and list(got.var["gene_symbols"]) == GENES
+
+
+def test_unparsable_10x_files_named_without_their_content(tmp_path):
+    a = good_adata()
+    folder = write_10x_mtx(
+        tmp_path / "d", a.X, barcodes=list(a.obs_names), ids=GENES, names=GENES, gz=False
+    )
+    good = _tree_digest(folder)
+    # a one-column 'features' file whose lines would otherwise become gene names
+    _secret_file(folder / "features.tsv", len(GENES))
+    with pytest.raises(InputError) as err:
+        read_any(folder)
+    msg = str(err.value)
+    assert "features.tsv is not a 10x features table" in msg and SECRET not in msg
+    (folder / "features.tsv").write_bytes(good["features.tsv"])
+    _secret_file(folder / "matrix.mtx", 3)
+    with pytest.raises(InputError) as err:
+        read_any(folder)
+    msg = str(err.value)
+    assert "matrix.mtx is not a Matrix Market matrix" in msg and SECRET not in msg
+
+
 @pytest.mark.slow
 def test_workflow_ingests_a_multi_file_10x_dataset(tmp_path):
     import json
@@ -173,7 +231,6 @@ def test_workflow_ingests_a_multi_file_10x_dataset(tmp_path):
 
     import yaml
     from conftest import REPO
-    from make_bad_inputs import GENES, good_adata
 
     a, b = good_adata(n_cells=20, seed=1), good_adata(n_cells=25, seed=2)
     p1 = write_10x_h5(

@@ -23,8 +23,11 @@ def served(tmp_path):
     srv.server_close()
 
 
-def _io(dest, url, sha256):
-    return StageIO(input={}, output={"data": str(dest)}, params={"url": url, "sha256": sha256})
+def _io(dest, url, sha256, download=None):
+    params = {"url": url, "sha256": sha256}
+    if download is not None:
+        params["download"] = download
+    return StageIO(input={}, output={"data": str(dest)}, params=params)
 
 
 def test_downloads_to_the_output_and_names_the_digest(served, tmp_path):
@@ -34,7 +37,7 @@ def test_downloads_to_the_output_and_names_the_digest(served, tmp_path):
     digest = hashlib.sha256(body).hexdigest()
     dest = tmp_path / "resources" / "downloads" / "remote.h5ad"
     line = stage.run(_io(dest, f"{base}/remote.h5ad?x=1", digest))
-    assert line == f"downloaded {base}/remote.h5ad?x=1 (sha256 {digest})"
+    assert line == f"downloaded {base}/remote.h5ad?x=*** (sha256 {digest})"  # query values hidden
     assert dest.read_bytes() == body
 
 
@@ -44,4 +47,16 @@ def test_mismatch_leaves_no_output(served, tmp_path):
     dest = tmp_path / "downloads" / "remote.h5ad"
     with pytest.raises(InputError, match="sha256 mismatch"):
         stage.run(_io(dest, f"{base}/remote.h5ad", "0" * 64))
+    assert not any(dest.parent.iterdir())
+
+
+def test_config_cap_applies(served, tmp_path):
+    folder, base = served
+    body = b"x" * 5000
+    (folder / "remote.h5ad").write_bytes(body)
+    dest = tmp_path / "downloads" / "remote.h5ad"
+    with pytest.raises(InputError, match="announces 5,000 bytes, over the cap of 4,096"):
+        stage.run(
+            _io(dest, f"{base}/remote.h5ad", hashlib.sha256(body).hexdigest(), {"max_bytes": 4096})
+        )
     assert not any(dest.parent.iterdir())

@@ -75,9 +75,10 @@ def _per_sample(
 
 
 def _sample_test(
-    diffs: list[float], sign: float, *, min_cells: int, min_samples: int
+    diffs: list[float], sign: float, *, min_cells: int, min_samples: int, alone: bool = False
 ) -> tuple[float, str]:
-    """One-sided one-sample t-test of the signed differences (or why there is none)."""
+    """One-sided one-sample t-test of the signed differences (or why there is none);
+    ``alone``: the compartment is the only one with assigned cells."""
     n = len(diffs)
     p, note = np.nan, ""
     if n >= min_samples:
@@ -86,8 +87,16 @@ def _sample_test(
             note = "per-sample differences are identical: no test"
         else:
             p = float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue)
+    elif n == 0 and alone:
+        note = (
+            "the only compartment with assigned cells: a flag contrasts a compartment with the "
+            "other compartments of the same samples, so there is nothing to contrast"
+        )
     elif n == 0:
-        note = f"no sample has >= {min_cells} cells in this compartment"
+        note = (
+            f"no sample has >= {min_cells} cells both in this compartment and in the other "
+            "compartments"
+        )
     else:
         note = f"only {n} sample(s) with >= {min_cells} cells: effect shown, no test"
     return p, note
@@ -107,7 +116,9 @@ def _set_rows(
         n = len(diffs)
         effect = float(np.mean(diffs)) if n else np.nan
         eff_sd = effect / sd if n and sd and sd > 0 else np.nan
-        p, note = _sample_test(diffs, sign, min_cells=min_cells, min_samples=min_samples)
+        p, note = _sample_test(
+            diffs, sign, min_cells=min_cells, min_samples=min_samples, alone=len(comps) == 1
+        )
         rows.append(
             {
                 "compartment": c,

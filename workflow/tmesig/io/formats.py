@@ -12,10 +12,16 @@ Supported (chosen from the path, never from the file's content alone):
 Nothing read from a dataset is executed. 10x readers keep Ensembl IDs as ``var_names`` and
 the symbols in ``var["gene_symbols"]`` so that duplicated symbols are summed by
 :func:`tmesig.io.genes.sum_duplicate_genes` instead of being renamed ``-1``, ``-2``.
+
+A dataset is read only from itself: HDF5 files are checked first by
+:func:`tmesig.io.hdf5_guard.check_hdf5` (no external links or storage, no declared size beyond
+the stored bytes), and a file of a 10x directory may not be a symbolic link leading out of the
+directory. Messages about a file that failed to parse never quote its content.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -23,6 +29,7 @@ import pandas as pd
 
 from . import urls
 from .errors import InputError
+from .hdf5_guard import check_hdf5
 from .urls import is_url
 
 __all__ = [
@@ -144,6 +151,7 @@ def dataset_format(path: str | Path) -> str:
                 f"{_FIX_FORMATS}"
             )
             raise InputError(msg)
+        _refuse_outside_links(p, [v for v in parts.values() if v is not None])
         return "10x_mtx"
     if p.suffix == ".h5ad":
         return "h5ad"
@@ -151,6 +159,20 @@ def dataset_format(path: str | Path) -> str:
         return "10x_h5"
     msg = f"{p}: unsupported format (suffix {p.suffix or '(none)'!r}); {_FIX_FORMATS}"
     raise InputError(msg)
+
+
+def _refuse_outside_links(folder: Path, files: list[Path]) -> None:
+    """Refuse a file of a 10x directory that is a symbolic link leading out of the directory."""
+    home = folder.resolve()
+    for f in files:
+        if f.is_symlink() and not f.resolve().is_relative_to(home):
+            msg = (
+                f"{folder}: {f.name} is a symbolic link to a file outside the directory; tmesig "
+                "reads a 10x directory only from its own files (a link can point at any local "
+                "file, whose lines would be read as genes or barcodes). Fix: copy the file into "
+                "the directory instead of linking it"
+            )
+            raise InputError(msg)
 
 
 def _unreadable(path: Path, fmt: str, err: Exception) -> InputError:
@@ -181,11 +203,13 @@ def read_10x_h5(path: str | Path) -> ad.AnnData:
     Raises
     ------
     InputError
-        When the file cannot be read.
+        When the file cannot be read, links outside itself or declares more data than it
+        holds (:func:`tmesig.io.hdf5_guard.check_hdf5`).
     """
     import scanpy as sc
 
     path = Path(path)
+    check_hdf5(path)
     try:
         a = sc.read_10x_h5(path, gex_only=True)
     except Exception as err:  # h5py/scanpy raise many types for foreign or corrupt files
@@ -212,23 +236,26 @@ def read_10x_mtx(path: str | Path) -> ad.AnnData:
     Raises
     ------
     InputError
-        When a file cannot be parsed or the files do not belong together.
+        When a file cannot be parsed (the message names it, never its content), is a
+        symbolic link leading out of the directory, or the files do not belong together.
     """
     import scipy.io
     import scipy.sparse as sp
 
     path = Path(path)
     parts = _mtx_parts(path)
-    try:
-        m = sp.csr_matrix(scipy.io.mmread(str(parts["matrix"])).T, dtype=np.float32)
-        feats = pd.read_csv(
-            parts["features"], sep="\t", header=None, dtype=str, keep_default_na=False
+    _refuse_outside_links(path, [v for v in parts.values() if v is not None])
+    m = _parse_part(path, parts["matrix"], "a Matrix Market matrix", scipy.io.mmread)
+    m = sp.csr_matrix(m.T, dtype=np.float32)
+    feats = _parse_part(path, parts["features"], "a tab-separated features table", _read_tsv)
+    barcodes = _parse_part(path, parts["barcodes"], "a barcode list", _read_tsv)[0]
+    if feats.shape[1] < 2 or (feats[0] == "").any():
+        msg = (
+            f"{path}: {parts['features'].name} is not a 10x features table (it needs 2 or 3 "
+            "tab-separated columns: gene id, gene name[, feature type], no empty id); export "
+            "the directory again"
         )
-        barcodes = pd.read_csv(
-            parts["barcodes"], sep="\t", header=None, dtype=str, keep_default_na=False
-        )[0]
-    except Exception as err:  # malformed text / mtx raise many types
-        raise _unreadable(path, "10x_mtx", err) from err
+        raise InputError(msg)
     if m.shape != (len(barcodes), len(feats)):
         msg = (
             f"{path}: matrix.mtx is {m.shape[1]} features × {m.shape[0]} barcodes but the "
@@ -237,13 +264,29 @@ def read_10x_mtx(path: str | Path) -> ad.AnnData:
         )
         raise InputError(msg)
     ids = feats[0].to_numpy()
-    names = feats[1].to_numpy() if feats.shape[1] > 1 else ids
+    names = feats[1].to_numpy()
     keep = np.ones(len(feats), dtype=bool)
     if feats.shape[1] > 2:
         keep = (feats[2] == "Gene Expression").to_numpy()
     var = pd.DataFrame({"gene_symbols": names[keep]}, index=pd.Index(ids[keep], name=None))
     obs = pd.DataFrame(index=pd.Index(barcodes.to_numpy(), name=None))
     return ad.AnnData(X=m[:, np.flatnonzero(keep)], obs=obs, var=var)
+
+
+def _read_tsv(path: str) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False)
+
+
+def _parse_part(folder: Path, part: Path, what: str, parse: Callable[[str], Any]) -> Any:
+    """``parse(part)``; a failure names the file and the format, never the file's content."""
+    try:
+        return parse(str(part))
+    except Exception as err:  # malformed text / mtx raise many types
+        msg = (
+            f"{folder}: {part.name} is not {what} ({type(err).__name__}); the file is truncated, "
+            "empty or of another type - export the directory again"
+        )
+        raise InputError(msg) from None
 
 
 def _ids_as_var_names(a: ad.AnnData) -> ad.AnnData:
@@ -276,7 +319,8 @@ def read_any(path: str | Path) -> tuple[ad.AnnData, str]:
     Raises
     ------
     InputError
-        Missing file, unsupported format or unreadable content, naming the file and the fix.
+        Missing file, unsupported format, unreadable content, an HDF5 file that links outside
+        itself or declares more data than it holds, naming the file and the fix.
     """
     path = Path(path)
     fmt = dataset_format(path)
@@ -287,6 +331,7 @@ def read_any(path: str | Path) -> tuple[ad.AnnData, str]:
         return read_10x_h5(path), fmt
     if fmt == "10x_mtx":
         return read_10x_mtx(path), fmt
+    check_hdf5(path)
     try:
         return ad.read_h5ad(path), fmt
     except Exception as err:  # h5py/anndata raise many types for corrupt files

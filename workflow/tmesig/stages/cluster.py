@@ -12,6 +12,7 @@ Params
 import anndata as ad
 
 from .. import cluster as clustering
+from ..io.write import write_h5ad_deterministic
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -42,5 +43,5 @@ def run(io: StageIO) -> str:
         seed=p["seed"],
     )
     n_clusters = adata.obs["leiden"].nunique()
-    adata.write_h5ad(io.output["h5ad"], compression="lzf")
+    write_h5ad_deterministic(adata, io.output["h5ad"])
     return f"{n_clusters} Leiden clusters"

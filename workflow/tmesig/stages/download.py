@@ -3,10 +3,12 @@
 Outputs
     ``data``: ``resources/downloads/{dataset}.{ext}``.
 Params
-    ``url``: the sheet's ``path`` (an http(s) URL); ``sha256``: its expected digest.
+    ``url``: the sheet's ``path`` (an http(s) URL); ``sha256``: its expected digest;
+    ``download``: the config's ``download`` section (size cap, deadline, per-read timeout).
 """
 
-from ..io import fetch_url
+from ..io.fetch import DownloadOptions, fetch_url
+from ..io.urls import redact
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -23,8 +25,9 @@ def run(io: StageIO) -> str:
     Returns
     -------
     str
-        One line naming the URL and its digest.
+        One line naming the URL (credentials and query values hidden) and its digest.
     """
     url = io.params["url"]
-    digest = fetch_url(url, io.output["data"], sha256=io.params["sha256"])
-    return f"downloaded {url} (sha256 {digest})"
+    options = DownloadOptions.from_config(io.params.get("download") or {})
+    digest = fetch_url(url, io.output["data"], sha256=io.params["sha256"], options=options)
+    return f"downloaded {redact(url)} (sha256 {digest})"

@@ -8,7 +8,7 @@ compares (:func:`tmesig.conditions.resolve_contrast`, as the conditions stage wi
 Inputs
     ``data``: the dataset's file(s) (one path, or a list for a multi-file dataset).
 Outputs
-    ``h5ad``: ``results/{dataset}/ingested.h5ad`` (lzf-compressed);
+    ``h5ad``: ``results/{dataset}/ingested.h5ad`` (gzip level 1: deterministic bytes);
     ``summary``: ``results/{dataset}/ingest_summary.json``.
 Params
     ``row``: the dataset's sample-sheet row (``sha256``, ``sample_col``, ``patient_col``,
@@ -22,6 +22,7 @@ Wildcards
 
 from .. import conditions
 from ..io import IngestOptions, InputError, check_named_columns, ingest, verify_sha256
+from ..io.write import write_h5ad_deterministic
 from ..runner import write_json
 from ..signatures import load_library
 from ._io import StageIO
@@ -78,7 +79,7 @@ def run(io: StageIO) -> str:
         options=IngestOptions.from_config(io.params["ingest"]),
     )
     _check_config_names(adata, summary, io)
-    adata.write_h5ad(io.output["h5ad"], compression="lzf")
+    write_h5ad_deterministic(adata, io.output["h5ad"])
     write_json(summary, io.output["summary"])
     return (
         f"ingested {adata.n_obs} cells x {adata.n_vars} genes "

@@ -3,7 +3,7 @@
 Inputs
     ``h5ad``: ``ingested.h5ad`` (counts in ``layers["counts"]``, ``obs["sample"]``).
 Outputs
-    ``h5ad``: ``qc.h5ad``, the kept cells and genes (lzf-compressed);
+    ``h5ad``: ``qc.h5ad``, the kept cells and genes (gzip level 1: deterministic bytes);
     ``metrics``: ``qc_metrics.tsv``, per-cell metrics, flags and removal reason;
     ``summary``: ``qc_summary.tsv``, per-sample thresholds and counts; floats as ``%.6g``.
 Params
@@ -13,6 +13,7 @@ Params
 import anndata as ad
 
 from .. import qc
+from ..io.write import write_h5ad_deterministic
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -35,5 +36,5 @@ def run(io: StageIO) -> str:
     kept, metrics, summary = qc.run_qc(adata, options=qc.QcOptions.from_config(io.params["qc"]))
     metrics.to_csv(io.output["metrics"], sep="\t", float_format="%.6g")
     summary.to_csv(io.output["summary"], sep="\t", index=False, float_format="%.6g")
-    kept.write_h5ad(io.output["h5ad"], compression="lzf")
+    write_h5ad_deterministic(kept, io.output["h5ad"])
     return f"QC kept {kept.n_obs} of {adata.n_obs} cells"
