@@ -124,6 +124,13 @@ def test_dataset_ids_refused(ds):
         check_row("s.tsv", 4, {"dataset": ds, "path": "x.h5ad"})
 
 
+@pytest.mark.parametrize("ds", ["summary", "signatures"])
+def test_reserved_dataset_ids_refused(ds):
+    """results/summary/ and results/signatures/ are run-wide folders, not datasets."""
+    with pytest.raises(InputError, match=rf"s.tsv: row 2 \(dataset '{ds}'\).*reserved.*rename"):
+        check_row("s.tsv", 1, {"dataset": ds, "path": "x.h5ad"})
+
+
 def test_check_row_without_sha256_column():
     check_row("s.tsv", 0, {"dataset": "d", "path": "a.h5ad,b.h5ad"})
     check_row("s.tsv", 0, {"dataset": "d", "path": "a.h5ad", "sha256": None})

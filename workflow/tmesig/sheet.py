@@ -32,6 +32,11 @@ __all__ = [
 
 #: A dataset id: it names ``results/<dataset>/`` (also the ``dataset`` wildcard's constraint).
 DATASET_RE = "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+#: Dataset ids that would collide with a run-wide results folder.
+RESERVED_DATASET_IDS = {
+    "signatures": "exported signature library",
+    "summary": "cross-dataset summary",
+}
 #: Config sections whose stage takes the top-level ``seed`` (they had their own ``seed`` key).
 SEEDED_SECTIONS: tuple[str, ...] = ("qc", "cluster", "subsets", "score", "enrichment")
 #: Columns every sample sheet must have; the others default to "" (samples.schema.yaml).
@@ -244,6 +249,11 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
             f"{where}: invalid dataset id - it names results/<dataset>/, so only letters, digits, "
             "'_', '-' and '.' are allowed (no spaces, semicolons, slashes or '..'), starting with "
             "a letter or digit, at most 64 characters. Fix: rename the dataset in the sample sheet"
+        )
+    if ds in RESERVED_DATASET_IDS:
+        raise InputError(
+            f"{where}: the dataset id {ds!r} is reserved: results/{ds}/ holds the "
+            f"{RESERVED_DATASET_IDS[ds]}. Fix: rename the dataset in the sample sheet"
         )
     p = str(row.get("path", ""))
     sha = str(row.get("sha256", "") or "")

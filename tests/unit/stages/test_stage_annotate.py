@@ -1,5 +1,6 @@
 """Stage ``annotate`` (tmesig.stages.annotate): lineage calls, author labels, CellTypist."""
 
+import hashlib
 from pathlib import Path
 
 import anndata as ad
@@ -22,6 +23,7 @@ CONFIG = {
     "use_author_labels": False,
     "label_mapping": QIAN_MAP,
     "celltypist_model": None,
+    "celltypist_sha256": None,
     "celltypist_majority_voting": False,
     "celltypist_mapping": {},
 }
@@ -93,6 +95,7 @@ def test_annotate_stage_author_labels_and_celltypist(clustered, tmp_path):
         label_col="cell_type",
         use_author_labels=True,
         celltypist_model=str(model),
+        celltypist_sha256=hashlib.sha256(model.read_bytes()).hexdigest(),
         celltypist_mapping=QIAN_MAP,
     )
     stage.run(io)

@@ -183,8 +183,11 @@ def _reference_mask(
             raise ValueError(msg)
     if ref.sum() < opts.min_reference:
         msg = (
-            f"Only {int(ref.sum())} reference cells (need >= {opts.min_reference}); pass "
-            "reference= with known normal cells or widen reference_lineages."
+            f"only {int(ref.sum())} reference cells ({', '.join(opts.reference_lineages)}) for "
+            f"copy-number inference (need >= {opts.min_reference}), too few to call malignant "
+            "cells. Fix: set subsets.cnv: false in the config to skip malignant calling, or "
+            "supply more cells (from a notebook: pass reference= with known normal cells, or "
+            "CnvOptions(reference_lineages=...))"
         )
         raise InputError(msg)
     return ref

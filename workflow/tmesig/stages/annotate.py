@@ -67,6 +67,7 @@ def run(io: StageIO) -> str:
             model_path=p["celltypist_model"],
             majority_voting=p["celltypist_majority_voting"],
             mapping=p["celltypist_mapping"] or None,
+            sha256=p["celltypist_sha256"],
         )
         table.to_csv(io.output["celltypist"], sep="\t")
         logger.info("agreement with CellTypist: %.3f", fraction)
