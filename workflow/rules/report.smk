@@ -6,7 +6,8 @@ rule figures:
         flags=paths.flags,
         compartments=paths.compartments,
         qc_metrics=paths.qc_metrics,
-        sets=paths.signature_files,
+        sets=paths.signatures_dir,  # the stage loads the library from here
+        library=paths.library_table,  # reruns when a set file changes
     output:
         umap_compartment=report(
             paths.umap_compartment,
