@@ -45,6 +45,26 @@ RESULTS = {
     "report/cnv_scatter.png",
     "celltypist_agreement.tsv",
 }
+#: The report's tables as HTML pages (rule tables): made with or without the subset stage.
+TABLE_PAGES = [
+    f"tables/{name}.html"
+    for name in (
+        "qc_summary",
+        "compartment_counts",
+        "annotation_clusters",
+        "label_agreement",
+        "celltypist_agreement",
+        "subset_counts",
+        "annotation_subclusters",
+        "coverage",
+        "flags",
+        "compartments",
+        "conditions",
+        "composition",
+        "enrichment",
+    )
+]
+RESULTS |= set(TABLE_PAGES)
 SUBSET_RESULTS = {
     "annotation_subsets.tsv",
     "annotation_subclusters.tsv",
@@ -84,7 +104,7 @@ def _analysis(ds, subsets):
             f"results/{ds}/report/umap_subsets.png",
             f"results/{ds}/report/cnv_heatmap.png",
         ]
-    return out
+    return out + [f"results/{ds}/{page}" for page in TABLE_PAGES]
 
 
 def _samples(**paths):
@@ -194,3 +214,12 @@ def test_local_inputs_checked(tmp_path, monkeypatch):
     msg = str(err.value)
     assert msg.startswith("my.tsv: dataset 'd': file not found: b.h5ad (paths are relative")
     assert str(tmp_path) in msg and "'path' column" in msg
+
+
+def test_table_pages_are_the_pages_tmesig_tables_makes():
+    from tmesig.tables import SPECS
+
+    p = WorkflowPaths()
+    assert [f"tables/{name}.html" for name in SPECS] == TABLE_PAGES
+    for name in SPECS:
+        assert getattr(p, f"table_{name}") == f"results/{{dataset}}/tables/{name}.html"
