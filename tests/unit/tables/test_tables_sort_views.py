@@ -22,6 +22,7 @@ def test_sort_by_evidence_fdr_then_p_then_effect_untested_last():
     by_abs = sort_by_evidence(t.drop(columns="p"), effect="effect", absolute=True)
     assert by_abs["set"].tolist() == ["f", "c", "e", "d", "a", "b"]  # |effect| within FDR
 
+
 def test_sort_ties_and_missing_columns():
     t = pd.DataFrame({"set": ["z", "a", "m"], "fdr": [0.1, 0.1, 0.1]})
     assert sort_by_evidence(t, ties=("set",))["set"].tolist() == ["a", "m", "z"]

@@ -23,9 +23,14 @@ table.dataTable { font-size: .85em; }
 """
 #: Pattern-defined columns listed by name up to this many, then counted.
 _LIST_NAMES = 6
+#: Missing values (NaN) are shown as empty cells; sorting still uses the numbers.
+_BLANK_NAN = (
+    "function (data, type) { return (type === 'display' && typeof data === 'number' && "
+    "isNaN(data)) ? '' : data; }"
+)
 
 
-def round_significant(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+def round_significant(table: pd.DataFrame, *, digits: int = 3) -> pd.DataFrame:
     """Float columns rounded to ``digits`` significant digits (still numbers: they sort).
 
     Parameters
@@ -71,8 +76,8 @@ def _definitions_html(table: str, cols: list[str]) -> str:
 
 def _datatable(table: pd.DataFrame, *, table_id: str, page_length: int) -> str:
     """The itables fragment (offline: the DataTables bundle is embedded once, in the page)."""
+    from itables import JavascriptFunction, to_html_datatable
     from itables import options as itables_options
-    from itables import to_html_datatable
     from itables.javascript import generate_init_offline_itables_html
 
     init = generate_init_offline_itables_html(itables_options.dt_bundle)
@@ -88,6 +93,7 @@ def _datatable(table: pd.DataFrame, *, table_id: str, page_length: int) -> str:
         scrollX=True,
         format_floats_in_python=False,
         classes="display compact nowrap cell-border",
+        columnDefs=[{"targets": "_all", "render": JavascriptFunction(_BLANK_NAN)}],
         allow_html=False,
     )
     return init + body
