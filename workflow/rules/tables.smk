@@ -1,20 +1,16 @@
 # The report's tables as sortable HTML pages (tmesig.tables): one per tmesig.tables.SPECS.
+# Inputs: each page's source table; the subset tables only when the subset stage runs.
 from tmesig.tables import SPECS
-
-
-def table_sources(wildcards):
-    """The source table of every page; the subset tables only when the subset stage runs."""
-    subset_tables = ("annotation_subsets", "annotation_subclusters")
-    return {
-        s.source: getattr(paths, s.source)
-        for s in SPECS.values()
-        if paths.subsets or s.source not in subset_tables
-    }
 
 
 rule tables:
     input:
-        unpack(table_sources),
+        **{
+            s.source: getattr(paths, s.source)
+            for s in SPECS.values()
+            if paths.subsets
+            or s.source not in ("annotation_subsets", "annotation_subclusters")
+        },
     output:
         **{
             name: report(
