@@ -224,3 +224,13 @@ def test_finished_lines_name_the_report_flags_and_findings(tmp_path, monkeypatch
     )
     assert lines[2].startswith("  b: flags not found") and "findings" not in lines[2]
     assert all(len(line) < 300 for line in lines)
+
+
+def test_a_long_summary_is_shortened_on_the_terminal_only(tmp_path, capsys):
+    log = tmp_path / "subsets.log"
+    summary = "subsets: " + ", ".join(f"'subset_{i}': {i}" for i in range(60))
+    runner.run(lambda: summary, log_path=str(log), label="subsets [mini]")
+    line = capsys.readouterr().err
+    assert line.startswith("tmesig subsets [mini]: subsets: 'subset_0': 0")
+    assert len(line.rstrip("\n")) == 300 and line.rstrip().endswith("...")
+    assert log.read_text().rstrip().endswith(summary)  # the log has it in full

@@ -25,6 +25,8 @@ logger = logging.getLogger("tmesig")
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _NO_SPACE = "No space left on device"
+#: Longest summary line on the terminal (the log has it in full).
+_MAX_LINE = 300
 
 
 def _setup_logging(stream: TextIO | None, log_path: str | None) -> None:
@@ -109,9 +111,12 @@ def _say(stream: TextIO, label: str, text: str) -> None:
     stream.flush()
 
 
-def _first_line(err: BaseException, limit: int = 200) -> str:
-    text = (str(err).strip().splitlines() or [""])[0]
+def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _first_line(err: BaseException, limit: int = 200) -> str:
+    return _shorten((str(err).strip().splitlines() or [""])[0], limit)
 
 
 def run(
@@ -160,8 +165,9 @@ def run(
                 logger.exception("tmesig failed with an unexpected error (please report it)")
         else:
             if summary:
-                logger.info("%s", summary)
-                line = str(summary)
+                logger.info("%s", summary)  # in full in the log; at most 300 characters below
+                prefix = f"tmesig {label}: " if label else "tmesig: "
+                line = _shorten(str(summary), _MAX_LINE - len(prefix))
         finally:
             for h in logging.getLogger().handlers:
                 h.flush()
