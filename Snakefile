@@ -37,9 +37,16 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/conditions.smk"
 include: "workflow/rules/enrichment.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/tables.smk"
 
 
 rule all:
     default_target: True
     input:
         paths.targets(),
+
+
+onsuccess:
+    from tmesig.runner import finished_lines
+
+    print("\n".join(finished_lines(paths)))

@@ -37,6 +37,8 @@ def _snakemake(workdir: Path, *args: str, home: Path | None = None) -> subproces
         str(workdir),
         "--configfile",
         str(workdir / "config.yaml"),
+        "--workflow-profile",  # as the README's run command (a later --workflow-profile wins)
+        str(REPO / "workflow" / "profiles" / "default"),
         *args,
     ]
     env = {**os.environ, "MPLBACKEND": "Agg"}
@@ -101,7 +103,7 @@ def run(tmp_path_factory):
 
 def test_every_named_output_exists(run):
     tmp, _ = run
-    assert len(OUTPUTS) == 38 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
+    assert len(OUTPUTS) == 51 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
     for name in [*OUTPUTS, *PATHS.targets()]:
         p = tmp / name
         assert p.exists() and p.stat().st_size > 0, name
@@ -252,6 +254,8 @@ def test_slurm_executor_plans_every_job(run):
         tmp,
         "-n",
         "-F",
+        "--workflow-profile",  # Snakemake's job banners, which the default profile quiets
+        "none",
         "--executor",
         "slurm",
         "--jobs",
@@ -280,7 +284,7 @@ def test_slurm_executor_plans_every_job(run):
 def test_rule_all_requests_the_target_list(tmp_path):
     """Rule all's inputs are WorkflowPaths.targets(), the list the tests check."""
     _setup(tmp_path, per_sample=20)
-    res = _snakemake(tmp_path, "-n", "-F")
+    res = _snakemake(tmp_path, "-n", "-F", "--workflow-profile", "none")
     assert res.returncode == 0, res.stderr[-3000:]
     lines = (res.stdout + res.stderr).splitlines()
     i = next(k for k, line in enumerate(lines) if line.strip() in ("rule all:", "localrule all:"))

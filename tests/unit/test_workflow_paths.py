@@ -53,6 +53,26 @@ RESULTS = {
     "report/patients",
 }
 FOREST = "report/forest_conditions.png"
+#: The report's tables as HTML pages (rule tables): made with or without the subset stage.
+TABLE_PAGES = [
+    f"tables/{name}.html"
+    for name in (
+        "qc_summary",
+        "compartment_counts",
+        "annotation_clusters",
+        "label_agreement",
+        "celltypist_agreement",
+        "subset_counts",
+        "annotation_subclusters",
+        "coverage",
+        "flags",
+        "compartments",
+        "conditions",
+        "composition",
+        "enrichment",
+    )
+]
+RESULTS |= set(TABLE_PAGES)
 SUBSET_RESULTS = {
     "annotation_subsets.tsv",
     "annotation_subclusters.tsv",
@@ -95,7 +115,7 @@ def _analysis(ds, subsets, conditioned=True):
             f"results/{ds}/report/cnv_heatmap.png",
             f"results/{ds}/report/umap_malignancy.png",
         ]
-    return out
+    return out + [f"results/{ds}/{page}" for page in TABLE_PAGES]
 
 
 def _findings(ds):
@@ -272,3 +292,12 @@ def test_from_config_conditioned_datasets_come_from_the_sheet(tmp_path, monkeypa
     assert p.conditioned == ("d1",)
     forest = [t for t in p.targets() if t.endswith("forest_conditions.png")]
     assert forest == ["results/d1/report/forest_conditions.png"]
+
+
+def test_table_pages_are_the_pages_tmesig_tables_makes():
+    from tmesig.tables import SPECS
+
+    p = WorkflowPaths()
+    assert [f"tables/{name}.html" for name in SPECS] == TABLE_PAGES
+    for name in SPECS:
+        assert getattr(p, f"table_{name}") == f"results/{{dataset}}/tables/{name}.html"

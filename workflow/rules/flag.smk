@@ -3,7 +3,8 @@ rule flag:
         scores=paths.scores,
         annotation=paths.annotation,
         clustered=paths.clustered,
-        sets=paths.signature_files,
+        sets=paths.signatures_dir,  # the stage loads the library from here
+        library=paths.library_table,  # reruns when a set file changes
     output:
         compartments=report(
             paths.compartments,

@@ -8,7 +8,8 @@ rule figures:
         compartments=paths.compartments,
         qc_metrics=paths.qc_metrics,
         qc_summary=paths.qc_summary,
-        sets=paths.signature_files,
+        sets=paths.signatures_dir,  # the stage loads the library from here
+        library=paths.library_table,  # reruns when a set file changes
     output:
         umap_compartment=report(
             paths.umap_compartment,
@@ -64,7 +65,8 @@ rule figures:
 rule forest:
     input:
         conditions=paths.conditions,
-        sets=paths.signature_files,
+        sets=paths.signatures_dir,  # the stage loads the library from here
+        library=paths.library_table,  # reruns when a set file changes
     output:
         forest=report(
             paths.forest_conditions,

@@ -1,7 +1,8 @@
 rule score:
     input:
         h5ad=paths.clustered,
-        sets=paths.signature_files,
+        sets=paths.signatures_dir,  # the stage loads the library from here
+        library=paths.library_table,  # reruns when a set file changes
     output:
         scores=paths.scores,
         coverage=report(

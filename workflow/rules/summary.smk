@@ -14,7 +14,8 @@ rule summary:
         annotation=paths.annotation,
         scores=paths.scores,
         clustered=paths.clustered,
-        sets=paths.signature_files,
+        sets=paths.signatures_dir,  # the stage loads the library from here
+        library=paths.library_table,  # reruns when a set file changes
     output:
         html=report(
             paths.summary_html,
@@ -57,7 +58,8 @@ rule cross_dataset:
         conditions=expand(paths.conditions, dataset=paths.datasets),
         coverage=expand(paths.coverage, dataset=paths.datasets),
         summaries=expand(paths.summary_html, dataset=paths.datasets),
-        sets=paths.signature_files,
+        sets=paths.signatures_dir,  # the stage loads the library from here
+        library=paths.library_table,  # reruns when a set file changes
     output:
         table=report(
             paths.cross_table,

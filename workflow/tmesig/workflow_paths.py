@@ -20,6 +20,7 @@ __all__ = ["WorkflowPaths"]
 
 _DS = "results/{dataset}"
 _FIG = f"{_DS}/report"
+_TAB = f"{_DS}/tables"
 
 #: Per-dataset files (attribute names of :class:`WorkflowPaths`) by the rule that writes them.
 _BY_RULE: dict[str, tuple[str, ...]] = {
@@ -57,6 +58,22 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
     "forest": ("forest_conditions",),
     "enrichment": ("enrichment",),
     "summary": ("summary_html", "summary_md", "patients", "patients_figures"),
+    # the report's tables as sortable HTML pages (names: tmesig.tables.SPECS, prefixed)
+    "tables": (
+        "table_qc_summary",
+        "table_compartment_counts",
+        "table_annotation_clusters",
+        "table_label_agreement",
+        "table_celltypist_agreement",
+        "table_subset_counts",
+        "table_annotation_subclusters",
+        "table_coverage",
+        "table_flags",
+        "table_compartments",
+        "table_conditions",
+        "table_composition",
+        "table_enrichment",
+    ),
 }
 #: Per-dataset targets of rule ``all``: the core results, then the analysis stages.
 _CORE_TARGETS = ("flags", "compartments", "coverage", *_BY_RULE["figures"])
@@ -69,6 +86,7 @@ _ANALYSIS_TARGETS = (
     "label_agreement",
 )
 _SUBSET_TARGETS = ("annotation_subsets", "umap_subsets", "cnv_heatmap", "umap_malignancy")
+_TABLE_TARGETS = _BY_RULE["tables"]
 
 
 def _check_model_sha256(model: str, expected: str | None) -> None:
@@ -184,6 +202,20 @@ class WorkflowPaths:
     cross_html = "results/summary/summary.html"
     cross_log = "logs/cross_dataset.log"
     cross_benchmark = "logs/cross_dataset.benchmark.tsv"
+    # tables: one sortable HTML page per table of the report (rule tables)
+    table_qc_summary = f"{_TAB}/qc_summary.html"
+    table_compartment_counts = f"{_TAB}/compartment_counts.html"
+    table_annotation_clusters = f"{_TAB}/annotation_clusters.html"
+    table_label_agreement = f"{_TAB}/label_agreement.html"
+    table_celltypist_agreement = f"{_TAB}/celltypist_agreement.html"
+    table_subset_counts = f"{_TAB}/subset_counts.html"
+    table_annotation_subclusters = f"{_TAB}/annotation_subclusters.html"
+    table_coverage = f"{_TAB}/coverage.html"
+    table_flags = f"{_TAB}/flags.html"
+    table_compartments = f"{_TAB}/compartments.html"
+    table_conditions = f"{_TAB}/conditions.html"
+    table_composition = f"{_TAB}/composition.html"
+    table_enrichment = f"{_TAB}/enrichment.html"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], samples: Any) -> "WorkflowPaths":
@@ -307,7 +339,7 @@ class WorkflowPaths:
         out = [self.library_table, self.library_gmt]
         for ds in self.datasets:
             out += [getattr(self, n).format(dataset=ds) for n in _CORE_TARGETS]
-        extra = _ANALYSIS_TARGETS + (_SUBSET_TARGETS if self.subsets else ())
+        extra = _ANALYSIS_TARGETS + (_SUBSET_TARGETS if self.subsets else ()) + _TABLE_TARGETS
         for ds in self.datasets:
             names = [n for n in extra if ds in self.conditioned or n not in _BY_RULE["forest"]]
             out += [getattr(self, n).format(dataset=ds) for n in names]

@@ -73,12 +73,21 @@ def test_flag_stage_writes_compartments_and_flags(tmp_path, scored):
     num = ref_table.columns[3:]
     np.testing.assert_allclose(table[num].to_numpy(), ref_table[num].to_numpy(), rtol=1e-5)
     assert list(flags.columns) == list(ref_flags.columns)
+    # flags.tsv is sorted by evidence: FDR ascending, untested rows last ...
+    fdr = flags["fdr"].to_numpy()
+    n_tested = int((~np.isnan(fdr)).sum())
+    assert (np.diff(fdr[:n_tested]) >= 0).all() and np.isnan(fdr[n_tested:]).all()
+    # ... and holds the package's rows unchanged
+    key = (flags["set"] + "\t" + flags["compartment"]).tolist()
+    ref_key = (ref_flags["set"] + "\t" + ref_flags["compartment"]).tolist()
+    assert sorted(key) == sorted(ref_key) and len(set(key)) == len(key)
+    flags = flags.iloc[pd.Index(key).get_indexer(ref_key)].reset_index(drop=True)
     assert flags["flagged"].tolist() == ref_flags["flagged"].tolist()
     for col in ("effect", "p_samples", "p_null", "null_z", "fdr"):
         np.testing.assert_allclose(flags[col], ref_flags[col], rtol=1e-5, equal_nan=True)
     assert flags["flagged"].any() and (flags["n_null"] == 19).all()
     # floats are written with 6 significant digits
-    raw = (tmp_path / "flags.tsv").read_text().splitlines()[1].split("\t")
+    raw = (tmp_path / "flags.tsv").read_text().splitlines()[1].split("\t")  # the top row
     assert all(len(v.replace("-", "").replace(".", "").lstrip("0")) <= 6 for v in raw[7:10])
     n = int(ref_flags["flagged"].sum())
     assert summary == f"{n} of {len(ref_flags)} compartment x set tests flagged"

@@ -7,7 +7,8 @@ Inputs
     are used).
 Outputs
     ``compartments``: ``compartments.tsv`` (:func:`tmesig.flag.compartment_summary`);
-    ``flags``: ``flags.tsv`` (:func:`tmesig.flag.calibrate_flags`); floats as ``%.6g``.
+    ``flags``: ``flags.tsv`` (:func:`tmesig.flag.calibrate_flags`), sorted by evidence (FDR,
+    p, then resistance_effect: :func:`tmesig.tables.sort_by_evidence`); floats as ``%.6g``.
 Params
     ``flag``: the config's ``flag`` section (``unit`` and :class:`tmesig.flag.FlagOptions`);
     ``score``: the config's ``score`` section (the null sets' control genes).
@@ -18,6 +19,7 @@ import pandas as pd
 
 from .. import flag, score, signatures
 from ..constants import COL_COMPARTMENT
+from ..tables import sort_by_evidence
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -49,5 +51,6 @@ def run(io: StageIO) -> str:
         score_options=score.ScoreOptions.from_config(io.params["score"]),
     )
     table.to_csv(io.output["compartments"], sep="\t", index=False, float_format="%.6g")
+    flags = sort_by_evidence(flags, effect="resistance_effect", ties=("set", "compartment"))
     flags.to_csv(io.output["flags"], sep="\t", index=False, float_format="%.6g")
     return f"{int(flags['flagged'].sum())} of {len(flags)} compartment x set tests flagged"

@@ -1,0 +1,154 @@
+"""Column definitions of the signature, flag, condition and enrichment tables."""
+
+#: ``results/signatures/library.tsv``: one row per gene set.
+LIBRARY = {
+    "name": "gene-set id (the column name in scores and the 'set' of other tables)",
+    "title": "gene set's title",
+    "n_genes": "genes in the set",
+    "direction": "up: high means resistance; down: low means resistance (e.g. antigen loss)",
+    "compartments": "compartments the set's provenance says it applies to ('any': all)",
+    "card": "the set is an item of the design card (shown in the UMAP and dot-plot figures)",
+    "seed": "seed review the set is tied to (resources/signatures/seeds.tsv)",
+    "seed_citation": "citation of the seed review",
+    "seed_doi": "DOI of the seed review",
+    "section": "section of the seed review the set comes from",
+    "citation": "publication of a published gene list (empty: curated from the review)",
+    "source": "where a published list was taken from (repository, file)",
+    "licence": "licence of the published list",
+    "genes": "the set's genes (HGNC symbols), comma-separated",
+}
+
+#: ``coverage.tsv``: one row per gene set of the library.
+COVERAGE = {
+    "set": "gene set",
+    "direction": "up: high means resistance; down: low means resistance",
+    "n_genes": "genes in the set",
+    "n_found": "the set's genes present in the dataset",
+    "fraction": "n_found / n_genes",
+    "n_expressed": "found genes with a non-zero value in at least one cell",
+    "scored": "the set was scored (fraction >= score.min_coverage and a gene is expressed)",
+    "reason": "why the set was not scored",
+    "genes_found": "the set's genes present in the dataset",
+    "genes_missing": "the set's genes absent from the dataset: the score cannot see them",
+    "method": "scoring method and its parameters",
+}
+
+#: ``compartments.tsv``: one row per compartment x sample (pseudobulk of the scores).
+COMPARTMENTS = {
+    "compartment": "lineage compartment",
+    "sample": "sample (or patient, with flag.unit: patient)",
+    "n_cells": "cells of the compartment in the sample",
+}
+
+_SET_ROW = {
+    "compartment": "lineage compartment tested",
+    "set": "gene set tested",
+    "direction": "up: high means resistance; down: low means resistance",
+    "family": "primary: the set applies to this compartment (pre-specified); exploratory: not. "
+    "FDR is computed within each family",
+}
+
+#: ``flags.tsv``: one row per compartment x scored set; sorted by fdr, then resistance_effect.
+FLAGS = {
+    **_SET_ROW,
+    "applies": "the set's provenance names this compartment (or 'any')",
+    "n_samples": "samples with enough cells (flag.min_cells) inside and outside the compartment",
+    "n_cells": "cells of the compartment (all samples)",
+    "mean_in": "mean over samples of the compartment's mean score",
+    "mean_out": "mean over samples of the mean score of the sample's other assigned cells",
+    "effect": "mean over samples of (compartment mean - other cells' mean) score",
+    "effect_sd": "effect / standard deviation of the set's score over all assigned cells",
+    "resistance_effect": "effect_sd signed so that positive is towards resistance",
+    "null_z": "how far the contrast exceeds that of 1,000 (flag.n_null) random gene sets of "
+    "matched size and expression: mean over samples of (contrast - null mean) / null SD, "
+    "positive towards resistance",
+    "p_samples": "one-sided one-sample t-test of the per-sample contrasts (samples are the "
+    "unit; needs flag.min_samples samples)",
+    "p_null": "empirical p against the random gene sets: (1 + nulls with null_z at least as "
+    "large) / (1 + n_null)",
+    "n_null": "random gene sets used for p_null",
+    "p": "max(p_samples, p_null): a flag needs both tests",
+    "fdr": "Benjamini-Hochberg FDR of p within the family",
+    "flagged": "applies, fdr <= flag.alpha, resistance_effect >= flag.min_effect and null_z > 0",
+    "top_genes": "the 5 genes driving the contrast, as GENE:contribution; contribution = the "
+    "gene's within-sample difference in mean log expression (compartment - other cells, "
+    "averaged over samples) / genes of the set found, so they add up to the set's contrast; "
+    "listed towards resistance",
+    "note": "why a row has no test (too few samples with enough cells)",
+}
+
+#: Fields of ``tmesig.conditions.compare_units`` (patients as the unit).
+_COMPARE_UNITS = {
+    "reference": "reference condition (conditions.reference, else the first alphabetically)",
+    "test": "test condition",
+    "n_ref": "patients in the reference condition",
+    "n_test": "patients in the test condition",
+    "n_pairs": "patients seen in both conditions",
+    "mean_ref": "mean over reference patients",
+    "mean_test": "mean over test patients",
+    "effect": "test - reference: mean within-patient difference (paired) or difference of "
+    "patient means (unpaired)",
+    "ci_low": "lower bound of the 95% confidence interval of effect",
+    "ci_high": "upper bound of the 95% confidence interval of effect",
+    "std_effect": "standardised effect: mean difference / SD of differences (paired) or "
+    "Hedges' g (unpaired)",
+    "p": "two-sided p: paired t-test, or Welch's t-test on patient means",
+    "note": "patients left out and why, or why there is no test",
+    "design": "paired, unpaired (Welch) or insufficient (too few patients: no test)",
+    "fdr": "Benjamini-Hochberg FDR of p within the family",
+    "significant": "fdr <= conditions.alpha",
+}
+
+#: ``conditions.tsv``: one row per compartment x set; patient means of the cells' scores.
+CONDITIONS = {
+    **_SET_ROW,
+    **_COMPARE_UNITS,
+    "mean_ref": "mean over reference patients of the patient's mean score in the compartment",
+    "mean_test": "mean over test patients of the patient's mean score in the compartment",
+    "resistance_effect": "std_effect signed so that positive means the test condition is "
+    "further towards resistance",
+}
+
+#: ``composition.tsv``: one row per compartment; logit fractions compared between conditions.
+COMPOSITION = {
+    "compartment": "lineage compartment",
+    **_COMPARE_UNITS,
+    "fraction_ref": "mean fraction of the patients' assigned cells in the reference condition",
+    "fraction_test": "mean fraction of the patients' assigned cells in the test condition",
+    "mean_ref": "mean logit fraction over reference patients",
+    "mean_test": "mean logit fraction over test patients",
+    "effect": "difference in logit fraction, test - reference (a log odds ratio)",
+    "fdr": "Benjamini-Hochberg FDR over the compartments",
+}
+
+#: ``composition_by_patient.tsv``: one row per patient x condition x compartment.
+COMPOSITION_BY_PATIENT = {
+    "patient": "patient",
+    "condition": "condition",
+    "compartment": "lineage compartment (unassigned cells left out)",
+    "n_cells": "cells of the compartment",
+    "n_total": "assigned cells of the patient in that condition",
+    "fraction": "n_cells / n_total",
+    "logit": "log((n_cells + 0.5) / (n_total - n_cells + 0.5))",
+}
+
+#: ``enrichment.tsv``: one row per compartment x term (gseapy prerank).
+ENRICHMENT = {
+    "group": "compartment whose ranking was tested (vs all other assigned cells)",
+    "collection": "tmesig: the signature library; hallmark: MSigDB Hallmarks",
+    "term": "gene set",
+    "es": "enrichment score of the set in the compartment's gene ranking",
+    "nes": "normalised enrichment score (ES / mean null ES of the same sign)",
+    "p": "nominal permutation p-value (gene-set permutations)",
+    "fdr": "gseapy's FDR q-value over all terms of the compartment",
+    "fwer": "family-wise error rate p-value",
+    "tag_fraction": "leading-edge genes / genes of the set found in the ranking",
+    "lead_genes": "leading-edge genes, ';'-separated",
+}
+
+#: Columns named by the data: (prefix, definition); prefix "" matches any column.
+PATTERNS = {
+    "compartments": (
+        ("", "mean score of that gene set over the compartment's cells in the sample"),
+    ),
+}
