@@ -44,11 +44,8 @@ def test_score_stage_writes_scores_and_coverage(tmp_path, clustered, method):
     recorded = f"method={method};ctrl_size=50;n_bins=25;seed=0;max_rank=1500;min_coverage=0.5"
     assert (coverage["method"] == recorded).all()
     skipped = coverage.loc[~coverage["scored"], "set"].tolist()
-    assert summary == (
-        f"scored {scores.shape[1]} sets with {{'method': '{method}', 'ctrl_size': 50, "
-        f"'n_bins': 25, 'seed': 0, 'max_rank': 1500, 'min_coverage': 0.5}}; "
-        f"not scored: {skipped}"
-    )
+    missing = f"; not scored (too few genes found): {', '.join(skipped)}" if skipped else ""
+    assert summary == f"scored {scores.shape[1]} of {len(coverage)} sets ({method}){missing}"
 
 
 def test_score_stage_scanpy_reads_in_memory(tmp_path, clustered):
@@ -60,4 +57,4 @@ def test_score_stage_scanpy_reads_in_memory(tmp_path, clustered):
     np.testing.assert_allclose(
         scores.to_numpy(), pd.read_parquet(md.output["scores"]).to_numpy(), atol=1e-5
     )
-    assert summary.startswith(f"scored {scores.shape[1]} sets with {{'method': 'scanpy'")
+    assert summary.startswith(f"scored {scores.shape[1]} of ") and "(scanpy)" in summary

@@ -78,4 +78,5 @@ def run(io: StageIO) -> str:
     cells.index.name = "cell"
     cells.to_csv(io.output["cells"], sep="\t", float_format="%.6g")
     clusters.to_csv(io.output["clusters"], sep="\t", index=False, float_format="%.6g")
-    return f"compartments: {cells['compartment'].value_counts().to_dict()}"
+    counts = cells["compartment"].value_counts()
+    return "cells per compartment: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())

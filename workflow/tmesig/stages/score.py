@@ -43,4 +43,5 @@ def run(io: StageIO) -> str:
     scores.attrs = {}
     scores.to_parquet(io.output["scores"])
     coverage.to_csv(io.output["coverage"], sep="\t", index=False)
-    return f"scored {scores.shape[1]} sets with {params}; not scored: {skipped}"
+    missing = f"; not scored (too few genes found): {', '.join(skipped)}" if skipped else ""
+    return f"scored {scores.shape[1]} of {len(coverage)} sets ({params['method']}){missing}"

@@ -87,7 +87,14 @@ def run(io: StageIO) -> str:
     cells.to_csv(out["cells"], sep="\t", float_format="%.6g")
     clusters.to_csv(out["clusters"], sep="\t", index=False, float_format="%.6g")
     _figures(io, adata, lineage, cells, markers, cnv=bool(p["cnv"]))
-    return f"subsets: {cells['final_subset'].value_counts().to_dict()}"
+    counts = cells["final_subset"].value_counts()
+    called = int(counts.drop(UNASSIGNED, errors="ignore").sum())
+    top = ", ".join(f"{k} {v:,}" for k, v in counts.drop(UNASSIGNED, errors="ignore")[:4].items())
+    malignant = int((cells.get("cnv_call", pd.Series(dtype=str)) == MALIGNANT).sum())
+    return (
+        f"subsets called for {called:,} of {len(cells):,} cells ({top}...); "
+        f"{malignant:,} malignant by copy number"
+    )
 
 
 def _save(fig: Figure, path: str, dpi: int = 120) -> None:
