@@ -11,9 +11,6 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-report: "workflow/report/workflow.rst"
-
-
 sys.path.insert(0, f"{workflow.basedir}/workflow")
 from tmesig import sheet
 from tmesig.workflow_paths import WorkflowPaths
@@ -21,6 +18,10 @@ from tmesig.workflow_paths import WorkflowPaths
 sheet.check_config(config, files=workflow.configfiles)
 samples = sheet.read_sheet(config["samples"])
 paths = WorkflowPaths.from_config(config, samples)
+
+
+# The report opens on the findings of each dataset that has them (then the description).
+report: paths.report_home(f"{workflow.basedir}/workflow/report/workflow.rst")
 
 
 include: "workflow/rules/common.smk"

@@ -201,6 +201,8 @@ class WorkflowPaths:
     cross_heatmap = "results/summary/heatmap_sets_by_dataset.png"
     cross_html = "results/summary/summary.html"
     cross_log = "logs/cross_dataset.log"
+    # the report's home text, rebuilt from the findings pages whenever the workflow is parsed
+    report_home_rst = ".snakemake/tmesig/report_home.rst"
     cross_benchmark = "logs/cross_dataset.benchmark.tsv"
     # tables: one sortable HTML page per table of the report (rule tables)
     table_qc_summary = f"{_TAB}/qc_summary.html"
@@ -262,6 +264,19 @@ class WorkflowPaths:
                 ds for ds, col in samples.get("condition_col", {}).items() if str(col).strip()
             ),
         )
+
+    def report_home(self, description: str) -> str:
+        """The report's home text: every dataset's findings page that exists, then ``description``.
+
+        Parameters
+        ----------
+        description
+            The workflow description (``workflow/report/workflow.rst``).
+        """
+        from .findings import report_home
+
+        pages = [self.summary_html.format(dataset=ds) for ds in self.datasets]
+        return report_home(description, pages, self.report_home_rst)
 
     @property
     def signature_files(self) -> list[str]:

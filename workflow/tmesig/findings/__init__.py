@@ -24,6 +24,7 @@ from ._cross import CROSS_COLUMNS, flags_by_dataset
 from ._cross_page import HEATMAP_NAME, TABLE_NAME, cross_page
 from ._document import PATIENTS_HEATMAP, findings_page
 from ._facts import DatasetTables, Findings, collect_findings, input_mode
+from ._home import report_home
 from ._figures import datasets_heatmap, patients_heatmap
 from ._options import FindingsOptions
 from ._patients import PATIENT_COLUMNS, patient_scores, top_deviations
@@ -51,6 +52,7 @@ __all__ = [
     "patient_scores",
     "patients_heatmap",
     "read_png",
+    "report_home",
     "strongest_candidates",
     "to_html",
     "to_markdown",
