@@ -24,8 +24,8 @@ from ._cross import CROSS_COLUMNS, flags_by_dataset
 from ._cross_page import HEATMAP_NAME, TABLE_NAME, cross_page
 from ._document import PATIENTS_HEATMAP, findings_page
 from ._facts import DatasetTables, Findings, collect_findings, input_mode
-from ._home import report_home
 from ._figures import datasets_heatmap, patients_heatmap
+from ._home import report_home
 from ._options import FindingsOptions
 from ._patients import PATIENT_COLUMNS, patient_scores, top_deviations
 from ._reasons import not_flagged_reason, strongest_candidates
