@@ -68,7 +68,10 @@ def test_annotate_stage_tables_and_author_agreement(clustered, tmp_path):
     assert (cells["author_label"] == adata.obs["cell_type"].astype(str)).all()
     assert summary == f"compartments: {cells['compartment'].value_counts().to_dict()}"
     got_clusters = pd.read_csv(tmp_path / "clusters.tsv", sep="\t")
-    assert list(got_clusters.columns) == list(clusters.columns)
+    assert list(got_clusters.columns) == [*clusters.columns, "input_mode"]
+    assert (got_clusters["input_mode"] == "counts").all() and (
+        cells["input_mode"] == "counts"
+    ).all()
     assert len(got_clusters) == len(clusters)
     agreement = pd.read_csv(tmp_path / "agreement.tsv", sep="\t", index_col=0)
     assert agreement.index.name == "ours"
