@@ -81,14 +81,22 @@ def _pca_genes(adata: ad.AnnData, *, n_hvg: int, n_pcs: int, batch_key: str | No
     """Mark the genes of the PCA in ``var["highly_variable"]``; return the components to use.
 
     Fewer genes than ``n_hvg`` (a panel): every gene, no selection. Components: at most
-    ``n_pcs``, a tenth of the genes used (at least 2), and one fewer than cells and genes.
+    ``n_pcs``, a tenth of the genes used (at least 2), and one fewer than cells and genes;
+    fewer than 2 is an :class:`InputError`.
     """
     if n_hvg < adata.n_vars:
         sc.pp.highly_variable_genes(adata, n_top_genes=n_hvg, batch_key=batch_key)
     else:
         adata.var["highly_variable"] = True
     n_used = int(adata.var["highly_variable"].sum())
-    return int(min(n_pcs, adata.n_obs - 1, n_used - 1, max(2, n_used // 10)))
+    n_comps = int(min(n_pcs, adata.n_obs - 1, n_used - 1, max(2, n_used // 10)))
+    if n_comps < 2:
+        msg = (
+            f"too few cells or genes to cluster ({adata.n_obs} cells, {adata.n_vars} genes); "
+            "supply more cells"
+        )
+        raise InputError(msg)
+    return n_comps
 
 
 def _harmony(pcs: np.ndarray, obs, *, key: str, seed: int) -> np.ndarray:
@@ -151,12 +159,6 @@ def cluster(
     n_hvg = min(n_hvg, adata.n_vars)
     hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
     n_comps = _pca_genes(adata, n_hvg=n_hvg, n_pcs=n_pcs, batch_key=hv_batch)
-    if n_comps < 2:
-        msg = (
-            f"too few cells or genes to cluster ({adata.n_obs} cells, {adata.n_vars} genes); "
-            "supply more cells"
-        )
-        raise InputError(msg)
     sc.pp.pca(adata, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
     rep = "X_pca"
     if hv_batch is not None:
