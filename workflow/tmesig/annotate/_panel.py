@@ -135,12 +135,12 @@ def markers_found(
         n_called = int(counts.get(lin, 0))
         if not callable_:
             note = (
-                f"cannot be called: {len(genes)} of its markers measured and expressed "
+                f"{lin} cannot be called: {len(genes)} of its markers measured and expressed "
                 f"(fewer than {min_markers}); name the authors' labels in the sheet's label_col "
                 "(with annotate.use_author_labels) to annotate this lineage"
             )
         elif n_called == 0:
-            note = f"scored, but no cluster called {lin} (absent, or {UNASSIGNED})"
+            note = f"{lin} scored, but no cluster called {lin} (absent, or {UNASSIGNED})"
         else:
             note = ""
         rows.append(
