@@ -9,7 +9,9 @@ threshold at ``median ± k·0`` would cut cells by float rounding), and the summ
 The input mode (:mod:`tmesig.input_mode`) changes what is measured: ``normalised`` input has
 no counts, so only genes detected and the mitochondrial share (of ``expm1`` of the values)
 are used and doublets are not screened; ``panel`` input scales the ``min_genes`` floor to the
-panel's size and, unless ``panel_doublets``, does not screen doublets either.
+panel's size, applies the count and gene rules on their lower side only (a cell's share of
+a few hundred chosen genes says more about its type than about doublets) and, unless
+``panel_doublets``, does not screen doublets either.
 """
 
 from collections.abc import Mapping
@@ -295,6 +297,11 @@ def _sample_thresholds(
     else:
         lo_c, hi_c, row["count_filter"] = _mad_rule(m, sel, "log_counts", opts.nmads)
     lo_g, hi_g, row["gene_filter"] = _mad_rule(m, sel, "log_genes", opts.nmads)
+    if opts.input_mode == PANEL:  # a panel's totals follow its gene choice, not doublets
+        hi_c = hi_g = np.nan
+        for key in ("count_filter", "gene_filter"):
+            if row[key] == "applied":
+                row[key] = "applied: lower bound only (panel)"
     # comparisons with NaN bounds are False: a skipped rule removes nothing
     reasons.add(sel & (m["log_counts"].to_numpy() < lo_c), "low_counts")
     reasons.add(sel & (m["log_counts"].to_numpy() > hi_c), "high_counts")

@@ -10,19 +10,21 @@ Outputs
     ``markers_found`` (optional, ``annotation_markers.tsv``: per lineage the markers listed,
     measured and used, cells called, and a note when the lineage cannot be called).
     ``annotation.tsv`` and ``annotation_clusters.tsv`` carry the run's ``input_mode``; on a
-    targeted panel the markers are the configured ones plus the panel candidates
-    (:data:`tmesig.annotate.PANEL_MARKERS`) that the panel measures and a cluster expresses.
+    targeted panel the markers are the panel candidates (:data:`tmesig.annotate.PANEL_MARKERS`,
+    after a custom marker file's own genes) that the panel measures and a cluster expresses.
 Params
     ``annotate`` (config section: thresholds, ``label_mapping``, ``use_author_labels``,
     ``celltypist_*``), ``row`` (the sample-sheet row: ``label_col``).
 """
 
 import logging
+from pathlib import Path
 
 import anndata as ad
 
 from .. import celltypist_bridge as ext
 from ..annotate import (
+    DEFAULT_MARKERS,
     PANEL_MARKERS,
     AnnotateOptions,
     annotate,
@@ -59,7 +61,9 @@ def run(io: StageIO) -> str:
     candidates = load_markers(io.input["markers"])
     markers = candidates
     if mode == PANEL:
-        candidates = merge_markers(candidates, load_markers(PANEL_MARKERS))
+        panel = load_markers(PANEL_MARKERS)  # the default markers, less ambient-prone IGKC
+        default = Path(io.input["markers"]).resolve() == DEFAULT_MARKERS.resolve()
+        candidates = panel if default else merge_markers(candidates, panel)
         markers = {k: v for k, v in expressed_markers(adata, candidates).items() if v}
     options = AnnotateOptions(
         min_confidence=p["min_confidence"], min_margin=p["min_margin"], min_score=p["min_score"]
