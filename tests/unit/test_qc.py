@@ -96,12 +96,16 @@ def test_options_from_config_and_defaults():
         "doublets": False,
         "min_cells_doublets": 50,
         "seed": 7,
+        "panel_min_genes_fraction": 0.05,
+        "panel_doublets": True,
         "unrelated": "ignored",
     }
     opts = qc.QcOptions.from_config(section)
     assert dataclasses.asdict(opts) == {
         **{k: v for k, v in section.items() if k != "unrelated"},
         "sample_key": "sample",
+        "input_mode": "counts",
+        "panel_genes": 0,
     }
     default = qc.QcOptions()
     assert (default.nmads, default.nmads_mito, default.max_pct_mito, default.min_pct_mito) == (

@@ -47,6 +47,7 @@ RESULTS = {
     "report/cnv_scatter.png",
     "report/umap_malignancy.png",
     "celltypist_agreement.tsv",
+    "annotation_markers.tsv",
     "summary.html",
     "summary.md",
     "patients.tsv",

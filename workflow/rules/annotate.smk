@@ -23,6 +23,12 @@ rule annotate:
             category="2. Compartments",
             labels={"dataset": "{dataset}", "table": "agreement with CellTypist"},
         ),
+        markers_found=report(
+            paths.annotation_markers,
+            caption="../report/annotation_markers.rst",
+            category="2. Compartments",
+            labels={"dataset": "{dataset}", "table": "markers found per lineage"},
+        ),
     log:
         paths.log("annotate"),
     benchmark:

@@ -20,5 +20,6 @@ rule qc:
         mem_mb=mem_for(80),
     params:
         qc=seeded("qc"),
+        ingest=config["ingest"],
     script:
         "../scripts/qc.py"

@@ -2,12 +2,19 @@
 
 All steps are scanpy's, seeded. ``X`` keeps every gene (log-normalised); the highly
 variable genes are only marked in ``var["highly_variable"]`` and used for the PCA.
+
+The input mode (:func:`tmesig.input_mode.input_mode`) adapts the first steps: ``normalised``
+input is used as given (no normalisation, no ``log1p``); ``panel`` counts are scaled to the
+median total of the cells rather than 10,000 (a panel cell has a few hundred counts). With
+no more genes than ``n_hvg``, every gene is used; with few genes, fewer principal components
+(at most a tenth of the genes used, at least 2).
 """
 
 import anndata as ad
 import numpy as np
 import scanpy as sc
 
+from .input_mode import NORMALISED, PANEL, input_mode
 from .io.errors import InputError
 
 __all__ = ["cluster", "leiden", "normalize"]
@@ -56,6 +63,42 @@ def leiden(adata: ad.AnnData, *, resolution: float, seed: int, key_added: str = 
     )
 
 
+def _normalise_for(adata: ad.AnnData, mode: str, target_sum: float) -> str:
+    """Set ``X`` for clustering in the given input mode (in place); describe what was done."""
+    if mode == NORMALISED:
+        adata.X = adata.X.astype(np.float32)
+        return "none: input normalised, X used as given"
+    if mode == PANEL:
+        adata.X = adata.layers["counts"].copy()
+        sc.pp.normalize_total(adata)
+        sc.pp.log1p(adata)
+        return "log1p of counts scaled to the median total per cell (panel)"
+    normalize(adata, target_sum=target_sum)
+    return f"log1p of counts scaled to {target_sum:g} per cell"
+
+
+def _pca_genes(adata: ad.AnnData, *, n_hvg: int, n_pcs: int, batch_key: str | None) -> int:
+    """Mark the genes of the PCA in ``var["highly_variable"]``; return the components to use.
+
+    Fewer genes than ``n_hvg`` (a panel): every gene, no selection. Components: at most
+    ``n_pcs``, a tenth of the genes used (at least 2), and one fewer than cells and genes;
+    fewer than 2 is an :class:`InputError`.
+    """
+    if n_hvg < adata.n_vars:
+        sc.pp.highly_variable_genes(adata, n_top_genes=n_hvg, batch_key=batch_key)
+    else:
+        adata.var["highly_variable"] = True
+    n_used = int(adata.var["highly_variable"].sum())
+    n_comps = int(min(n_pcs, adata.n_obs - 1, n_used - 1, max(2, n_used // 10)))
+    if n_comps < 2:
+        msg = (
+            f"too few cells or genes to cluster ({adata.n_obs} cells, {adata.n_vars} genes); "
+            "supply more cells"
+        )
+        raise InputError(msg)
+    return n_comps
+
+
 def _harmony(pcs: np.ndarray, obs, *, key: str, seed: int) -> np.ndarray:
     """Harmony-corrected PCs (cells × components) from ``harmonypy``."""
     import harmonypy
@@ -95,7 +138,8 @@ def cluster(
     batch_key
         obs column to integrate over with Harmony (``harmonypy``); ``None`` skips integration.
     target_sum
-        Counts per cell after normalisation.
+        Counts per cell after normalisation (``panel`` input: the median total instead;
+        ``normalised`` input is not normalised again).
     seed
         Seed for PCA, Leiden and UMAP.
 
@@ -110,17 +154,11 @@ def cluster(
     InputError
         If the data have fewer than 3 cells or highly variable genes.
     """
-    normalize(adata, target_sum=target_sum)
+    mode = input_mode(adata)
+    normalisation = _normalise_for(adata, mode, target_sum)
     n_hvg = min(n_hvg, adata.n_vars)
     hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
-    sc.pp.highly_variable_genes(adata, n_top_genes=n_hvg, batch_key=hv_batch)
-    n_comps = int(min(n_pcs, adata.n_obs - 1, int(adata.var["highly_variable"].sum()) - 1))
-    if n_comps < 2:
-        msg = (
-            f"too few cells or genes to cluster ({adata.n_obs} cells, {adata.n_vars} genes); "
-            "supply more cells"
-        )
-        raise InputError(msg)
+    n_comps = _pca_genes(adata, n_hvg=n_hvg, n_pcs=n_pcs, batch_key=hv_batch)
     sc.pp.pca(adata, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
     rep = "X_pca"
     if hv_batch is not None:
@@ -142,6 +180,8 @@ def cluster(
         "batch_key": batch_key or "",
         "seed": int(seed),
         "n_clusters": int(adata.obs["leiden"].nunique()),
+        "input_mode": mode,
+        "normalisation": normalisation,
     }
     adata.obsm["X_umap"] = adata.obsm["X_umap"].astype(np.float32)
     return adata

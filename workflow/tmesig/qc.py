@@ -3,7 +3,15 @@
 Thresholds follow the usual median ± k·MAD rule, computed separately in each sample on
 ``log1p(total counts)``, ``log1p(genes detected)`` (both sides) and on the percentage of
 mitochondrial counts (upper side only). Doublets are called with scanpy's scrublet, one
-sample at a time.
+sample at a time. A rule whose MAD is (near) 0 in a sample is not applied there (a
+threshold at ``median ± k·0`` would cut cells by float rounding), and the summary says so.
+
+The input mode (:mod:`tmesig.input_mode`) changes what is measured: ``normalised`` input has
+no counts, so only genes detected and the mitochondrial share (of ``expm1`` of the values)
+are used and doublets are not screened; ``panel`` input scales the ``min_genes`` floor to the
+panel's size, applies the count and gene rules on their lower side only (a cell's share of
+a few hundred chosen genes says more about its type than about doublets) and, unless
+``panel_doublets``, does not screen doublets either.
 """
 
 from collections.abc import Mapping
@@ -16,9 +24,13 @@ import pandas as pd
 import scanpy as sc
 import scipy.sparse as sp
 
+from .input_mode import COUNTS, NORMALISED, PANEL
 from .io.errors import InputError
 
 __all__ = ["QcOptions", "mad_bounds", "qc_metrics", "run_qc"]
+
+#: A MAD below this (on the log or percentage scale) is treated as 0: the rule is skipped.
+MIN_MAD = 1e-3
 
 #: Reasons a cell is removed, in the order they are tested (``n_<reason>`` summary columns).
 _REASONS = (
@@ -53,7 +65,9 @@ def mad_bounds(values: np.ndarray, *, nmads: float) -> tuple[float, float]:
     return med - nmads * mad, med + nmads * mad
 
 
-def qc_metrics(adata: ad.AnnData, *, layer: str = "counts") -> pd.DataFrame:
+def qc_metrics(
+    adata: ad.AnnData, *, layer: str = "counts", normalised: bool = False
+) -> pd.DataFrame:
     """Per-cell total counts, genes detected and mitochondrial percentage.
 
     Mitochondrial genes are those whose symbol starts with ``MT-``; when a dataset has none
@@ -65,6 +79,9 @@ def qc_metrics(adata: ad.AnnData, *, layer: str = "counts") -> pd.DataFrame:
         Cells × genes.
     layer
         Layer with the counts (``X`` when absent).
+    normalised
+        The matrix holds log-normalised values (no counts): ``total_counts`` is NaN and
+        ``pct_mito`` is the share of ``expm1`` of the values (the normalised counts).
 
     Returns
     -------
@@ -72,15 +89,21 @@ def qc_metrics(adata: ad.AnnData, *, layer: str = "counts") -> pd.DataFrame:
         ``total_counts``, ``n_genes`` and ``pct_mito`` per cell (index: ``obs_names``).
     """
     x = adata.layers[layer] if layer in adata.layers else adata.X
-    x = sp.csr_matrix(x)
-    total = np.asarray(x.sum(axis=1)).ravel().astype(np.float64)
+    x = sp.csr_matrix(x, dtype=np.float64)
+    x.eliminate_zeros()
     genes = np.diff(x.indptr).astype(np.int64)
+    if normalised:
+        x = x.copy()
+        x.data = np.expm1(x.data)
+    total = np.asarray(x.sum(axis=1)).ravel().astype(np.float64)
     mito = np.asarray(adata.var_names.str.upper().str.startswith("MT-"))
     if mito.any():
         mt = np.asarray(x[:, np.flatnonzero(mito)].sum(axis=1)).ravel()
         pct = np.divide(100.0 * mt, total, out=np.zeros_like(total), where=total > 0)
     else:
         pct = np.full(adata.n_obs, np.nan)
+    if normalised:
+        total = np.full(adata.n_obs, np.nan)
     return pd.DataFrame(
         {"total_counts": total, "n_genes": genes, "pct_mito": pct}, index=adata.obs_names
     )
@@ -111,8 +134,18 @@ class QcOptions:
         Samples with fewer cells are not screened for doublets (recorded in the summary).
     seed : int
         Seed for scrublet.
+    panel_min_genes_fraction : float
+        Panel input: the ``min_genes`` floor becomes ``min(min_genes, ceil(fraction × genes
+        in the panel))``.
+    panel_doublets : bool
+        Panel input: run scrublet too (its simulated doublets assume whole-transcriptome
+        droplet data; off by default).
     sample_key : str
         obs column with the sample of each cell.
+    input_mode : str
+        ``counts``, ``normalised`` or ``panel`` (:mod:`tmesig.input_mode`).
+    panel_genes : int
+        Genes in the panel (``panel`` mode; 0: the matrix's genes).
     """
 
     nmads: float = 5.0
@@ -124,11 +157,15 @@ class QcOptions:
     doublets: bool = True
     min_cells_doublets: int = 100
     seed: int = 0
+    panel_min_genes_fraction: float = 0.02
+    panel_doublets: bool = False
     sample_key: str = "sample"
+    input_mode: str = COUNTS
+    panel_genes: int = 0
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "QcOptions":
-        """Options from the config's ``qc`` section (every field but ``sample_key`` required).
+        """Options from the config's ``qc`` section (every field but the last three required).
 
         Parameters
         ----------
@@ -139,7 +176,35 @@ class QcOptions:
         -------
         QcOptions
         """
-        return cls(**{f.name: section[f.name] for f in fields(cls) if f.name != "sample_key"})
+        skip = ("sample_key", "input_mode", "panel_genes")
+        return cls(**{f.name: section[f.name] for f in fields(cls) if f.name not in skip})
+
+    def min_genes_floor(self, n_genes: int) -> int:
+        """The absolute genes-detected floor: ``min_genes``, scaled down for a panel.
+
+        Parameters
+        ----------
+        n_genes : int
+            Genes in the matrix (used when ``panel_genes`` is 0).
+
+        Returns
+        -------
+        int
+        """
+        if self.input_mode != PANEL:
+            return int(self.min_genes)
+        panel = self.panel_genes or n_genes
+        return int(min(self.min_genes, np.ceil(self.panel_min_genes_fraction * panel)))
+
+    def doublet_skip_reason(self) -> str | None:
+        """Why doublets are not screened in this mode, or ``None`` when they are."""
+        if not self.doublets:
+            return "skipped: qc.doublets is false"
+        if self.input_mode == NORMALISED:
+            return "skipped: input normalised (scrublet needs counts)"
+        if self.input_mode == PANEL and not self.panel_doublets:
+            return "skipped: targeted panel (qc.panel_doublets is false)"
+        return None
 
 
 def run_qc(
@@ -166,21 +231,27 @@ def run_qc(
         When no cell passes.
     """
     opts = QcOptions() if options is None else options
-    m = qc_metrics(adata)
+    normalised = opts.input_mode == NORMALISED
+    m = qc_metrics(adata, normalised=normalised)
     m.insert(0, "sample", adata.obs[opts.sample_key].astype(str).to_numpy())
     m["log_counts"] = np.log1p(m["total_counts"])
     m["log_genes"] = np.log1p(m["n_genes"])
     m["doublet_score"] = np.nan
     m["predicted_doublet"] = False
     reasons = _Reasons(m.index)
-    rows = [_sample_thresholds(m, sample, reasons, opts) for sample in _samples(m)]
-    if opts.doublets:
-        for row in rows:
+    floor = opts.min_genes_floor(adata.n_vars)
+    rows = [_sample_thresholds(m, sample, reasons, opts, floor) for sample in _samples(m)]
+    skip = opts.doublet_skip_reason()
+    for row in rows:
+        if skip is None:
             _screen_doublets(adata, m, row, opts)
-        reasons.add(m["predicted_doublet"].to_numpy().astype(bool), "doublet")
+        else:
+            row["doublets"] = skip
+    reasons.add(m["predicted_doublet"].to_numpy().astype(bool), "doublet")
     m["removed_reason"] = reasons.series.replace("", "kept")
     m["kept"] = reasons.series.to_numpy() == ""
     summary = _summary(m, rows)
+    summary.insert(1, "input_mode", opts.input_mode)
     out = _filtered(adata, m, opts.min_cells_per_gene)
     m = m.drop(columns=["log_counts", "log_genes"])
     m.index.name = "cell"
@@ -202,37 +273,63 @@ def _samples(m: pd.DataFrame) -> list[Any]:
     return [sample for sample, _ in m.groupby("sample", sort=True, observed=True)]
 
 
+def _mad_rule(
+    m: pd.DataFrame, sel: np.ndarray, column: str, nmads: float
+) -> tuple[float, float, str]:
+    """Median ± ``nmads`` MAD of ``m[column]`` over ``sel``; NaN bounds when the MAD is ~0."""
+    values = m.loc[sel, column].to_numpy()
+    med = float(np.median(values))
+    mad = float(np.median(np.abs(values - med)))
+    if mad < MIN_MAD:
+        share = float(np.mean(np.abs(values - med) < MIN_MAD))
+        return np.nan, np.nan, f"skipped: MAD 0 ({share:.0%} of cells share the median)"
+    return med - nmads * mad, med + nmads * mad, "applied"
+
+
 def _sample_thresholds(
-    m: pd.DataFrame, sample: Any, reasons: _Reasons, opts: QcOptions
+    m: pd.DataFrame, sample: Any, reasons: _Reasons, opts: QcOptions, floor: int
 ) -> dict[str, Any]:
     """Apply one sample's count, gene and mitochondrial thresholds; return its summary row."""
     sel = m["sample"].to_numpy() == sample
-    sub = m[sel]
-    lo_c, hi_c = mad_bounds(sub["log_counts"].to_numpy(), nmads=opts.nmads)
-    lo_g, hi_g = mad_bounds(sub["log_genes"].to_numpy(), nmads=opts.nmads)
+    row: dict[str, Any] = {"sample": sample, "cells_in": int(sel.sum())}
+    if opts.input_mode == NORMALISED:
+        lo_c, hi_c, row["count_filter"] = np.nan, np.nan, "skipped: input normalised (no counts)"
+    else:
+        lo_c, hi_c, row["count_filter"] = _mad_rule(m, sel, "log_counts", opts.nmads)
+    lo_g, hi_g, row["gene_filter"] = _mad_rule(m, sel, "log_genes", opts.nmads)
+    if opts.input_mode == PANEL:  # a panel's totals follow its gene choice, not doublets
+        hi_c = hi_g = np.nan
+        for key in ("count_filter", "gene_filter"):
+            if row[key] == "applied":
+                row[key] = "applied: lower bound only (panel)"
+    # comparisons with NaN bounds are False: a skipped rule removes nothing
     reasons.add(sel & (m["log_counts"].to_numpy() < lo_c), "low_counts")
     reasons.add(sel & (m["log_counts"].to_numpy() > hi_c), "high_counts")
     reasons.add(sel & (m["log_genes"].to_numpy() < lo_g), "low_genes")
     reasons.add(sel & (m["log_genes"].to_numpy() > hi_g), "high_genes")
-    reasons.add(sel & (m["n_genes"].to_numpy() < opts.min_genes), "below_min_genes")
-    row: dict[str, Any] = {
-        "sample": sample,
-        "cells_in": int(sel.sum()),
-        "min_total_counts": float(np.expm1(lo_c)),
-        "max_total_counts": float(np.expm1(hi_c)),
-        "min_genes": float(max(np.expm1(lo_g), opts.min_genes)),
-        "max_genes": float(np.expm1(hi_g)),
-    }
-    pct = sub["pct_mito"].to_numpy()
+    reasons.add(sel & (m["n_genes"].to_numpy() < floor), "below_min_genes")
+    row.update(
+        {
+            "min_total_counts": float(np.expm1(lo_c)),
+            "max_total_counts": float(np.expm1(hi_c)),
+            "min_genes": float(np.nanmax([np.expm1(lo_g), floor])),
+            "max_genes": float(np.expm1(hi_g)),
+            "min_genes_floor": floor,
+        }
+    )
+    pct = m.loc[sel, "pct_mito"].to_numpy()
     if np.all(np.isnan(pct)):
         row["max_pct_mito"] = np.nan
         row["mito_filter"] = "skipped: no MT- genes in the matrix"
-    else:
-        _, hi_m = mad_bounds(pct, nmads=opts.nmads_mito)
+        return row
+    _, hi_m, status = _mad_rule(m, sel, "pct_mito", opts.nmads_mito)
+    if status == "applied":
         cut = min(max(hi_m, opts.min_pct_mito), opts.max_pct_mito)
-        reasons.add(sel & (m["pct_mito"].to_numpy() > cut), "high_mito")
-        row["max_pct_mito"] = float(cut)
-        row["mito_filter"] = "applied"
+    else:  # MAD 0: only the hard ceiling
+        cut, status = float(opts.max_pct_mito), f"{status}; ceiling qc.max_pct_mito only"
+    reasons.add(sel & (m["pct_mito"].to_numpy() > cut), "high_mito")
+    row["max_pct_mito"] = float(cut)
+    row["mito_filter"] = status
     return row
 
 
@@ -276,7 +373,10 @@ def _filtered(adata: ad.AnnData, m: pd.DataFrame, min_cells_per_gene: int) -> ad
             "QC removed every cell; loosen config qc.nmads / qc.min_genes or check the input matrix"
         )
         raise InputError(msg)
-    gene_cells = np.diff(sp.csc_matrix(out.layers["counts"]).indptr)
+    x = out.layers["counts"] if "counts" in out.layers else out.X
+    x = sp.csc_matrix(x)
+    x.eliminate_zeros()
+    gene_cells = np.diff(x.indptr)
     out = out[:, gene_cells >= min_cells_per_gene].copy()
     for col in ("total_counts", "n_genes", "pct_mito", "doublet_score"):
         out.obs[col] = m.loc[out.obs_names, col].to_numpy()

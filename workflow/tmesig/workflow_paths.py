@@ -27,7 +27,13 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
     "ingest": ("ingested", "ingest_summary"),
     "qc": ("qc", "qc_metrics", "qc_summary"),
     "cluster": ("clustered",),
-    "annotate": ("annotation", "annotation_clusters", "label_agreement", "celltypist_agreement"),
+    "annotate": (
+        "annotation",
+        "annotation_clusters",
+        "label_agreement",
+        "celltypist_agreement",
+        "annotation_markers",
+    ),
     "subsets": (
         "annotation_subsets",
         "annotation_subclusters",
@@ -162,6 +168,7 @@ class WorkflowPaths:
     annotation_clusters = f"{_DS}/annotation_clusters.tsv"
     label_agreement = f"{_DS}/label_agreement.tsv"
     celltypist_agreement = f"{_DS}/celltypist_agreement.tsv"
+    annotation_markers = f"{_DS}/annotation_markers.tsv"
     # subsets
     annotation_subsets = f"{_DS}/annotation_subsets.tsv"
     annotation_subclusters = f"{_DS}/annotation_subclusters.tsv"

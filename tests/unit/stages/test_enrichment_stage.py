@@ -51,7 +51,9 @@ def test_enrichment_stage_finds_planted_markers(planted, tmp_path):
         "fwer",
         "tag_fraction",
         "lead_genes",
+        "input_mode",
     ]
+    assert (res["input_mode"] == "counts").all()  # nothing recorded in the h5ad: counts
     assert set(res["group"]) == {"T_NK", "myeloid"}  # unassigned cells are not a group
     row = res.set_index(["group", "term"]).loc[("T_NK", "markers_a")]
     assert row["collection"] == "tmesig" and row["nes"] > 0

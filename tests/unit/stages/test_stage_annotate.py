@@ -71,7 +71,10 @@ def test_annotate_stage_tables_and_author_agreement(clustered, tmp_path):
     counts = cells["compartment"].value_counts()
     assert summary == "cells per compartment: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
     got_clusters = pd.read_csv(tmp_path / "clusters.tsv", sep="\t")
-    assert list(got_clusters.columns) == list(clusters.columns)
+    assert list(got_clusters.columns) == [*clusters.columns, "input_mode"]
+    assert (got_clusters["input_mode"] == "counts").all() and (
+        cells["input_mode"] == "counts"
+    ).all()
     assert len(got_clusters) == len(clusters)
     agreement = pd.read_csv(tmp_path / "agreement.tsv", sep="\t", index_col=0)
     assert agreement.index.name == "ours"
@@ -117,3 +120,30 @@ def test_annotate_stage_missing_label_col_is_input_error(clustered, tmp_path):
     with pytest.raises(InputError, match="label_col 'nope'") as info:
         stage.run(_io(clustered, tmp_path, label_col="nope"))
     assert str(clustered) in str(info.value)
+
+
+def test_annotate_stage_panel_mode_writes_markers_found(clustered, tmp_path):
+    """Panel mode: markers from the panel candidates a cluster expresses; the table counts them."""
+    from tmesig.annotate import PANEL_MARKERS, expressed_markers
+    from tmesig.input_mode import store_input_mode
+
+    adata = ad.read_h5ad(clustered)
+    store_input_mode(adata, "panel")
+    path = tmp_path / "panel.h5ad"
+    adata.write_h5ad(path)
+    io = _io(path, tmp_path)
+    io.output["markers_found"] = str(tmp_path / "markers.tsv")
+    stage.run(io)
+    found = pd.read_csv(tmp_path / "markers.tsv", sep="\t").set_index("lineage")
+    cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
+    assert (found["input_mode"] == "panel").all() and (cells["input_mode"] == "panel").all()
+    candidates = load_markers(PANEL_MARKERS)
+    used = expressed_markers(adata, candidates)
+    for lin, genes in candidates.items():
+        assert found.loc[lin, "markers_listed"] == len(genes)
+        assert found.loc[lin, "markers_measured"] == sum(g in adata.var_names for g in genes)
+        # used: expressed by a cluster (25%) and detected, as the scores report them
+        assert set(str(found.loc[lin, "genes"]).split(",")) - {"nan"} <= set(used[lin])
+    assert (found["cells_called"].sum() + (cells["compartment"] == "unassigned").sum()) == len(
+        cells
+    )

@@ -18,6 +18,8 @@ QC_CONFIG = {
     "doublets": True,
     "min_cells_doublets": 100,
     "seed": 0,
+    "panel_min_genes_fraction": 0.02,
+    "panel_doublets": False,
 }
 
 
@@ -34,7 +36,9 @@ def _ingested(tmp_path):
 def _io(tmp_path, h5ad, config):
     out = {k: str(tmp_path / f"{k}.{ext}") for k, ext in [("h5ad", "h5ad"), ("metrics", "tsv")]}
     out["summary"] = str(tmp_path / "summary.tsv")
-    return StageIO(input={"h5ad": str(h5ad)}, output=out, params={"qc": config})
+    # 300 planted genes would be a targeted panel under input_mode auto: these tests are on counts
+    params = {"qc": config, "ingest": {"input_mode": "counts"}}
+    return StageIO(input={"h5ad": str(h5ad)}, output=out, params=params)
 
 
 def test_qc_stage_writes_the_package_results(tmp_path):
@@ -44,7 +48,7 @@ def test_qc_stage_writes_the_package_results(tmp_path):
     kept, metrics, summary = qc.run_qc(
         ad.read_h5ad(h5ad), options=qc.QcOptions.from_config(QC_CONFIG)
     )
-    assert summary_line == f"QC kept {kept.n_obs} of 240 cells"
+    assert summary_line == f"QC kept {kept.n_obs} of 240 cells (input mode counts)"
     assert kept.n_obs < 240 and not metrics.loc[["c0", "c1", "c2"], "kept"].any()
     assert metrics.loc["c0", "removed_reason"].split(";")[-1] == "high_mito"
     assert open(io.output["metrics"]).read() == metrics.to_csv(sep="\t", float_format="%.6g")

@@ -40,7 +40,8 @@ def test_score_stage_writes_scores_and_coverage(tmp_path, clustered, method):
     assert scores.attrs == {} and scores.index.name == "cell"
     assert scores.dtypes.eq(np.float32).all()
     assert list(scores.columns) == coverage.loc[coverage["scored"], "set"].tolist()
-    assert list(coverage.columns) == [*ref_cov.columns, "method"]
+    assert list(coverage.columns) == [*ref_cov.columns, "method", "input_mode"]
+    assert (coverage["input_mode"] == "counts").all()
     recorded = f"method={method};ctrl_size=50;n_bins=25;seed=0;max_rank=1500;min_coverage=0.5"
     assert (coverage["method"] == recorded).all()
     skipped = coverage.loc[~coverage["scored"], "set"].tolist()

@@ -42,19 +42,31 @@ no markers has near-random per-cell calls). A cluster is ``unassigned`` when
 ``cell_compartment`` is kept). All computations are deterministic; ties are broken by the
 order of :data:`tmesig.constants.LINEAGES`.
 
+Targeted panels
+---------------
+On a panel (:mod:`tmesig.input_mode`), each lineage's markers are the configured ones plus
+a broader candidate list (:data:`PANEL_MARKERS`), intersected with the panel and kept when
+one cluster expresses them (:func:`expressed_markers`); :func:`markers_found` says per
+lineage how many markers were found and whether it can be called.
+
 Modules: ``_markers`` (the marker file), ``_scores`` (marker and gene-set scores),
-``_lineage`` (cell and cluster calls).
+``_lineage`` (cell and cluster calls), ``_panel`` (panel markers, markers found).
 """
 
 from ._lineage import AnnotateOptions, annotate
 from ._markers import DEFAULT_MARKERS, load_markers
+from ._panel import PANEL_MARKERS, expressed_markers, markers_found, merge_markers
 from ._scores import gene_set_scores, marker_scores
 
 __all__ = [
     "DEFAULT_MARKERS",
+    "PANEL_MARKERS",
     "AnnotateOptions",
     "annotate",
+    "expressed_markers",
     "gene_set_scores",
     "load_markers",
     "marker_scores",
+    "markers_found",
+    "merge_markers",
 ]

@@ -16,10 +16,12 @@ from types import MappingProxyType
 
 from . import _cells, _stats, _views
 
-__all__ = ["NOTE", "PATTERNS", "TABLES", "define", "definitions", "undefined"]
+__all__ = ["INPUT_MODE", "NOTE", "PATTERNS", "TABLES", "define", "definitions", "undefined"]
 
 #: The one column of a table written when there is nothing to compute (no condition...).
 NOTE = "why the table has no results, and what to supply to get them"
+#: The column several tables carry to say what the input matrix held.
+INPUT_MODE = "what the input held: counts, normalised (log values only) or panel (few genes)"
 
 _TABLES: dict[str, Mapping[str, str]] = {
     "qc_metrics": _cells.QC_METRICS,
@@ -28,6 +30,7 @@ _TABLES: dict[str, Mapping[str, str]] = {
     "annotation_clusters": _cells.ANNOTATION_CLUSTERS,
     "label_agreement": _cells.AGREEMENT,
     "celltypist_agreement": _cells.AGREEMENT,
+    "annotation_markers": _cells.ANNOTATION_MARKERS,
     "annotation_subsets": _cells.ANNOTATION_SUBSETS,
     "annotation_subclusters": _cells.ANNOTATION_SUBCLUSTERS,
     "library_table": _stats.LIBRARY,
@@ -73,6 +76,8 @@ def define(table: str, column: str) -> str | None:
     for prefix, text in PATTERNS.get(table, ()):
         if column.startswith(prefix) and column != "note":
             return text
+    if column == "input_mode":
+        return INPUT_MODE
     return NOTE if column == "note" else None
 
 

@@ -25,6 +25,9 @@ QC_SUMMARY = {
     "max_genes": "upper bound on genes detected: median + k x MAD of log1p genes",
     "max_pct_mito": "cut-off on % mitochondrial counts (median + k x MAD, capped and floored)",
     "mito_filter": "whether the mitochondrial filter was applied, or why it was skipped",
+    "count_filter": "whether the total-counts MAD rule was applied, or why not (MAD 0, no counts)",
+    "gene_filter": "whether the genes-detected MAD rule was applied, or why not (MAD of 0)",
+    "min_genes_floor": "the absolute floor on genes detected used (scaled to the panel's size)",
     "doublets": "whether scrublet was run on the sample, or why it was skipped",
     "doublet_threshold": "scrublet's doublet-score threshold for the sample",
     "cells_kept": "cells that passed QC",
@@ -141,4 +144,16 @@ PATTERNS = {
     ),
     "label_agreement": (("", "cells with this author label and our compartment (the row)"),),
     "celltypist_agreement": (("", "cells with this CellTypist label and our compartment"),),
+}
+
+#: ``annotation_markers.tsv``: one row per lineage, the markers the lineage call could use.
+ANNOTATION_MARKERS = {
+    "lineage": "lineage (tmesig.constants.LINEAGES)",
+    "markers_listed": "candidate markers of the lineage in the marker file",
+    "markers_measured": "candidate markers present in the matrix",
+    "markers_used": "markers the lineage score used (measured and expressed)",
+    "genes": "the markers used, comma-separated",
+    "cells_called": "cells called this lineage",
+    "callable": "whether enough markers were found to call the lineage",
+    "note": "why the lineage cannot be called and what to do (empty when it can)",
 }

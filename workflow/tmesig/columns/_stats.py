@@ -7,6 +7,7 @@ LIBRARY = {
     "n_genes": "genes in the set",
     "direction": "up: high means resistance; down: low means resistance (e.g. antigen loss)",
     "compartments": "compartments the set's provenance says it applies to ('any': all)",
+    "category": "mechanism class of the set (tmesig.constants.SET_CATEGORIES; figures group by it)",
     "card": "the set is an item of the design card (shown in the UMAP and dot-plot figures)",
     "seed": "seed review the set is tied to (resources/signatures/seeds.tsv)",
     "seed_citation": "citation of the seed review",

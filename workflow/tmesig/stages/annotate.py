@@ -6,18 +6,34 @@ Inputs
 Outputs
     ``cells`` (``annotation.tsv``), ``clusters`` (``annotation_clusters.tsv``),
     ``agreement`` (``label_agreement.tsv``: ours vs the author labels, or a note),
-    ``celltypist`` (``celltypist_agreement.tsv``: ours vs CellTypist, or a note).
+    ``celltypist`` (``celltypist_agreement.tsv``: ours vs CellTypist, or a note);
+    ``markers_found`` (optional, ``annotation_markers.tsv``: per lineage the markers listed,
+    measured and used, cells called, and a note when the lineage cannot be called).
+    ``annotation.tsv`` and ``annotation_clusters.tsv`` carry the run's ``input_mode``; on a
+    targeted panel the markers are the panel candidates (:data:`tmesig.annotate.PANEL_MARKERS`,
+    after a custom marker file's own genes) that the panel measures and a cluster expresses.
 Params
     ``annotate`` (config section: thresholds, ``label_mapping``, ``use_author_labels``,
     ``celltypist_*``), ``row`` (the sample-sheet row: ``label_col``).
 """
 
 import logging
+from pathlib import Path
 
 import anndata as ad
 
 from .. import celltypist_bridge as ext
-from ..annotate import AnnotateOptions, annotate, load_markers
+from ..annotate import (
+    DEFAULT_MARKERS,
+    PANEL_MARKERS,
+    AnnotateOptions,
+    annotate,
+    expressed_markers,
+    load_markers,
+    markers_found,
+    merge_markers,
+)
+from ..input_mode import PANEL, input_mode
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -40,12 +56,28 @@ def run(io: StageIO) -> str:
     """
     p = io.params["annotate"]
     label_col = io.params["row"].get("label_col", "")
-    markers = load_markers(io.input["markers"])
     adata = ad.read_h5ad(io.input["h5ad"])
+    mode = input_mode(adata)
+    candidates = load_markers(io.input["markers"])
+    markers = candidates
+    if mode == PANEL:
+        panel = load_markers(PANEL_MARKERS)  # the default markers, less ambient-prone IGKC
+        default = Path(io.input["markers"]).resolve() == DEFAULT_MARKERS.resolve()
+        candidates = panel if default else merge_markers(candidates, panel)
+        markers = {k: v for k, v in expressed_markers(adata, candidates).items() if v}
     options = AnnotateOptions(
         min_confidence=p["min_confidence"], min_margin=p["min_margin"], min_score=p["min_score"]
     )
     cells, clusters = annotate(adata, markers, cluster_key="leiden", options=options)
+    found = markers_found(
+        candidates,
+        cells.attrs["markers_used"],
+        cells["compartment"],
+        var_names=adata.var_names,
+        min_markers=options.min_markers,
+    )
+    for note in found.loc[~found["callable"], "note"]:
+        logger.warning("input mode %s: %s", mode, note)
     cells.insert(0, "source", "tmesig markers")
     if label_col:
         cells, table, fraction = ext.author_agreement(
@@ -76,6 +108,11 @@ def run(io: StageIO) -> str:
             io.output["celltypist"], sep="\t", index=False
         )
     cells.index.name = "cell"
+    cells["input_mode"] = mode
+    clusters["input_mode"] = mode
+    found.insert(1, "input_mode", mode)
+    if "markers_found" in io.output:
+        found.to_csv(io.output["markers_found"], sep="\t", index=False)
     cells.to_csv(io.output["cells"], sep="\t", float_format="%.6g")
     clusters.to_csv(io.output["clusters"], sep="\t", index=False, float_format="%.6g")
     counts = cells["compartment"].value_counts()

@@ -6,7 +6,10 @@ Inputs
     ``library_gmt``: ``results/signatures/tmesig.gmt``;
     ``hallmark_gmt``: the shipped MSigDB Hallmark GMT.
 Outputs
-    ``table``: ``results/{dataset}/enrichment.tsv`` (see :func:`tmesig.enrichment.prerank`).
+    ``table``: ``results/{dataset}/enrichment.tsv`` (see :func:`tmesig.enrichment.prerank`),
+    with the run's ``input_mode``. The genes are ranked by scanpy's ``rank_genes_groups`` on
+    the log-normalised ``X`` (a t-test, Wilcoxon or logistic regression: no gene-level count
+    model), so the ranking is the same kind for ``normalised`` input.
 Params
     ``enrichment``: the config section (``method``, ``permutation_num``, ``seed``,
     ``min_size``, ``max_size``).
@@ -16,6 +19,7 @@ import anndata as ad
 import pandas as pd
 
 from .. import enrichment, signatures
+from ..input_mode import input_mode
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -52,5 +56,6 @@ def run(io: StageIO) -> str:
         min_size=p["min_size"],
         max_size=p["max_size"],
     )
+    res["input_mode"] = input_mode(adata)
     res.to_csv(io.output["table"], sep="\t", index=False, float_format="%.6g")
     return f"{len(res)} enrichment rows for {len(rankings)} compartments"

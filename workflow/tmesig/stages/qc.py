@@ -7,12 +7,19 @@ Outputs
     ``metrics``: ``qc_metrics.tsv``, per-cell metrics, flags and removal reason;
     ``summary``: ``qc_summary.tsv``, per-sample thresholds and counts; floats as ``%.6g``.
 Params
-    ``qc``: the config's ``qc`` section (:class:`tmesig.qc.QcOptions`).
+    ``qc``: the config's ``qc`` section (:class:`tmesig.qc.QcOptions`); ``ingest`` (optional):
+    the config's ``ingest`` section, whose ``input_mode`` (default ``auto``) decides with the
+    data whether the run is on counts, normalised values or a panel
+    (:func:`tmesig.input_mode.resolve_input_mode`); the mode is stored in ``qc.h5ad`` for the
+    later stages and written in ``qc_summary.tsv``.
 """
+
+import dataclasses
 
 import anndata as ad
 
 from .. import qc
+from ..input_mode import resolve_input_mode, store_input_mode
 from ..io.write import write_h5ad_deterministic
 from ._io import StageIO
 
@@ -30,11 +37,15 @@ def run(io: StageIO) -> str:
     Returns
     -------
     str
-        ``"QC kept <kept> of <total> cells"``.
+        ``"QC kept <kept> of <total> cells (input mode <mode>)"``.
     """
     adata = ad.read_h5ad(io.input["h5ad"])
-    kept, metrics, summary = qc.run_qc(adata, options=qc.QcOptions.from_config(io.params["qc"]))
+    requested = io.params.get("ingest", {}).get("input_mode", "auto")
+    mode = resolve_input_mode(adata, requested=requested)
+    options = dataclasses.replace(qc.QcOptions.from_config(io.params["qc"]), input_mode=mode)
+    kept, metrics, summary = qc.run_qc(adata, options=options)
+    store_input_mode(kept, mode)
     metrics.to_csv(io.output["metrics"], sep="\t", float_format="%.6g")
     summary.to_csv(io.output["summary"], sep="\t", index=False, float_format="%.6g")
     write_h5ad_deterministic(kept, io.output["h5ad"])
-    return f"QC kept {kept.n_obs} of {adata.n_obs} cells"
+    return f"QC kept {kept.n_obs} of {adata.n_obs} cells (input mode {mode})"

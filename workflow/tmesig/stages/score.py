@@ -6,7 +6,8 @@ Inputs
 Outputs
     ``scores``: ``scores.parquet`` (cells × scored sets, float32, index ``cell``);
     ``coverage``: ``coverage.tsv`` (:func:`tmesig.score.coverage_table` plus a ``method``
-    column recording the method and its parameters).
+    column recording the method and its parameters, and ``input_mode``: scores are computed
+    on ``X`` whatever the mode, i.e. on the given values for ``normalised`` input).
 Params
     ``score``: the config's ``score`` section (``method``, ``min_coverage``, ``ctrl_size``,
     ``n_bins``, ``seed``, ``max_rank``).
@@ -15,6 +16,7 @@ Params
 import anndata as ad
 
 from .. import score, signatures
+from ..input_mode import input_mode
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -39,6 +41,7 @@ def run(io: StageIO) -> str:
     scores, coverage = score.score_cells(adata, sets, options=score.ScoreOptions.from_config(p))
     params = {k: p[k] for k in _RECORDED}
     coverage["method"] = ";".join(f"{k}={v}" for k, v in params.items())
+    coverage["input_mode"] = input_mode(adata)
     skipped = coverage.loc[~coverage["scored"], "set"].tolist()
     scores.attrs = {}
     scores.to_parquet(io.output["scores"])

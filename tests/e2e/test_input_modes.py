@@ -1,0 +1,169 @@
+"""End-to-end: a log-normalised-only dataset and a targeted panel run through the workflow.
+
+* normalised: 400 demo cells as log1p(CP10k) rounded to 3 decimals (as a GEO text export: the
+  counts cannot be recovered), no counts, ``ingest.input_mode: normalised``;
+* panel: 400 demo cells restricted to 400 genes (immune, stromal and epithelial candidates
+  plus random genes), raw counts, ``input_mode: auto`` (detected from the gene count).
+
+Both must run to the end, lose no cell to QC artefacts (no MAD-0 threshold, no doublet
+screening on values it cannot use) and say the input mode in every table this stage set
+writes (QC, annotation, coverage, enrichment).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import yaml
+from conftest import DEMO
+from tmesig import annotate, signatures
+from tmesig.workflow_paths import WorkflowPaths
+
+pytestmark = pytest.mark.slow
+
+PATHS = WorkflowPaths(datasets=("mini",))
+
+
+def _out(workdir, name):
+    return workdir / getattr(PATHS, name).format(dataset="mini")
+
+
+def _cells(per_sample: int, seed: int = 0):
+    import anndata as ad
+
+    a = ad.read_h5ad(DEMO)
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(a.obs["sample"] == s), per_sample, replace=False)
+            for s in a.obs["sample"].cat.categories
+        ]
+    )
+    return a[np.sort(keep)].copy()
+
+
+def _panel_genes(var_names, *, size: int = 400, seed: int = 0) -> list[str]:
+    """A panel as vendors build them: part of the lineage candidates and library genes, then
+    random genes (no gene list tuned to the demo)."""
+    rng = np.random.default_rng(seed)
+    cand = annotate.load_markers(annotate.PANEL_MARKERS)
+    lib = {g for gs in signatures.load_library() for g in gs.genes}
+    pool = sorted(({g for v in cand.values() for g in v} | lib) & set(var_names))
+    genes = list(rng.choice(pool, min(len(pool), size // 2), replace=False))
+    rest = sorted(set(var_names) - set(genes))
+    genes += list(rng.choice(rest, size - len(genes), replace=False))
+    return sorted(genes)
+
+
+def _write_run(tmp, adata, *, input_mode: str):
+    data = tmp / "data.h5ad"
+    adata.write_h5ad(data)
+    pd.DataFrame(
+        {
+            "dataset": ["mini"],
+            "path": [str(data)],
+            "sha256": [""],
+            "sample_col": ["sample"],
+            "patient_col": [""],
+            "condition_col": [""],
+            "label_col": ["cell_type"],
+        }
+    ).to_csv(tmp / "samples.tsv", sep="\t", index=False)
+    cfg = {
+        "samples": str(tmp / "samples.tsv"),
+        "ingest": {"input_mode": input_mode},
+        "cluster": {"n_pcs": 20},
+        "enrichment": {"permutation_num": 100},
+        "flag": {"n_null": 200},
+    }
+    (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def _run(tmp):
+    from test_workflow import _snakemake
+
+    res = _snakemake(tmp, "--cores", "2")
+    assert res.returncode == 0, res.stderr[-4000:]
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def normalised_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("normalised")
+    a = _cells(100)
+    x = sp.csr_matrix(a.X, dtype=np.float64)
+    x = sp.diags(1e4 / np.asarray(x.sum(axis=1)).ravel()) @ x
+    x.data = np.round(np.log1p(x.data), 3)
+    a.X = sp.csr_matrix(x, dtype=np.float32)
+    a.obsm.clear()
+    _write_run(tmp, a, input_mode="normalised")
+    return _run(tmp), a
+
+
+@pytest.fixture(scope="module")
+def panel_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("panel")
+    a = _cells(100)
+    a = a[:, _panel_genes(a.var_names)].copy()
+    a.obsm.clear()
+    _write_run(tmp, a, input_mode="auto")
+    return _run(tmp), a
+
+
+def _tables_say(tmp, mode):
+    summary = pd.read_csv(_out(tmp, "qc_summary"), sep="\t")
+    assert (summary["input_mode"] == mode).all()
+    for name in ("annotation", "annotation_clusters", "coverage", "enrichment"):
+        table = pd.read_csv(_out(tmp, name), sep="\t")
+        assert (table["input_mode"] == mode).all(), name
+    return summary
+
+
+def test_normalised_input_runs_and_says_so(normalised_run):
+    import anndata as ad
+
+    tmp, given = normalised_run
+    summary = _tables_say(tmp, "normalised")
+    metrics = pd.read_csv(_out(tmp, "qc_metrics"), sep="\t", index_col=0)
+    # every cell has the same CP10k total: no count rule, no doublet screening, no cell lost
+    assert summary["count_filter"].str.startswith("skipped: input normalised").all()
+    assert summary["doublets"].str.startswith("skipped: input normalised").all()
+    assert metrics["total_counts"].isna().all() and metrics["kept"].all()
+    # genes detected, counted independently from the given matrix
+    assert (metrics["n_genes"].to_numpy() == np.diff(sp.csr_matrix(given.X).indptr)).all()
+    cl = ad.read_h5ad(_out(tmp, "clustered"))
+    assert cl.n_obs == given.n_obs and cl.uns["tmesig_cluster"]["input_mode"] == "normalised"
+    # clustering used the given values: X is the input matrix, not re-normalised (genes
+    # that ingest renamed from older symbols left out of the comparison)
+    common = cl.var_names.intersection(given.var_names)
+    assert len(common) > 0.9 * cl.n_vars
+    x_given = given[cl.obs_names, common].X
+    assert abs(cl[:, common].X - x_given).max() < 1e-6
+    ann = pd.read_csv(_out(tmp, "annotation"), sep="\t", index_col=0)
+    assert {"epithelial", "fibroblast", "myeloid"} <= set(ann["compartment"])
+
+
+def test_panel_input_runs_and_says_so(panel_run):
+    import anndata as ad
+
+    tmp, given = panel_run
+    summary = _tables_say(tmp, "panel")
+    # the genes floor scaled to the panel: ceil(2% of 400 genes) = 8, not 200
+    assert (summary["min_genes_floor"] == 8).all()
+    assert summary["doublets"].str.startswith("skipped: targeted panel").all()
+    metrics = pd.read_csv(_out(tmp, "qc_metrics"), sep="\t", index_col=0)
+    assert metrics["kept"].mean() >= 0.98
+    cl = ad.read_h5ad(_out(tmp, "clustered"))
+    info = cl.uns["tmesig_cluster"]
+    assert info["input_mode"] == "panel" and bool(cl.var["highly_variable"].all())
+    assert info["n_pcs"] <= max(2, cl.n_vars // 10)
+    ann = pd.read_csv(_out(tmp, "annotation"), sep="\t", index_col=0)
+    author = cl.obs["orig_cell_type"].astype(str)
+    called = ann["compartment"] != "unassigned"
+    mapping = yaml.safe_load(open(DEMO.parents[2] / "config" / "config.yaml"))["annotate"][
+        "label_mapping"
+    ]
+    # most calls agree with the authors' labels
+    assert (ann.loc[called, "compartment"] == author[called].map(mapping)).mean() > 0.85
+    log = (tmp / PATHS.log("annotate").format(dataset="mini")).read_text()
+    assert "cannot be called" in log  # mast and neutrophil markers are not on this panel

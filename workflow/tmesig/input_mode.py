@@ -1,0 +1,136 @@
+"""The kind of matrix a run works on: counts, log-normalised values, or a targeted panel.
+
+``counts``
+    Raw counts in ``layers["counts"]`` over (most of) the transcriptome: every step as usual.
+``normalised``
+    Log-normalised values whose counts cannot be recovered (``X`` holds them, there is no
+    ``counts`` layer): QC on genes detected (and mitochondrial share), no doublet detection,
+    clustering and scoring on the given values.
+``panel``
+    Counts of a targeted panel (MERFISH, Xenium, CosMx: a few hundred genes): QC floors scaled
+    to the panel, all genes used for the PCA, lineage markers taken from a broader candidate
+    list intersected with the panel.
+
+Ingest records its decision in ``adata.uns["tmesig_ingest"]`` (a JSON string or a mapping,
+key ``input_mode``); QC resolves the mode once (:func:`resolve_input_mode`, with the config's
+``ingest.input_mode``) and stores it in ``adata.uns["tmesig_input_mode"]``, which every later
+stage reads with :func:`input_mode`.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import anndata as ad
+
+__all__ = [
+    "COUNTS",
+    "INPUT_MODES",
+    "NORMALISED",
+    "PANEL",
+    "PANEL_MAX_GENES",
+    "REQUESTED_MODES",
+    "input_mode",
+    "resolve_input_mode",
+    "store_input_mode",
+]
+
+COUNTS = "counts"
+NORMALISED = "normalised"
+PANEL = "panel"
+#: The modes a run can be in.
+INPUT_MODES: tuple[str, ...] = (COUNTS, NORMALISED, PANEL)
+#: The values of the config key ``ingest.input_mode``.
+REQUESTED_MODES: tuple[str, ...] = ("auto", *INPUT_MODES)
+#: With ``auto``, counts over fewer genes than this (at ingest) are a targeted panel.
+PANEL_MAX_GENES = 1000
+
+_RESOLVED_KEY = "tmesig_input_mode"
+
+
+def _ingest_record(adata: ad.AnnData) -> Mapping[str, Any]:
+    """The ingest summary stored in ``uns`` (a JSON string or a mapping), or ``{}``."""
+    raw = adata.uns.get("tmesig_ingest")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    return raw if isinstance(raw, Mapping) else {}
+
+
+def resolve_input_mode(adata: ad.AnnData, *, requested: str = "auto") -> str:
+    """Decide the input mode from the ingest record, the config and the data.
+
+    Without a ``counts`` layer the data can only be ``normalised`` (ingest keeps no counts
+    layer when it accepts log-normalised input). With counts, ``panel`` (requested, or recorded
+    by ingest) is a panel, ``counts`` is counts, and with ``auto`` a matrix of fewer than
+    :data:`PANEL_MAX_GENES` genes at ingest is a ``panel``. ``normalised`` requested while
+    ingest found counts means counts: ingest decides what the matrix holds.
+
+    Parameters
+    ----------
+    adata
+        Ingested data (``uns["tmesig_ingest"]`` when it comes from the ingest stage).
+    requested
+        The config's ``ingest.input_mode``: ``auto``, ``counts``, ``normalised`` or ``panel``.
+
+    Returns
+    -------
+    str
+        One of :data:`INPUT_MODES`.
+
+    Raises
+    ------
+    ValueError
+        If ``requested`` is not one of :data:`REQUESTED_MODES`.
+    """
+    if requested not in REQUESTED_MODES:
+        msg = f"input mode {requested!r} is not one of {list(REQUESTED_MODES)}"
+        raise ValueError(msg)
+    if "counts" not in adata.layers:
+        return NORMALISED
+    record = _ingest_record(adata)
+    if PANEL in (requested, record.get("input_mode")):
+        return PANEL
+    if requested == COUNTS:
+        return COUNTS
+    n_genes = int(record.get("genes", adata.n_vars))
+    return PANEL if requested == "auto" and n_genes < PANEL_MAX_GENES else COUNTS
+
+
+def input_mode(adata: ad.AnnData) -> str:
+    """The input mode of a run, as resolved at QC (``counts`` when nothing is recorded).
+
+    Parameters
+    ----------
+    adata
+        Data from the QC stage or later (``uns["tmesig_input_mode"]``), or ingested data
+        (``uns["tmesig_ingest"]["input_mode"]``).
+
+    Returns
+    -------
+    str
+        One of :data:`INPUT_MODES`.
+    """
+    mode = adata.uns.get(_RESOLVED_KEY)
+    if mode is None:
+        mode = _ingest_record(adata).get("input_mode", COUNTS)
+    mode = str(mode)
+    return mode if mode in INPUT_MODES else COUNTS
+
+
+def store_input_mode(adata: ad.AnnData, mode: str) -> None:
+    """Record the resolved mode in ``adata.uns`` for the later stages (in place).
+
+    Parameters
+    ----------
+    adata
+        The data the QC stage writes.
+    mode
+        One of :data:`INPUT_MODES`.
+    """
+    if mode not in INPUT_MODES:
+        msg = f"input mode {mode!r} is not one of {list(INPUT_MODES)}"
+        raise ValueError(msg)
+    adata.uns[_RESOLVED_KEY] = mode
