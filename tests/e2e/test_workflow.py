@@ -1,5 +1,6 @@
 """End-to-end: the Snakemake workflow on a few hundred real cells, in a temporary directory."""
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -85,8 +86,12 @@ def _setup(tmp: Path, *, sample_col="sample", per_sample=125, celltypist=False) 
         "flag": {"n_null": 200},
     }
     if celltypist:  # a local model trained offline on the demo's author labels
-        train_celltypist_model(ad.read_h5ad(DEMO), "cell_type", tmp / "qian_model.pkl")
-        cfg["annotate"] = {"celltypist_model": "qian_model.pkl", "celltypist_mapping": QIAN_MAP}
+        model = train_celltypist_model(ad.read_h5ad(DEMO), "cell_type", tmp / "qian_model.pkl")
+        cfg["annotate"] = {
+            "celltypist_model": "qian_model.pkl",
+            "celltypist_sha256": hashlib.sha256(model.read_bytes()).hexdigest(),
+            "celltypist_mapping": QIAN_MAP,
+        }
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
     return data
 
