@@ -30,6 +30,7 @@ __all__ = [
     "PANEL",
     "PANEL_MAX_GENES",
     "REQUESTED_MODES",
+    "decide_input_mode",
     "input_mode",
     "resolve_input_mode",
     "store_input_mode",
@@ -91,12 +92,38 @@ def resolve_input_mode(adata: ad.AnnData, *, requested: str = "auto") -> str:
     if "counts" not in adata.layers:
         return NORMALISED
     record = _ingest_record(adata)
-    if PANEL in (requested, record.get("input_mode")):
+    if record.get("input_mode") == PANEL:
         return PANEL
-    if requested == COUNTS:
-        return COUNTS
+    # with counts, ``normalised`` requested means counts: ingest decides what the matrix holds
+    asked = COUNTS if requested == NORMALISED else requested
     n_genes = int(record.get("genes", adata.n_vars))
-    return PANEL if requested == "auto" and n_genes < PANEL_MAX_GENES else COUNTS
+    return decide_input_mode(normalised=False, n_genes=n_genes, requested=asked)
+
+
+def decide_input_mode(*, normalised: bool, n_genes: int, requested: str = "auto") -> str:
+    """The input mode from what ingest found (the one rule ingest and QC both apply).
+
+    Parameters
+    ----------
+    normalised
+        Ingest kept log-normalised values (no counts could be recovered).
+    n_genes
+        Genes of the ingested matrix.
+    requested
+        The config's ``ingest.input_mode``.
+
+    Returns
+    -------
+    str
+        ``normalised`` for kept log values; else ``panel`` when requested, or with ``auto``
+        (or ``normalised`` requested) for fewer than :data:`PANEL_MAX_GENES` genes; else
+        ``counts``.
+    """
+    if normalised:
+        return NORMALISED
+    if requested == PANEL or (requested != COUNTS and n_genes < PANEL_MAX_GENES):
+        return PANEL
+    return COUNTS
 
 
 def input_mode(adata: ad.AnnData) -> str:

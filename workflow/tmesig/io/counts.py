@@ -147,28 +147,31 @@ def _non_counts(
     for name, x, var in candidates:
         st = states[name].state
         if accept_log and st in (*LOG_STATES, "normalized"):
-            m = sp.csr_matrix(x, dtype=np.float64).copy()
-            note = "kept as the expression values (ingest.input_mode: normalised)"
             if st == "normalized":
-                m.data = np.log1p(m.data)
                 note = "log1p-transformed and used as expression (ingest.input_mode: normalised)"
-            decision.update(source=name, state=st, recovered=False, non_counts=True)
-            decision["normalised"] = True
-            decision.setdefault("notes", []).append(f"{name}: {STATE_WORDS[st]} {note}")
-            return name, m, var
+                return _as_values(name, x, var, decision, st, np.log1p, note, normalised=True)
+            note = "kept as the expression values (ingest.input_mode: normalised)"
+            return _as_values(name, x, var, decision, st, None, note, normalised=True)
         if allow_non_counts and st in ("log2_tpm", "normalized"):
-            m = sp.csr_matrix(x, dtype=np.float64).copy()
-            if st == "log2_tpm":
-                m.data = np.exp2(m.data) - 1.0
-            decision.update(source=name, state=st, recovered=False, non_counts=True)
-            decision["normalised"] = False
-            decision.setdefault("notes", []).append(
-                f"{name}: {STATE_WORDS[st]} used as expression because "
-                "ingest.allow_non_counts is true; QC thresholds on counts and doublet calls "
-                "are not meaningful on them"
+            unlog = (lambda d: np.exp2(d) - 1.0) if st == "log2_tpm" else None
+            note = (
+                "used as expression because ingest.allow_non_counts is true; QC thresholds "
+                "on counts and doublet calls are not meaningful on them"
             )
-            return name, m, var
+            return _as_values(name, x, var, decision, st, unlog, note, normalised=False)
     return None
+
+
+def _as_values(name, x, var, decision, state, transform, note, *, normalised):
+    """Take a non-count matrix as the expression values (``transform`` on its data) and
+    record the decision and its note."""
+    m = sp.csr_matrix(x, dtype=np.float64).copy()
+    if transform is not None:
+        m.data = transform(m.data)
+    decision.update(source=name, state=state, recovered=False, non_counts=True)
+    decision["normalised"] = normalised
+    decision.setdefault("notes", []).append(f"{name}: {STATE_WORDS[state]} {note}")
+    return name, m, var
 
 
 def _choose(

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..input_mode import PANEL_MAX_GENES, decide_input_mode
 from .counts import COUNT_STATES, find_counts
 from .errors import InputError
 from .formats import file_label, read_any, split_paths
@@ -36,8 +37,6 @@ __all__ = ["MIN_CELLS", "PANEL_MAX_GENES", "IngestOptions", "ingest"]
 
 #: Fewest cells a dataset may have (QC, clustering and per-sample tests need more).
 MIN_CELLS = 10
-#: Count data with fewer genes is a targeted panel (``summary["input_mode"] == "panel"``).
-PANEL_MAX_GENES = 1000
 
 
 @dataclass(frozen=True)
@@ -232,20 +231,15 @@ def _check_usable(
         )
 
 
-def _input_mode(parts: list[_Part], n_genes: int, requested: str) -> str:
-    """``normalised`` (log values kept), ``panel`` (counts of few genes) or ``counts``."""
-    if any(p.info["matrix"].get("normalised") for p in parts):
-        return "normalised"
-    if requested == "panel" or (requested != "counts" and n_genes < PANEL_MAX_GENES):
-        return "panel"
-    return "counts"
-
-
 def _decisions(
     summary: dict[str, Any], parts: list[_Part], merge: dict[str, Any] | None, *, requested: str
 ) -> None:
     """Add the input mode, the gene merge and every note (file label first) to ``summary``."""
-    summary["input_mode"] = _input_mode(parts, summary["genes"], requested)
+    summary["input_mode"] = decide_input_mode(
+        normalised=any(p.info["matrix"].get("normalised") for p in parts),
+        n_genes=summary["genes"],
+        requested=requested,
+    )
     multi = len(parts) > 1
     notes = [
         f"{p.label}: {n}" if multi else n for p in parts for n in p.info["matrix"].get("notes", [])
