@@ -10,12 +10,19 @@ __all__ = [
     "ANY",
     "COL_COMPARTMENT",
     "COL_CONDITION",
+    "COL_LEVEL",
+    "COL_PARENT",
+    "COL_STATE",
     "COL_PATIENT",
     "COL_SAMPLE",
     "DIRECTIONS",
     "DIRECTION_SIGN",
+    "LEVELS",
+    "LEVEL_LINEAGE",
+    "LEVEL_STATE",
     "LINEAGES",
     "MALIGNANT",
+    "NORMAL_EPITHELIUM",
     "SET_CATEGORIES",
     "SET_CATEGORY_LABELS",
     "SET_COMPARTMENTS",
@@ -38,6 +45,8 @@ LINEAGES: tuple[str, ...] = (
 UNASSIGNED = "unassigned"
 #: Epithelial cells with inferred copy-number changes.
 MALIGNANT = "malignant"
+#: Epithelial cells without inferred copy-number changes (the other epithelial state).
+NORMAL_EPITHELIUM = "normal_epithelium"
 #: A gene set that applies to every compartment.
 ANY = "any"
 #: The compartments a gene set's ``compartments`` field may name.
@@ -92,3 +101,12 @@ COL_SAMPLE = "sample"
 COL_PATIENT = "patient"
 COL_CONDITION = "condition"
 COL_COMPARTMENT = "compartment"
+COL_STATE = "state"
+COL_PARENT = "parent"
+COL_LEVEL = "level"
+
+#: The two levels of every downstream answer: the lineage (``compartment``) and the cell
+#: state inside it (``state``, e.g. ``CD8_exhausted``, ``CAF``, ``malignant``).
+LEVEL_LINEAGE = "lineage"
+LEVEL_STATE = "state"
+LEVELS: tuple[str, ...] = (LEVEL_LINEAGE, LEVEL_STATE)
