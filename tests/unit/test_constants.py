@@ -45,7 +45,7 @@ def test_flag_unit_enum_names_obs_columns():
 
 def test_signature_schema_enums():
     props = _schema("signature.schema.yaml")["properties"]
-    assert tuple(props["compartments"]["items"]["enum"]) == constants.SET_COMPARTMENTS
+    assert tuple(props["compartments"]["items"]["anyOf"][0]["enum"]) == constants.SET_COMPARTMENTS
     assert tuple(props["direction"]["enum"]) == constants.DIRECTIONS
     assert tuple(props["category"]["enum"]) == constants.SET_CATEGORIES
     assert set(constants.SET_CATEGORY_LABELS) == set(constants.SET_CATEGORIES)

@@ -49,8 +49,10 @@ MALIGNANT = "malignant"
 NORMAL_EPITHELIUM = "normal_epithelium"
 #: A gene set that applies to every compartment.
 ANY = "any"
-#: The compartments a gene set's ``compartments`` field may name.
-SET_COMPARTMENTS: tuple[str, ...] = (*LINEAGES, MALIGNANT, ANY)
+#: The compartments every gene set's ``compartments`` field may name; a set may also name
+#: the cell states of the run's subsets markers file (``CD8_exhausted``, ``CAF``...), which
+#: ``tmesig.signatures.check_set_compartments`` checks where that file is known.
+SET_COMPARTMENTS: tuple[str, ...] = (*LINEAGES, MALIGNANT, NORMAL_EPITHELIUM, ANY)
 
 #: Mechanism classes a gene set belongs to (its ``category``), in the order figures group them;
 #: the sensitivity side (immune infiltration) last.

@@ -6,9 +6,11 @@ LIBRARY = {
     "title": "gene set's title",
     "n_genes": "genes in the set",
     "direction": "up: high means resistance; down: low means resistance (e.g. antigen loss)",
-    "compartments": "compartments the set's provenance says it applies to ('any': all)",
+    "direction_note": "where the direction differs by cancer type or is debated: the evidence",
+    "compartments": "lineages and cell states where the set is pre-specified ('any': all)",
     "category": "mechanism class of the set (tmesig.constants.SET_CATEGORIES; figures group by it)",
     "card": "the set is an item of the design card (shown in the UMAP and dot-plot figures)",
+    "gene_level": "too few genes to score as a set: shown gene by gene, never as a score",
     "seed": "seed review the set is tied to (resources/signatures/seeds.tsv)",
     "seed_citation": "citation of the seed review",
     "seed_doi": "DOI of the seed review",
@@ -16,6 +18,7 @@ LIBRARY = {
     "citation": "publication of a published gene list (empty: curated from the review)",
     "source": "where a published list was taken from (repository, file)",
     "licence": "licence of the published list",
+    "references": "publications a curated set's genes come from (beyond the seed review)",
     "genes": "the set's genes (HGNC symbols), comma-separated",
 }
 

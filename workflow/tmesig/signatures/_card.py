@@ -1,4 +1,5 @@
-"""The nine design-card items: which set implements each, which genes it must hold."""
+"""Genes shown one by one: the nine design-card items (which set implements each, which genes
+it must hold) and the genes of gene-level sets."""
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
@@ -6,7 +7,7 @@ from typing import NamedTuple
 
 from ._geneset import GeneSet
 
-__all__ = ["CARD_ITEMS", "CardItem", "card_genes"]
+__all__ = ["CARD_ITEMS", "CardItem", "card_genes", "gene_level_genes"]
 
 
 class CardItem(NamedTuple):
@@ -79,3 +80,28 @@ def card_genes(library: Iterable[GeneSet]) -> list[str]:
         if item.named_gene and gene_set is not None and item.named_gene in gene_set.genes:
             out.append(item.named_gene)
     return out
+
+
+def gene_level_genes(library: Iterable[GeneSet]) -> dict[str, tuple[str, ...]]:
+    """The genes of the gene-level sets (``gene_level: true``), to be shown one by one.
+
+    A gene-level set has too few genes to be scored as a set (the 2-gene card items
+    PD-L1/PD-L2, LAG-3/FGL1 and xCT, the published 2-gene CYT of Rooney et al.); its genes
+    go to the per-gene table and dotplot instead, so that no set is silently lost.
+
+    Parameters
+    ----------
+    library : iterable of GeneSet
+        The loaded library (see :func:`load_library`).
+
+    Returns
+    -------
+    dict of str to tuple of str
+        Gene -> the gene-level sets holding it (sorted), genes in library order.
+    """
+    out: dict[str, list[str]] = {}
+    for gene_set in library:
+        if gene_set.gene_level:
+            for gene in gene_set.genes:
+                out.setdefault(gene, []).append(gene_set.name)
+    return {gene: tuple(sorted(names)) for gene, names in out.items()}

@@ -23,7 +23,8 @@ class GeneSet:
         ``"up"`` (high score = resistance) or ``"down"`` (low score = resistance); one of
         :data:`tmesig.constants.DIRECTIONS`.
     compartments : tuple of str
-        Compartments (from :data:`tmesig.constants.SET_COMPARTMENTS`) where the set applies.
+        Where the set is pre-specified: names of :data:`tmesig.constants.SET_COMPARTMENTS`
+        or cell states of the subsets markers file (see :func:`tmesig.signatures.primary_in`).
     mechanism : str
         One line describing the mechanism.
     card : bool
@@ -37,6 +38,10 @@ class GeneSet:
     category : str, optional
         Mechanism class, one of :data:`tmesig.constants.SET_CATEGORIES` (required in set
         files; empty for sets built in code).
+    direction_note : str, optional
+        Where the direction differs by cancer type or is debated: the evidence, cited.
+    gene_level : bool, optional
+        True for sets too small to be scored as a set (shown gene by gene).
     """
 
     name: str
@@ -49,6 +54,8 @@ class GeneSet:
     provenance: dict = field(compare=True)
     notes: str = ""
     category: str = ""
+    direction_note: str = ""
+    gene_level: bool = False
 
     def __hash__(self) -> int:
         return hash((self.name, self.genes, self.direction, self.compartments))
@@ -64,7 +71,8 @@ class GeneSet:
         Returns
         -------
         dict
-            Keys in file order; ``notes`` only when not empty. Writing it with
+            Keys in file order; ``direction_note``, ``gene_level`` and ``notes`` only when
+            set. Writing it with
             ``yaml.safe_dump`` gives a valid set file.
         """
         out: dict[str, Any] = {
@@ -78,6 +86,10 @@ class GeneSet:
             "card": self.card,
             "provenance": plain(self.provenance),
         }
+        if self.direction_note:
+            out["direction_note"] = self.direction_note
+        if self.gene_level:
+            out["gene_level"] = True
         if self.notes:
             out["notes"] = self.notes
         return out

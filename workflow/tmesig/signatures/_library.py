@@ -19,9 +19,11 @@ _LIBRARY_TABLE_COLUMNS: tuple[str, ...] = (
     "title",
     "n_genes",
     "direction",
+    "direction_note",
     "compartments",
     "category",
     "card",
+    "gene_level",
     "seed",
     "seed_citation",
     "seed_doi",
@@ -29,6 +31,7 @@ _LIBRARY_TABLE_COLUMNS: tuple[str, ...] = (
     "citation",
     "source",
     "licence",
+    "references",
     "genes",
 )
 
@@ -107,10 +110,11 @@ def library_table(
     Returns
     -------
     pandas.DataFrame
-        Columns ``name, title, n_genes, direction, compartments, category, card, seed,
-        seed_citation, seed_doi, section, citation, source, licence, genes``; list
-        fields comma-joined, missing provenance fields (and the citation/DOI of a seed
-        not in ``seeds``) as empty strings. ``citation`` is the published set's own
+        Columns ``name, title, n_genes, direction, direction_note, compartments, category,
+        card, gene_level, seed, seed_citation, seed_doi, section, citation, source, licence,
+        references, genes``; list fields comma-joined (``references``: `` | ``-joined),
+        missing provenance fields (and the citation/DOI of a seed not in ``seeds``) as
+        empty strings. ``citation`` is the published set's own
         publication; ``seed_citation`` the review the set is tied to.
     """
     seeds = seeds if seeds is not None else load_seeds()
@@ -124,9 +128,11 @@ def library_table(
                 "title": s.title,
                 "n_genes": len(s.genes),
                 "direction": s.direction,
+                "direction_note": s.direction_note,
                 "compartments": ",".join(s.compartments),
                 "category": s.category,
                 "card": bool(s.card),
+                "gene_level": bool(s.gene_level),
                 "seed": prov.get("seed", ""),
                 "seed_citation": seed.citation if seed else "",
                 "seed_doi": seed.doi if seed else "",
@@ -134,6 +140,7 @@ def library_table(
                 "citation": prov.get("citation", ""),
                 "source": prov.get("source", ""),
                 "licence": prov.get("licence", ""),
+                "references": " | ".join(prov.get("references", [])),
                 "genes": ",".join(s.genes),
             }
         )

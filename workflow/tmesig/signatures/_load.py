@@ -146,4 +146,6 @@ def load_gene_set(
         provenance=plain(data["provenance"]),
         notes=data.get("notes", ""),
         category=data["category"],
+        direction_note=data.get("direction_note", ""),
+        gene_level=bool(data.get("gene_level", False)),
     )
