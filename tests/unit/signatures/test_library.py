@@ -21,6 +21,7 @@ from tmesig.signatures import (
     load_schema,
     load_seeds,
     read_gmt,
+    state_lineages,
     write_gmt,
 )
 
@@ -60,7 +61,7 @@ def test_every_file_parses_and_validates(path):
     assert gene_set.name == path.stem
     assert gene_set.direction in ("up", "down")
     assert gene_set.direction in DIRECTIONS
-    assert set(gene_set.compartments) <= set(SET_COMPARTMENTS)
+    assert set(gene_set.compartments) <= set(SET_COMPARTMENTS) | set(state_lineages())
     assert len(gene_set.genes) == len(set(gene_set.genes)) >= 1
     # to_dict round-trips to the file content
     assert gene_set.to_dict() == _raw(path)
@@ -99,7 +100,8 @@ def test_library_from_file_list(library):
 
 def test_schema_compartment_vocabulary_matches_constants():
     schema = load_schema()
-    assert tuple(schema["properties"]["compartments"]["items"]["enum"]) == SET_COMPARTMENTS
+    items = schema["properties"]["compartments"]["items"]["anyOf"]
+    assert tuple(items[0]["enum"]) == SET_COMPARTMENTS
     assert tuple(schema["properties"]["direction"]["enum"]) == DIRECTIONS
     assert schema["additionalProperties"] is False
     assert schema["properties"]["provenance"]["additionalProperties"] is False
@@ -192,9 +194,11 @@ def test_library_table(library):
         "title",
         "n_genes",
         "direction",
+        "direction_note",
         "compartments",
         "category",
         "card",
+        "gene_level",
         "seed",
         "seed_citation",
         "seed_doi",
@@ -202,6 +206,7 @@ def test_library_table(library):
         "citation",
         "source",
         "licence",
+        "references",
         "genes",
     ]
     assert len(table) == len(library)
@@ -210,6 +215,10 @@ def test_library_table(library):
     assert row["n_genes"] == 2
     assert bool(row["card"]) is True
     assert table["card"].sum() == 9
+    assert bool(row["gene_level"]) is True and "Reck M" in row["direction_note"]
+    memory = table.set_index("name").loc["cd8_memory_stem"]
+    assert "doi:10.1016/j.cell.2018.10.038" in memory["references"]
+    assert memory["compartments"] == "T_NK,CD8_T,CD8_effector_memory"
 
 
 def test_library_table_shows_seed_citation_and_doi(library):
@@ -264,7 +273,7 @@ def test_good_toy_file_loads(tmp_path):
         ("unknown_provenance_key", lambda d: d["provenance"].update(page=3), "page"),
         ("duplicate_gene", lambda d: d["genes"].append("CD274"), "CD274"),
         ("bad_direction", lambda d: d.update(direction="sideways"), "sideways"),
-        ("bad_compartment", lambda d: d.update(compartments=["liver"]), "liver"),
+        ("bad_compartment", lambda d: d.update(compartments=["T NK"]), "T NK"),
         ("bad_seed", lambda d: d["provenance"].update(seed="other.txt"), "other.txt"),
         ("unknown_seed", lambda d: d["provenance"].update(seed="smith1999"), "smith1999"),
         (
