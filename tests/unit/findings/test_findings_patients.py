@@ -75,3 +75,67 @@ def test_conditions_split_a_patient_and_top_deviations():
     assert top["z"].abs().iloc[0] == pytest.approx(out["z"].abs().max())
     keep = pd.DataFrame({"compartment": ["B"], "set": ["s"]})
     assert top_deviations(out, pairs=keep).empty
+
+
+def _state_cells():
+    """Three patients, T_NK cells: CD8_exhausted (score = patient value), Treg (value + 10),
+    unassigned state (100, left out of the state level)."""
+    rows = []
+    for patient, value in [("p1", 1.0), ("p2", 2.0), ("p3", 6.0)]:
+        rows += [(patient, "T_NK", "CD8_exhausted", value)] * 10
+        rows += [(patient, "T_NK", "Treg", value + 10)] * 10
+        rows += [(patient, "T_NK", "unassigned", 100.0)] * 5
+    df = pd.DataFrame(rows, columns=["patient", "compartment", "state", "s"])
+    df.index = [f"c{i}" for i in range(len(df))]
+    return df
+
+
+def test_state_rows_match_a_hand_computation():
+    df = _state_cells()
+    kw = {"compartment": df["compartment"], "patient": df["patient"], "min_cells": 10}
+    out = patient_scores(df[["s"]], state=df["state"], parent=df["compartment"], **kw)
+    assert list(out.columns) == PATIENT_COLUMNS
+    lineage = out[out["level"] == "lineage"]
+    states = out[out["level"] == "state"]
+    # lineage rows are those of a call without states (unassigned states included there)
+    alone = patient_scores(df[["s"]], **kw)
+    pd.testing.assert_frame_equal(lineage.reset_index(drop=True), alone)
+    assert (lineage["parent"] == "T_NK").all()
+    assert lineage.set_index("patient").loc["p1", "mean"] == pytest.approx(
+        (10 * 1 + 10 * 11 + 5 * 100) / 25
+    )
+    assert set(states["compartment"]) == {"CD8_exhausted", "Treg"}
+    assert (states["parent"] == "T_NK").all() and (states["n_cells"] == 10).all()
+    exh = states[states["compartment"] == "CD8_exhausted"].set_index("patient")
+    treg = states[states["compartment"] == "Treg"].set_index("patient")
+    assert exh["mean"].to_dict() == {"p1": 1.0, "p2": 2.0, "p3": 6.0}
+    m, sd = 3.0, ((4 + 1 + 9) / 2) ** 0.5
+    for p, v in {"p1": 1.0, "p2": 2.0, "p3": 6.0}.items():
+        assert exh.loc[p, "z"] == pytest.approx((v - m) / sd)
+        assert treg.loc[p, "z"] == pytest.approx((v - m) / sd)  # z within each state
+    # lineage rows first
+    assert list(out["level"]) == ["lineage"] * 3 + ["state"] * 6
+
+
+def test_state_parent_defaults_to_the_lineage_and_pairs_match_on_level():
+    df = _state_cells()
+    out = patient_scores(
+        df[["s"]], compartment=df["compartment"], patient=df["patient"], state=df["state"]
+    )
+    assert (out["parent"] == "T_NK").all()
+    pairs = pd.DataFrame({"level": ["state"], "compartment": ["Treg"], "set": ["s"]})
+    top = top_deviations(out, pairs=pairs, n=5)
+    assert set(top["compartment"]) == {"Treg"} and len(top) == 3
+
+
+def test_patients_heatmap_shows_state_columns_after_lineage_columns():
+    from tmesig.findings import patients_heatmap
+
+    df = _state_cells()
+    out = patient_scores(
+        df[["s"]], compartment=df["compartment"], patient=df["patient"], state=df["state"]
+    )
+    fig = patients_heatmap(out)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["T_NK:s", "T_NK/CD8_exhausted:s", "T_NK/Treg:s"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["p1", "p2", "p3"]

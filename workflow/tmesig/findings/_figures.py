@@ -1,5 +1,5 @@
-"""The two heatmaps of the findings: patients × compartment:set z-scores, and gene set ×
-compartment effects side by side over datasets.
+"""The two heatmaps of the findings: patients × compartment:set z-scores (lineages and cell
+states), and gene set × compartment effects side by side over datasets.
 
 Both use a diverging colour map centred at 0 with symmetric limits and a labelled colour
 bar; missing values are grey. Figures are :class:`matplotlib.figure.Figure` objects made
@@ -49,8 +49,29 @@ def _draw(matrix: pd.DataFrame, *, size: tuple[float, float], floor: float, labe
     return fig, ax
 
 
+def _patient_columns(d: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+    """Column label per row (``lineage:set``, ``lineage/state:set``) and the column order
+    (lineage columns first, then state columns grouped by lineage)."""
+    comp = d["compartment"].astype(str)
+    level = d["level"].astype(str) if "level" in d else pd.Series("lineage", index=d.index)
+    parent = d["parent"].astype(str) if "parent" in d else comp
+    where = comp.where(level != "state", parent + "/" + comp)
+    col = where + ":" + d["set"].astype(str)
+    order = (
+        pd.DataFrame({"state": (level == "state").to_numpy(), "col": col.to_numpy()})
+        .drop_duplicates()
+        .sort_values(["state", "col"])["col"]
+        .tolist()
+    )
+    return col, order
+
+
 def patients_heatmap(patients: pd.DataFrame, *, pairs: pd.DataFrame | None = None) -> Figure:
-    """Patients × compartment:set heatmap of the per-patient z-scores.
+    """Patients × compartment:set heatmap of the per-patient z-scores, lineages then states.
+
+    Lineage columns read ``lineage:set``; state columns ``lineage/state:set`` (e.g.
+    ``T_NK/CD8_exhausted:tcell_exhaustion``), so the figure shows which patient's tumour
+    carries which programme in which compartment.
 
     Parameters
     ----------
@@ -58,7 +79,8 @@ def patients_heatmap(patients: pd.DataFrame, *, pairs: pd.DataFrame | None = Non
         :func:`tmesig.findings.patient_scores` (a patient seen in several conditions is one
         row per condition, labelled ``patient (condition)``).
     pairs
-        ``compartment``, ``set`` pairs to show (e.g. the pre-specified ones); all by default.
+        ``compartment``, ``set`` (and ``level``) pairs to show (e.g. the pre-specified
+        ones); all by default.
 
     Returns
     -------
@@ -66,21 +88,26 @@ def patients_heatmap(patients: pd.DataFrame, *, pairs: pd.DataFrame | None = Non
     """
     d = patients
     if pairs is not None:
-        d = d.merge(pairs[["compartment", "set"]].drop_duplicates(), on=["compartment", "set"])
+        on = [c for c in ("level", "compartment", "set") if c in pairs and c in d]
+        d = d.merge(pairs[on].drop_duplicates(), on=on)
     cond = d["condition"].astype(str)
     plain = cond.isin(["", "NA", "nan"])
     label = d["patient"].astype(str).where(plain, d["patient"].astype(str) + " (" + cond + ")")
-    d = d.assign(row=label, col=d["compartment"].astype(str) + ":" + d["set"].astype(str))
+    col, order = _patient_columns(d)
+    d = d.assign(row=label, col=col)
     matrix = d.pivot_table(index="row", columns="col", values="z", aggfunc="first", dropna=False)
-    matrix = matrix.reindex(sorted(set(d["row"])), axis=0).reindex(sorted(set(d["col"])), axis=1)
+    matrix = matrix.reindex(sorted(set(d["row"])), axis=0).reindex(order, axis=1)
     w = min(40.0, max(6.0, 0.16 * matrix.shape[1] + 2.5))
     h = max(2.5, 0.3 * matrix.shape[0] + 2.6)
     fig, ax = _draw(matrix, size=(w, h), floor=2.0, label="z-score\n(vs the other patients)")
     ax.tick_params(axis="x", labelrotation=90, labelsize=6)
     ax.tick_params(axis="y", labelsize=8)
-    ax.set_xlabel("compartment:gene set (grey: too few cells, or fewer than 3 patients)")
+    ax.set_xlabel(
+        "lineage:gene set, then lineage/state:gene set "
+        "(grey: too few cells, or fewer than 3 patients)"
+    )
     ax.set_ylabel("patient")
-    ax.set_title("Per-patient mean scores, z-scored over patients")
+    ax.set_title("Per-patient mean scores by lineage and cell state, z-scored over patients")
     return fig
 
 

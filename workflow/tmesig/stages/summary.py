@@ -7,9 +7,10 @@ Inputs
     ``obs["condition"]`` and the gene names), ``sets`` (the signature YAML files).
 Outputs
     ``md`` and ``html``: ``summary.md`` and ``summary.html`` (self-contained);
-    ``patients``: ``patients.tsv`` (:func:`tmesig.findings.patient_scores`, floats as
-    ``%.6g``); ``heatmap_dir``: a folder holding ``patients_heatmap.png`` with at least
-    three patients, empty otherwise (the page then says why).
+    ``patients``: ``patients.tsv`` (:func:`tmesig.findings.patient_scores`, lineage and
+    state rows when ``annotation.tsv`` has a ``state`` column, floats as ``%.6g``);
+    ``heatmap_dir``: a folder holding ``patients_heatmap.png`` with at least three
+    patients, empty otherwise (the page then says why).
 Params
     ``flag``: the config's ``flag`` section (the flag rule the page restates);
     ``conditions``: the config's ``conditions`` section (``min_cells``).
@@ -22,7 +23,7 @@ import anndata as ad
 import pandas as pd
 
 from .. import findings, signatures
-from ..constants import COL_COMPARTMENT, COL_CONDITION, COL_PATIENT
+from ..constants import COL_COMPARTMENT, COL_CONDITION, COL_PARENT, COL_PATIENT, COL_STATE
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -35,7 +36,8 @@ def _tsv(path: str) -> pd.DataFrame:
 def _tables(io: StageIO, options: findings.FindingsOptions) -> findings.DatasetTables:
     i = io.input
     scores = pd.read_parquet(i["scores"])
-    comp = pd.read_csv(i["annotation"], sep="\t", index_col=0)[COL_COMPARTMENT].astype(str)
+    annotation = pd.read_csv(i["annotation"], sep="\t", index_col=0)
+    comp = annotation[COL_COMPARTMENT].astype(str)
     backed = ad.read_h5ad(i["clustered"], backed="r")
     obs, genes = backed.obs, frozenset(map(str, backed.var_names))
     backed.file.close()
@@ -44,6 +46,8 @@ def _tables(io: StageIO, options: findings.FindingsOptions) -> findings.DatasetT
         compartment=comp,
         patient=obs[COL_PATIENT].astype(str),
         condition=obs[COL_CONDITION].astype(str) if COL_CONDITION in obs else None,
+        state=annotation[COL_STATE] if COL_STATE in annotation else None,
+        parent=annotation[COL_PARENT] if COL_PARENT in annotation else None,
         min_cells=options.min_cells,
         min_patients=options.min_patients,
     )
@@ -84,7 +88,8 @@ def run(io: StageIO) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     heatmap = b""
     if facts.n_patients >= options.min_patients:
-        primary = tables.flags.loc[tables.flags["family"] == "primary", ["compartment", "set"]]
+        keys = [c for c in ("level", "compartment", "set") if c in tables.flags]
+        primary = tables.flags.loc[tables.flags["family"] == "primary", keys]
         fig = findings.patients_heatmap(tables.patients, pairs=primary if len(primary) else None)
         png = folder / Path(findings.PATIENTS_HEATMAP).name
         fig.savefig(png, dpi=120)
