@@ -1,7 +1,10 @@
 """Stage ``signatures``: the library's GMT and table written from the set files."""
 
 import pandas as pd
+import pytest
+import yaml
 from tmesig import paths
+from tmesig.io.errors import InputError
 from tmesig.signatures import library_table, load_library, read_gmt
 from tmesig.stages import StageIO
 from tmesig.stages import signatures as stage
@@ -42,3 +45,31 @@ def test_signatures_stage_full_library(tmp_path):
     expected.to_csv(tmp_path / "expected.tsv", sep="\t", index=False)
     written = (tmp_path / "library.tsv").read_bytes()
     assert written == (tmp_path / "expected.tsv").read_bytes()
+
+
+def test_signatures_stage_checks_set_states_against_the_run_markers(tmp_path):
+    """A set naming a state of the run's markers file passes; with the shipped markers (no
+    such state) the stage refuses it, naming the set file, the state and the fix."""
+    data = yaml.safe_load((paths.SIGNATURES_DIR / "treg.yaml").read_text())
+    data["compartments"] = ["T_NK", "Treg_effector"]
+    sets = tmp_path / "sets"
+    sets.mkdir()
+    (sets / "treg.yaml").write_text(yaml.safe_dump(data))
+    out = {"gmt": str(tmp_path / "t.gmt"), "table": str(tmp_path / "t.tsv")}
+    with pytest.raises(InputError) as err:
+        stage.run(StageIO(input={"sets": [str(sets / "treg.yaml")]}, output=out))
+    msg = str(err.value)
+    assert msg.startswith(f"{sets / 'treg.yaml'}: ") and "Treg_effector" in msg
+    assert not (tmp_path / "t.gmt").exists() and not (tmp_path / "t.tsv").exists()
+    markers = yaml.safe_load((paths.MARKERS_DIR / "subsets.yaml").read_text())
+    markers["lineages"]["T_NK"]["Treg_effector"] = {
+        "parent": "CD4_T",
+        "genes": ["FOXP3", "CCR8"],
+        "source": "test",
+    }
+    (tmp_path / "subsets.yaml").write_text(yaml.safe_dump(markers))
+    io = StageIO(
+        input={"sets": [str(sets / "treg.yaml")], "markers": str(tmp_path / "subsets.yaml")},
+        output=out,
+    )
+    assert stage.run(io) == "1 gene sets exported"
