@@ -27,8 +27,9 @@ COVERAGE = {
     "n_found": "the set's genes present in the dataset",
     "fraction": "n_found / n_genes",
     "n_expressed": "found genes with a non-zero value in at least one cell",
-    "scored": "the set was scored (fraction >= score.min_coverage and a gene is expressed)",
-    "reason": "why the set was not scored",
+    "scored": "the set was scored (>= score.min_genes genes found, fraction >= score.min_coverage, "
+    "a gene expressed)",
+    "reason": "why the set was not scored: every rule it fails",
     "genes_found": "the set's genes present in the dataset",
     "genes_missing": "the set's genes absent from the dataset: the score cannot see them",
     "method": "scoring method and its parameters",
