@@ -20,6 +20,9 @@ from .note import note_figure
 
 __all__ = ["GROUP", "dotplot_levels", "level_labels"]
 
+_ABSENT = "absent from this dataset: "
+_NOT_MEASURED = "not measured in this dataset (no value, not zero): "
+
 #: The ``obs`` column holding the plot's rows.
 GROUP = "lineage / state"
 
@@ -82,4 +85,9 @@ def dotplot_levels(matrix: ad.AnnData, genes: Sequence[str], *, groups: pd.DataF
         obs=pd.DataFrame({GROUP: labels}, index=[str(i) for i in range(x.shape[0])]),
         var=pd.DataFrame(index=matrix.var_names.copy()),
     )
-    return dotplot_genes(work, list(genes), groupby=GROUP)
+    fig = dotplot_genes(work, list(genes), groupby=GROUP)
+    for ax in fig.axes:  # say "not measured", the table's words: never read as zero
+        title = ax.get_title()
+        if title.startswith(_ABSENT):
+            ax.set_title(_NOT_MEASURED + title.removeprefix(_ABSENT))
+    return fig
