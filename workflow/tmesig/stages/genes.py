@@ -51,5 +51,6 @@ def run(io: StageIO) -> str:
     genes = table.drop_duplicates("gene")
     absent = genes.loc[~genes["measured"].astype(bool), "gene"].tolist()
     levels = "lineage and state" if COL_STATE in annotation else "lineage (no state column)"
-    unmeasured = f"; not measured: {', '.join(absent)}" if absent else ""
+    more = f" and {len(absent) - 6} more (genes.tsv)" if len(absent) > 6 else ""
+    unmeasured = f"; not measured: {', '.join(absent[:6])}{more}" if absent else ""
     return f"{len(genes)} genes by {levels}{unmeasured}"
