@@ -108,7 +108,7 @@ def run(tmp_path_factory):
 
 def test_every_named_output_exists(run):
     tmp, _ = run
-    assert len(OUTPUTS) == 52 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
+    assert len(OUTPUTS) == 55 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
     for name in [*OUTPUTS, *PATHS.targets()]:
         p = tmp / name
         assert p.exists() and p.stat().st_size > 0, name
@@ -138,7 +138,8 @@ def test_outputs_make_sense(run):
     for gs in lib:  # coverage recomputed independently from the clustered data
         n = sum(g in genes for g in gs.genes)
         assert cov.loc[gs.name, "n_found"] == n
-        assert bool(cov.loc[gs.name, "scored"]) == (n / len(gs.genes) >= 0.5)
+        # scored: at least score.min_genes (3) genes found and half of the set
+        assert bool(cov.loc[gs.name, "scored"]) == (n / len(gs.genes) >= 0.5 and n >= 3)
     assert set(scores.columns) == set(cov.index[cov["scored"]])
     assert not cov.loc["cd274_pdl1", "scored"]  # CD274 is not in this dataset: reported, not scored
     flags = pd.read_csv(_mini(tmp, "flags"), sep="\t")
@@ -185,6 +186,32 @@ def test_outputs_make_sense(run):
     # interferon-gamma response genes (HLA class II, STAT1...) rank high in macrophages
     t = enr[(enr["group"] == "myeloid") & (enr["term"] == "HALLMARK_INTERFERON_GAMMA_RESPONSE")]
     assert len(t) == 1 and t["nes"].iloc[0] > 0
+
+
+def test_genes_shown_as_genes(run):
+    """genes.tsv: card genes and the genes of unscored small sets, by lineage (and state)."""
+    tmp, _ = run
+    cl = ad.read_h5ad(_mini(tmp, "clustered"))
+    ann = pd.read_csv(_mini(tmp, "annotation"), sep="\t", index_col=0)
+    cov = pd.read_csv(_mini(tmp, "coverage"), sep="\t").set_index("set")
+    genes = pd.read_csv(_mini(tmp, "genes"), sep="\t")
+    lib = {gs.name: gs for gs in signatures.load_library()}
+    shown = set(genes["gene"])
+    assert set(signatures.card_genes(lib.values())) <= shown
+    few = cov.index[cov["reason"].fillna("").str.contains("min_genes")]
+    assert "lag3_fgl1" in few and all(set(lib[s].genes) <= shown for s in few)
+    # CD274 is not in this dataset: not measured, no value, never zero
+    cd274 = genes[genes["gene"] == "CD274"]
+    assert len(cd274) and not cd274["measured"].any() and cd274["mean"].isna().all()
+    # LAG3 mean in T_NK recomputed independently from the clustered matrix
+    t_nk = (ann.loc[cl.obs_names, "compartment"] == "T_NK").to_numpy()
+    expected = float(np.asarray(cl[t_nk, "LAG3"].X.todense()).mean())
+    row = genes[(genes["level"] == "lineage") & (genes["compartment"] == "T_NK")]
+    row = row[row["gene"] == "LAG3"].iloc[0]
+    assert row["n_cells"] == t_nk.sum() and abs(row["mean"] - expected) < 1e-6
+    assert set(genes["level"]) <= {"lineage", "state"} and "unassigned" not in set(
+        genes["compartment"]
+    )
 
 
 def test_celltypist_labels_beside_ours(run):

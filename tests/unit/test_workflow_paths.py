@@ -52,6 +52,8 @@ RESULTS = {
     "summary.md",
     "patients.tsv",
     "report/patients",
+    "genes.tsv",
+    "report/dotplot_genes_levels.png",
 }
 FOREST = "report/forest_conditions.png"
 #: The report's tables as HTML pages (rule tables): made with or without the subset stage.
@@ -66,6 +68,7 @@ TABLE_PAGES = [
         "subset_counts",
         "annotation_subclusters",
         "coverage",
+        "genes",
         "flags",
         "compartments",
         "conditions",
@@ -108,6 +111,8 @@ def _analysis(ds, subsets, conditioned=True):
         *([f"results/{ds}/report/forest_conditions.png"] if conditioned else []),
         f"results/{ds}/report/composition_by_patient.png",
         f"results/{ds}/label_agreement.tsv",
+        f"results/{ds}/genes.tsv",
+        f"results/{ds}/report/dotplot_genes_levels.png",
     ]
     if subsets:
         out += [

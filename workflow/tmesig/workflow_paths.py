@@ -45,6 +45,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "umap_malignancy",
     ),
     "score": ("scores", "coverage"),
+    "genes": ("genes", "dotplot_genes_levels"),
     "flag": ("compartments", "flags"),
     "figures": (
         "umap_compartment",
@@ -74,6 +75,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "table_subset_counts",
         "table_annotation_subclusters",
         "table_coverage",
+        "table_genes",
         "table_flags",
         "table_compartments",
         "table_conditions",
@@ -90,6 +92,8 @@ _ANALYSIS_TARGETS = (
     "forest_conditions",
     "composition_plot",
     "label_agreement",
+    "genes",
+    "dotplot_genes_levels",
 )
 _SUBSET_TARGETS = ("annotation_subsets", "umap_subsets", "cnv_heatmap", "umap_malignancy")
 _TABLE_TARGETS = _BY_RULE["tables"]
@@ -180,6 +184,9 @@ class WorkflowPaths:
     # score, flag
     scores = f"{_DS}/scores.parquet"
     coverage = f"{_DS}/coverage.tsv"
+    # genes: card genes and the genes of small or spanning sets, by lineage and state
+    genes = f"{_DS}/genes.tsv"
+    dotplot_genes_levels = f"{_FIG}/dotplot_genes_levels.png"
     compartments = f"{_DS}/compartments.tsv"
     flags = f"{_DS}/flags.tsv"
     # figures
@@ -225,6 +232,7 @@ class WorkflowPaths:
     table_conditions = f"{_TAB}/conditions.html"
     table_composition = f"{_TAB}/composition.html"
     table_enrichment = f"{_TAB}/enrichment.html"
+    table_genes = f"{_TAB}/genes.html"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], samples: Any) -> "WorkflowPaths":

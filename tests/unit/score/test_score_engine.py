@@ -30,10 +30,18 @@ def test_scores_equal_scanpy_score_genes(lognorm):
 
 
 def test_low_coverage_set_not_scored(lognorm):
-    sets = [gene_set("ok", ["G0", "G1"]), gene_set("bad", ["G0", "X1", "X2", "X3"])]
+    sets = [
+        gene_set("ok", ["G0", "G1", "G2"]),
+        gene_set("bad", ["G0", "X1", "X2", "X3"]),
+        gene_set("pair", ["G0", "G1"]),
+    ]
     scores, cov = score.score_cells(lognorm, sets, options=score.ScoreOptions(min_coverage=0.5))
     assert list(scores.columns) == ["ok"]
     assert cov.set_index("set").loc["bad", "scored"] == False  # noqa: E712
+    # two genes are not a signature under the default min_genes 3; with min_genes 2 they are
+    assert cov.set_index("set").loc["pair", "reason"] == "2 of 2 genes found < min_genes 3"
+    two, _ = score.score_cells(lognorm, sets, options=score.ScoreOptions(min_genes=2))
+    assert list(two.columns) == ["ok", "pair"]
 
 
 def test_no_set_scored_gives_an_empty_frame(lognorm):
@@ -77,6 +85,7 @@ def test_score_cells_methods(lognorm):
     assert fast.attrs["tmesig_score"] == {
         "method": "mean_diff",
         "min_coverage": 0.5,
+        "min_genes": 3,
         "ctrl_size": 20,
         "n_bins": 10,
         "seed": 7,
@@ -86,6 +95,7 @@ def test_score_cells_methods(lognorm):
     assert rank.attrs["tmesig_score"] == {
         "method": "rank",
         "min_coverage": 0.5,
+        "min_genes": 3,
         "max_rank": 100,
         "down_genes": [],
     }
@@ -110,15 +120,16 @@ def test_options_from_config_and_defaults():
         "method": "rank",
         "max_rank": 200,
         "min_coverage": 0.4,
+        "min_genes": 2,
         "ctrl_size": 30,
         "n_bins": 20,
         "seed": 3,
     }
     opts = score.ScoreOptions.from_config(section)
     assert (opts.method, opts.max_rank, opts.min_coverage) == ("rank", 200, 0.4)
-    assert (opts.ctrl_size, opts.n_bins, opts.seed) == (30, 20, 3)
+    assert (opts.ctrl_size, opts.n_bins, opts.seed, opts.min_genes) == (30, 20, 3, 2)
     default = score.ScoreOptions()
     assert (default.method, default.min_coverage, default.max_rank) == ("mean_diff", 0.5, 1500)
-    assert (default.ctrl_size, default.n_bins, default.seed) == (50, 25, 0)
+    assert (default.ctrl_size, default.n_bins, default.seed, default.min_genes) == (50, 25, 0, 3)
     assert default.chunk_size == 50_000 and default.down_genes is None
     assert set(score.METHODS) == {"mean_diff", "rank", "scanpy"}

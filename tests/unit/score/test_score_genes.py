@@ -20,12 +20,42 @@ def test_coverage_by_hand(lognorm):
         gene_set("quarter", ["G0", "NOPE1", "NOPE2", "NOPE3"]),
         gene_set("silent", ["G5"]),
     ]
-    cov = score.coverage_table(a, sets, min_coverage=0.5).set_index("set")
+    cov = score.coverage_table(a, sets, min_coverage=0.5, min_genes=1).set_index("set")
     assert cov.loc["full", ["n_genes", "n_found", "n_expressed"]].tolist() == [4, 4, 4]
     assert cov.loc["half", "fraction"] == 0.5 and cov.loc["half", "scored"]
     assert cov.loc["half", "genes_missing"] == "NOPE1,NOPE2"
     assert not cov.loc["quarter", "scored"] and "coverage 0.25" in cov.loc["quarter", "reason"]
     assert not cov.loc["silent", "scored"] and "expressed" in cov.loc["silent", "reason"]
+    three = score.coverage_table(a, sets, min_coverage=0.5).set_index("set")  # default 3
+    assert three.loc["silent", "reason"] == "1 of 1 genes found < min_genes 3"
+    assert three.loc["half", "reason"] == "2 of 4 genes found < min_genes 3"
+
+
+# found / in set -> (scored, reason) with min_coverage 0.5 and min_genes 3, by hand
+HAND = {
+    (1, 2): (False, "1 of 2 genes found < min_genes 3"),
+    (1, 3): (False, "1 of 3 genes found < min_genes 3; coverage 0.33 < min_coverage 0.50"),
+    (2, 2): (False, "2 of 2 genes found < min_genes 3"),
+    (2, 3): (False, "2 of 3 genes found < min_genes 3"),
+    (3, 3): (True, ""),
+    (3, 10): (False, "coverage 0.30 < min_coverage 0.50"),
+    (5, 10): (True, ""),
+    (0, 4): (False, "0 of 4 genes found < min_genes 3; coverage 0.00 < min_coverage 0.50"),
+}
+
+
+def test_min_genes_and_coverage_against_a_hand_table(lognorm):
+    sets = [
+        gene_set(f"s{k}_{n}", [f"G{i}" for i in range(k)] + [f"NOPE{i}" for i in range(n - k)])
+        for k, n in HAND
+    ]
+    cov = score.coverage_table(lognorm, sets, min_coverage=0.5, min_genes=3).set_index("set")
+    for (k, n), (scored, reason) in HAND.items():
+        row = cov.loc[f"s{k}_{n}"]
+        assert (row["n_found"], row["n_genes"]) == (k, n)
+        assert (bool(row["scored"]), row["reason"]) == (scored, reason), (k, n)
+    scores, _ = score.score_cells(lognorm, sets, options=score.ScoreOptions(min_genes=3))
+    assert sorted(scores.columns) == ["s3_3", "s5_10"]
 
 
 def test_gene_stats_sparse_and_dense_agree(lognorm):

@@ -12,6 +12,7 @@ SCORE_PARAMS = {
     "method": "mean_diff",
     "max_rank": 1500,
     "min_coverage": 0.5,
+    "min_genes": 3,
     "ctrl_size": 50,
     "n_bins": 25,
     "seed": 0,

@@ -42,11 +42,17 @@ def test_score_stage_writes_scores_and_coverage(tmp_path, clustered, method):
     assert list(scores.columns) == coverage.loc[coverage["scored"], "set"].tolist()
     assert list(coverage.columns) == [*ref_cov.columns, "method", "input_mode"]
     assert (coverage["input_mode"] == "counts").all()
-    recorded = f"method={method};ctrl_size=50;n_bins=25;seed=0;max_rank=1500;min_coverage=0.5"
+    recorded = (
+        f"method={method};ctrl_size=50;n_bins=25;seed=0;max_rank=1500;min_coverage=0.5;min_genes=3"
+    )
     assert (coverage["method"] == recorded).all()
     skipped = coverage.loc[~coverage["scored"], "set"].tolist()
     missing = f"; not scored (too few genes found): {', '.join(skipped)}" if skipped else ""
     assert summary == f"scored {scores.shape[1]} of {len(coverage)} sets ({method}){missing}"
+    # the library's one- and two-gene sets are never scored: listed with the rule they fail
+    for name in ("lag3_fgl1", "cd274_pdl1", "slc7a11_xct"):
+        row = coverage.set_index("set").loc[name]
+        assert not row["scored"] and "< min_genes 3" in row["reason"]
 
 
 def test_score_stage_scanpy_reads_in_memory(tmp_path, clustered):

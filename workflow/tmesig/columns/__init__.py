@@ -35,6 +35,7 @@ _TABLES: dict[str, Mapping[str, str]] = {
     "annotation_subclusters": _cells.ANNOTATION_SUBCLUSTERS,
     "library_table": _stats.LIBRARY,
     "coverage": _stats.COVERAGE,
+    "genes": _stats.GENES,
     "compartments": _stats.COMPARTMENTS,
     "flags": _stats.FLAGS,
     "conditions": _stats.CONDITIONS,

@@ -30,11 +30,31 @@ COVERAGE = {
     "n_found": "the set's genes present in the dataset",
     "fraction": "n_found / n_genes",
     "n_expressed": "found genes with a non-zero value in at least one cell",
-    "scored": "the set was scored (fraction >= score.min_coverage and a gene is expressed)",
-    "reason": "why the set was not scored",
+    "scored": "the set was scored (>= score.min_genes genes found, fraction >= score.min_coverage, "
+    "a gene expressed)",
+    "reason": "why the set was not scored: every rule it fails",
     "genes_found": "the set's genes present in the dataset",
     "genes_missing": "the set's genes absent from the dataset: the score cannot see them",
     "method": "scoring method and its parameters",
+}
+
+#: ``genes.tsv``: one row per level x compartment x gene shown as a gene.
+GENES = {
+    "level": "lineage: the compartment is a lineage; state: a cell state inside one",
+    "compartment": "lineage or cell state (unassigned cells are not a compartment)",
+    "parent": "the lineage of the state (for a lineage row: the lineage itself)",
+    "gene": "gene symbol",
+    "measured": "the dataset measures the gene; false: not measured (no value, not zero)",
+    "sets": "library sets that contain the gene",
+    "shown_for": "why the gene is shown: card gene, its set not scored, its set spans lineages",
+    "home_lineage": "lineage where the gene's mean is highest (>= genes.min_fraction expressing)",
+    "n_cells": "cells of the compartment",
+    "mean": "mean log-normalised expression over the compartment's cells",
+    "fraction_expressing": "fraction of the compartment's cells with a non-zero value",
+    "n_patients": "patients with >= genes.min_cells cells in the compartment",
+    "mean_of_patient_means": "mean over those patients of the patient's mean expression",
+    "sd_of_patient_means": "standard deviation over those patients of their means",
+    "note": "why the row has no values (gene not measured)",
 }
 
 #: ``compartments.tsv``: one row per compartment x sample (pseudobulk of the scores).

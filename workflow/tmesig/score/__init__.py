@@ -24,8 +24,9 @@ Three methods, all chunked over cells so that a backed h5ad
 averaged per group of cells (e.g. compartment × sample), which is all an empirical
 p-value per compartment needs and stays small whatever the number of cells.
 
-A set whose fraction of genes found in the data is below ``min_coverage`` is not scored;
-the coverage table says so.
+A set with fewer than ``min_genes`` of its genes found in the data, or whose fraction of
+genes found is below ``min_coverage``, is not scored; the coverage table says which rule it
+failed (:func:`coverage_verdict`).
 
 Modules: ``_chunks`` (chunked, backed reading), ``_genes`` (gene statistics, expression
 bins, control genes, coverage), ``_mean_diff``, ``_rank``, ``_null`` (calibration),
@@ -33,7 +34,14 @@ bins, control genes, coverage), ``_mean_diff``, ``_rank``, ``_null`` (calibratio
 """
 
 from ._engine import score_cells
-from ._genes import GeneStats, coverage_table, gene_stats, scanpy_bins, scanpy_control_genes
+from ._genes import (
+    GeneStats,
+    coverage_table,
+    coverage_verdict,
+    gene_stats,
+    scanpy_bins,
+    scanpy_control_genes,
+)
 from ._mean_diff import score_mean_diff
 from ._null import NullGroupMeans, null_group_means
 from ._options import METHODS, ScoreOptions
@@ -45,6 +53,7 @@ __all__ = [
     "NullGroupMeans",
     "ScoreOptions",
     "coverage_table",
+    "coverage_verdict",
     "gene_stats",
     "null_group_means",
     "score_cells",

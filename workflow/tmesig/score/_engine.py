@@ -84,7 +84,11 @@ def _raw_scores(
 
 def _provenance(opts: ScoreOptions) -> dict[str, Any]:
     """The method and the parameters it used, for ``scores.attrs["tmesig_score"]``."""
-    params: dict[str, Any] = {"method": opts.method, "min_coverage": opts.min_coverage}
+    params: dict[str, Any] = {
+        "method": opts.method,
+        "min_coverage": opts.min_coverage,
+        "min_genes": opts.min_genes,
+    }
     if opts.method in ("mean_diff", "scanpy"):
         params.update(ctrl_size=opts.ctrl_size, n_bins=opts.n_bins, seed=opts.seed)
     else:
@@ -109,7 +113,7 @@ def score_cells(
         Gene sets (see :func:`tmesig.signatures.load_library`).
     options
         :class:`ScoreOptions`: the method (``mean_diff`` by default) and its parameters,
-        ``min_coverage`` and ``chunk_size``.
+        ``min_coverage``, ``min_genes`` and ``chunk_size``.
 
     Returns
     -------
@@ -128,7 +132,9 @@ def score_cells(
         msg = f"unknown scoring method '{opts.method}'; use one of {', '.join(METHODS)}."
         raise ValueError(msg)
     stats = gene_stats(adata, chunk_size=opts.chunk_size)
-    coverage = coverage_table(adata, sets, min_coverage=opts.min_coverage, stats=stats)
+    coverage = coverage_table(
+        adata, sets, min_coverage=opts.min_coverage, min_genes=opts.min_genes, stats=stats
+    )
     scores = _raw_scores(adata, sets, coverage, stats, opts).astype(np.float32)
     scores.index.name = "cell"
     scores.attrs["tmesig_score"] = _provenance(opts)

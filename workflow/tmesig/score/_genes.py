@@ -105,17 +105,13 @@ def gene_stats(adata: ad.AnnData, *, chunk_size: int = DEFAULT_CHUNK) -> GeneSta
     return GeneStats(means=means, n_nonzero=nnz, n_cells=n_cells)
 
 
-def _coverage_row(gs: GeneSet, present: set, expressed: set, min_coverage: float) -> dict:
+def _coverage_row(
+    gs: GeneSet, present: set, expressed: set, *, min_coverage: float, min_genes: int
+) -> dict:
     found = [g for g in gs.genes if g in present]
     missing = [g for g in gs.genes if g not in present]
     frac = len(found) / len(gs.genes) if gs.genes else 0.0
     n_expr = sum(g in expressed for g in found)
-    if frac < min_coverage:
-        scored, reason = False, f"coverage {frac:.2f} < min_coverage {min_coverage:.2f}"
-    elif n_expr == 0:
-        scored, reason = False, "no gene of the set is expressed in any cell"
-    else:
-        scored, reason = True, ""
     return {
         "set": gs.name,
         "direction": gs.direction,
@@ -123,11 +119,51 @@ def _coverage_row(gs: GeneSet, present: set, expressed: set, min_coverage: float
         "n_found": len(found),
         "fraction": round(frac, 4),
         "n_expressed": int(n_expr),
-        "scored": scored,
-        "reason": reason,
+        **coverage_verdict(
+            len(found), len(gs.genes), n_expr, min_coverage=min_coverage, min_genes=min_genes
+        ),
         "genes_found": ",".join(found),
         "genes_missing": ",".join(missing),
     }
+
+
+def coverage_verdict(
+    n_found: int, n_genes: int, n_expressed: int, *, min_coverage: float, min_genes: int
+) -> dict:
+    """Whether a set is scored, and why not: the one rule behind ``coverage.tsv``.
+
+    A set is scored when at least ``min_genes`` of its genes are found, the fraction found
+    is at least ``min_coverage``, and a found gene is expressed in some cell. Every rule
+    that fails is named in ``reason`` (``"; "``-separated), in that order, so 1 of 2, 1 of 3
+    and 2 of 2 genes are judged by the same two numbers.
+
+    Parameters
+    ----------
+    n_found
+        Genes of the set present in the data.
+    n_genes
+        Genes in the set.
+    n_expressed
+        Found genes with a non-zero value in at least one cell.
+    min_coverage
+        Minimum fraction ``n_found / n_genes``.
+    min_genes
+        Minimum ``n_found``.
+
+    Returns
+    -------
+    dict
+        ``{"scored": bool, "reason": str}`` (``reason`` empty when scored).
+    """
+    frac = n_found / n_genes if n_genes else 0.0
+    reasons = []
+    if n_found < min_genes:
+        reasons.append(f"{n_found} of {n_genes} genes found < min_genes {min_genes}")
+    if frac < min_coverage:
+        reasons.append(f"coverage {frac:.2f} < min_coverage {min_coverage:.2f}")
+    if not reasons and n_expressed == 0:
+        reasons.append("no gene of the set is expressed in any cell")
+    return {"scored": not reasons, "reason": "; ".join(reasons)}
 
 
 def coverage_table(
@@ -135,6 +171,7 @@ def coverage_table(
     sets: Sequence[GeneSet],
     *,
     min_coverage: float,
+    min_genes: int = 3,
     chunk_size: int = DEFAULT_CHUNK,
     stats: GeneStats | None = None,
 ) -> pd.DataFrame:
@@ -148,6 +185,9 @@ def coverage_table(
         Gene sets.
     min_coverage
         Minimum fraction of a set's genes that must be present for it to be scored.
+    min_genes
+        Minimum number of a set's genes that must be present for it to be scored (see
+        :func:`coverage_verdict`).
     chunk_size
         Cells read at a time when counting expressing cells.
     stats
@@ -158,13 +198,18 @@ def coverage_table(
     DataFrame
         One row per set: ``set``, ``direction``, ``n_genes``, ``n_found``, ``fraction``,
         ``n_expressed`` (found genes with a non-zero value in at least one cell),
-        ``scored``, ``reason``, ``genes_found``, ``genes_missing``.
+        ``scored``, ``reason`` (every rule the set fails), ``genes_found``,
+        ``genes_missing``.
     """
     present = set(adata.var_names)
     if stats is None:
         stats = gene_stats(adata, chunk_size=chunk_size)
     expressed = set(adata.var_names[stats.n_nonzero > 0])
-    return pd.DataFrame([_coverage_row(gs, present, expressed, min_coverage) for gs in sets])
+    rows = [
+        _coverage_row(gs, present, expressed, min_coverage=min_coverage, min_genes=min_genes)
+        for gs in sets
+    ]
+    return pd.DataFrame(rows)
 
 
 def scanpy_bins(means: np.ndarray, *, n_bins: int = 25) -> np.ndarray:

@@ -10,7 +10,7 @@ from ._chunks import DEFAULT_CHUNK
 METHODS: tuple[str, ...] = ("mean_diff", "rank", "scanpy")
 
 #: The keys of the config's ``score`` section that are scoring options.
-_CONFIG_KEYS = ("method", "min_coverage", "ctrl_size", "n_bins", "seed", "max_rank")
+_CONFIG_KEYS = ("method", "min_coverage", "min_genes", "ctrl_size", "n_bins", "seed", "max_rank")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class ScoreOptions:
         (the reference loop of :func:`scanpy.tl.score_genes`).
     min_coverage : float
         Sets with a smaller fraction of their genes present are reported and not scored.
+    min_genes : int
+        Sets with fewer of their genes present are reported and not scored (a "set" of one
+        or two genes is shown as genes, not as a signature); both rules apply.
     ctrl_size, n_bins, seed : int
         Control-gene parameters of ``mean_diff`` and ``scanpy`` (``random_state=seed``);
         the null sets of :func:`~tmesig.score.null_group_means` use them too.
@@ -38,6 +41,7 @@ class ScoreOptions:
 
     method: Literal["mean_diff", "rank", "scanpy"] = "mean_diff"
     min_coverage: float = 0.5
+    min_genes: int = 3
     ctrl_size: int = 50
     n_bins: int = 25
     seed: int = 0
@@ -47,5 +51,6 @@ class ScoreOptions:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "ScoreOptions":
-        """Options from the config's ``score`` section (``method`` ... ``max_rank``)."""
-        return cls(**{k: section[k] for k in _CONFIG_KEYS})
+        """Options from the config's ``score`` section (``method`` ... ``max_rank``); a key
+        the section lacks keeps its default (the config schema fills every key)."""
+        return cls(**{k: section[k] for k in _CONFIG_KEYS if k in section})

@@ -9,8 +9,8 @@ Outputs
     column recording the method and its parameters, and ``input_mode``: scores are computed
     on ``X`` whatever the mode, i.e. on the given values for ``normalised`` input).
 Params
-    ``score``: the config's ``score`` section (``method``, ``min_coverage``, ``ctrl_size``,
-    ``n_bins``, ``seed``, ``max_rank``).
+    ``score``: the config's ``score`` section (``method``, ``min_coverage``, ``min_genes``,
+    ``ctrl_size``, ``n_bins``, ``seed``, ``max_rank``).
 """
 
 import anndata as ad
@@ -22,7 +22,7 @@ from ._io import StageIO
 __all__ = ["run"]
 
 #: The parameters recorded in coverage.tsv, in this order.
-_RECORDED = ("method", "ctrl_size", "n_bins", "seed", "max_rank", "min_coverage")
+_RECORDED = ("method", "ctrl_size", "n_bins", "seed", "max_rank", "min_coverage", "min_genes")
 
 
 def run(io: StageIO) -> str:
@@ -38,8 +38,9 @@ def run(io: StageIO) -> str:
     # backed: the matrix is read in chunks, never whole (mean_diff and rank)
     backed = "r" if p["method"] != "scanpy" else None
     adata = ad.read_h5ad(io.input["h5ad"], backed=backed)
-    scores, coverage = score.score_cells(adata, sets, options=score.ScoreOptions.from_config(p))
-    params = {k: p[k] for k in _RECORDED}
+    opts = score.ScoreOptions.from_config(p)
+    scores, coverage = score.score_cells(adata, sets, options=opts)
+    params = {k: getattr(opts, k) for k in _RECORDED}
     coverage["method"] = ";".join(f"{k}={v}" for k, v in params.items())
     coverage["input_mode"] = input_mode(adata)
     skipped = coverage.loc[~coverage["scored"], "set"].tolist()

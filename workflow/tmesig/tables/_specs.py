@@ -125,6 +125,14 @@ _ALL = (
         _SIG,
     ),
     TableSpec(
+        "genes",
+        "genes",
+        "Genes by compartment and state",
+        "One row per level x compartment x gene (card genes, genes of unscored or "
+        "lineage-spanning sets), in the file's order: lineages, then states by lineage.",
+        _SIG,
+    ),
+    TableSpec(
         "flags",
         "flags",
         "Flags: compartment x gene set",
