@@ -69,7 +69,9 @@ def _compare_one(
     notes = []
     small = sub[sub["n_total"] < min_cells]
     if len(small):
-        who = ", ".join(f"{p} ({c})" for p, c in zip(small[COL_PATIENT], small["condition"]))
+        who = ", ".join(
+            f"{p} ({c})" for p, c in zip(small[COL_PATIENT], small["condition"], strict=True)
+        )
         notes.append(f"fewer than {min_cells} cells of {sub['denominator'].iloc[0]}: {who}")
     sub = sub[sub["n_total"] >= min_cells]
     r = sub[sub["condition"] == contrast.reference].set_index(COL_PATIENT)
@@ -154,7 +156,12 @@ def compare_composition(
             continue
         res = _compare_one(sub, contrast=contrast, min_cells=min_cells, opts=opts)
         rows.append(
-            {**dict(zip(keys, key)), "reference": contrast.reference, "test": contrast.test, **res}
+            {
+                **dict(zip(keys, key, strict=True)),
+                "reference": contrast.reference,
+                "test": contrast.test,
+                **res,
+            }
         )
     out = pd.DataFrame(rows)
     if out.empty:
