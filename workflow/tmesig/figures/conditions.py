@@ -125,7 +125,7 @@ def composition_bars(table: pd.DataFrame) -> Figure:
     ncol = 1 if len(panels) == 1 else 2
     nrow = -(-len(panels) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(width * ncol, 4.5 * nrow), squeeze=False)
-    for ax, (title, sub, ylabel) in zip(axes.flat, panels, strict=True):
+    for ax, (title, sub, ylabel) in zip(axes.flat, panels, strict=False):
         _stacked(ax, sub, colors, rows=rows)
         ax.set_xlabel("patient (and condition)")
         ax.set_ylabel(ylabel)
