@@ -115,7 +115,8 @@ def compare_composition(
     ``min_patients`` patients were sampled in both conditions, e.g. every patient before and
     after treatment; else Welch on the patients seen in one condition). ``method`` says which;
     ``note`` names the patients left out and why. A category named like its denominator
-    (cells of a refined subset without a confident refinement) is not tested.
+    (cells of a refined subset without a confident refinement) is not tested; the only
+    category of a denominator (share 1 by construction) gets a row saying so, untested.
     Benjamini–Hochberg FDR runs separately per ``level`` (lineage rows; state rows).
 
     Parameters
@@ -150,11 +151,17 @@ def compare_composition(
         )
     opts = {"min_patients": min_patients, "alpha": alpha, "transform": transform}
     keys = [COL_LEVEL, COL_PARENT, "denominator", COL_COMPARTMENT]
+    n_categories = table.groupby(keys[:3], sort=False)[COL_COMPARTMENT].nunique()
     rows = []
     for key, sub in table.groupby(keys, sort=False):
         if key[3] == key[2]:
             continue
-        res = _compare_one(sub, contrast=contrast, min_cells=min_cells, opts=opts)
+        if n_categories.loc[key[:3]] == 1:  # share 1 in every patient: nothing to compare
+            res = {"fraction_ref": 1.0, "fraction_test": 1.0, "p": np.nan}
+            res["note"] = f"the only category of {key[2]}: its share is 1 by construction"
+            res["method"] = "not tested"
+        else:
+            res = _compare_one(sub, contrast=contrast, min_cells=min_cells, opts=opts)
         rows.append(
             {
                 **dict(zip(keys, key, strict=True)),
