@@ -75,24 +75,24 @@ def run(io: StageIO) -> str:
     Returns
     -------
     str
-        ``"composition: <k> of <n> state shares differ (FDR <= alpha)"``, or why nothing
-        was compared.
+        ``"composition (<reference> -> <test>): <k> of <n> state shares differ (FDR <=
+        alpha)"``, or why nothing was compared.
     """
     p = io.params["conditions"]
     out = io.output
     obs = ad.read_h5ad(io.input["clustered"], backed="r").obs
     patient, condition = obs[COL_PATIENT].astype(str), obs[COL_CONDITION].astype(str)
-    table = _tables(io, patient, condition)
-    table.to_csv(out["composition_by_patient"], sep="\t", index=False, float_format="%.6g")
-    fig = report.composition_bars(table)
-    fig.savefig(out["composition_plot"], dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    try:
+    try:  # a bad contrast stops the stage before anything is written
         contrast = conditions.resolve_contrast(
             condition.unique(), reference=p["reference"], test=p["test"]
         )
     except ValueError as err:
         raise InputError(f"{io.input['clustered']}: {err}") from None
+    table = _tables(io, patient, condition)
+    table.to_csv(out["composition_by_patient"], sep="\t", index=False, float_format="%.6g")
+    fig = report.composition_bars(table)
+    fig.savefig(out["composition_plot"], dpi=120, bbox_inches="tight")
+    plt.close(fig)
     if contrast is None:
         pd.DataFrame({"note": [_NO_CONTRAST]}).to_csv(out["composition"], sep="\t", index=False)
         return "composition: no condition to compare"
@@ -105,10 +105,8 @@ def run(io: StageIO) -> str:
     )
     res.to_csv(out["composition"], sep="\t", index=False, float_format="%.6g")
     states = res[res["level"] == LEVEL_STATE] if len(res) else res
+    head = f"composition ({contrast.reference} -> {contrast.test})"
     if states.empty:
-        return f"composition ({contrast}): lineages only (no confident cell states)"
+        return f"{head}: lineages only (no confident cell states)"
     hits = int(states["significant"].sum())
-    return (
-        f"composition ({contrast}): {hits} of {len(states)} state shares differ "
-        f"(FDR <= {p['alpha']})"
-    )
+    return f"{head}: {hits} of {len(states)} state shares differ (FDR <= {p['alpha']})"
