@@ -64,18 +64,12 @@ def design(
     programs = tuple(p for p in planted if not isinstance(p, StateShift))
     types = (*CELL_TYPES, *(STATE_TYPES if shifts else ()))
     _check(n_cells, n_patients, dispersion, programs, types)
-    for shift in shifts:
-        check_shift(shift)
     rng = np.random.default_rng(seed)
     var = gene_universe(n_genes, rng)
     gidx = {g: i for i, g in enumerate(var.index)}
     per_type = type_profiles(gidx, programs, rng, seed=seed, extra=types[len(CELL_TYPES) :])
     obs, ctype = _cells(n_cells, n_patients, rng)
-    if shifts:
-        ctype = apply_shifts(obs, ctype, shifts, seed=seed)
-        names = [ct.name for ct in types]
-        obs["cell_type"] = pd.Categorical.from_codes(ctype, names)
-        obs["compartment"] = pd.Categorical(np.array([ct.compartment for ct in types])[ctype])
+    ctype = _shift(obs, ctype, shifts, types, seed=seed)
     active = _plant(obs, ctype, programs, rng, types)
     profiles, state = state_profiles(ctype, active, per_type, programs, gidx)
     # depth levels: equal-probability log-normal levels
@@ -156,6 +150,25 @@ def _cells(
         obs["response"].astype(str) + "_" + obs["timepoint"].astype(str)
     )
     return obs, ctype
+
+
+def _shift(
+    obs: pd.DataFrame,
+    ctype: np.ndarray,
+    shifts: Sequence[StateShift],
+    types: Sequence[CellType],
+    *,
+    seed: int,
+) -> np.ndarray:
+    """Apply the state shifts: new cell-type indices, ``cell_type``/``compartment`` updated."""
+    if not shifts:
+        return ctype
+    for shift in shifts:
+        check_shift(shift)
+    ctype = apply_shifts(obs, ctype, shifts, seed=seed)
+    obs["cell_type"] = pd.Categorical.from_codes(ctype, [ct.name for ct in types])
+    obs["compartment"] = pd.Categorical(np.array([ct.compartment for ct in types])[ctype])
+    return ctype
 
 
 def _plant(
