@@ -249,5 +249,28 @@ def test_fdr_per_level():
     # lineage rows keep today's numbers: the same as comparing the lineage table alone
     alone = composition.compare_composition(lin, contrast=conditions.Contrast("R", "NR"))
     pd.testing.assert_frame_equal(
-        res[res.level == "lineage"].reset_index(drop=True)[alone.columns], alone
+        res[res.level == "lineage"].reset_index(drop=True)[alone.columns], alone, check_dtype=False
     )
+
+
+def test_only_category_of_a_denominator_not_tested():
+    df = planted_cells(seed=4)
+    states = df["compartment"].map({"T_NK": "CD8_T", "myeloid": "macrophage", "epithelial": "x"})
+    st = composition.state_composition_table(
+        state=states,
+        lineage=df["compartment"],
+        patient=df["patient"],
+        condition=df["condition"],
+        hierarchy=HIERARCHY,
+    )
+    lin = composition.composition_table(
+        compartment=df["compartment"], patient=df["patient"], condition=df["condition"]
+    )
+    res = composition.compare_composition(
+        pd.concat([lin, st]), contrast=conditions.Contrast("R", "NR")
+    )
+    state_rows = res[res["level"] == "state"]
+    assert len(state_rows) == 3 and state_rows["p"].isna().all()
+    assert state_rows["note"].str.contains("share is 1 by construction").all()
+    assert (state_rows["method"] == "not tested").all()
+    assert res.loc[res["level"] == "lineage", "p"].notna().all()  # three lineages: tested

@@ -151,12 +151,12 @@ def compare_composition(
         )
     opts = {"min_patients": min_patients, "alpha": alpha, "transform": transform}
     keys = [COL_LEVEL, COL_PARENT, "denominator", COL_COMPARTMENT]
-    n_categories = table.groupby(keys[:3], sort=False)[COL_COMPARTMENT].nunique()
+    n_categories = table.groupby([COL_LEVEL, "denominator"])[COL_COMPARTMENT].nunique()
     rows = []
     for key, sub in table.groupby(keys, sort=False):
         if key[3] == key[2]:
             continue
-        if n_categories.loc[key[:3]] == 1:  # share 1 in every patient: nothing to compare
+        if n_categories.loc[(key[0], key[2])] == 1:  # share 1 in every patient: nothing to compare
             res = {"fraction_ref": 1.0, "fraction_test": 1.0, "p": np.nan}
             res["note"] = f"the only category of {key[2]}: its share is 1 by construction"
             res["method"] = "not tested"
