@@ -96,8 +96,8 @@ def composition_bars(table: pd.DataFrame) -> Figure:
     table : pandas.DataFrame
         Long table: ``condition``, ``patient``, ``compartment``, ``fraction``; with
         ``level``, ``parent`` and ``denominator`` (``composition_by_patient.tsv``) the
-        ``state`` rows get one panel per denominator (a lineage, or a refined subset such
-        as ``CD8_T``), whose bars are the shares of its states.
+        ``state`` rows get one panel per denominator with at least two states (a lineage,
+        or a refined subset such as ``CD8_T``), whose bars are the shares of its states.
 
     Returns
     -------
@@ -113,6 +113,8 @@ def composition_bars(table: pd.DataFrame) -> Figure:
     panels = [("Lineage composition per patient", lineage, "fraction of assigned cells")]
     groups = states.groupby(["parent", "denominator"], sort=False) if len(states) else []
     for (parent, den), sub in groups:
+        if sub["compartment"].nunique() < 2:  # one state: a share of 1, nothing to show
+            continue
         label = den if den == parent else f"{den} ({parent})"
         panels.append((f"States among {label}", sub, f"fraction of {den} cells"))
     parents = dict(zip(states.get("compartment", []), states.get("parent", []), strict=True))
