@@ -55,12 +55,8 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "qc_violin",
         "umap_samples",
     ),
-    "conditions": (
-        "conditions",
-        "composition",
-        "composition_by_patient",
-        "composition_plot",
-    ),
+    "conditions": ("conditions",),
+    "composition": ("composition", "composition_by_patient", "composition_plot"),
     # figures: only for datasets whose sheet row names a condition column (see `conditioned`)
     "forest": ("forest_conditions",),
     "enrichment": ("enrichment",),

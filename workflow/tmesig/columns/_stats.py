@@ -133,25 +133,36 @@ CONDITIONS = {
     "further towards resistance",
 }
 
-#: ``composition.tsv``: one row per compartment; logit fractions compared between conditions.
+#: ``composition.tsv``: one row per level x denominator x category; shares compared between
+#: conditions (propeller: transformed shares, t-test over patients).
 COMPOSITION = {
-    "compartment": "lineage compartment",
+    "level": "lineage: share of all assigned cells; state: share of the denominator's cells",
+    "parent": "lineage of the denominator (lineage rows: the lineage itself)",
+    "denominator": "the cells the share is of: 'assigned cells', a lineage or a refined "
+    "subset (CD8_T: every CD8 T cell)",
+    "compartment": "lineage or cell state whose share is compared",
     **_COMPARE_UNITS,
-    "fraction_ref": "mean fraction of the patients' assigned cells in the reference condition",
-    "fraction_test": "mean fraction of the patients' assigned cells in the test condition",
-    "mean_ref": "mean logit fraction over reference patients",
-    "mean_test": "mean logit fraction over test patients",
-    "effect": "difference in logit fraction, test - reference (a log odds ratio)",
-    "fdr": "Benjamini-Hochberg FDR over the compartments",
+    "fraction_ref": "mean share over the reference patients used",
+    "fraction_test": "mean share over the test patients used",
+    "mean_ref": "mean transformed share over reference patients",
+    "mean_test": "mean transformed share over test patients",
+    "effect": "difference in transformed share, test - reference (logit: a log odds ratio)",
+    "method": "transform of the shares (propeller, Phipson et al. 2022) and the t-test used",
+    "fdr": "Benjamini-Hochberg FDR within the level (lineage rows; state rows)",
 }
 
-#: ``composition_by_patient.tsv``: one row per patient x condition x compartment.
+#: ``composition_by_patient.tsv``: one row per level x denominator x category x patient x
+#: condition.
 COMPOSITION_BY_PATIENT = {
+    "level": "lineage: share of all assigned cells; state: share of the denominator's cells",
+    "parent": "lineage of the denominator (lineage rows: the lineage itself)",
+    "denominator": "the cells the share is of: 'assigned cells', a lineage or a refined subset",
     "patient": "patient",
     "condition": "condition",
-    "compartment": "lineage compartment (unassigned cells left out)",
-    "n_cells": "cells of the compartment",
-    "n_total": "assigned cells of the patient in that condition",
+    "compartment": "lineage or cell state (unassigned cells left out); a state named like its "
+    "denominator: cells of that subset without a confident refinement",
+    "n_cells": "cells of the lineage or state",
+    "n_total": "cells of the denominator of the patient in that condition",
     "fraction": "n_cells / n_total",
     "logit": "log((n_cells + 0.5) / (n_total - n_cells + 0.5))",
 }

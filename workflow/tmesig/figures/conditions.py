@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..constants import LEVEL_LINEAGE, LEVEL_STATE
 from ..signatures import GeneSet
 from .colors import compartment_colors
 from .note import note_figure
@@ -70,26 +71,11 @@ def forest_conditions(
     return fig
 
 
-def composition_bars(table: pd.DataFrame) -> Figure:
-    """Stacked bars of compartment fractions per patient, grouped by condition.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Long table: ``condition``, ``patient``, ``compartment``, ``fraction``.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One bar per (condition, patient), coloured by
-        :func:`tmesig.figures.colors.compartment_colors`.
-    """
+def _stacked(ax, table: pd.DataFrame, colors: dict[str, str], *, rows: pd.Index) -> None:
+    """One stacked bar per (condition, patient) of ``rows``: the shares of ``table``."""
     wide = table.pivot_table(
         index=["condition", "patient"], columns="compartment", values="fraction", fill_value=0.0
-    )
-    wide = wide.sort_index()
-    colors = compartment_colors(list(wide.columns))
-    fig, ax = plt.subplots(figsize=(max(7, 0.35 * len(wide) + 3), 4.5))
+    ).reindex(rows, fill_value=0.0)
     bottom = np.zeros(len(wide))
     x = np.arange(len(wide))
     for comp in wide.columns:
@@ -98,10 +84,55 @@ def composition_bars(table: pd.DataFrame) -> Figure:
     ax.set_xticks(
         x, [f"{p}\n{c}" if c != "NA" else p for c, p in wide.index], rotation=90, fontsize=7
     )
-    ax.set_xlabel("patient (and condition)")
-    ax.set_ylabel("fraction of assigned cells")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
-    ax.set_title("Compartment composition per patient")
+
+
+def composition_bars(table: pd.DataFrame) -> Figure:
+    """Stacked bars of lineage shares per patient, then of state shares per denominator.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Long table: ``condition``, ``patient``, ``compartment``, ``fraction``; with
+        ``level``, ``parent`` and ``denominator`` (``composition_by_patient.tsv``) the
+        ``state`` rows get one panel per denominator with at least two states (a lineage,
+        or a refined subset such as ``CD8_T``), whose bars are the shares of its states.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One bar per (condition, patient) in every panel, coloured by
+        :func:`tmesig.figures.colors.compartment_colors` (states in shades of their lineage).
+    """
+    if "level" in table.columns:
+        lineage = table[table["level"] == LEVEL_LINEAGE]
+        states = table[(table["level"] == LEVEL_STATE) & table["fraction"].notna()]
+    else:
+        lineage, states = table, table.iloc[0:0]
+    panels = [("Lineage composition per patient", lineage, "fraction of assigned cells")]
+    groups = states.groupby(["parent", "denominator"], sort=False) if len(states) else []
+    for (parent, den), sub in groups:
+        if sub["compartment"].nunique() < 2:  # one state: a share of 1, nothing to show
+            continue
+        label = den if den == parent else f"{den} ({parent})"
+        panels.append((f"States among {label}", sub, f"fraction of {den} cells"))
+    parents = dict(zip(states.get("compartment", []), states.get("parent", []), strict=True))
+    colors = compartment_colors(
+        list(table["compartment"].astype(str).unique()), parents=parents or None
+    )
+    rows = table[["condition", "patient"]].drop_duplicates()
+    rows = pd.MultiIndex.from_frame(rows.sort_values(["condition", "patient"]))
+    width = max(7, 0.35 * len(rows) + 3)
+    ncol = 1 if len(panels) == 1 else 2
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(width * ncol, 4.5 * nrow), squeeze=False)
+    for ax, (title, sub, ylabel) in zip(axes.flat, panels, strict=False):
+        _stacked(ax, sub, colors, rows=rows)
+        ax.set_xlabel("patient (and condition)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_axis_off()
     fig.tight_layout()
     return fig

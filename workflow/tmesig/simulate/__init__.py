@@ -8,6 +8,12 @@ or not to immune-checkpoint blockade, each sampled before and after treatment. P
 default ones are exhaustion genes up in CD8 T cells of non-responders, the
 SLC7A11/M2 programme up in their macrophages, and an antigen-presentation-low
 (``B2M``/MHC-I) malignant clone. ``programs=()`` is the null mode: nothing planted.
+A :class:`StateShift` among the programs plants a change of composition inside a type:
+:data:`CD8_EXHAUSTED_SHIFT` splits CD8 T cells into effector/memory and exhausted cells
+(``CD8_effector_memory`` / ``CD8_exhausted``, profiled after those subsets of
+``resources/markers/subsets.yaml``), the exhausted share being higher in non-responders
+(:data:`CD8_NULL_SHIFT`: the same split without a difference). Without a shift the CD8 T
+cells are one type (``CD8_T``), as before.
 
 Genes are real symbols: the signature library (:func:`tmesig.signatures.load_library`),
 the compartment markers (:func:`tmesig.annotate.load_markers`) and filler protein-coding
@@ -38,21 +44,27 @@ never dense. Truth is in ``obs`` (``cell_type``, ``compartment``, ``patient``,
 The package is split by concept: :mod:`._cell_types` (the cell types and their subset
 markers), :mod:`._programs` (planted programs), :mod:`._profiles` (genes and expression
 profiles), :mod:`._sampling` (:class:`Simulation`, the negative-binomial kernel),
-:mod:`._design` (:func:`design`: the cohort) and :mod:`._write` (AnnData and h5ad output).
+:mod:`._states` (refined states and :class:`StateShift`), :mod:`._design` (:func:`design`:
+the cohort) and :mod:`._write` (AnnData and h5ad output).
 """
 
 from ._cell_types import CELL_TYPES, CellType
 from ._design import design
 from ._programs import DEFAULT_PROGRAMS, Program, library_genes
 from ._sampling import Simulation
+from ._states import CD8_EXHAUSTED_SHIFT, CD8_NULL_SHIFT, STATE_TYPES, StateShift
 from ._write import simulate, write_h5ad_chunked
 
 __all__ = [
+    "CD8_EXHAUSTED_SHIFT",
+    "CD8_NULL_SHIFT",
     "CELL_TYPES",
     "DEFAULT_PROGRAMS",
     "CellType",
     "Program",
+    "STATE_TYPES",
     "Simulation",
+    "StateShift",
     "design",
     "library_genes",
     "simulate",

@@ -25,6 +25,9 @@ class CellType:
         Subsets of ``resources/markers/subsets.yaml`` (:func:`tmesig.subsets.load_subset_markers`)
         the type belongs to (a root and optionally one of its children): their genes are
         raised, their ``negative`` genes and their siblings' specific genes silenced.
+    base : str, optional
+        For a refined state (:data:`tmesig.simulate.STATE_TYPES`): the type it refines;
+        programs planted in the base apply to it.
     """
 
     name: str
@@ -32,6 +35,7 @@ class CellType:
     identity: tuple[str, ...]
     weight: float
     subsets: tuple[str, ...] = ()
+    base: str | None = None
 
 
 #: Cell types with their compartments, identity genes and mean proportions.

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ._cell_types import CELL_TYPES
+from ._cell_types import CELL_TYPES, CellType
 from ._profiles import gene_universe, state_profiles, type_profiles
 from ._programs import DEFAULT_PROGRAMS, Program
 from ._sampling import Simulation
+from ._states import STATE_TYPES, StateShift, apply_shifts, check_shift
 
 __all__ = ["design"]
 
@@ -21,7 +22,7 @@ def design(
     *,
     n_genes: int = 20_000,
     n_patients: int = 8,
-    programs: Sequence[Program] | None = None,
+    programs: Sequence[Program | StateShift] | None = None,
     mean_depth: float = 4_000.0,
     depth_sd: float = 0.4,
     dispersion: float = 0.2,
@@ -40,7 +41,10 @@ def design(
         Patients (even number preferred): half responders (``R``), half non-responders
         (``NR``), each with a ``pre`` and a ``post`` sample.
     programs
-        Programs to plant; default :data:`DEFAULT_PROGRAMS`; ``()`` for the null mode.
+        Programs to plant; default :data:`DEFAULT_PROGRAMS`; ``()`` for the null mode. A
+        :class:`StateShift` among them splits a cell type into refined states
+        (``CD8_effector_memory`` / ``CD8_exhausted``) with a per-response mix
+        (e.g. :data:`CD8_EXHAUSTED_SHIFT`); the truth is then in ``obs["cell_type"]``.
     mean_depth
         Median library size (UMIs per cell).
     depth_sd
@@ -55,14 +59,18 @@ def design(
     Simulation
         Call :meth:`Simulation.chunks` / :func:`simulate` / :func:`write_h5ad_chunked`.
     """
-    programs = tuple(DEFAULT_PROGRAMS if programs is None else programs)
-    _check(n_cells, n_patients, dispersion, programs)
+    planted = tuple(DEFAULT_PROGRAMS if programs is None else programs)
+    shifts = tuple(p for p in planted if isinstance(p, StateShift))
+    programs = tuple(p for p in planted if not isinstance(p, StateShift))
+    types = (*CELL_TYPES, *(STATE_TYPES if shifts else ()))
+    _check(n_cells, n_patients, dispersion, programs, types)
     rng = np.random.default_rng(seed)
     var = gene_universe(n_genes, rng)
     gidx = {g: i for i, g in enumerate(var.index)}
-    per_type = type_profiles(gidx, programs, rng, seed=seed)
+    per_type = type_profiles(gidx, programs, rng, seed=seed, extra=types[len(CELL_TYPES) :])
     obs, ctype = _cells(n_cells, n_patients, rng)
-    active = _plant(obs, ctype, programs, rng)
+    ctype = _shift(obs, ctype, shifts, types, seed=seed)
+    active = _plant(obs, ctype, programs, rng, types)
     profiles, state = state_profiles(ctype, active, per_type, programs, gidx)
     # depth levels: equal-probability log-normal levels
     z = norm.ppf((np.arange(_N_LEVELS) + 0.5) / _N_LEVELS)
@@ -80,7 +88,7 @@ def design(
     return Simulation(
         obs=obs,
         var=var,
-        uns={"simulation": _record(settings, programs, gidx)},
+        uns={"simulation": _record(settings, programs, gidx, shifts)},
         profiles=profiles,
         state=state.astype(np.int64),
         level=level.astype(np.int64),
@@ -90,14 +98,20 @@ def design(
     )
 
 
-def _check(n_cells: int, n_patients: int, dispersion: float, programs: Sequence[Program]) -> None:
+def _check(
+    n_cells: int,
+    n_patients: int,
+    dispersion: float,
+    programs: Sequence[Program],
+    types: Sequence[CellType],
+) -> None:
     if n_cells < 1 or n_patients < 2:
         msg = f"need n_cells >= 1 and n_patients >= 2, got {n_cells} and {n_patients}."
         raise ValueError(msg)
     if dispersion <= 0:
         msg = f"dispersion must be > 0, got {dispersion}; 0.2 is typical of UMI data."
         raise ValueError(msg)
-    type_names = [ct.name for ct in CELL_TYPES]
+    type_names = [ct.name for ct in types]
     for prog in programs:
         unknown = [t for t in prog.cell_types if t not in type_names]
         if unknown:
@@ -138,16 +152,42 @@ def _cells(
     return obs, ctype
 
 
-def _plant(
-    obs: pd.DataFrame, ctype: np.ndarray, programs: Sequence[Program], rng: np.random.Generator
+def _shift(
+    obs: pd.DataFrame,
+    ctype: np.ndarray,
+    shifts: Sequence[StateShift],
+    types: Sequence[CellType],
+    *,
+    seed: int,
 ) -> np.ndarray:
-    """Draw the cells carrying each program; add ``planted_<name>`` and ``clone`` to ``obs``."""
-    type_names = [ct.name for ct in CELL_TYPES]
+    """Apply the state shifts: new cell-type indices, ``cell_type``/``compartment`` updated."""
+    if not shifts:
+        return ctype
+    for shift in shifts:
+        check_shift(shift)
+    ctype = apply_shifts(obs, ctype, shifts, seed=seed)
+    obs["cell_type"] = pd.Categorical.from_codes(ctype, [ct.name for ct in types])
+    obs["compartment"] = pd.Categorical(np.array([ct.compartment for ct in types])[ctype])
+    return ctype
+
+
+def _plant(
+    obs: pd.DataFrame,
+    ctype: np.ndarray,
+    programs: Sequence[Program],
+    rng: np.random.Generator,
+    types: Sequence[CellType],
+) -> np.ndarray:
+    """Draw the cells carrying each program; add ``planted_<name>`` and ``clone`` to ``obs``.
+
+    A program planted in a type also applies to the refined states of that type."""
+    type_names = [ct.name for ct in types]
     n_cells = len(obs)
     clone = np.where(ctype == type_names.index("malignant"), "main", "")
     active = np.zeros((n_cells, len(programs)), dtype=bool)
     for j, prog in enumerate(programs):
-        ok = np.isin(ctype, [type_names.index(t) for t in prog.cell_types])
+        targets = [k for k, ct in enumerate(types) if {ct.name, ct.base} & set(prog.cell_types)]
+        ok = np.isin(ctype, targets)
         if prog.response is not None:
             ok &= obs["response"].to_numpy() == prog.response
         if prog.timepoint is not None:
@@ -161,13 +201,18 @@ def _plant(
 
 
 def _record(
-    settings: Mapping[str, object], programs: Sequence[Program], gidx: Mapping[str, int]
+    settings: Mapping[str, object],
+    programs: Sequence[Program],
+    gidx: Mapping[str, int],
+    shifts: Sequence[StateShift],
 ) -> dict:
-    """``uns["simulation"]``: the settings, the cell types and the programs as planted."""
-    return {
+    """``uns["simulation"]``: the settings, the cell types and the programs as planted (and
+    the state shifts, when there are any)."""
+    types = (*CELL_TYPES, *(STATE_TYPES if shifts else ()))
+    out = {
         **settings,
-        "null": len(programs) == 0,
-        "cell_types": {ct.name: ct.compartment for ct in CELL_TYPES},
+        "null": len(programs) == 0 and all(len(set(x.share.values())) <= 1 for x in shifts),
+        "cell_types": {ct.name: ct.compartment for ct in types},
         "programs": {
             p.name: {
                 "genes": [g for g in p.genes if g in gidx],
@@ -181,3 +226,14 @@ def _record(
             for p in programs
         },
     }
+    if shifts:
+        out["state_shifts"] = {
+            x.name: {
+                "cell_type": x.cell_type,
+                "states": list(x.states),
+                "share": {k: float(v) for k, v in x.share.items()},
+                "concentration": float(x.concentration),
+            }
+            for x in shifts
+        }
+    return out

@@ -77,8 +77,11 @@ def type_profiles(
     rng: np.random.Generator,
     *,
     seed: int,
+    extra: Sequence[CellType] = (),
 ) -> np.ndarray:
-    """Unnormalised profile of each of :data:`CELL_TYPES` (rows) over the genes ``gidx``."""
+    """Unnormalised profile of each of :data:`CELL_TYPES`, then of ``extra`` (rows), over the
+    genes ``gidx`` (``programs``: the planted programs; ``rng``, ``seed``: the random
+    streams; ``extra``: refined state types, e.g. ``STATE_TYPES``)."""
     base = rng.lognormal(mean=0.0, sigma=1.9, size=len(gidx))
     ctx = _Baseline(
         base=base,
@@ -89,9 +92,13 @@ def type_profiles(
         markers=load_markers(),
     )
     srng = np.random.default_rng([seed, 1])  # subset-gene draws: own stream
-    out = np.empty((len(CELL_TYPES), len(gidx)))
+    out = np.empty((len(CELL_TYPES) + len(extra), len(gidx)))
     for k, ct in enumerate(CELL_TYPES):
         out[k] = _type_profile(ct, ctx, programs, rng, srng)
+    # refined states: own streams, so the other types' profiles do not depend on them
+    xrng, xsrng = np.random.default_rng([seed, 3]), np.random.default_rng([seed, 4])
+    for k, ct in enumerate(extra, start=len(CELL_TYPES)):
+        out[k] = _type_profile(ct, ctx, programs, xrng, xsrng)
     return out
 
 
@@ -118,7 +125,7 @@ def _type_profile(
     idx = ctx.idx(silenced)
     w[idx] = ctx.base[idx] * 0.01
     for prog in programs:  # program genes are detectable in the target types
-        if ct.name in prog.cell_types:
+        if ct.name in prog.cell_types or ct.base in prog.cell_types:
             idx = ctx.idx(prog.genes)
             w[idx] = np.maximum(w[idx], ctx.mid * rng.lognormal(0.0, 0.3, size=len(idx)))
     return w
