@@ -58,9 +58,10 @@ def test_planted_cd8_shift_found(seed):
     assert np.isclose(row["fraction_ref"], share["R"].mean())
     assert np.isclose(row["fraction_test"], share["NR"].mean())
     assert 0.1 < row["fraction_ref"] < 0.3 and 0.35 < row["fraction_test"] < 0.55
-    # nothing else was planted: no other state share is significant
-    others = res[~res["denominator"].eq("CD8_T")]
-    assert not others["significant"].any()
+    # the shift inside CD8 does not leak into the other T/NK shares (CD8 among T_NK, CD4 and NK,
+    # Treg among CD4); rows of other lineages are independent nulls, checked by the null test
+    others = res[res["denominator"].isin(["T_NK", "CD4_T"])]
+    assert len(others) >= 4 and not others["significant"].any()
 
 
 def test_null_cohorts_keep_false_positives_below_5_percent():

@@ -2,6 +2,7 @@ rule signatures:
     input:
         sets=paths.signature_files,
         seeds=paths.seeds_table,
+        markers=paths.subset_markers_yaml,
     output:
         gmt=paths.library_gmt,
         table=report(
