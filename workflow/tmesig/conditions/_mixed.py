@@ -125,6 +125,9 @@ def _try_fit(model: MixedLM, method: str) -> tuple[object | None, str]:
     est, se = float(fit.fe_params[1]), float(fit.bse_fe[1])
     if not (np.isfinite(est) and np.isfinite(se) and se > 0):
         return None, "singular fit (no finite standard error)"
+    var_u = float(np.asarray(fit.cov_re)[0, 0])
+    if not float(fit.scale) > _BOUNDARY * max(var_u, 0.0):
+        return None, "singular fit (within-patient variance estimated at 0)"
     return fit, ""
 
 
