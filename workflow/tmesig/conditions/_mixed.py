@@ -105,20 +105,23 @@ def mixed_model(
     model = MixedLM(df["y"].to_numpy(), exog, groups=df["g"].to_numpy())
     reason = ""
     for method in _METHODS:
-        fit, reason = _try_fit(model, method)
-        if fit is not None:
-            return _result(fit, exog, df["g"].to_numpy(), alpha)
+        # statsmodels' warnings are read here, and turned into notes or a failure
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit, reason = _try_fit(model, method, caught)
+            if fit is not None:
+                return _result(fit, exog, df["g"].to_numpy(), alpha)
     return MixedFit(failed=reason)
 
 
-def _try_fit(model: MixedLM, method: str) -> tuple[object | None, str]:
+def _try_fit(
+    model: MixedLM, method: str, caught: list[warnings.WarningMessage]
+) -> tuple[object | None, str]:
     """One REML fit; ``(fit, "")`` when usable, else ``(None, reason)``."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fit = model.fit(reml=True, method=method)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
-            return None, f"{type(err).__name__}: {err}"
+    try:
+        fit = model.fit(reml=True, method=method)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
+        return None, f"{type(err).__name__}: {err}"
     if not fit.converged:
         said = [str(w.message) for w in caught if "converge" in str(w.message).lower()]
         return None, said[-1] if said else "the optimiser did not converge"
