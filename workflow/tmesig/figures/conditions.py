@@ -71,7 +71,7 @@ def forest_conditions(
     axes[-1, 0].set_xlabel(
         f"score difference {r['test']} − {r['reference']} (95% CI; red: FDR ≤ alpha)"
     )
-    fig.suptitle("Condition effects with patients as the unit")
+    axes[0, 0].set_title("Condition effects with patients as the unit")
     fig.tight_layout()
     return fig
 
@@ -94,12 +94,7 @@ def _forest_panel(ax: Axes, rows: pd.DataFrame, level: str, titles: dict[str, st
         for c, p, s in zip(rows["compartment"], parents, rows["set"], strict=True)
     ]
     ax.set_yticks(y, labels, fontsize=7)
-    title = (
-        "Cell states: state (lineage) · gene set"
-        if level == LEVEL_STATE
-        else "Lineages: compartment · gene set"
-    )
-    ax.set_title(title, fontsize=9, loc="left")
+    ax.set_ylabel("cell states" if level == LEVEL_STATE else "lineages", fontsize=9)
 
 
 def composition_bars(table: pd.DataFrame) -> Figure:
