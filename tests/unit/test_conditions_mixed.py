@@ -127,3 +127,31 @@ def test_compare_samples_falls_back_with_a_note_when_the_fit_fails(monkeypatch):
     assert res["method"] == "Welch t-test" and res["p"] == pytest.approx(welch.pvalue)
     assert (res["n_ref"], res["n_test"], res["n_samples"]) == (4, 4, 8)
     assert res["note"].endswith("left out (in both conditions, too few pairs): P4, P5")
+
+
+def test_no_convergence_and_a_singular_fit_fall_back(monkeypatch):
+    # every pair differs by exactly +1: the within-patient variance is 0
+    rows = [(p, f"{p}R", "R", 20, v) for p, v in (("a", 1.0), ("b", 3.0), ("c", 2.0))]
+    rows += [(p, f"{p}N", "NR", 20, v + 1.0) for p, v in (("a", 1.0), ("b", 3.0), ("c", 2.0))]
+    rows += [("d", "dR", "R", 20, 0.5), ("e", "eN", "NR", 20, 4.0)]
+    samples = pd.DataFrame(rows, columns=["patient", "sample", "condition", "n_cells", "v"])
+    res = conditions.compare_samples(samples, "v", contrast=conditions.Contrast("R", "NR"))
+    assert res["note"].startswith("mixed model failed (") and res["method"] == "paired t-test"
+    assert "left out (in one condition only): d (reference only), e (test only)" in res["note"]
+    assert res["effect"] == pytest.approx(1.0) and np.isnan(res["p"])
+
+    class NotConverged:
+        converged = False
+
+    def fit(self, **kw):
+        import warnings
+
+        warnings.warn("Maximum Likelihood optimization failed to converge.", stacklevel=1)
+        return NotConverged()
+
+    monkeypatch.setattr(MixedLM, "fit", fit)
+    values = pd.Series([1.0, 2.5, 0.3, 1.9, 0.2, 3.0])
+    pts = pd.Series(["a", "a", "b", "b", "c", "d"])
+    x = pd.Series([False, True, False, True, False, True])
+    res = conditions.mixed_model(values, patient=pts, is_test=x)
+    assert res.failed == "Maximum Likelihood optimization failed to converge."
