@@ -42,13 +42,15 @@ def _scored(n_patients, programs, seed, library):
 
 def _compare(adata, scores, library, column, ref, test, *, patient=None):
     obs = adata.obs
+    cells = pd.DataFrame(
+        {
+            "compartment": obs["compartment"].astype(str),
+            "patient": obs["patient"].astype(str) if patient is None else patient,
+            "condition": obs[column].astype(str),
+        }
+    )
     return conditions.compare_conditions(
-        scores,
-        library,
-        compartment=obs["compartment"].astype(str),
-        patient=obs["patient"].astype(str) if patient is None else patient,
-        condition=obs[column].astype(str),
-        contrast=conditions.Contrast(ref, test),
+        scores, library, cells=cells, contrast=conditions.Contrast(ref, test)
     )
 
 

@@ -99,13 +99,15 @@ def test_condition_and_composition_tables_are_defined():
     res = conditions.compare_conditions(
         df[["up_set", "down_set"]],
         SETS,
-        compartment=df["comp"],
-        patient=df["patient"],
-        condition=df["cond"],
+        cells=df.rename(columns={"comp": "compartment", "cond": "condition"}).assign(
+            state=np.where(df["comp"] == "T_NK", "CD8_exhausted", "unassigned")
+        ),
         contrast=contrast,
         options=conditions.ConditionOptions(min_cells=5, min_patients=3),
+        coverage=pd.DataFrame({"set": [s.name for s in SETS], "n_genes": 2, "n_found": 1}),
     )
     assert res["p"].notna().all()  # a real test ran: every field is present
+    assert set(res["level"]) == {"lineage", "state"}
     _assert_defined("conditions", res.columns)
     table = composition.composition_table(
         compartment=df["comp"], patient=df["patient"], condition=df["cond"]

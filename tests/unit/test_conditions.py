@@ -65,9 +65,7 @@ def test_planted_condition_effect_found_where_planted_only():
     out = conditions.compare_conditions(
         df[["exhaustion", "null"]],
         [gene_set("exhaustion", "up"), gene_set("null", "up")],
-        compartment=df["compartment"],
-        patient=df["patient"],
-        condition=df["condition"],
+        cells=df,
         contrast=c,
     )
     sig = set(
@@ -103,9 +101,7 @@ def test_fdr_within_families():
     out = conditions.compare_conditions(
         df[["exhaustion", "null"]],
         sets,
-        compartment=df["compartment"],
-        patient=df["patient"],
-        condition=df["condition"],
+        cells=df,
         contrast=conditions.Contrast("R", "NR"),
     )
     fam = out.set_index(["compartment", "set"])["family"]
@@ -163,9 +159,7 @@ def test_options_from_config_and_min_patients():
     out = conditions.compare_conditions(
         df[["exhaustion"]],
         [gene_set("exhaustion", "down")],
-        compartment=df["compartment"],
-        patient=df["patient"],
-        condition=df["condition"],
+        cells=df,
         contrast=conditions.resolve_contrast(df["condition"], reference=None, test=None),
         options=opts,
     )
@@ -175,9 +169,7 @@ def test_options_from_config_and_min_patients():
     out = conditions.compare_conditions(
         df[["exhaustion"]],
         [gene_set("exhaustion", "down")],
-        compartment=df["compartment"],
-        patient=df["patient"],
-        condition=df["condition"],
+        cells=df,
         contrast=conditions.Contrast("R", "NR"),
     )
     assert np.allclose(out["resistance_effect"], -out["std_effect"])

@@ -3,6 +3,7 @@ rule conditions:
         scores=paths.scores,
         annotation=paths.annotation,
         clustered=paths.clustered,
+        coverage=paths.coverage,
         sets=paths.signatures_dir,  # the stage loads the library from here
         library=paths.library_table,  # reruns when a set file changes
     output:
@@ -11,19 +12,6 @@ rule conditions:
             caption="../report/conditions.rst",
             category="5. Conditions and composition",
             labels={"dataset": "{dataset}", "table": "condition comparison"},
-        ),
-        composition=report(
-            paths.composition,
-            caption="../report/composition.rst",
-            category="5. Conditions and composition",
-            labels={"dataset": "{dataset}", "table": "composition test"},
-        ),
-        composition_by_patient=paths.composition_by_patient,
-        composition_plot=report(
-            paths.composition_plot,
-            caption="../report/composition_by_patient.rst",
-            category="5. Conditions and composition",
-            labels={"dataset": "{dataset}", "figure": "composition by patient"},
         ),
     log:
         paths.log("conditions"),

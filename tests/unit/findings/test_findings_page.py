@@ -158,3 +158,12 @@ def test_no_flags_rows_at_all():
     assert facts.n_primary == 0 and facts.candidates.empty
     assert "Nothing is flagged: none of the 0 pre-specified" in md
     assert "there is no candidate" in md and "why not a flag" not in md
+
+
+def test_condition_facts_name_states_with_their_lineage():
+    t = conditions_table()
+    t["level"], t["parent"] = "lineage", t["compartment"]
+    state = t.iloc[[0]].assign(level="state", compartment="macrophage", parent="myeloid", p=0.001)
+    facts = findings.condition_facts(pd.concat([t, state], ignore_index=True), pd.DataFrame(), n=5)
+    assert facts.n_tests == 4 and facts.n_tested == 3
+    assert list(facts.top["compartment"]) == ["macrophage (myeloid)", "myeloid", "T_NK"]

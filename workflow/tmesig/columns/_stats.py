@@ -127,8 +127,31 @@ _COMPARE_UNITS = {
 CONDITIONS = {
     **_SET_ROW,
     **_COMPARE_UNITS,
+    "level": "lineage: compartment is a lineage; state: compartment is a cell state (the "
+    "annotation's state, e.g. CD8_exhausted, malignant)",
+    "compartment": "the lineage (level lineage) or cell state (level state) tested",
+    "parent": "the lineage of the state (for lineage rows: the lineage itself)",
+    "n_genes_found": "the set's genes present in the dataset (coverage.tsv n_found)",
+    "n_genes": "genes in the set",
+    "family": "primary: a pre-specified hypothesis (the set names this lineage or state, or "
+    "this state's lineage and no state of it; or 'any'); exploratory: not. FDR is computed "
+    "within each level and family",
+    "n_pairs": "patients with usable samples in both conditions",
+    "n_samples": "sample means used (samples with at least conditions.min_cells cells here)",
     "mean_ref": "mean over reference patients of the patient's mean score in the compartment",
     "mean_test": "mean over test patients of the patient's mean score in the compartment",
+    "effect": "test - reference: mean within-patient difference (paired), difference of "
+    "patient means (Welch), or the condition coefficient of the mixed model",
+    "std_effect": "standardised effect: mean difference / SD of differences (paired), Hedges' "
+    "g (Welch), or effect / total SD (mixed model)",
+    "p": "two-sided p of the test named in method",
+    "note": "every patient or sample left out and why (too few cells, no cells, one "
+    "condition only), a mixed model's fallback, or why there is no test",
+    "design": "paired (every patient in both conditions), unpaired (none), mixed (some), or "
+    "insufficient (too few patients: no test)",
+    "method": "the test: paired t-test, Welch t-test, mixed model (REML, random intercept per "
+    "patient, Satterthwaite df) or none",
+    "fdr": "Benjamini-Hochberg FDR of p within the level and family",
     "resistance_effect": "std_effect signed so that positive means the test condition is "
     "further towards resistance",
 }

@@ -5,9 +5,10 @@ from collections.abc import Iterable
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..constants import LEVEL_LINEAGE, LEVEL_STATE
+from ..constants import COL_LEVEL, COL_PARENT, LEVEL_LINEAGE, LEVEL_STATE, LEVELS
 from ..signatures import GeneSet
 from .colors import compartment_colors
 from .note import note_figure
@@ -21,13 +22,17 @@ def forest_conditions(
 ) -> Figure:
     """Forest plot of condition effects (test − reference, 95% CI) for the most significant rows.
 
+    One panel per level present: lineages (rows ``T_NK · <set>``), then cell states (rows
+    ``CD8_exhausted (T_NK) · <set>``), each with up to ``top`` rows.
+
     Parameters
     ----------
     table : pandas.DataFrame
         The conditions stage's table (``compartment``, ``set``, ``effect``, ``ci_low``,
-        ``ci_high``, ``p``, ``significant``, ``test``, ``reference``; ``note``).
+        ``ci_high``, ``p``, ``significant``, ``test``, ``reference``; ``level`` and
+        ``parent`` when present, else every row is a lineage; ``note``).
     top : int
-        Rows shown, smallest ``p`` first.
+        Rows shown per level, smallest ``p`` first.
     sets : iterable of GeneSet, optional
         The library: rows are then labelled with the sets' titles and directions.
 
@@ -47,8 +52,32 @@ def forest_conditions(
         " = resistance)"
         for gs in sets or ()
     }
-    rows = tested.sort_values(["p", "compartment", "set"], kind="stable").head(top).iloc[::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.3 * len(rows) + 1.8))
+    level = tested.get(COL_LEVEL, pd.Series(LEVEL_LINEAGE, index=tested.index)).fillna(
+        LEVEL_LINEAGE
+    )
+    panels = [
+        tested[level == lv].sort_values(["p", "compartment", "set"], kind="stable").head(top)
+        for lv in LEVELS
+    ]
+    panels = [(lv, rows.iloc[::-1]) for lv, rows in zip(LEVELS, panels, strict=True) if len(rows)]
+    heights = [len(rows) + 1.5 for _, rows in panels]
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(9, 0.3 * sum(heights) + 1.2), squeeze=False, sharex=True,
+        gridspec_kw={"height_ratios": heights},
+    )  # fmt: skip
+    for ax, (lv, rows) in zip(axes[:, 0], panels, strict=True):
+        _forest_panel(ax, rows, lv, titles)
+    r = tested.iloc[0]
+    axes[-1, 0].set_xlabel(
+        f"score difference {r['test']} − {r['reference']} (95% CI; red: FDR ≤ alpha)"
+    )
+    axes[0, 0].set_title("Condition effects with patients as the unit")
+    fig.tight_layout()
+    return fig
+
+
+def _forest_panel(ax: Axes, rows: pd.DataFrame, level: str, titles: dict[str, str]) -> None:
+    """One level's rows: effect, CI, significant rows in red, labelled compartment · set."""
     y = np.arange(len(rows))
     colors = np.where(rows["significant"].astype(bool), "#d62728", "#555555")
     ax.errorbar(
@@ -59,16 +88,13 @@ def forest_conditions(
     )  # fmt: skip
     ax.scatter(rows["effect"], y, c=colors, s=18, zorder=3)
     ax.axvline(0, color="black", lw=0.8)
+    parents = rows[COL_PARENT] if COL_PARENT in rows.columns else rows["compartment"]
     labels = [
-        f"{c} · {titles.get(s, s)}" for c, s in zip(rows["compartment"], rows["set"], strict=True)
+        (f"{c} ({p})" if level == LEVEL_STATE and p != c else str(c)) + f" · {titles.get(s, s)}"
+        for c, p, s in zip(rows["compartment"], parents, rows["set"], strict=True)
     ]
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_ylabel("compartment · gene set")
-    r = rows.iloc[0]
-    ax.set_xlabel(f"score difference {r['test']} − {r['reference']} (95% CI; red: FDR ≤ alpha)")
-    ax.set_title("Condition effects with patients as the unit")
-    fig.tight_layout()
-    return fig
+    ax.set_ylabel("cell states" if level == LEVEL_STATE else "lineages", fontsize=9)
 
 
 def _stacked(ax, table: pd.DataFrame, colors: dict[str, str], *, rows: pd.Index) -> None:

@@ -1,9 +1,12 @@
-"""Condition comparisons and composition shifts, as the findings page states them."""
+"""Condition comparisons (lineages and cell states) and composition shifts, as the findings
+page states them."""
 
 from collections import Counter
 from dataclasses import dataclass
 
 import pandas as pd
+
+from ..constants import LEVEL_STATE
 
 __all__ = ["ConditionFacts", "condition_facts"]
 
@@ -23,7 +26,8 @@ class ConditionFacts:
     why_untested : str
         The most common note of the untested rows (e.g. too few patients per condition).
     top : DataFrame
-        The comparisons with the smallest FDR (then p), at most ``n`` rows.
+        The comparisons with the smallest FDR (then p), at most ``n`` rows, lineages and
+        cell states together; a state's ``compartment`` reads ``CD8_exhausted (T_NK)``.
     composition : DataFrame
         ``composition.tsv`` sorted by FDR then p (empty without a comparison).
     """
@@ -44,6 +48,18 @@ def _by_evidence(df: pd.DataFrame) -> pd.DataFrame:
     key = df.assign(_u=df["p"].isna(), _f=df.get("fdr", df["p"]))
     order = key.sort_values(["_u", "_f", "p"], kind="stable").index
     return df.loc[order].reset_index(drop=True)
+
+
+def _state_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """State rows (``level == state``) named ``state (parent lineage)``."""
+    if "level" not in df.columns or "parent" not in df.columns:
+        return df
+    state = (df["level"] == LEVEL_STATE) & (df["parent"] != df["compartment"])
+    out = df.copy()
+    out.loc[state, "compartment"] = (
+        df.loc[state, "compartment"].astype(str) + " (" + df.loc[state, "parent"].astype(str) + ")"
+    )
+    return out
 
 
 def condition_facts(
@@ -79,6 +95,6 @@ def condition_facts(
         n_tested=int(tested.sum()),
         n_significant=int(sig.fillna(False).astype(bool).sum()),
         why_untested=notes.most_common(1)[0][0] if notes else "",
-        top=_by_evidence(conditions[tested]).head(n),
+        top=_state_labels(_by_evidence(conditions[tested]).head(n)),
         composition=_by_evidence(comp),
     )

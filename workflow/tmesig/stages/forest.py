@@ -7,8 +7,10 @@ figure at all, and the findings say so in words.
 Inputs
     ``conditions`` (``conditions.tsv``), ``sets`` (the signature YAML files).
 Outputs
-    ``forest``: PNG (:func:`tmesig.report.forest_conditions`; a framed note when the
-    condition column holds fewer than two conditions or too few patients to test).
+    ``forest``: PNG (:func:`tmesig.report.forest_conditions`: a panel of lineage rows and
+    one of cell-state rows, a state labelled with its lineage, e.g. ``CD8_exhausted
+    (T_NK)``; a framed note when the condition column holds fewer than two conditions or too
+    few patients to test).
 """
 
 import matplotlib.pyplot as plt

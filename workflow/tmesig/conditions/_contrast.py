@@ -1,0 +1,72 @@
+"""The two conditions compared (``test − reference``) and how they are chosen."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..io.errors import InputError
+
+__all__ = ["Contrast", "resolve_contrast"]
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """Which two conditions are compared: ``test − reference``.
+
+    Parameters
+    ----------
+    reference, test : str
+        The two condition labels.
+    note : str
+        Why this pair was chosen, when not named in the config (appended to each row's note).
+    """
+
+    reference: str
+    test: str
+    note: str = ""
+
+
+def resolve_contrast(
+    levels: Sequence[str], *, reference: str | None, test: str | None
+) -> Contrast | None:
+    """Pick the two conditions to compare.
+
+    With both names given they must be among ``levels``. With neither and exactly two levels,
+    the alphabetically first is the reference (and the note says so). Returns ``None`` when
+    there is nothing to compare (fewer than two levels).
+
+    Parameters
+    ----------
+    levels
+        The condition of each cell (or the distinct conditions); ``""``, ``NA``, ``nan`` ignored.
+    reference, test
+        The conditions named in the config, or None.
+
+    Returns
+    -------
+    Contrast or None
+
+    Raises
+    ------
+    InputError
+        When a named condition is absent, or there are more than two levels and none is named.
+    """
+    levels = sorted({str(x) for x in levels if str(x) not in ("", "NA", "nan")})
+    if reference is not None or test is not None:
+        missing = [x for x in (reference, test) if x is None or x not in levels]
+        if missing:
+            msg = (
+                f"conditions {missing} named in the config (conditions.reference / "
+                f"conditions.test) are not in the data, whose conditions are {levels}; "
+                "fix the config"
+            )
+            raise InputError(msg)
+        return Contrast(str(reference), str(test))
+    if len(levels) < 2:
+        return None
+    if len(levels) > 2:
+        msg = (
+            f"the condition column has {len(levels)} levels {levels}; name the two to compare "
+            "with conditions.reference and conditions.test in the config"
+        )
+        raise InputError(msg)
+    return Contrast(levels[0], levels[1], note=f"reference '{levels[0]}' chosen alphabetically")
