@@ -124,9 +124,13 @@ def compare(
     return conditions.compare_conditions(
         s.scores if scores is None else scores,
         signatures.load_library(),
-        compartment=obs["compartment"].astype(str),
-        patient=obs["patient"].astype(str) if patient is None else patient,
-        condition=obs[condition_col].astype(str),
+        cells=pd.DataFrame(
+            {
+                "compartment": obs["compartment"].astype(str),
+                "patient": obs["patient"].astype(str) if patient is None else patient,
+                "condition": obs[condition_col].astype(str),
+            }
+        ),
         contrast=conditions.Contrast(ref, test),
     )
 

@@ -152,7 +152,11 @@ def test_outputs_make_sense(run):
     assert (cond["design"] == "insufficient").all() and cond["p"].isna().all()
     assert cond["note"].str.contains("fewer than 3 patients").all()
     by_patient = pd.read_csv(_mini(tmp, "composition_by_patient"), sep="\t")
-    sums = by_patient.groupby(["patient", "condition"])["fraction"].sum()
+    lin = by_patient[by_patient["level"] == "lineage"]
+    sums = lin.groupby(["patient", "condition"])["fraction"].sum()
+    # state shares split each denominator (lineage or parent subset) completely
+    st = by_patient[(by_patient["level"] == "state") & (by_patient["n_total"] > 0)]
+    assert np.allclose(st.groupby(["denominator", "patient", "condition"])["fraction"].sum(), 1)
     assert np.allclose(sums, 1.0) and set(by_patient["patient"].astype(str)) == {
         "11",
         "12",

@@ -21,10 +21,10 @@ why. p-values are adjusted by Benjamini–Hochberg within each level, separately
 families: *primary* (the pre-specified hypotheses, :func:`primary_in`) and *exploratory*.
 """
 
+from ..signatures import primary_in
 from ._compare import ConditionOptions, compare_conditions, gene_counts
 from ._contrast import Contrast, resolve_contrast
 from ._mixed import MixedFit, mixed_model, satterthwaite_df
-from ._primary import primary_in
 from ._samples import compare_samples, patient_means, sample_means
 from ._units import compare_units
 

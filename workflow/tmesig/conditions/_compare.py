@@ -24,10 +24,9 @@ from ..constants import (
     UNASSIGNED,
     direction_sign,
 )
-from ..signatures import GeneSet
+from ..signatures import GeneSet, primary_in
 from ..stats import fdr_by_family
 from ._contrast import Contrast
-from ._primary import primary_in
 from ._samples import compare_samples, sample_means
 
 __all__ = ["ConditionOptions", "compare_conditions", "gene_counts"]

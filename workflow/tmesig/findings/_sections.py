@@ -82,7 +82,7 @@ def _composition(c: ConditionFacts) -> list:
         return []
     rows = tuple(
         (
-            r["compartment"],
+            _share_label(r),
             f"{num(r.get('fraction_ref'), '.1%')} → {num(r.get('fraction_test'), '.1%')}",
             _ci(r),
             num(r.get("p")),
@@ -92,16 +92,26 @@ def _composition(c: ConditionFacts) -> list:
     )
     return [
         Para(
-            "Composition: each compartment's share of a patient's cells, compared on the "
-            "logit scale (effect and CI in logit units)."
+            "Composition: each lineage's share of a patient's cells, and each cell state's "
+            "share of its lineage or parent state (e.g. exhausted among CD8 T cells), "
+            "compared between conditions with patients as the unit (propeller: "
+            "logit-transformed shares and a t-test; effect and CI in logit units)."
         ),
         Table(
-            ("compartment", "mean fraction (ref → test)", "effect (95% CI)", "p", "FDR"),
+            ("share", "mean fraction (ref → test)", "effect (95% CI)", "p", "FDR"),
             rows,
             source=tab("composition.tsv"),
             numeric=(False, True, True, True, True),
         ),
     ]
+
+
+def _share_label(r: dict) -> str:
+    """``T_NK`` for a lineage row, ``CD8_exhausted among CD8_T`` for a state row."""
+    den = r.get("denominator")
+    if r.get("level") == "state" and isinstance(den, str) and den:
+        return f"{r['compartment']} among {den}"
+    return str(r["compartment"])
 
 
 def _z_bound(n: int) -> float:

@@ -162,12 +162,12 @@ _ALL = (
         "composition",
         "composition",
         "Composition test",
-        "One row per compartment: its "
-        "fraction of cells compared between conditions. " + _evidence("|std_effect|"),
+        "One row per level × denominator × lineage or state: its share of the denominator's "
+        "cells compared between conditions (propeller). " + _evidence("|std_effect|"),
         _COND,
         effect="std_effect",
         absolute=True,
-        ties=("compartment",),
+        ties=("level", "denominator", "compartment"),
     ),
     TableSpec(
         "enrichment",
