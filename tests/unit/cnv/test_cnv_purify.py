@@ -130,3 +130,38 @@ def test_find_clones_hand_built() -> None:
     assert (clones.member == members).all()
     expected_ok = members & (np.arange(codes.size) >= 123)  # the 27 members with the pattern
     assert (clones.corr_ok == expected_ok).all()
+
+
+def test_epithelial_like_and_note() -> None:
+    from tmesig.cnv import epithelial_like, note_epithelial_like
+
+    annotation = pd.DataFrame(
+        {
+            "cell_compartment": ["fibroblast", "epithelial", "T_NK", "fibroblast", "epithelial"],
+            "author_label": ["Epithelial", "Fibroblast", "T_cell", "Tumour", "Epithelial"],
+        },
+        index=list("abcde"),
+    )
+    assert epithelial_like(annotation).tolist() == [True, True, False, False, True]
+    mapped = epithelial_like(annotation, label_mapping={"Tumour": "epithelial"})
+    assert mapped.tolist() == [True, True, False, True, True]
+    calls = pd.DataFrame(
+        {
+            "is_reference": [False, True, True, True, False],
+            "removed_from_reference": [True, False, False, False, False],
+            "cnv_call": [
+                "malignant",
+                "non-malignant",
+                "non-malignant",
+                "non-malignant",
+                "uncertain",
+            ],
+            "note": ["removed", "reference cell (baseline)", "", "", ""],
+        },
+        index=list("abcde"),
+    )
+    out, line = note_epithelial_like(calls, mapped)
+    # a, b, d were in the initial reference and look epithelial; e was never reference
+    assert out["note"].str.contains("epithelial-like").tolist() == [True, True, False, True, False]
+    assert line.startswith("3 epithelial-like cells in the CNV reference (1 removed")
+    assert "1 malignant); 1 reference cells removed in all, 1 of them malignant" in line

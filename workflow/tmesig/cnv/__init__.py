@@ -80,10 +80,12 @@ Thresholds are stored in the result's ``.attrs``. Every option named here is a f
 
 Modules: ``_positions`` (gene positions), ``_options`` (:class:`CnvOptions`), ``_profiles``
 (infercnvpy), ``_signal`` (profiles, CNV clusters, score, correlation), ``_thresholds``,
-``_clones``, ``_reference`` (mask, held-out half, purification), ``_call`` (calls).
+``_clones``, ``_reference`` (mask, held-out half, purification), ``_call`` (calls),
+``_epithelial`` (epithelial-like reference cells, listed).
 """
 
 from ._call import CALLS, call_malignant
+from ._epithelial import epithelial_like, note_epithelial_like
 from ._options import CANDIDATE_LINEAGES, REFERENCE_LINEAGES, CnvOptions
 from ._positions import PRIMARY_CHROMOSOMES, add_gene_positions
 from ._profiles import cnv_profiles
@@ -97,4 +99,6 @@ __all__ = [
     "add_gene_positions",
     "call_malignant",
     "cnv_profiles",
+    "epithelial_like",
+    "note_epithelial_like",
 ]

@@ -109,9 +109,8 @@ def call_malignant(
         index=adata.obs_names.copy(),
     )
     out.attrs.update(_attrs(pur, cells, opts))
-    out.attrs["n_malignant_other_lineage"] = int(
-        ((call == MALIGNANT) & ~lin.isin(list(opts.candidate_lineages)).to_numpy()).sum()
-    )
+    other = ~lin.isin(list(opts.candidate_lineages)).to_numpy()
+    out.attrs["n_malignant_other_lineage"] = int(((call == MALIGNANT) & other).sum())
     out.attrs["clones"] = pur.clones.table.to_dict("records")
     out.attrs["seconds"] = time.perf_counter() - t0
     return out
