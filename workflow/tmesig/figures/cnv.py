@@ -128,7 +128,7 @@ def cnv_heatmap(
     fig.colorbar(im, cax=fig.add_subplot(grid[0, -1]), label="inferred copy number (vs reference)")
     for k, (title, patches) in enumerate(handles):
         fig.legend(handles=patches, title=title, loc="upper left", fontsize=7, title_fontsize=8,
-                   bbox_to_anchor=(0.92 + 0.09 * k, 0.88), frameon=False,
+                   bbox_to_anchor=(0.92 + 0.105 * k, 0.88), frameon=False,
                    ncols=1 + len(patches) // 25)  # fmt: skip
     fig.suptitle("Inferred copy number per cell (infercnvpy), by lineage and call", fontsize=12)
     return fig
