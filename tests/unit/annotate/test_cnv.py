@@ -84,8 +84,10 @@ def test_layout_notes_and_determinism(planted) -> None:
     assert list(calls.columns) == [
         "lineage",
         "is_reference",
+        "removed_from_reference",
         "is_heldout_reference",
         "cnv_cluster",
+        "cnv_clone",
         "cnv_score",
         "cnv_corr",
         "cnv_call",

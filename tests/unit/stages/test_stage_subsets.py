@@ -75,7 +75,10 @@ def test_subsets_stage_with_cnv(inputs, tmp_path):
     assert (cells.loc[malignant, "final_subset"] == "malignant").all()
     called = int((cells["final_subset"] != "unassigned").sum())
     assert summary.startswith(f"subsets called for {called:,} of {len(cells):,} cells (")
-    assert summary.endswith(f"{int(malignant.sum()):,} malignant by copy number")
+    assert f"{int(malignant.sum()):,} malignant by copy number; " in summary
+    removed = cells["removed_from_reference"]
+    assert f"{int(removed.sum()):,} reference cells removed in all" in summary
+    assert not (cells["is_reference"] & removed).any()
     got_clusters = pd.read_csv(tmp_path / "clusters.tsv", sep="\t")
     assert list(got_clusters.columns) == list(clusters.columns)
     for name in FIGURES:

@@ -30,6 +30,11 @@ class CnvOptions:
         Thresholds (see :mod:`tmesig.cnv`).
     min_reference
         Minimum number of reference cells.
+    max_iterations
+        Most infercnvpy runs of the reference purification (reference cells carrying copy
+        number are removed and the profiles recomputed until none is left, at most this often).
+    min_clone_cells
+        Smallest CNV cluster that can be called a clone.
     """
 
     reference_lineages: Sequence[str] = REFERENCE_LINEAGES
@@ -47,3 +52,5 @@ class CnvOptions:
     strong_factor: float = 1.5
     strong_corr: float = 0.6
     min_reference: int = 10
+    max_iterations: int = 3
+    min_clone_cells: int = 10

@@ -1,4 +1,5 @@
-"""Inferred copy-number heatmap, rows annotated by lineage, CNV call and author label."""
+"""Inferred copy-number heatmap, rows annotated by lineage, reference use, CNV call and author
+label."""
 
 from collections.abc import Mapping, Sequence
 
@@ -13,14 +14,27 @@ from matplotlib.patches import Patch
 from .colors import CNV_COLORS, NEUTRAL, compartment_colors
 from .text import natural_key
 
-__all__ = ["cnv_heatmap"]
+__all__ = ["REFERENCE_COLORS", "cnv_heatmap"]
 
-_TITLES = {"lineage": "lineage", "cnv_call": "CNV call", "author_label": "author label"}
+_TITLES = {
+    "lineage": "lineage",
+    "cnv_reference": "CNV reference",
+    "cnv_call": "CNV call",
+    "author_label": "author label",
+}
+#: Colours of the ``cnv_reference`` bar: baseline / held-out reference, removed, queried.
+REFERENCE_COLORS = {
+    "reference": "#4d4d4d",
+    "removed from reference": "#e7298a",
+    "query": "#f0f0f0",
+}
 
 
 def _colors(key: str, labels: np.ndarray, parents: Mapping[str, str] | None) -> dict[str, str]:
     if key == "cnv_call":
         return {x: CNV_COLORS.get(x, NEUTRAL) for x in set(labels)}
+    if key == "cnv_reference":
+        return {x: REFERENCE_COLORS.get(x, NEUTRAL) for x in set(labels)}
     # author labels too: their colours then never repeat a lineage's colour
     return compartment_colors(labels, parents=parents)
 
@@ -41,7 +55,7 @@ def _rows(adata: ad.AnnData, keys: Sequence[str], max_cells: int, seed: int) -> 
 def cnv_heatmap(
     adata: ad.AnnData,
     *,
-    annotations: Sequence[str] = ("lineage", "cnv_call", "author_label"),
+    annotations: Sequence[str] = ("lineage", "cnv_reference", "cnv_call", "author_label"),
     max_cells: int = 3000,
     seed: int = 0,
     parents: Mapping[str, str] | None = None,
@@ -56,7 +70,7 @@ def cnv_heatmap(
     annotations : sequence of str
         ``obs`` columns drawn as colour bars left of the heatmap, rows sorted by them in this
         order; columns absent from ``obs`` are skipped (e.g. ``author_label`` when the sheet
-        names no ``label_col``).
+        names no ``label_col``); ``cnv_reference``: the purified reference's cells.
     max_cells : int
         Seeded subsample for speed and size.
     seed : int
@@ -114,7 +128,7 @@ def cnv_heatmap(
     fig.colorbar(im, cax=fig.add_subplot(grid[0, -1]), label="inferred copy number (vs reference)")
     for k, (title, patches) in enumerate(handles):
         fig.legend(handles=patches, title=title, loc="upper left", fontsize=7, title_fontsize=8,
-                   bbox_to_anchor=(0.92 + 0.09 * k, 0.88), frameon=False,
+                   bbox_to_anchor=(0.92 + 0.105 * k, 0.88), frameon=False,
                    ncols=1 + len(patches) // 25)  # fmt: skip
     fig.suptitle("Inferred copy number per cell (infercnvpy), by lineage and call", fontsize=12)
     return fig

@@ -8,23 +8,27 @@ Outputs
     figures ``umap`` (by lineage and final subset, subsets in shades of their lineage),
     ``umap_malignancy`` (by CNV call), ``dotplot`` (subset markers), ``confidence`` (lineage
     and subset confidence, each with its threshold), ``cnv_heatmap`` (annotated by lineage,
-    CNV call and the author label when ``annotation.tsv`` has one) and ``cnv_scatter`` (the
+    use in the purified reference, CNV call and the author label when ``annotation.tsv`` has
+    one) and ``cnv_scatter`` (the
     three CNV figures are a framed note when CNV inference is off).
 Params
     ``subsets`` (config section: ``resolution``, ``seed``, ``min_confidence``,
     ``propagation_alpha``, ``cnv``, ``cnv_window``); ``lineage_min_confidence`` (optional:
-    ``annotate.min_confidence``, drawn on the lineage confidence panel).
+    ``annotate.min_confidence``, drawn on the lineage confidence panel); ``label_mapping``
+    (optional: ``annotate.label_mapping``, to list author-epithelial cells in the CNV
+    reference).
 """
 
 import logging
 
 import anndata as ad
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import report_annotation
-from ..cnv import CnvOptions, call_malignant
+from ..cnv import CnvOptions, call_malignant, epithelial_like, note_epithelial_like
 from ..constants import LINEAGES, MALIGNANT, UNASSIGNED
 from ..figures import note_figure
 from ..subsets import SubsetOptions, annotate_subsets, load_subset_markers, merge_malignant
@@ -70,15 +74,23 @@ def run(io: StageIO) -> str:
             lineage=lineage,
             options=CnvOptions(window_size=p["cnv_window"], seed=p["seed"]),
         )
+        like = epithelial_like(annotation, label_mapping=io.params.get("label_mapping"))
+        calls, cnv_line = note_epithelial_like(calls, like)
         cells = cells.join(calls.drop(columns=["lineage"]))
         cells["final_subset"] = merge_malignant(cells, calls)
-        logger.info("CNV thresholds: %s", calls.attrs)
+        logger.info("CNV: %s", {k: v for k, v in calls.attrs.items() if k != "clones"})
+        logger.info("CNV clusters and clones: %s", calls.attrs.get("clones"))
+        cnv_line = (
+            f"; {cnv_line}; {calls.attrs['n_malignant_other_lineage']:,} malignant cells "
+            "annotated in another lineage"
+        )
         _with_calls(adata, calls, lineage, annotation)
         parents = _parents(markers)
         fig = report_annotation.cnv_heatmap(adata, seed=p["seed"], parents=parents)
         _save(fig, out["cnv_heatmap"], 100)
         _save(report_annotation.cnv_scatter(calls), out["cnv_scatter"])
     else:
+        cnv_line = ""
         cells["cnv_call"] = "not run"
         cells["final_subset"] = cells["subset"]
         for f in (out["cnv_heatmap"], out["cnv_scatter"], out["umap_malignancy"]):
@@ -93,7 +105,7 @@ def run(io: StageIO) -> str:
     malignant = int((cells.get("cnv_call", pd.Series(dtype=str)) == MALIGNANT).sum())
     return (
         f"subsets called for {called:,} of {len(cells):,} cells ({top}...); "
-        f"{malignant:,} malignant by copy number"
+        f"{malignant:,} malignant by copy number{cnv_line}"
     )
 
 
@@ -154,6 +166,11 @@ def _with_calls(
     """Lineage, CNV call and (when present) the author label into ``obs``, for the heatmap."""
     adata.obs["cnv_call"] = calls["cnv_call"].reindex(adata.obs_names).astype(str).to_numpy()
     adata.obs["lineage"] = lineage.to_numpy()
+    ref = calls["is_reference"].reindex(adata.obs_names).to_numpy(dtype=bool)
+    removed = calls["removed_from_reference"].reindex(adata.obs_names).to_numpy(dtype=bool)
+    adata.obs["cnv_reference"] = np.select(
+        [ref, removed], ["reference", "removed from reference"], default="query"
+    )
     if "author_label" in annotation.columns:
         labels = annotation["author_label"].reindex(adata.obs_names)
         adata.obs["author_label"] = labels.astype(str).to_numpy()
