@@ -37,6 +37,7 @@ include: "workflow/rules/flag.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/conditions.smk"
 include: "workflow/rules/enrichment.smk"
+include: "workflow/rules/de.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/tables.smk"
 
