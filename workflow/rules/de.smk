@@ -10,7 +10,10 @@ rule de:
             paths.enrichment_conditions,
             caption="../report/enrichment_conditions.rst",
             category="6. Enrichment",
-            labels={"dataset": "{dataset}", "table": "prerank of the condition comparison"},
+            labels={
+                "dataset": "{dataset}",
+                "table": "prerank of the condition comparison",
+            },
         ),
     log:
         paths.log("de"),
