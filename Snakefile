@@ -39,6 +39,7 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/conditions.smk"
 include: "workflow/rules/composition.smk"
 include: "workflow/rules/enrichment.smk"
+include: "workflow/rules/de.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/tables.smk"
 

@@ -60,6 +60,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
     # figures: only for datasets whose sheet row names a condition column (see `conditioned`)
     "forest": ("forest_conditions",),
     "enrichment": ("enrichment",),
+    "de": ("de_conditions", "enrichment_conditions"),
     "summary": ("summary_html", "summary_md", "patients", "patients_figures"),
     # the report's tables as sortable HTML pages (names: tmesig.tables.SPECS, prefixed)
     "tables": (
@@ -77,6 +78,8 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "table_conditions",
         "table_composition",
         "table_enrichment",
+        "table_de_conditions",
+        "table_enrichment_conditions",
     ),
 }
 #: Per-dataset targets of rule ``all``: the core results, then the analysis stages.
@@ -85,6 +88,8 @@ _ANALYSIS_TARGETS = (
     "conditions",
     "composition",
     "enrichment",
+    "de_conditions",
+    "enrichment_conditions",
     "forest_conditions",
     "composition_plot",
     "label_agreement",
@@ -200,6 +205,9 @@ class WorkflowPaths:
     forest_conditions = f"{_FIG}/forest_conditions.png"
     composition_plot = f"{_FIG}/composition_by_patient.png"
     enrichment = f"{_DS}/enrichment.tsv"
+    # de: gene-level condition comparison (pseudobulk + pydeseq2) and its prerank
+    de_conditions = f"{_DS}/de_conditions.tsv"
+    enrichment_conditions = f"{_DS}/enrichment_conditions.tsv"
     # findings (rule summary): the page, the per-patient table, a folder holding the
     # per-patient heatmap (empty with fewer than 3 patients); across datasets (rule
     # cross_dataset, only with two or more datasets)
@@ -229,6 +237,8 @@ class WorkflowPaths:
     table_composition = f"{_TAB}/composition.html"
     table_enrichment = f"{_TAB}/enrichment.html"
     table_genes = f"{_TAB}/genes.html"
+    table_de_conditions = f"{_TAB}/de_conditions.html"
+    table_enrichment_conditions = f"{_TAB}/enrichment_conditions.html"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], samples: Any) -> "WorkflowPaths":

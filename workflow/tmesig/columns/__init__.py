@@ -8,13 +8,14 @@ Table names are the :class:`tmesig.workflow_paths.WorkflowPaths` attribute of th
 (``compartment_counts``, ``subset_counts``). The HTML tables show them under each table.
 
 Modules: ``_cells`` (QC, compartments, subsets, agreement), ``_stats`` (library, coverage,
-flags, conditions, composition, enrichment), ``_views`` (the reader views).
+flags, conditions, composition, enrichment), ``_de`` (gene-level condition tables),
+``_views`` (the reader views).
 """
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-from . import _cells, _stats, _views
+from . import _cells, _de, _stats, _views
 
 __all__ = ["INPUT_MODE", "NOTE", "PATTERNS", "TABLES", "define", "definitions", "undefined"]
 
@@ -42,6 +43,8 @@ _TABLES: dict[str, Mapping[str, str]] = {
     "composition": _stats.COMPOSITION,
     "composition_by_patient": _stats.COMPOSITION_BY_PATIENT,
     "enrichment": _stats.ENRICHMENT,
+    "de_conditions": _de.DE_CONDITIONS,
+    "enrichment_conditions": _de.ENRICHMENT_CONDITIONS,
     "compartment_counts": _views.COMPARTMENT_COUNTS,
     "subset_counts": _views.SUBSET_COUNTS,
 }

@@ -179,6 +179,28 @@ _ALL = (
         absolute=True,
         ties=("group", "collection", "term"),
     ),
+    TableSpec(
+        "de_conditions",
+        "de_conditions",
+        "Genes between conditions (pseudobulk, pydeseq2)",
+        "One row per compartment x gene (lineages and states), patients as the unit; at most "
+        "1,000 rows shown, the whole table is de_conditions.tsv. " + _evidence("|stat|"),
+        _COND,
+        effect="stat",
+        absolute=True,
+        ties=("level", "compartment", "gene"),
+    ),
+    TableSpec(
+        "enrichment_conditions",
+        "enrichment_conditions",
+        "Gene-set enrichment between conditions (gseapy prerank)",
+        "One row per compartment x gene set, genes ranked by the condition statistic. "
+        + _evidence("|nes|"),
+        _ENR,
+        effect="nes",
+        absolute=True,
+        ties=("level", "compartment", "source", "gene_set"),
+    ),
 )
 
 #: Output name -> spec, in report order.

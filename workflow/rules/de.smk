@@ -1,0 +1,30 @@
+rule de:
+    input:
+        clustered=paths.clustered,
+        annotation=paths.annotation,
+        library_gmt=paths.library_gmt,
+        hallmark_gmt=paths.hallmark_gmt,
+    output:
+        de_conditions=paths.de_conditions,
+        enrichment_conditions=report(
+            paths.enrichment_conditions,
+            caption="../report/enrichment_conditions.rst",
+            category="6. Enrichment",
+            labels={
+                "dataset": "{dataset}",
+                "table": "prerank of the condition comparison",
+            },
+        ),
+    log:
+        paths.log("de"),
+    benchmark:
+        paths.benchmark("de")
+    conda:
+        ENV
+    resources:
+        mem_mb=mem_for(10),
+    params:
+        conditions=config["conditions"],
+        enrichment=seeded("enrichment"),
+    script:
+        "../scripts/de.py"
