@@ -108,7 +108,7 @@ def run(tmp_path_factory):
 
 def test_every_named_output_exists(run):
     tmp, _ = run
-    assert len(OUTPUTS) == 55 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
+    assert len(OUTPUTS) == 59 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
     for name in [*OUTPUTS, *PATHS.targets()]:
         p = tmp / name
         assert p.exists() and p.stat().st_size > 0, name

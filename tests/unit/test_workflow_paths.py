@@ -35,6 +35,8 @@ RESULTS = {
     "composition.tsv",
     "composition_by_patient.tsv",
     "enrichment.tsv",
+    "de_conditions.tsv",
+    "enrichment_conditions.tsv",
     "report/forest_conditions.png",
     "report/composition_by_patient.png",
     "label_agreement.tsv",
@@ -74,6 +76,8 @@ TABLE_PAGES = [
         "conditions",
         "composition",
         "enrichment",
+        "de_conditions",
+        "enrichment_conditions",
     )
 ]
 RESULTS |= set(TABLE_PAGES)
@@ -108,6 +112,8 @@ def _analysis(ds, subsets, conditioned=True):
         f"results/{ds}/conditions.tsv",
         f"results/{ds}/composition.tsv",
         f"results/{ds}/enrichment.tsv",
+        f"results/{ds}/de_conditions.tsv",
+        f"results/{ds}/enrichment_conditions.tsv",
         *([f"results/{ds}/report/forest_conditions.png"] if conditioned else []),
         f"results/{ds}/report/composition_by_patient.png",
         f"results/{ds}/label_agreement.tsv",

@@ -61,5 +61,6 @@ rule subsets:
     params:
         subsets=seeded("subsets"),
         lineage_min_confidence=config["annotate"]["min_confidence"],
+        label_mapping=config["annotate"]["label_mapping"],
     script:
         "../scripts/subsets.py"
