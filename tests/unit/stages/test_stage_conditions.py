@@ -98,13 +98,22 @@ def test_conditions_stage_tests_lineages_and_states(cohort, result):
     assert set(sig["set"]) == {"tcell_exhaustion"} and (sig["effect"] < 0).all()
 
 
-def test_conditions_stage_uses_every_patient(result):
+def test_conditions_stage_uses_every_patient(cohort, result):
     _, _, res = result
     row = res[(res["compartment"] == "CD8_T") & (res["set"] == "tcell_exhaustion")].iloc[0]
-    # 5 patients sampled post, 8 pre; P04's pre sample has 5 CD8 T cells: left out
+    # 5 patients sampled post, 8 pre; P04's pre sample has 5 CD8 T cells: left out, as is any
+    # other sample with fewer than 10 CD8 T cells (counted here by hand)
+    ann = pd.read_csv(cohort / "annotation.tsv", sep="\t", index_col=0)
+    obs = ad.read_h5ad(cohort / "clustered.h5ad").obs
+    n = obs[ann["state"] == "CD8_T"].groupby(["patient", "condition"], observed=True).size()
+    kept = n[n >= 10].reset_index()
+    post = set(kept.loc[kept["condition"] == "post", "patient"])
+    pre = set(kept.loc[kept["condition"] == "pre", "patient"])
+    assert "P04" not in pre and len(kept) >= 10
     assert row["design"] == "mixed" and row["method"].startswith("mixed model")
-    assert (row["n_ref"], row["n_test"], row["n_pairs"], row["n_samples"]) == (5, 7, 4, 12)
-    assert row["note"].startswith("left out, fewer than 10 cells: P04 (pre)")
+    expected = (len(post), len(pre), len(post & pre), len(kept))
+    assert (row["n_ref"], row["n_test"], row["n_pairs"], row["n_samples"]) == expected
+    assert row["note"].startswith("left out, fewer than 10 cells:") and "P04 (pre)" in row["note"]
     assert row["note"].endswith("reference 'post' chosen alphabetically")
     lineage = res[(res["compartment"] == "T_NK") & (res["set"] == "tcell_exhaustion")].iloc[0]
     assert (lineage["n_ref"], lineage["n_test"], lineage["n_pairs"]) == (5, 8, 5)
