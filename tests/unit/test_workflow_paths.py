@@ -20,6 +20,7 @@ RESULTS = {
     "qc_summary.tsv",
     "clustered.h5ad",
     "annotation.tsv",
+    "annotation_lineages.tsv",
     "annotation_clusters.tsv",
     "scores.parquet",
     "coverage.tsv",

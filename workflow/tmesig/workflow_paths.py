@@ -28,7 +28,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
     "qc": ("qc", "qc_metrics", "qc_summary"),
     "cluster": ("clustered",),
     "annotate": (
-        "annotation",
+        "annotation_lineages",
         "annotation_clusters",
         "label_agreement",
         "celltypist_agreement",
@@ -44,6 +44,8 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "cnv_scatter",
         "umap_malignancy",
     ),
+    # the final per-cell table: lineage + cell state (tmesig.states)
+    "states": ("annotation",),
     "score": ("scores", "coverage"),
     "flag": ("compartments", "flags"),
     "figures": (
@@ -163,7 +165,8 @@ class WorkflowPaths:
     qc_metrics = f"{_DS}/qc_metrics.tsv"
     qc_summary = f"{_DS}/qc_summary.tsv"
     clustered = f"{_DS}/clustered.h5ad"
-    # annotate
+    # annotate (lineages), states (the final per-cell table: lineage and cell state)
+    annotation_lineages = f"{_DS}/annotation_lineages.tsv"
     annotation = f"{_DS}/annotation.tsv"
     annotation_clusters = f"{_DS}/annotation_clusters.tsv"
     label_agreement = f"{_DS}/label_agreement.tsv"
