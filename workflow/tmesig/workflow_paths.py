@@ -53,6 +53,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "umap_scores",
         "dotplot_card_genes",
         "heatmap_compartment_sets",
+        "heatmap_states",
         "qc_violin",
         "umap_samples",
     ),
@@ -190,6 +191,7 @@ class WorkflowPaths:
     umap_scores = f"{_FIG}/umap_scores.png"
     dotplot_card_genes = f"{_FIG}/dotplot_card_genes.png"
     heatmap_compartment_sets = f"{_FIG}/heatmap_compartment_sets.png"
+    heatmap_states = f"{_FIG}/heatmap_states.png"
     qc_violin = f"{_FIG}/qc_violin.png"
     umap_samples = f"{_FIG}/umap_samples.png"
     umap_malignancy = f"{_FIG}/umap_malignancy.png"
