@@ -158,3 +158,16 @@ def test_no_flags_rows_at_all():
     assert facts.n_primary == 0 and facts.candidates.empty
     assert "Nothing is flagged: none of the 0 pre-specified" in md
     assert "there is no candidate" in md and "why not a flag" not in md
+
+
+def test_state_level_flags_named_with_their_lineage():
+    rows = flags_table().copy()
+    rows["level"], rows["parent"] = "lineage", rows["compartment"]
+    state = rows[rows["flagged"].astype(bool)].copy()
+    state["level"], state["parent"], state["compartment"] = "state", "myeloid", "macrophage"
+    state["fdr"] = state["fdr"] / 2
+    facts, md, _ = _page(dataset_tables(flags=pd.concat([rows, state], ignore_index=True)))
+    assert list(facts.flagged["compartment"]) == ["macrophage", "myeloid"]
+    first = next(x for x in md.splitlines() if "`m2_tam`" in x)
+    assert first.startswith("| macrophage (myeloid) |")
+    assert any(x.startswith("| myeloid |") and "`m2_tam`" in x for x in md.splitlines())
