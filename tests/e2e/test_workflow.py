@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import DEMO, QIAN_MAP, REPO, train_celltypist_model
+from statsmodels.stats.multitest import multipletests
 from tmesig import signatures
+from tmesig.subsets import load_subset_markers
 from tmesig.workflow_paths import WorkflowPaths
 
 pytestmark = pytest.mark.slow
@@ -108,12 +110,12 @@ def run(tmp_path_factory):
 
 def test_every_named_output_exists(run):
     tmp, _ = run
-    assert len(OUTPUTS) == 59 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
+    assert len(OUTPUTS) == 61 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
     for name in [*OUTPUTS, *PATHS.targets()]:
         p = tmp / name
         assert p.exists() and p.stat().st_size > 0, name
     assert (tmp / PATHS.library_gmt).exists()
-    for rule in ("ingest", "qc", "cluster", "annotate", "score", "flag", "figures"):
+    for rule in ("ingest", "qc", "cluster", "annotate", "states", "score", "flag", "figures"):
         assert (tmp / PATHS.benchmark(rule).format(dataset="mini")).exists()
 
 
@@ -146,7 +148,7 @@ def test_outputs_make_sense(run):
     assert set(flags["set"]) == set(scores.columns)
     assert (flags["n_samples"] <= 4).all() and flags.loc[flags["p"].notna(), "n_samples"].min() >= 3
     comps = pd.read_csv(_mini(tmp, "compartments"), sep="\t")
-    assert comps["n_cells"].sum() == cl.n_obs
+    assert comps.loc[comps["level"] == "lineage", "n_cells"].sum() == cl.n_obs
     cond = pd.read_csv(_mini(tmp, "conditions"), sep="\t")
     assert (cond["reference"] == "A").all() and (cond["test"] == "B").all()
     assert (cond["design"] == "insufficient").all() and cond["p"].isna().all()
@@ -216,6 +218,40 @@ def test_genes_shown_as_genes(run):
     assert set(genes["level"]) <= {"lineage", "state"} and "unassigned" not in set(
         genes["compartment"]
     )
+
+
+def test_states_and_two_level_flags(run):
+    """annotation.tsv = the lineage table + the cell state, recomputed here from
+    annotation_subsets.tsv and subsets.yaml; flags.tsv has both levels, BH per level."""
+    tmp, _ = run
+    ann = pd.read_csv(_mini(tmp, "annotation"), sep="\t", index_col=0)
+    lin = pd.read_csv(_mini(tmp, "annotation_lineages"), sep="\t", index_col=0)
+    sub = pd.read_csv(_mini(tmp, "annotation_subsets"), sep="\t", index_col=0).loc[ann.index]
+    pd.testing.assert_frame_equal(ann[lin.columns], lin)
+    epi = ann["compartment"] == "epithelial"
+    cnv = sub["cnv_call"].map({"malignant": "malignant", "non-malignant": "normal_epithelium"})
+    expected = sub["cell_subset"].where(~epi, cnv.fillna("unassigned"))
+    expected[sub["cnv_call"] == "malignant"] = "malignant"
+    assert (ann["state"] == expected).all()
+    parents = {s.name: s.lineage for s in load_subset_markers().subsets}
+    parents |= {"malignant": "epithelial", "normal_epithelium": "epithelial"}
+    assigned = ann["state"] != "unassigned"
+    assert (ann.loc[assigned, "parent"] == ann.loc[assigned, "state"].map(parents)).all()
+    assert (ann.loc[~assigned, "parent"] == ann.loc[~assigned, "compartment"]).all()
+    assert {"malignant", "CAF", "macrophage"} <= set(ann["state"])
+    flags = pd.read_csv(_mini(tmp, "flags"), sep="\t")
+    assert set(flags["level"]) == {"lineage", "state"}
+    lineage = flags[flags["level"] == "lineage"]
+    assert (lineage["parent"] == lineage["compartment"]).all()
+    states = flags[flags["level"] == "state"]
+    assert set(states["compartment"]) <= set(ann["state"]) - {"unassigned"}
+    assert (states["parent"] == states["compartment"].map(parents)).all()
+    for _, grp in flags.dropna(subset=["p"]).groupby(["level", "family"]):
+        expected = multipletests(grp["p"], method="fdr_bh")[1]
+        np.testing.assert_allclose(grp["fdr"], expected, rtol=1e-5)  # written as %.6g
+    cov = pd.read_csv(_mini(tmp, "coverage"), sep="\t").set_index("set")
+    assert (flags["n_genes_found"] == flags["set"].map(cov["n_found"])).all()
+    assert (flags["n_genes"] == flags["set"].map(cov["n_genes"])).all()
 
 
 def test_celltypist_labels_beside_ours(run):

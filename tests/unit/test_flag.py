@@ -223,7 +223,10 @@ def test_flag_dataset_is_the_whole_statistic():
     table, flags = flag.flag_dataset(
         a, scores, sets, compartment=comp, unit=smp, options=opts, score_options=sopts
     )
-    # the six calls it stands for
+    # the six calls it stands for (lineage level only: no states given)
+    assert (table["level"] == "lineage").all() and (flags["level"] == "lineage").all()
+    assert (table["parent"] == table["compartment"]).all()
+    table, flags = table.drop(columns=["level", "parent"]), flags.drop(columns=["level", "parent"])
     pd.testing.assert_frame_equal(
         table, flag.compartment_summary(scores, compartment=comp, unit=smp)
     )

@@ -20,6 +20,7 @@ RESULTS = {
     "qc_summary.tsv",
     "clustered.h5ad",
     "annotation.tsv",
+    "annotation_lineages.tsv",
     "annotation_clusters.tsv",
     "scores.parquet",
     "coverage.tsv",
@@ -29,6 +30,7 @@ RESULTS = {
     "report/umap_scores.png",
     "report/dotplot_card_genes.png",
     "report/heatmap_compartment_sets.png",
+    "report/heatmap_states.png",
     "report/qc_violin.png",
     "report/umap_samples.png",
     "conditions.tsv",
@@ -102,6 +104,7 @@ def _core(ds):
         f"results/{ds}/report/umap_scores.png",
         f"results/{ds}/report/dotplot_card_genes.png",
         f"results/{ds}/report/heatmap_compartment_sets.png",
+        f"results/{ds}/report/heatmap_states.png",
         f"results/{ds}/report/qc_violin.png",
         f"results/{ds}/report/umap_samples.png",
     ]

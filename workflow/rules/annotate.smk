@@ -4,7 +4,7 @@ rule annotate:
         markers=paths.markers_yaml,
         celltypist=[paths.celltypist_model] if paths.celltypist_model else [],
     output:
-        cells=paths.annotation,
+        cells=paths.annotation_lineages,
         clusters=report(
             paths.annotation_clusters,
             caption="../report/annotation_clusters.rst",
@@ -42,3 +42,22 @@ rule annotate:
         row=dataset_row,
     script:
         "../scripts/annotate.py"
+
+
+# The final per-cell table: lineage calls + the cell state (subsets and copy number).
+rule states:
+    input:
+        lineages=paths.annotation_lineages,
+        subsets=[paths.annotation_subsets] if paths.subsets else [],
+        markers=paths.subset_markers_yaml,
+    output:
+        cells=paths.annotation,
+    log:
+        paths.log("states"),
+    benchmark:
+        paths.benchmark("states")
+    localrule: True
+    conda:
+        ENV
+    script:
+        "../scripts/states.py"

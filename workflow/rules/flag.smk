@@ -2,6 +2,7 @@ rule flag:
     input:
         scores=paths.scores,
         annotation=paths.annotation,
+        coverage=paths.coverage,
         clustered=paths.clustered,
         sets=paths.signatures_dir,  # the stage loads the library from here
         library=paths.library_table,  # reruns when a set file changes

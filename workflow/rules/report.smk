@@ -41,6 +41,12 @@ rule figures:
             category="4. Flags",
             labels={"dataset": "{dataset}", "figure": "compartment x set heatmap"},
         ),
+        heatmap_states=report(
+            paths.heatmap_states,
+            caption="../report/heatmap_states.rst",
+            category="4. Flags",
+            labels={"dataset": "{dataset}", "figure": "cell state x set heatmap"},
+        ),
         qc_violin=report(
             paths.qc_violin,
             caption="../report/qc_violin.rst",

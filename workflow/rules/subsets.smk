@@ -1,7 +1,7 @@
 rule subsets:
     input:
         h5ad=paths.clustered,
-        annotation=paths.annotation,
+        annotation=paths.annotation_lineages,
         markers=paths.subset_markers_yaml,
     output:
         cells=paths.annotation_subsets,

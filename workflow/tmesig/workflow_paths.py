@@ -28,7 +28,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
     "qc": ("qc", "qc_metrics", "qc_summary"),
     "cluster": ("clustered",),
     "annotate": (
-        "annotation",
+        "annotation_lineages",
         "annotation_clusters",
         "label_agreement",
         "celltypist_agreement",
@@ -44,6 +44,8 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "cnv_scatter",
         "umap_malignancy",
     ),
+    # the final per-cell table: lineage + cell state (tmesig.states)
+    "states": ("annotation",),
     "score": ("scores", "coverage"),
     "genes": ("genes", "dotplot_genes_levels"),
     "flag": ("compartments", "flags"),
@@ -52,6 +54,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "umap_scores",
         "dotplot_card_genes",
         "heatmap_compartment_sets",
+        "heatmap_states",
         "qc_violin",
         "umap_samples",
     ),
@@ -168,7 +171,8 @@ class WorkflowPaths:
     qc_metrics = f"{_DS}/qc_metrics.tsv"
     qc_summary = f"{_DS}/qc_summary.tsv"
     clustered = f"{_DS}/clustered.h5ad"
-    # annotate
+    # annotate (lineages), states (the final per-cell table: lineage and cell state)
+    annotation_lineages = f"{_DS}/annotation_lineages.tsv"
     annotation = f"{_DS}/annotation.tsv"
     annotation_clusters = f"{_DS}/annotation_clusters.tsv"
     label_agreement = f"{_DS}/label_agreement.tsv"
@@ -195,6 +199,7 @@ class WorkflowPaths:
     umap_scores = f"{_FIG}/umap_scores.png"
     dotplot_card_genes = f"{_FIG}/dotplot_card_genes.png"
     heatmap_compartment_sets = f"{_FIG}/heatmap_compartment_sets.png"
+    heatmap_states = f"{_FIG}/heatmap_states.png"
     qc_violin = f"{_FIG}/qc_violin.png"
     umap_samples = f"{_FIG}/umap_samples.png"
     umap_malignancy = f"{_FIG}/umap_malignancy.png"

@@ -167,3 +167,16 @@ def test_condition_facts_name_states_with_their_lineage():
     facts = findings.condition_facts(pd.concat([t, state], ignore_index=True), pd.DataFrame(), n=5)
     assert facts.n_tests == 4 and facts.n_tested == 3
     assert list(facts.top["compartment"]) == ["macrophage (myeloid)", "myeloid", "T_NK"]
+
+
+def test_state_level_flags_named_with_their_lineage():
+    rows = flags_table().copy()
+    rows["level"], rows["parent"] = "lineage", rows["compartment"]
+    state = rows[rows["flagged"].astype(bool)].copy()
+    state["level"], state["parent"], state["compartment"] = "state", "myeloid", "macrophage"
+    state["fdr"] = state["fdr"] / 2
+    facts, md, _ = _page(dataset_tables(flags=pd.concat([rows, state], ignore_index=True)))
+    assert list(facts.flagged["compartment"]) == ["macrophage", "myeloid"]
+    first = next(x for x in md.splitlines() if "`m2_tam`" in x)
+    assert first.startswith("| macrophage (myeloid) |")
+    assert any(x.startswith("| myeloid |") and "`m2_tam`" in x for x in md.splitlines())

@@ -14,6 +14,7 @@ OUTPUTS = {
     "umap_scores": "umap_scores.png",
     "dotplot": "dotplot_card_genes.png",
     "heatmap": "heatmap_compartment_sets.png",
+    "heatmap_states": "heatmap_states.png",
     "qc_violin": "qc_violin.png",
     "umap_samples": "umap_samples.png",
 }
@@ -107,7 +108,7 @@ def test_figures_stage_writes_six_pngs(inputs, tmp_path, monkeypatch):
     out = tmp_path / "report"
     out.mkdir()
     io = StageIO(input=inputs, output={k: str(out / v) for k, v in OUTPUTS.items()})
-    assert stage.run(io) == "6 figures for 180 cells"
+    assert stage.run(io) == "7 figures for 180 cells"
     for name in OUTPUTS.values():
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000, name

@@ -22,7 +22,7 @@ def scored(tmp_path_factory):
     return h5ad, annotation, io.output["scores"]
 
 
-def _run(tmp_path, scored, params):
+def _run(tmp_path, scored, params, coverage=None):
     h5ad, annotation, scores = scored
     io = StageIO(
         input={
@@ -30,7 +30,8 @@ def _run(tmp_path, scored, params):
             "annotation": str(annotation),
             "clustered": str(h5ad),
             "sets": signature_files(),
-        },
+        }
+        | ({"coverage": coverage} if coverage else {}),
         output={
             "compartments": str(tmp_path / "compartments.tsv"),
             "flags": str(tmp_path / "flags.tsv"),
@@ -70,8 +71,11 @@ def test_flag_stage_writes_compartments_and_flags(tmp_path, scored):
         .astype(str)
         .equals(ref_table[["compartment", "sample", "n_cells"]].astype(str))
     )
-    num = ref_table.columns[3:]
+    num = ref_table.columns[5:]  # level, compartment, parent, sample, n_cells, then the sets
     np.testing.assert_allclose(table[num].to_numpy(), ref_table[num].to_numpy(), rtol=1e-5)
+    # the stage adds each set's gene counts after ``set`` (empty without coverage.tsv)
+    assert flags[["n_genes_found", "n_genes"]].isna().all().all()
+    flags = flags.drop(columns=["n_genes_found", "n_genes"])
     assert list(flags.columns) == list(ref_flags.columns)
     # flags.tsv is sorted by evidence: FDR ascending, untested rows last ...
     fdr = flags["fdr"].to_numpy()
@@ -88,9 +92,25 @@ def test_flag_stage_writes_compartments_and_flags(tmp_path, scored):
     assert flags["flagged"].any() and (flags["n_null"] == 19).all()
     # floats are written with 6 significant digits
     raw = (tmp_path / "flags.tsv").read_text().splitlines()[1].split("\t")  # the top row
-    assert all(len(v.replace("-", "").replace(".", "").lstrip("0")) <= 6 for v in raw[7:10])
+    assert raw[11:14] and all(
+        len(v.replace("-", "").replace(".", "").lstrip("0")) <= 6 for v in raw[11:14]
+    )
     n = int(ref_flags["flagged"].sum())
-    assert summary == f"{n} of {len(ref_flags)} compartment x set tests flagged"
+    assert summary == f"{n} of {len(ref_flags)} lineage x set and 0 of 0 state x set tests flagged"
+
+
+def test_flag_stage_gene_counts_from_coverage(tmp_path, scored):
+    h5ad, annotation, scores = scored
+    names = pd.read_parquet(scores).columns
+    cov = pd.DataFrame({"set": names, "n_genes": 7, "n_found": range(len(names))})
+    cov.to_csv(tmp_path / "coverage.tsv", sep="\t", index=False)
+    _, io = _run(tmp_path, scored, FLAG_PARAMS, coverage=str(tmp_path / "coverage.tsv"))
+    flags = pd.read_csv(io.output["flags"], sep="\t")
+    expected = dict(zip(cov["set"], cov["n_found"], strict=True))
+    assert (flags["set"].map(expected) == flags["n_genes_found"]).all()
+    assert (flags["n_genes"] == 7).all()
+    cols = list(flags.columns)
+    assert cols[cols.index("set") + 1 : cols.index("set") + 3] == ["n_genes_found", "n_genes"]
 
 
 def test_flag_stage_unit_column_comes_from_params(tmp_path, scored):

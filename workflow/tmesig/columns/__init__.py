@@ -28,6 +28,7 @@ _TABLES: dict[str, Mapping[str, str]] = {
     "qc_metrics": _cells.QC_METRICS,
     "qc_summary": _cells.QC_SUMMARY,
     "annotation": _cells.ANNOTATION,
+    "annotation_lineages": _cells.ANNOTATION,
     "annotation_clusters": _cells.ANNOTATION_CLUSTERS,
     "label_agreement": _cells.AGREEMENT,
     "celltypist_agreement": _cells.AGREEMENT,

@@ -58,6 +58,12 @@ ANNOTATION = {
     "tmesig_compartment": "tmesig's own call when the authors' labels replace it",
     "celltypist_label": "CellTypist's label for the cell (local model)",
     "celltypist_confidence": "CellTypist's probability of its label",
+    "state": "the cell's finest confident state: a subset (CD8_exhausted, Treg, CAF...), "
+    f"{MALIGNANT} / normal_epithelium from copy number for epithelial cells, or "
+    f"'{UNASSIGNED}' (tmesig.states)",
+    "state_confidence": "confidence of the state's subset call (copy-number states: the "
+    "lineage confidence; empty without the subset stage)",
+    "parent": "the state's lineage (for unassigned states: the cell's lineage)",
 }
 
 #: ``annotation_clusters.tsv``: one row per Leiden cluster.
@@ -80,7 +86,7 @@ _SCORE_COMPARTMENT = (
 #: ``annotation_subsets.tsv``: one row per cell; three subset columns, three meanings.
 ANNOTATION_SUBSETS = {
     "cell": "cell barcode (obs name)",
-    "lineage": "the cell's lineage compartment (from annotation.tsv)",
+    "lineage": "the cell's lineage compartment (from annotation_lineages.tsv)",
     "subcluster": "sub-cluster of the cell inside its lineage (lineage.number)",
     "subset": "the sub-cluster's subset call (cluster level, from subset markers)",
     "subset_confidence": "confidence of 'subset': the minimum confidence along its path",
@@ -135,6 +141,7 @@ AGREEMENT = {
 #: Columns named by the data, per table: (prefix, definition); prefix "" matches any column.
 PATTERNS = {
     "annotation": (_SCORE_COMPARTMENT,),
+    "annotation_lineages": (_SCORE_COMPARTMENT,),
     "annotation_clusters": (
         ("score_", "mean marker score of that compartment over the cluster's cells"),
     ),

@@ -57,9 +57,22 @@ GENES = {
     "note": "why the row has no values (gene not measured)",
 }
 
+#: The two levels of the downstream tables (lineage and cell state).
+LEVEL = {
+    "level": "lineage: compartment is a lineage (T_NK, myeloid...); state: a cell state inside "
+    "it (CD8_exhausted, CAF, malignant...; annotation.tsv's state)",
+    "parent": "the lineage of the row's state (for lineage rows: the lineage itself)",
+}
+#: Each row's set: its genes found in the dataset (coverage.tsv).
+GENE_COUNTS = {
+    "n_genes_found": "the set's genes present in the dataset (coverage.tsv n_found)",
+    "n_genes": "genes in the set",
+}
+
 #: ``compartments.tsv``: one row per compartment x sample (pseudobulk of the scores).
 COMPARTMENTS = {
-    "compartment": "lineage compartment",
+    **LEVEL,
+    "compartment": "lineage or cell state (see level)",
     "sample": "sample (or patient, with flag.unit: patient)",
     "n_cells": "cells of the compartment in the sample",
 }
@@ -69,12 +82,16 @@ _SET_ROW = {
     "set": "gene set tested",
     "direction": "up: high means resistance; down: low means resistance",
     "family": "primary: the set applies to this compartment (pre-specified); exploratory: not. "
-    "FDR is computed within each family",
+    "FDR is computed within each family (and level)",
 }
 
 #: ``flags.tsv``: one row per compartment x scored set; sorted by fdr, then resistance_effect.
 FLAGS = {
     **_SET_ROW,
+    **LEVEL,
+    **GENE_COUNTS,
+    "compartment": "lineage or cell state tested (see level); a state is contrasted with all "
+    "other cells of its samples",
     "applies": "the set's provenance names this compartment (or 'any')",
     "n_samples": "samples with enough cells (flag.min_cells) inside and outside the compartment",
     "n_cells": "cells of the compartment (all samples)",

@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..constants import SET_CATEGORIES, SET_CATEGORY_LABELS, UNASSIGNED
+from ..constants import (
+    COL_LEVEL,
+    COL_PARENT,
+    LEVEL_STATE,
+    SET_CATEGORIES,
+    SET_CATEGORY_LABELS,
+    UNASSIGNED,
+)
 from ..signatures import GeneSet
 from .text import short_title
 
@@ -76,6 +83,7 @@ def heatmap_compartment_sets(
     sets: Iterable[GeneSet] | None = None,
     groupby: str = "compartment",
     alpha: float = 0.05,
+    level: str | None = None,
 ) -> Figure:
     """Compartment × set heatmap of sample-averaged scores, z-scored per set, flags marked.
 
@@ -94,6 +102,10 @@ def heatmap_compartment_sets(
         The row column: ``compartment``, or any finer grouping (states) the tables share.
     alpha : float
         A ``·`` marks a pair whose p-value is at most ``alpha`` but which is not flagged.
+    level : str, optional
+        With tables that have a ``level`` column: the rows of this level only (``lineage``
+        or ``state``; state rows are labelled ``state (lineage)``, grouped by lineage).
+        ``None``: every row.
 
     Returns
     -------
@@ -102,16 +114,24 @@ def heatmap_compartment_sets(
         written above; ``*`` marks a flag (FDR within ``alpha`` and the other criteria of
         ``flags.tsv``), ``·`` an unadjusted p ≤ ``alpha``.
     """
-    names = [c for c in compartments.columns if c not in (groupby, "sample", "n_cells")]
+    compartments, flags = _at_level(compartments, level), _at_level(flags, level)
+    fixed = (groupby, "sample", "n_cells", COL_LEVEL, COL_PARENT)
+    names = [c for c in compartments.columns if c not in fixed]
     cols = _columns(sorted(names), sets)
     comp = compartments[compartments[groupby].astype(str) != UNASSIGNED]
     means = comp.groupby(groupby, sort=True)[[c for c, _, _ in cols]].mean()
+    labels = means.index.astype(str)
+    if level == LEVEL_STATE and COL_PARENT in comp.columns:
+        parent = comp.drop_duplicates(groupby).set_index(groupby)[COL_PARENT].astype(str)
+        order = sorted(labels, key=lambda c: (parent.get(c, ""), c))
+        means = means.loc[order]
+        labels = pd.Index([f"{c} ({parent.get(c, '')})" for c in order])
     z = (means - means.mean(axis=0)) / means.std(axis=0, ddof=0).replace(0, np.nan)
     z = z.fillna(0.0)
     fig, ax = plt.subplots(figsize=(max(8, 0.3 * len(cols) + 4), 0.42 * len(means) + 5.5))
     im = ax.imshow(z.to_numpy(), cmap="RdBu_r", vmin=-2, vmax=2, aspect="auto")
     ax.set_xticks(range(len(cols)), [lab for _, _, lab in cols], rotation=90, fontsize=7)
-    ax.set_yticks(range(len(means)), means.index.astype(str), fontsize=8)
+    ax.set_yticks(range(len(means)), labels, fontsize=8)
     marks = _marks(flags, groupby, alpha)
     for i, c in enumerate(means.index.astype(str)):
         for j, (s, _, _) in enumerate(cols):
@@ -122,18 +142,26 @@ def heatmap_compartment_sets(
                         weight="bold" if bold else "normal")  # fmt: skip
     _group_labels(ax, [g for _, g, _ in cols])
     fig.colorbar(im, ax=ax, shrink=0.8, label="mean score, z-scored across rows")
-    ax.set_ylabel(groupby)
+    ax.set_ylabel("cell state (its lineage)" if level == LEVEL_STATE else groupby)
     ax.set_xlabel(
         f"gene set (↑ high = resistance, ↓ low = resistance)\n"
         f"{_MARK_FLAG} flagged (FDR ≤ {alpha:g} and effect towards resistance) · "
         f"{_MARK_P} p ≤ {alpha:g}, not flagged"
     )
+    what = "cell state" if level == LEVEL_STATE else "compartment"
     ax.set_title(
-        "Mean score per compartment (mean over samples), by where the mechanism acts",
+        f"Mean score per {what} (mean over samples), by where the mechanism acts",
         pad=40,
     )
     fig.tight_layout()
     return fig
+
+
+def _at_level(table: pd.DataFrame, level: str | None) -> pd.DataFrame:
+    """The rows of one level (all rows without ``level`` or without a ``level`` column)."""
+    if level is None or COL_LEVEL not in table.columns:
+        return table
+    return table[table[COL_LEVEL].astype(str) == level]
 
 
 def _group_labels(ax: plt.Axes, groups: Sequence[str]) -> None:

@@ -6,6 +6,7 @@ Every number is followed by a link to the table it comes from (relative to
 
 import pandas as pd
 
+from ..constants import COL_LEVEL, COL_PARENT, LEVEL_STATE
 from ._facts import Findings
 from ._format import count, gene_set, num, tab
 from ._render import Code, Heading, Items, Para, Table
@@ -99,6 +100,14 @@ def _data(f: Findings) -> list:
     ]
 
 
+def _where(row: dict) -> str:
+    """The row's compartment: a lineage, or a cell state with its lineage
+    ("CD8_exhausted (T_NK)")."""
+    if row.get(COL_LEVEL) == LEVEL_STATE and isinstance(row.get(COL_PARENT), str):
+        return f"{row['compartment']} ({row[COL_PARENT]})"
+    return str(row["compartment"])
+
+
 def _flags(f: Findings) -> list:
     o = f.options
     out: list = [Heading("What was flagged")]
@@ -113,7 +122,7 @@ def _flags(f: Findings) -> list:
         )
         rows = tuple(
             (
-                r["compartment"],
+                _where(r),
                 gene_set(r["set"], r["title"]),
                 _DIRECTION.get(r["direction"], r["direction"]),
                 num(r["resistance_effect"], "+.2f"),
@@ -157,7 +166,7 @@ def _flags(f: Findings) -> list:
     )
     rows = tuple(
         (
-            r["compartment"],
+            _where(r),
             gene_set(r["set"], r["title"]),
             num(r["resistance_effect"], "+.2f"),
             num(r["p"]),

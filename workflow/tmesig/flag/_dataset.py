@@ -5,13 +5,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 
-from ..constants import COL_COMPARTMENT, COL_SAMPLE
-from ..score import ScoreOptions, null_group_means
+from ..constants import (
+    COL_COMPARTMENT,
+    COL_LEVEL,
+    COL_PARENT,
+    COL_SAMPLE,
+    COL_STATE,
+    LEVEL_LINEAGE,
+    LEVEL_STATE,
+    UNASSIGNED,
+)
+from ..score import NullGroupMeans, ScoreOptions, null_group_means
 from ..signatures import GeneSet
 from ._calibration import calibrate_flags, driver_genes, null_calibration
+from ._primary import primary_in
 from ._samples import compartment_summary, flag_compartments
+
+#: State-level label of cells with a lineage but no confident state: part of the "other
+#: cells" of a sample, never tested itself.
+_NO_STATE = "~no_state"
 
 #: The keys of the config's ``flag`` section that are flag options (``unit`` names a column).
 _CONFIG_KEYS = ("min_cells", "min_samples", "alpha", "min_effect", "n_null")
@@ -49,6 +64,102 @@ class FlagOptions:
         return cls(**{k: section[k] for k in _CONFIG_KEYS})
 
 
+def _state_labels(compartment: pd.Series, states: pd.DataFrame) -> pd.Series:
+    """State of each cell; :data:`_NO_STATE` for assigned lineages without a state."""
+    state = states[COL_STATE].reindex(compartment.index).fillna(UNASSIGNED).astype(str)
+    no_state = (state == UNASSIGNED) & (compartment != UNASSIGNED)
+    return state.where(~no_state, _NO_STATE)
+
+
+def _level_nulls(nulls: NullGroupMeans, position: int) -> NullGroupMeans:
+    """Null-pass means of (lineage, state, sample) groups pooled to (label, sample), with
+    label the lineage (``position`` 0) or the state (1), weighted by cells."""
+    idx = nulls.observed.index
+    keys = [idx.get_level_values(position), idx.get_level_values(2)]
+    n = nulls.n_cells.reindex(idx).to_numpy(dtype=float)
+    total = pd.Series(n, index=idx).groupby(keys, sort=True).sum()
+
+    def pool(df: pd.DataFrame | None) -> pd.DataFrame | None:
+        if df is None:
+            return None
+        summed = df.reindex(idx).mul(n, axis=0).groupby(keys, sort=True).sum()
+        return summed.div(total.reindex(summed.index).to_numpy(), axis=0)
+
+    total.index.names = [COL_COMPARTMENT, COL_SAMPLE]
+    return NullGroupMeans(
+        observed=pool(nulls.observed),
+        null=pool(nulls.null),
+        n_cells=total.astype(np.int64),
+        null_genes=nulls.null_genes,
+        profile=pool(nulls.profile),
+    )
+
+
+def _primary(flags: pd.DataFrame, sets: Sequence[GeneSet], level: str) -> pd.DataFrame:
+    """``applies`` and ``family`` of each row by :func:`primary_in` at ``level``."""
+    by_name = {gs.name: gs for gs in sets}
+    applies = [
+        primary_in(by_name[s], c, level=level, parent=p)
+        for s, c, p in zip(flags["set"], flags[COL_COMPARTMENT], flags[COL_PARENT], strict=True)
+    ]
+    return flags.assign(
+        applies=np.asarray(applies, dtype=bool),
+        family=np.where(applies, "primary", "exploratory"),
+    )
+
+
+def _with_level(df: pd.DataFrame, level: str, parents: Mapping[str, str] | None) -> pd.DataFrame:
+    """``level`` and ``parent`` columns after ``compartment`` (lineage rows: the lineage)."""
+    out = df.copy()
+    comp = out[COL_COMPARTMENT].astype(str)
+    parent = comp if parents is None else comp.map(lambda c: parents.get(c, UNASSIGNED))
+    at = list(out.columns).index(COL_COMPARTMENT)
+    out.insert(at, COL_LEVEL, level)
+    out.insert(at + 2, COL_PARENT, parent.to_numpy())
+    return out
+
+
+def _one_level(
+    scores: pd.DataFrame,
+    sets: Sequence[GeneSet],
+    labels: pd.Series,
+    unit: pd.Series,
+    nulls: NullGroupMeans,
+    *,
+    level: str,
+    parents: Mapping[str, str] | None,
+    options: FlagOptions,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pseudobulk table and calibrated flags of one level (``labels``: lineage or state of
+    each cell; ``nulls`` pooled to (label, sample))."""
+    o = options
+    table = compartment_summary(scores, compartment=labels, unit=unit)
+    if level != LEVEL_LINEAGE:
+        table = table[~table[COL_COMPARTMENT].isin([_NO_STATE, UNASSIGNED])]
+    flags = flag_compartments(
+        scores,
+        sets,
+        compartment=labels,
+        unit=unit,
+        min_cells=o.min_cells,
+        min_samples=o.min_samples,
+        alpha=o.alpha,
+        min_effect=o.min_effect,
+    )
+    flags = _with_level(flags[flags[COL_COMPARTMENT] != _NO_STATE], level, parents)
+    calibration = null_calibration(nulls, sets, min_cells=o.min_cells)
+    # the group means of every gene come from the same pass over the matrix as the nulls
+    drivers = driver_genes(nulls.profile, nulls.n_cells, sets, min_cells=o.min_cells)
+    flags = calibrate_flags(
+        _primary(flags, sets, level),
+        calibration,
+        drivers=drivers,
+        alpha=o.alpha,
+        min_effect=o.min_effect,
+    )
+    return _with_level(table, level, parents), _with_level(flags, level, parents)
+
+
 def flag_dataset(
     adata: ad.AnnData,
     scores: pd.DataFrame,
@@ -56,15 +167,21 @@ def flag_dataset(
     *,
     compartment: pd.Series,
     unit: pd.Series,
+    states: pd.DataFrame | None = None,
     options: FlagOptions | None = None,
     score_options: ScoreOptions | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Pseudobulk table and calibrated flags of every compartment × scored set.
+    """Pseudobulk table and calibrated flags of every compartment × scored set, at the
+    lineage level and (with ``states``) the cell-state level.
 
     Runs :func:`compartment_summary`, the sample-level test (:func:`flag_compartments`),
-    the expression-matched null sets (:func:`tmesig.score.null_group_means`, one pass over
-    the matrix that also gives every gene's group means), :func:`null_calibration`,
-    :func:`driver_genes` and :func:`calibrate_flags`.
+    the expression-matched null sets (:func:`tmesig.score.null_group_means`: one pass over
+    the matrix for both levels, grouped by lineage × state × sample and pooled per level;
+    it also gives every gene's group means), :func:`null_calibration`,
+    :func:`driver_genes` and :func:`calibrate_flags`, level by level. A state is contrasted
+    with every other cell of the same sample that has a lineage (states ``unassigned``
+    included), like a lineage; ``unassigned`` is never tested as a state. BH families
+    (``primary`` / ``exploratory``, by :func:`primary_in`) are adjusted within each level.
 
     Parameters
     ----------
@@ -75,7 +192,10 @@ def flag_dataset(
     sets
         The scored gene sets.
     compartment, unit
-        Compartment and sample (or patient) of each cell, indexed by ``obs_names``.
+        Lineage and sample (or patient) of each cell, indexed by ``obs_names``.
+    states
+        Optional per-cell ``state`` and ``parent`` (``annotation.tsv``): adds the state
+        rows.
     options
         :class:`FlagOptions`.
     score_options
@@ -85,26 +205,32 @@ def flag_dataset(
     Returns
     -------
     compartments, flags
-        :func:`compartment_summary` and :func:`calibrate_flags` tables.
+        :func:`compartment_summary` and :func:`calibrate_flags` tables, lineage rows first,
+        each with ``level`` and ``parent`` after ``compartment``.
     """
     o = options if options is not None else FlagOptions()
-    table = compartment_summary(scores, compartment=compartment, unit=unit)
-    flags = flag_compartments(
-        scores,
-        sets,
-        compartment=compartment,
-        unit=unit,
-        min_cells=o.min_cells,
-        min_samples=o.min_samples,
-        alpha=o.alpha,
-        min_effect=o.min_effect,
+    comp = compartment.reindex(adata.obs_names).astype(str)
+    labels = {LEVEL_LINEAGE: comp}
+    parents: dict[str, Mapping[str, str] | None] = {LEVEL_LINEAGE: None}
+    if states is not None:
+        labels[LEVEL_STATE] = _state_labels(comp, states)
+        pairs = states[[COL_STATE, COL_PARENT]].astype(str).drop_duplicates()
+        parents[LEVEL_STATE] = dict(zip(pairs[COL_STATE], pairs[COL_PARENT], strict=True))
+    groups = pd.DataFrame(
+        {f"{COL_COMPARTMENT}{i}": lab for i, lab in enumerate(labels.values())}
+        | {COL_SAMPLE: unit.reindex(adata.obs_names)},
+        index=adata.obs_names,
     )
-    groups = pd.DataFrame({COL_COMPARTMENT: compartment, COL_SAMPLE: unit}, index=adata.obs_names)
     nulls = null_group_means(adata, sets, groups=groups, n_null=o.n_null, options=score_options)
-    calibration = null_calibration(nulls, sets, min_cells=o.min_cells)
-    # the group means of every gene come from the same pass over the matrix as the nulls
-    drivers = driver_genes(nulls.profile, nulls.n_cells, sets, min_cells=o.min_cells)
-    flags = calibrate_flags(
-        flags, calibration, drivers=drivers, alpha=o.alpha, min_effect=o.min_effect
+    tables, flagged = [], []
+    for position, (level, lab) in enumerate(labels.items()):
+        level_nulls = _level_nulls(nulls, position) if len(labels) > 1 else nulls
+        table, flags = _one_level(
+            scores, sets, lab, unit, level_nulls, level=level, parents=parents[level], options=o
+        )
+        tables.append(table)
+        flagged.append(flags)
+    return (
+        pd.concat(tables, ignore_index=True),
+        pd.concat(flagged, ignore_index=True),
     )
-    return table, flags

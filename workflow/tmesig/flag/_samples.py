@@ -59,18 +59,32 @@ def compartment_summary(
     return out
 
 
+def _sample_sums(df: pd.DataFrame) -> tuple[dict, list]:
+    """Score sums and cell counts per (sample, compartment), and per sample in sample order."""
+    keys = ["sample", "comp"]
+    by_comp = df.groupby(keys, sort=True, observed=True)["score"].agg(["sum", "count"])
+    by_sample = df.groupby("sample", sort=True, observed=True)["score"].agg(["sum", "count"])
+    pairs = dict(zip(by_comp.index, by_comp.itertuples(index=False, name=None), strict=True))
+    rows = by_sample.itertuples(index=False, name=None)
+    return pairs, list(zip(by_sample.index, rows, strict=True))
+
+
 def _per_sample(
-    df: pd.DataFrame, comp: str, *, min_cells: int
+    sums: tuple[dict, list], comp: str, *, min_cells: int
 ) -> tuple[list[float], list[float], list[float]]:
-    """Per contributing sample: (inside − outside, inside mean, outside mean) of ``comp``."""
+    """Per contributing sample: (inside − outside, inside mean, outside mean) of ``comp``,
+    from :func:`_sample_sums` (the outside = the sample's other cells)."""
+    by_comp, by_sample = sums
     diffs, ins, outs = [], [], []
-    for _, sub in df.groupby("sample", sort=True, observed=True):
-        inside = sub.loc[sub["comp"] == comp, "score"]
-        outside = sub.loc[sub["comp"] != comp, "score"]
-        if len(inside) >= min_cells and len(outside) >= min_cells:
-            ins.append(inside.mean())
-            outs.append(outside.mean())
-            diffs.append(inside.mean() - outside.mean())
+    for smp, (total, n_total) in by_sample:
+        if (smp, comp) not in by_comp:
+            continue
+        s_in, n_in = by_comp[(smp, comp)]
+        n_out = n_total - n_in
+        if n_in >= min_cells and n_out >= min_cells:
+            ins.append(s_in / n_in)
+            outs.append((total - s_in) / n_out)
+            diffs.append(ins[-1] - outs[-1])
     return diffs, ins, outs
 
 
@@ -110,9 +124,11 @@ def _set_rows(
     s = df["score"]
     sd = float(s.std(ddof=1)) if len(s) > 1 else np.nan
     rows = []
+    sums = _sample_sums(df)
+    n_by_comp = df["comp"].value_counts()
     for c in comps:
-        n_cells = int((df["comp"] == c).sum())
-        diffs, ins, outs = _per_sample(df, c, min_cells=min_cells)
+        n_cells = int(n_by_comp.get(c, 0))
+        diffs, ins, outs = _per_sample(sums, c, min_cells=min_cells)
         n = len(diffs)
         effect = float(np.mean(diffs)) if n else np.nan
         eff_sd = effect / sd if n and sd and sd > 0 else np.nan

@@ -10,7 +10,8 @@ Outputs
     ``umap_compartment``, ``umap_samples`` (by sample, patient and condition when they
     differ), ``umap_scores`` (card sets, titled with direction and coverage), ``dotplot``
     (card genes by compartment, :func:`tmesig.signatures.card_genes`), ``heatmap``
-    (compartment x set, grouped by where the sets act), ``qc_violin``: PNG files.
+    (lineage x set, grouped by where the sets act), ``heatmap_states`` (optional: cell state
+    x set, or a note when there are no state rows), ``qc_violin``: PNG files.
 Params
     ``flag`` (optional): the config's ``flag`` section; its ``alpha`` marks the heatmap
     (default 0.05).
@@ -24,7 +25,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import report, signatures
-from ..constants import COL_COMPARTMENT, COL_CONDITION, COL_PATIENT, COL_SAMPLE
+from ..constants import (
+    COL_COMPARTMENT,
+    COL_CONDITION,
+    COL_LEVEL,
+    COL_PATIENT,
+    COL_SAMPLE,
+    LEVEL_LINEAGE,
+    LEVEL_STATE,
+)
+from ..figures import note_figure
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -82,9 +92,27 @@ def run(io: StageIO) -> str:
     alpha = float((io.params.get("flag") or {}).get("alpha", 0.05))
     flags = pd.read_csv(io.input["flags"], sep="\t")
     comps = pd.read_csv(io.input["compartments"], sep="\t")
-    fig = report.heatmap_compartment_sets(comps, flags, sets=library, alpha=alpha)
+    fig = report.heatmap_compartment_sets(
+        comps, flags, sets=library, alpha=alpha, level=LEVEL_LINEAGE
+    )
     _save(fig, out["heatmap"])
+    if "heatmap_states" in out:
+        _save(_heatmap_states(comps, flags, library, alpha), out["heatmap_states"])
     metrics = pd.read_csv(io.input["qc_metrics"], sep="\t", index_col=0)
     summary = pd.read_csv(io.input["qc_summary"], sep="\t")
     _save(report.qc_violins(metrics, summary=summary), out["qc_violin"], 120)
-    return f"6 figures for {adata.n_obs:,} cells"
+    return f"{6 + ('heatmap_states' in out)} figures for {adata.n_obs:,} cells"
+
+
+def _heatmap_states(comps: pd.DataFrame, flags: pd.DataFrame, library, alpha: float):
+    """The state-level heatmap, or a note when no state has rows (subsets disabled)."""
+    states = comps[COL_LEVEL] == LEVEL_STATE if COL_LEVEL in comps else comps.index < 0
+    if not states.any():
+        return note_figure(
+            "no cell-state rows in compartments.tsv (every state is unassigned, e.g. with "
+            "subsets.enabled: false)",
+            title="No cell-state heatmap",
+        )
+    return report.heatmap_compartment_sets(
+        comps, flags, sets=library, alpha=alpha, level=LEVEL_STATE
+    )

@@ -2,13 +2,18 @@
 
 Inputs
     ``scores``: ``scores.parquet``; ``annotation``: ``annotation.tsv`` (its ``compartment``
-    column); ``clustered``: ``clustered.h5ad`` (read backed: the unit column of ``obs`` and
+    and, when present, ``state`` / ``parent`` columns: the state rows); ``coverage``
+    (optional): ``coverage.tsv`` (each set's ``n_genes`` and ``n_found``); ``clustered``:
+    ``clustered.h5ad`` (read backed: the unit column of ``obs`` and
     the matrix for the null sets); ``sets``: the signature YAML files (only the scored sets
     are used).
 Outputs
     ``compartments``: ``compartments.tsv`` (:func:`tmesig.flag.compartment_summary`);
     ``flags``: ``flags.tsv`` (:func:`tmesig.flag.calibrate_flags`), sorted by evidence (FDR,
     p, then resistance_effect: :func:`tmesig.tables.sort_by_evidence`); floats as ``%.6g``.
+    Both at two levels (``level``: ``lineage``, ``state``; ``parent``: the state's lineage,
+    :func:`tmesig.flag.flag_dataset`); ``flags.tsv`` carries ``n_genes_found`` and
+    ``n_genes`` from ``coverage.tsv``.
 Params
     ``flag``: the config's ``flag`` section (``unit`` and :class:`tmesig.flag.FlagOptions`);
     ``score``: the config's ``score`` section (the null sets' control genes).
@@ -18,7 +23,7 @@ import anndata as ad
 import pandas as pd
 
 from .. import flag, score, signatures
-from ..constants import COL_COMPARTMENT
+from ..constants import COL_COMPARTMENT, COL_LEVEL, COL_PARENT, COL_STATE, LEVEL_STATE
 from ..tables import sort_by_evidence
 from ._io import StageIO
 
@@ -41,16 +46,38 @@ def run(io: StageIO) -> str:
     adata = ad.read_h5ad(io.input["clustered"], backed="r")
     unit = adata.obs[p["unit"]].astype(str)
     comp = ann[COL_COMPARTMENT].reindex(adata.obs_names).astype(str)
+    has_states = {COL_STATE, COL_PARENT} <= set(ann.columns)
     table, flags = flag.flag_dataset(
         adata,
         scores,
         sets,
         compartment=comp,
         unit=unit,
+        states=ann[[COL_STATE, COL_PARENT]] if has_states else None,
         options=flag.FlagOptions.from_config(p),
         score_options=score.ScoreOptions.from_config(io.params["score"]),
     )
     table.to_csv(io.output["compartments"], sep="\t", index=False, float_format="%.6g")
-    flags = sort_by_evidence(flags, effect="resistance_effect", ties=("set", "compartment"))
+    flags = _gene_counts(flags, io.input.get("coverage"))
+    ties = ("set", COL_LEVEL, "compartment")
+    flags = sort_by_evidence(flags, effect="resistance_effect", ties=ties)
     flags.to_csv(io.output["flags"], sep="\t", index=False, float_format="%.6g")
-    return f"{int(flags['flagged'].sum())} of {len(flags)} compartment x set tests flagged"
+    states = flags[COL_LEVEL] == LEVEL_STATE
+    return (
+        f"{int(flags.loc[~states, 'flagged'].sum())} of {int((~states).sum())} lineage x set "
+        f"and {int(flags.loc[states, 'flagged'].sum())} of {int(states.sum())} state x set "
+        "tests flagged"
+    )
+
+
+def _gene_counts(flags: pd.DataFrame, coverage: str | None) -> pd.DataFrame:
+    """``n_genes_found`` and ``n_genes`` of each row's set (from ``coverage.tsv``), after
+    ``set``; without the table they are empty."""
+    counts = pd.DataFrame(columns=["set", "n_genes_found", "n_genes"])
+    if coverage:
+        cov = pd.read_csv(coverage, sep="\t")
+        counts = cov.rename(columns={"n_found": "n_genes_found"})[list(counts.columns)]
+    out = flags.merge(counts, on="set", how="left")
+    at = list(flags.columns).index("set") + 1
+    order = [*flags.columns[:at], "n_genes_found", "n_genes", *flags.columns[at:]]
+    return out[order]

@@ -1,14 +1,14 @@
 """Stage ``subsets``: subsets inside each lineage, malignant cells from copy number, figures.
 
 Inputs
-    ``h5ad`` (``clustered.h5ad``), ``annotation`` (``annotation.tsv``: ``compartment`` and
-    ``confidence`` per cell), ``markers`` (subset marker YAML).
+    ``h5ad`` (``clustered.h5ad``), ``annotation`` (``annotation_lineages.tsv``: rule
+    ``annotate``'s ``compartment`` and ``confidence`` per cell), ``markers`` (subset marker YAML).
 Outputs
     ``cells`` (``annotation_subsets.tsv``), ``clusters`` (``annotation_subclusters.tsv``),
     figures ``umap`` (by lineage and final subset, subsets in shades of their lineage),
     ``umap_malignancy`` (by CNV call), ``dotplot`` (subset markers), ``confidence`` (lineage
     and subset confidence, each with its threshold), ``cnv_heatmap`` (annotated by lineage,
-    use in the purified reference, CNV call and the author label when ``annotation.tsv`` has
+    use in the purified reference, CNV call and the author label when the lineage table has
     one) and ``cnv_scatter`` (the
     three CNV figures are a framed note when CNV inference is off).
 Params
