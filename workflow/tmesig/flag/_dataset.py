@@ -12,9 +12,12 @@ from ..score import ScoreOptions, null_group_means
 from ..signatures import GeneSet
 from ._calibration import calibrate_flags, driver_genes, null_calibration
 from ._samples import compartment_summary, flag_compartments
+from ._sequential import log_resolution, needs_more
 
 #: The keys of the config's ``flag`` section that are flag options (``unit`` names a column).
 _CONFIG_KEYS = ("min_cells", "min_samples", "alpha", "min_effect", "n_null")
+#: Keys taken from the ``flag`` section when it has them (else the defaults below).
+_OPTIONAL_KEYS = ("n_null_max", "null_hits")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,14 @@ class FlagOptions:
         Minimum standardised effect, in the resistance direction, for ``flagged``.
     n_null : int
         Expression-matched random sets per set (:func:`tmesig.score.null_group_means`).
+    n_null_max : int or None
+        Most random sets of a test: tests with fewer than ``null_hits`` random sets at
+        least as extreme among the first ``n_null`` draw more, from the per-group profile,
+        until ``null_hits`` are or ``n_null_max`` are drawn (Besag–Clifford sequential
+        p-value, smallest ``1 / (n_null_max + 1)``; :func:`null_calibration`). ``None``:
+        ``n_null`` only.
+    null_hits : int
+        Besag–Clifford's ``h``.
     """
 
     min_cells: int = 10
@@ -42,11 +53,14 @@ class FlagOptions:
     alpha: float = 0.05
     min_effect: float = 0.5
     n_null: int = 100
+    n_null_max: int | None = None
+    null_hits: int = 10
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "FlagOptions":
         """Options from the config's ``flag`` section (all keys but ``unit``)."""
-        return cls(**{k: section[k] for k in _CONFIG_KEYS})
+        optional = {k: section[k] for k in _OPTIONAL_KEYS if k in section}
+        return cls(**{k: section[k] for k in _CONFIG_KEYS}, **optional)
 
 
 def flag_dataset(
@@ -101,10 +115,18 @@ def flag_dataset(
     )
     groups = pd.DataFrame({COL_COMPARTMENT: compartment, COL_SAMPLE: unit}, index=adata.obs_names)
     nulls = null_group_means(adata, sets, groups=groups, n_null=o.n_null, options=score_options)
-    calibration = null_calibration(nulls, sets, min_cells=o.min_cells)
+    calibration = null_calibration(
+        nulls,
+        sets,
+        min_cells=o.min_cells,
+        n_null_max=o.n_null_max,
+        null_hits=o.null_hits,
+        needed=needs_more(flags, hits=o.null_hits, n_null=o.n_null),
+    )
     # the group means of every gene come from the same pass over the matrix as the nulls
     drivers = driver_genes(nulls.profile, nulls.n_cells, sets, min_cells=o.min_cells)
     flags = calibrate_flags(
         flags, calibration, drivers=drivers, alpha=o.alpha, min_effect=o.min_effect
     )
+    log_resolution(flags, alpha=o.alpha, n_null=o.n_null, n_null_max=o.n_null_max)
     return table, flags

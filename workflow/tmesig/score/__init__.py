@@ -22,20 +22,24 @@ Three methods, all chunked over cells so that a backed h5ad
 :func:`null_group_means` calibrates the mean-difference score: for every set,
 ``n_null`` random sets matched in size and expression bin, scored in one product and
 averaged per group of cells (e.g. compartment × sample), which is all an empirical
-p-value per compartment needs and stays small whatever the number of cells.
+p-value per compartment needs and stays small whatever the number of cells;
+:class:`NullSampler` draws and scores further null sets from the same per-group profile,
+without reading the matrix again (sequential Monte Carlo p-values).
 
 A set whose fraction of genes found in the data is below ``min_coverage`` is not scored;
 the coverage table says so.
 
 Modules: ``_chunks`` (chunked, backed reading), ``_genes`` (gene statistics, expression
 bins, control genes, coverage), ``_mean_diff``, ``_rank``, ``_null`` (calibration),
-``_options`` (:class:`ScoreOptions`) and ``_engine`` (:func:`score_cells`).
+``_null_batches`` (further null sets), ``_options`` (:class:`ScoreOptions`) and ``_engine``
+(:func:`score_cells`).
 """
 
 from ._engine import score_cells
 from ._genes import GeneStats, coverage_table, gene_stats, scanpy_bins, scanpy_control_genes
 from ._mean_diff import score_mean_diff
 from ._null import NullGroupMeans, null_group_means
+from ._null_batches import NullSampler
 from ._options import METHODS, ScoreOptions
 from ._rank import score_rank
 
@@ -43,6 +47,7 @@ __all__ = [
     "METHODS",
     "GeneStats",
     "NullGroupMeans",
+    "NullSampler",
     "ScoreOptions",
     "coverage_table",
     "gene_stats",
