@@ -179,13 +179,18 @@ def null_calibration(
             if wanted and np.isfinite(p) and test.hits < seq.hits and seq.n_max > n_first:
                 going.setdefault(name, {})[comp] = test
     out = pd.DataFrame(rows, columns=["compartment", "set", "null_z", "p_null", "n_null"])
-    if going:
-        run_sequential(going, _more_contrasts(null_means, min_cells=min_cells), options=seq)
-        done = drawn_counts(((c, s), t) for s, by in going.items() for c, t in by.items())
-        out = out.set_index(["compartment", "set"])
-        out.update(done.set_index(["compartment", "set"]))
-        out = out.reset_index().astype({"n_null": int})
-    return out
+    if not going:
+        return out
+    run_sequential(going, _more_contrasts(null_means, min_cells=min_cells), options=seq)
+    return _with_sequential(out, going)
+
+
+def _with_sequential(out: pd.DataFrame, going: dict) -> pd.DataFrame:
+    """``out`` with ``p_null`` and ``n_null`` of the tests that drew further."""
+    done = drawn_counts(((c, s), t) for s, by in going.items() for c, t in by.items())
+    out = out.set_index(["compartment", "set"])
+    out.update(done.set_index(["compartment", "set"]))
+    return out.reset_index().astype({"n_null": int})
 
 
 def driver_genes(
