@@ -10,7 +10,12 @@ import scanpy as sc
 import scipy.sparse as sp
 from scipy import stats
 from tmesig import flag, score
-from tmesig.flag._sequential import SequentialOptions, SequentialTest, log_resolution
+from tmesig.flag._sequential import (
+    SequentialOptions,
+    SequentialTest,
+    log_resolution,
+    needs_more,
+)
 from tmesig.signatures import GeneSet
 
 
@@ -231,3 +236,16 @@ def test_flag_options_from_config_take_the_sequential_keys():
     o = flag.FlagOptions.from_config({**base, "n_null": 19, "n_null_max": 500, "null_hits": 4})
     assert (o.n_null, o.n_null_max, o.null_hits) == (19, 500, 4)
     assert flag.FlagOptions.from_config({**base, "n_null": 19}).n_null_max is None
+
+
+def test_needs_more_keeps_rows_whose_p_can_change():
+    """p = max(p_samples, p_null) and a continued p_null < h / n_null: rows with p_samples
+    at or above h / n_null (or untested) cannot change."""
+    flags = pd.DataFrame(
+        {
+            "compartment": ["a", "b", "c", "d", "e"],
+            "set": "S",
+            "p": [0.001, 0.00999, 0.01, 0.5, np.nan],
+        }
+    )
+    assert needs_more(flags, hits=10, n_null=1000) == {("a", "S"), ("b", "S")}
