@@ -22,9 +22,7 @@ Three methods, all chunked over cells so that a backed h5ad
 :func:`null_group_means` calibrates the mean-difference score: for every set,
 ``n_null`` random sets matched in size and expression bin, scored in one product and
 averaged per group of cells (e.g. compartment × sample), which is all an empirical
-p-value per compartment needs and stays small whatever the number of cells;
-:class:`NullSampler` draws and scores further null sets from the same per-group profile,
-without reading the matrix again (sequential Monte Carlo p-values).
+p-value per compartment needs and stays small whatever the number of cells.
 
 A set whose fraction of genes found in the data is below ``min_coverage`` is not scored;
 the coverage table says so.
