@@ -7,7 +7,7 @@ import pytest
 import scanpy as sc
 import scipy.sparse as sp
 from statsmodels.stats.multitest import multipletests
-from tmesig import flag, score
+from tmesig import flag, score, signatures
 from tmesig.signatures import GeneSet
 
 #: (lineage, state) of the 40 cells of each block: 20 + 20 per lineage and sample
@@ -157,4 +157,4 @@ def test_state_contrast_is_against_every_other_cell_of_the_sample(run):
 )
 def test_primary_in_by_hand(comps, compartment, level, parent, expected):
     gs = _gs("S", ["G1"], comps)
-    assert flag.primary_in(gs, compartment, level=level, parent=parent) is expected
+    assert signatures.primary_in(gs, compartment, level=level, parent=parent) is expected

@@ -19,19 +19,19 @@ the same sample; one pass over the matrix serves both levels.
 
 Two families of tests are adjusted separately by Benjamini–Hochberg, within each level:
 the *primary* family holds the pre-specified hypotheses (each set in the compartments
-its provenance says it applies to, :func:`primary_in`: at state level the states it
+its provenance says it applies to, :func:`tmesig.signatures.primary_in`: at state level the states it
 names, or every state of a lineage it names when it names no state of that lineage), the
 *exploratory* family everything else. Only primary tests can be flagged;
 exploratory rows are reported so that nothing is hidden.
 
 Modules: ``_samples`` (the sample-level test), ``_calibration`` (null calibration, driver
-genes, final flags), ``_primary`` (:func:`primary_in`, a local copy of the library's) and
-``_dataset`` (:class:`FlagOptions`, :func:`flag_dataset`).
+genes, final flags), ``_sequential`` (sequential Monte Carlo p-values: more null sets only
+for the tests near significance) and ``_dataset`` (:class:`FlagOptions`,
+:func:`flag_dataset`).
 """
 
 from ._calibration import calibrate_flags, driver_genes, null_calibration
 from ._dataset import FlagOptions, flag_dataset
-from ._primary import primary_in
 from ._samples import compartment_summary, flag_compartments
 
 __all__ = [
@@ -42,5 +42,4 @@ __all__ = [
     "flag_compartments",
     "flag_dataset",
     "null_calibration",
-    "primary_in",
 ]

@@ -1,6 +1,6 @@
 """Calibration against expression-matched random sets, driver genes, and the final flags."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -9,6 +9,7 @@ from ..constants import UNASSIGNED, direction_sign
 from ..score import NullGroupMeans
 from ..signatures import GeneSet
 from ..stats import empirical_p, fdr_by_family
+from ._sequential import SequentialOptions, SequentialTest, drawn_counts, run_sequential
 
 #: Columns of :func:`calibrate_flags`, in order.
 _COLUMNS = [
@@ -71,18 +72,37 @@ def _within_sample_contrasts(
     return out
 
 
-def _null_z(d: pd.DataFrame, name: str, sign: float) -> tuple[float, float, int]:
-    """Mean standardised deviation of a set from its nulls, its empirical p, and n_null."""
+def _standardised(d: pd.DataFrame, name: str, sign: float) -> tuple[SequentialTest, np.ndarray]:
+    """The set's test (statistic, standardisation, hits) and its batch-0 null statistics."""
     d_obs = sign * d[name].to_numpy()
     null_cols = [c for c in d.columns if isinstance(c, str) and c.startswith(f"{name}\t")]
-    d_null = sign * d[null_cols].to_numpy()  # samples × n_null
-    mu = d_null.mean(axis=1, keepdims=True)
-    sd = d_null.std(axis=1, ddof=1, keepdims=True)
+    raw_null = d[null_cols].to_numpy()  # samples × n_null
+    mu = (sign * raw_null).mean(axis=1)
+    sd = (sign * raw_null).std(axis=1, ddof=1)
     sd = np.where(sd > 0, sd, np.nan)
-    t_obs = float(np.nanmean((d_obs[:, None] - mu) / sd))
-    t_null = np.nanmean((d_null - mu) / sd, axis=0)
-    p = float(empirical_p(np.sum(t_null >= t_obs), len(t_null))) if np.isfinite(t_obs) else np.nan
-    return t_obs, p, len(null_cols)
+    test = SequentialTest(t_obs=np.nan, mu=mu, sd=sd, sign=sign, hits=0, drawn=len(null_cols))
+    with np.errstate(all="ignore"):
+        test.t_obs = float(np.nanmean((d_obs - mu) / sd)) if len(d_obs) else np.nan
+    t_null = test.statistics(raw_null)
+    test.hits = int(np.sum(t_null >= test.t_obs))
+    return test, t_null
+
+
+def _more_contrasts(
+    null_means: NullGroupMeans, *, min_cells: int
+) -> Callable[[str, int, int], dict[str, np.ndarray]]:
+    """``more(set, batch, size)``: within-sample contrasts of further null sets."""
+    sampler = null_means.sampler
+    if sampler is None:
+        msg = "null_means has no sampler: build it with tmesig.score.null_group_means."
+        raise ValueError(msg)
+
+    def more(name: str, batch: int, size: int) -> dict[str, np.ndarray]:
+        means = sampler.means(name, batch, size)
+        contrasts = _within_sample_contrasts(means, null_means.n_cells, min_cells=min_cells)
+        return {c: d.to_numpy() for c, d in contrasts.items()}
+
+    return more
 
 
 def null_calibration(
@@ -90,6 +110,9 @@ def null_calibration(
     sets: Sequence[GeneSet],
     *,
     min_cells: int = 10,
+    n_null_max: int | None = None,
+    null_hits: int = 10,
+    needed: Collection[tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Empirical p-values of each compartment × set against expression-matched random sets.
 
@@ -104,6 +127,15 @@ def null_calibration(
     genes are merely highly expressed, or that shares its compartment's identity program
     with random genes of the same expression, is therefore not called.
 
+    With ``n_null_max`` above the ``n_null`` null sets of ``null_means``, a test with fewer
+    than ``null_hits`` null statistics at least as extreme goes on drawing null sets
+    (:class:`tmesig.score.NullSampler`: from the per-group profile, without reading the
+    matrix; standardised with the first ``n_null``) until ``null_hits`` are, ``p = hits /
+    drawn``, or ``n_null_max`` are drawn, ``p = (1 + k) / (1 + n_null_max)``: Besag &
+    Clifford's sequential p-value (:mod:`tmesig.flag._sequential`), exact, and as small as
+    ``1 / (n_null_max + 1)``. The statistic is the mean-difference contrast whatever the
+    scoring method of the cells (linear in expression, so the profile gives it exactly).
+
     Parameters
     ----------
     null_means
@@ -112,28 +144,53 @@ def null_calibration(
         The sets (for their direction).
     min_cells
         Minimum cells inside and outside the compartment in a sample.
+    n_null_max
+        Most null sets per test (``None`` or not above ``n_null``: no further draws).
+    null_hits
+        Besag–Clifford's ``h``: a test stops once this many null statistics are at least
+        as extreme.
+    needed
+        The (compartment, set) pairs that may draw further (``None``: all); see
+        :func:`tmesig.flag._sequential.needs_more`.
 
     Returns
     -------
     DataFrame
         ``compartment``, ``set``, ``null_z`` (mean standardised deviation from the null,
-        signed so that positive is towards resistance), ``p_null``, ``n_null``.
+        signed so that positive is towards resistance), ``p_null``, ``n_null`` (null sets
+        drawn for the row).
     """
     direction = {gs.name: gs.direction for gs in sets}
     obs, nul = null_means.observed, null_means.null
     joined = pd.concat([obs, nul.set_axis([f"{a}\t{b}" for a, b in nul.columns], axis=1)], axis=1)
     contrasts = _within_sample_contrasts(joined, null_means.n_cells, min_cells=min_cells)
-    rows = []
+    rows, going = [], {}
+    n_first = nul.shape[1] // max(obs.shape[1], 1)
+    seq = SequentialOptions(n_max=int(n_null_max or 0), hits=int(null_hits))
     for comp, d in contrasts.items():
         if d.empty:
             continue
         for name in obs.columns:
-            sign = direction_sign(direction.get(name, "up"))
-            t_obs, p, n_null = _null_z(d, name, sign)
-            rows.append(
-                {"compartment": comp, "set": name, "null_z": t_obs, "p_null": p, "n_null": n_null}
-            )
-    return pd.DataFrame(rows, columns=["compartment", "set", "null_z", "p_null", "n_null"])
+            test, _ = _standardised(d, name, direction_sign(direction.get(name, "up")))
+            p = empirical_p(test.hits, test.drawn) if np.isfinite(test.t_obs) else np.nan
+            row = {"compartment": comp, "set": name, "null_z": test.t_obs}
+            rows.append({**row, "p_null": float(p), "n_null": test.drawn})
+            wanted = needed is None or (comp, name) in needed
+            if wanted and np.isfinite(p) and test.hits < seq.hits and seq.n_max > n_first:
+                going.setdefault(name, {})[comp] = test
+    out = pd.DataFrame(rows, columns=["compartment", "set", "null_z", "p_null", "n_null"])
+    if not going:
+        return out
+    run_sequential(going, _more_contrasts(null_means, min_cells=min_cells), options=seq)
+    return _with_sequential(out, going)
+
+
+def _with_sequential(out: pd.DataFrame, going: dict) -> pd.DataFrame:
+    """``out`` with ``p_null`` and ``n_null`` of the tests that drew further."""
+    done = drawn_counts(((c, s), t) for s, by in going.items() for c, t in by.items())
+    out = out.set_index(["compartment", "set"])
+    out.update(done.set_index(["compartment", "set"]))
+    return out.reset_index().astype({"n_null": int})
 
 
 def driver_genes(

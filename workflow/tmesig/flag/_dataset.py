@@ -1,7 +1,7 @@
 """``flag_dataset``: the whole flag statistic of one dataset in one call."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anndata as ad
@@ -19,10 +19,10 @@ from ..constants import (
     UNASSIGNED,
 )
 from ..score import NullGroupMeans, ScoreOptions, null_group_means
-from ..signatures import GeneSet
+from ..signatures import GeneSet, primary_in
 from ._calibration import calibrate_flags, driver_genes, null_calibration
-from ._primary import primary_in
 from ._samples import compartment_summary, flag_compartments
+from ._sequential import log_resolution, needs_more
 
 #: State-level label of cells with a lineage but no confident state: part of the "other
 #: cells" of a sample, never tested itself.
@@ -30,6 +30,8 @@ _NO_STATE = "~no_state"
 
 #: The keys of the config's ``flag`` section that are flag options (``unit`` names a column).
 _CONFIG_KEYS = ("min_cells", "min_samples", "alpha", "min_effect", "n_null")
+#: Keys taken from the ``flag`` section when it has them (else the defaults below).
+_OPTIONAL_KEYS = ("n_null_max", "null_hits")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,14 @@ class FlagOptions:
         Minimum standardised effect, in the resistance direction, for ``flagged``.
     n_null : int
         Expression-matched random sets per set (:func:`tmesig.score.null_group_means`).
+    n_null_max : int or None
+        Most random sets of a test: tests with fewer than ``null_hits`` random sets at
+        least as extreme among the first ``n_null`` draw more, from the per-group profile,
+        until ``null_hits`` are or ``n_null_max`` are drawn (Besag–Clifford sequential
+        p-value, smallest ``1 / (n_null_max + 1)``; :func:`null_calibration`). ``None``:
+        ``n_null`` only.
+    null_hits : int
+        Besag–Clifford's ``h``.
     """
 
     min_cells: int = 10
@@ -57,11 +67,14 @@ class FlagOptions:
     alpha: float = 0.05
     min_effect: float = 0.5
     n_null: int = 100
+    n_null_max: int | None = None
+    null_hits: int = 10
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "FlagOptions":
         """Options from the config's ``flag`` section (all keys but ``unit``)."""
-        return cls(**{k: section[k] for k in _CONFIG_KEYS})
+        optional = {k: section[k] for k in _OPTIONAL_KEYS if k in section}
+        return cls(**{k: section[k] for k in _CONFIG_KEYS}, **optional)
 
 
 def _state_labels(compartment: pd.Series, states: pd.DataFrame) -> pd.Series:
@@ -86,12 +99,19 @@ def _level_nulls(nulls: NullGroupMeans, position: int) -> NullGroupMeans:
         return summed.div(total.reindex(summed.index).to_numpy(), axis=0)
 
     total.index.names = [COL_COMPARTMENT, COL_SAMPLE]
+    profile = pool(nulls.profile)
+    sampler = nulls.sampler
+    if sampler is not None and profile is not None:
+        # group means are linear in the cells: further null sets of the pooled groups are
+        # scored from the pooled profile exactly as from the unpooled one
+        sampler = replace(sampler, profile=profile.to_numpy(dtype=np.float64), labels=profile.index)
     return NullGroupMeans(
         observed=pool(nulls.observed),
         null=pool(nulls.null),
         n_cells=total.astype(np.int64),
         null_genes=nulls.null_genes,
-        profile=pool(nulls.profile),
+        profile=profile,
+        sampler=sampler,
     )
 
 
@@ -147,7 +167,14 @@ def _one_level(
         min_effect=o.min_effect,
     )
     flags = _with_level(flags[flags[COL_COMPARTMENT] != _NO_STATE], level, parents)
-    calibration = null_calibration(nulls, sets, min_cells=o.min_cells)
+    calibration = null_calibration(
+        nulls,
+        sets,
+        min_cells=o.min_cells,
+        n_null_max=o.n_null_max,
+        null_hits=o.null_hits,
+        needed=needs_more(flags, hits=o.null_hits, n_null=o.n_null),
+    )
     # the group means of every gene come from the same pass over the matrix as the nulls
     drivers = driver_genes(nulls.profile, nulls.n_cells, sets, min_cells=o.min_cells)
     flags = calibrate_flags(
@@ -230,7 +257,6 @@ def flag_dataset(
         )
         tables.append(table)
         flagged.append(flags)
-    return (
-        pd.concat(tables, ignore_index=True),
-        pd.concat(flagged, ignore_index=True),
-    )
+    flags = pd.concat(flagged, ignore_index=True)
+    log_resolution(flags, alpha=o.alpha, n_null=o.n_null, n_null_max=o.n_null_max)
+    return pd.concat(tables, ignore_index=True), flags

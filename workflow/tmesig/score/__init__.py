@@ -30,7 +30,8 @@ failed (:func:`coverage_verdict`).
 
 Modules: ``_chunks`` (chunked, backed reading), ``_genes`` (gene statistics, expression
 bins, control genes, coverage), ``_mean_diff``, ``_rank``, ``_null`` (calibration),
-``_options`` (:class:`ScoreOptions`) and ``_engine`` (:func:`score_cells`).
+``_null_batches`` (further null sets), ``_options`` (:class:`ScoreOptions`) and ``_engine``
+(:func:`score_cells`).
 """
 
 from ._engine import score_cells
@@ -44,6 +45,7 @@ from ._genes import (
 )
 from ._mean_diff import score_mean_diff
 from ._null import NullGroupMeans, null_group_means
+from ._null_batches import NullSampler
 from ._options import METHODS, ScoreOptions
 from ._rank import score_rank
 
@@ -51,6 +53,7 @@ __all__ = [
     "METHODS",
     "GeneStats",
     "NullGroupMeans",
+    "NullSampler",
     "ScoreOptions",
     "coverage_table",
     "coverage_verdict",

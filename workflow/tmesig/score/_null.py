@@ -15,6 +15,7 @@ from ..signatures import GeneSet
 from ._chunks import csr_parts, iter_csr
 from ._genes import GeneStats, gene_stats, scanpy_bins, set_positions
 from ._mean_diff import set_columns
+from ._null_batches import NullSampler
 from ._options import ScoreOptions
 
 
@@ -48,6 +49,9 @@ class NullGroupMeans:
     profile : DataFrame, groups × genes
         Mean expression of every gene per group (the pass that the scores are built from),
         e.g. to find the genes that drive a group's score.
+    sampler : NullSampler, optional
+        Draws and scores further null sets from ``profile`` without reading the matrix
+        (:class:`tmesig.score.NullSampler`; used by sequential Monte Carlo p-values).
     """
 
     observed: pd.DataFrame
@@ -55,6 +59,7 @@ class NullGroupMeans:
     n_cells: pd.Series
     null_genes: dict
     profile: pd.DataFrame | None = None
+    sampler: NullSampler | None = None
 
     def null_array(self, set_name: str) -> np.ndarray:
         """Null means of one set as an array, groups × n_null."""
@@ -241,6 +246,8 @@ def null_group_means(
     w = _sparse_weights(columns + nulls, adata.n_vars)
     means = np.asarray((w.T @ profile.T).T)
     names = [gs.name for gs in sets]
+    binned = {gs.name: col[0] for gs, col in zip(sets, columns, strict=True)}  # binned genes
+    sampler = NullSampler(profile, labels, cuts, binned, ctrl_size=opts.ctrl_size, seed=opts.seed)
     null_cols = pd.MultiIndex.from_product([names, range(int(n_null))], names=["set", "null"])
     return NullGroupMeans(
         observed=pd.DataFrame(means[:, : len(sets)], index=labels, columns=names),
@@ -248,4 +255,5 @@ def null_group_means(
         n_cells=pd.Series(n_cells, index=labels, name="n_cells"),
         null_genes=null_genes,
         profile=pd.DataFrame(profile, index=labels, columns=adata.var_names),
+        sampler=sampler,
     )
