@@ -19,8 +19,9 @@ the same sample; one pass over the matrix serves both levels.
 
 Two families of tests are adjusted separately by Benjamini–Hochberg, within each level:
 the *primary* family holds the pre-specified hypotheses (each set in the compartments
-its provenance says it applies to, :func:`tmesig.signatures.primary_in`: at state level the states it
-names, or every state of a lineage it names when it names no state of that lineage), the
+its provenance says it applies to, :func:`tmesig.signatures.primary_in`: at state level
+the states it names, or every state of a lineage it names when it names no state of that
+lineage), the
 *exploratory* family everything else. Only primary tests can be flagged;
 exploratory rows are reported so that nothing is hidden.
 
