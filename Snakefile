@@ -44,6 +44,17 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/tables.smk"
 
 
+# Cheap rules run where snakemake runs, never as cluster jobs (download: compute nodes
+# often have no internet).
+localrules:
+    all,
+    download,
+    signatures,
+    forest,
+    summary,
+    cross_dataset,
+
+
 rule all:
     default_target: True
     input:
