@@ -45,12 +45,13 @@ include: "workflow/rules/tables.smk"
 
 
 # Cheap rules run where snakemake runs, never as cluster jobs (download: compute nodes
-# often have no internet).
+# often have no internet; rule states is marked local in its own file).
 localrules:
     all,
     download,
     signatures,
     forest,
+    composition,
     summary,
     cross_dataset,
 

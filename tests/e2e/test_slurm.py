@@ -26,7 +26,16 @@ pytestmark = pytest.mark.slow
 
 _REQUIRED = os.environ.get("TMESIG_REQUIRE_SLURM") == "1"
 #: Rules that run where snakemake runs (the Snakefile's ``localrules``).
-_LOCAL = {"all", "download", "signatures", "forest", "summary", "cross_dataset"}
+_LOCAL = {
+    "all",
+    "download",
+    "signatures",
+    "forest",
+    "composition",
+    "states",
+    "summary",
+    "cross_dataset",
+}
 
 
 def _dataset(tmp: Path) -> None:

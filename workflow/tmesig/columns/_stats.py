@@ -106,8 +106,10 @@ FLAGS = {
     "p_samples": "one-sided one-sample t-test of the per-sample contrasts (samples are the "
     "unit; needs flag.min_samples samples)",
     "p_null": "empirical p against the random gene sets: (1 + nulls with null_z at least as "
-    "large) / (1 + n_null)",
-    "n_null": "random gene sets used for p_null",
+    "large) / (1 + n_null); tests with fewer than flag.null_hits such sets draw more, up to "
+    "flag.n_null_max (Besag-Clifford: null_hits / n_null when stopped early)",
+    "n_null": "random gene sets drawn for p_null (flag.n_null; more, up to flag.n_null_max, "
+    "for tests near significance)",
     "p": "max(p_samples, p_null): a flag needs both tests",
     "fdr": "Benjamini-Hochberg FDR of p within the family",
     "flagged": "applies, fdr <= flag.alpha, resistance_effect >= flag.min_effect and null_z > 0",
