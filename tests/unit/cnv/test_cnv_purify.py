@@ -165,3 +165,19 @@ def test_epithelial_like_and_note() -> None:
     assert out["note"].str.contains("epithelial-like").tolist() == [True, True, False, True, False]
     assert line.startswith("3 epithelial-like cells in the CNV reference (1 removed")
     assert "1 malignant); 1 reference cells removed in all, 1 of them malignant" in line
+
+
+def test_normal_cells_only_are_never_called_malignant() -> None:
+    """No tumour at all (T/NK, myeloid and fibroblast cells): purification may drop the tail of
+    the reference above both thresholds, but without a clone or strong evidence none of those
+    cells is called malignant (they stay uncertain)."""
+    adata, truth = _planted(seed=3)
+    normal = ~truth & ~adata.obs["lineage"].eq("epithelial").to_numpy()
+    adata = adata[normal].copy()
+    calls = call_malignant(adata, lineage=adata.obs["lineage"].astype(str), options=CnvOptions())
+    assert (calls["cnv_call"].astype(str) == "malignant").sum() == 0
+    removed = calls["removed_from_reference"].to_numpy()
+    assert removed.sum() >= 1  # seed 3: one normal cell in the tail above both thresholds
+    assert (calls.loc[removed, "cnv_call"].astype(str) == "uncertain").all()
+    assert calls.loc[removed, "note"].str.contains("shares no clone").all()
+    assert calls.attrs["n_malignant_other_lineage"] == 0

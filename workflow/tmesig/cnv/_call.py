@@ -26,12 +26,14 @@ CALLS = (MALIGNANT, "non-malignant", "uncertain")
 
 @dataclass(frozen=True)
 class _Cells:
-    """Per-cell masks: final reference, held-out reference, candidate, removed."""
+    """Per-cell masks: final reference, held-out reference, candidate, removed, and the
+    candidates by lineage (before the removed reference cells joined them)."""
 
     ref: np.ndarray
     heldout: np.ndarray
     candidate: np.ndarray
     removed: np.ndarray
+    by_lineage: np.ndarray
 
 
 def call_malignant(
@@ -89,8 +91,14 @@ def call_malignant(
     # thresholds: cells that defined the baseline are biased towards zero.
     heldout = held_out(ref0, groups, seed=opts.seed)
     pur = purify(adata, ref0, heldout, groups=groups, options=opts)
-    candidate = _candidate_mask(lin, candidates, ref0, opts) | pur.removed
-    cells = _Cells(ref=pur.ref, heldout=heldout & pur.ref, candidate=candidate, removed=pur.removed)
+    by_lineage = _candidate_mask(lin, candidates, ref0, opts)
+    cells = _Cells(
+        ref=pur.ref,
+        heldout=heldout & pur.ref,
+        candidate=by_lineage | pur.removed,
+        removed=pur.removed,
+        by_lineage=by_lineage,
+    )
     call, note = _call_cells(pur, cells, lin.to_numpy())
     sig = pur.signal
     out = pd.DataFrame(
@@ -162,7 +170,12 @@ def _call_cells(pur: Purified, cells: _Cells, lin: np.ndarray) -> tuple[np.ndarr
     hi_score, hi_corr = sig.score > thr.score, sig.corr > thr.corr
     both = hi_score & hi_corr
     strong = (sig.score > thr.strong_score) & (sig.corr > thr.strong_corr)
-    malignant = candidate & (both | clones.corr_ok)
+    # a cell removed from the reference but of a lineage that is not a candidate is malignant
+    # only when it shares a tumour clone's profile or on strong evidence: above both
+    # thresholds alone is the tail of normal cells (in a dataset of normal T cells, ~0.5% of
+    # them), so it stays uncertain, out of the reference
+    lone = cells.removed & ~cells.by_lineage & ~clones.corr_ok & ~strong
+    malignant = candidate & (both | clones.corr_ok) & ~lone
 
     call = np.full(sig.score.size, "non-malignant", dtype=object)
     call[malignant] = MALIGNANT
@@ -173,6 +186,10 @@ def _call_cells(pur: Purified, cells: _Cells, lin: np.ndarray) -> tuple[np.ndarr
     note[ref & ~cells.heldout] = "reference cell (baseline)"
     note[cells.heldout] = "reference cell (held out, calibrates thresholds)"
     note[cells.removed] = "removed from the reference: carries copy-number changes"
+    note[lone] = (
+        "removed from the reference: CNV above both thresholds, but its lineage is not a "
+        "candidate, it shares no clone's profile and the evidence is not strong: uncertain"
+    )
     in_clone = candidate & clones.corr_ok
     note[in_clone] = [
         f"{n}; " * bool(n) + f"shares the profile of CNV clone {k}"
