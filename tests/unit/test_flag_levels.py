@@ -158,3 +158,29 @@ def test_state_contrast_is_against_every_other_cell_of_the_sample(run):
 def test_primary_in_by_hand(comps, compartment, level, parent, expected):
     gs = _gs("S", ["G1"], comps)
     assert signatures.primary_in(gs, compartment, level=level, parent=parent) is expected
+
+
+def test_no_scored_set_gives_cell_counts_and_no_test():
+    """A panel that scores no set: the compartments table still counts the cells (40 per
+    lineage and sample: 20 per state), and flags.tsv has its columns and no row."""
+    a, ann = _planted()
+    table, flags = flag.flag_dataset(
+        a,
+        pd.DataFrame(index=a.obs_names),
+        [],
+        compartment=ann["compartment"],
+        unit=ann["sample"],
+        states=ann[["state", "parent"]],
+    )
+    assert flags.empty and {"level", "parent", "set", "p", "fdr", "flagged"} <= set(flags)
+    lineage = table[table["level"] == "lineage"]
+    assert (lineage["n_cells"] == 40).all() and len(lineage) == 3 * 4
+    states = table[table["level"] == "state"]
+    assert set(states["compartment"]) == {
+        "CD8_exhausted",
+        "CD4_conventional",
+        "macrophage",
+        "malignant",
+        "normal_epithelium",
+    }
+    assert (states["n_cells"] == 20).all()

@@ -12,7 +12,7 @@ from ..stats import empirical_p, fdr_by_family
 from ._sequential import SequentialOptions, SequentialTest, drawn_counts, run_sequential
 
 #: Columns of :func:`calibrate_flags`, in order.
-_COLUMNS = [
+FLAG_COLUMNS = [
     "compartment",
     "set",
     "direction",
@@ -301,4 +301,4 @@ def calibrate_flags(
     )
     if "top_genes" not in out.columns:
         out["top_genes"] = ""
-    return out[_COLUMNS].sort_values(["set", "compartment"]).reset_index(drop=True)
+    return out[FLAG_COLUMNS].sort_values(["set", "compartment"]).reset_index(drop=True)

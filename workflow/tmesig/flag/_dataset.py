@@ -20,7 +20,7 @@ from ..constants import (
 )
 from ..score import NullGroupMeans, ScoreOptions, null_group_means
 from ..signatures import GeneSet, primary_in
-from ._calibration import calibrate_flags, driver_genes, null_calibration
+from ._calibration import FLAG_COLUMNS, calibrate_flags, driver_genes, null_calibration
 from ._samples import compartment_summary, flag_compartments
 from ._sequential import log_resolution, needs_more
 
@@ -139,6 +139,23 @@ def _with_level(df: pd.DataFrame, level: str, parents: Mapping[str, str] | None)
     return out
 
 
+def _nothing_scored(
+    scores: pd.DataFrame,
+    labels: Mapping[str, pd.Series],
+    unit: pd.Series,
+    parents: Mapping[str, Mapping[str, str] | None],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compartment cell counts per level and an empty flag table with every column."""
+    tables = []
+    for level, lab in labels.items():
+        table = compartment_summary(scores, compartment=lab, unit=unit)
+        if level != LEVEL_LINEAGE:
+            table = table[~table[COL_COMPARTMENT].isin([_NO_STATE, UNASSIGNED])]
+        tables.append(_with_level(table, level, parents[level]))
+    empty = _with_level(pd.DataFrame(columns=FLAG_COLUMNS), LEVEL_LINEAGE, None)
+    return pd.concat(tables, ignore_index=True), empty
+
+
 def _one_level(
     scores: pd.DataFrame,
     sets: Sequence[GeneSet],
@@ -248,6 +265,8 @@ def flag_dataset(
         | {COL_SAMPLE: unit.reindex(adata.obs_names)},
         index=adata.obs_names,
     )
+    if not sets:  # nothing scored (coverage.tsv says why): cell counts, no test
+        return _nothing_scored(scores, labels, unit, parents)
     nulls = null_group_means(adata, sets, groups=groups, n_null=o.n_null, options=score_options)
     tables, flagged = [], []
     for position, (level, lab) in enumerate(labels.items()):

@@ -62,6 +62,8 @@ def run(io: StageIO) -> str:
     ties = ("set", COL_LEVEL, "compartment")
     flags = sort_by_evidence(flags, effect="resistance_effect", ties=ties)
     flags.to_csv(io.output["flags"], sep="\t", index=False, float_format="%.6g")
+    if flags.empty:
+        return "no gene set was scored (coverage.tsv says why): nothing to flag"
     states = flags[COL_LEVEL] == LEVEL_STATE
     return (
         f"{int(flags.loc[~states, 'flagged'].sum())} of {int((~states).sum())} lineage x set "
