@@ -50,19 +50,24 @@ one cluster expresses them (:func:`expressed_markers`); :func:`markers_found` sa
 lineage how many markers were found and whether it can be called.
 
 Modules: ``_markers`` (the marker file), ``_scores`` (marker and gene-set scores),
-``_lineage`` (cell and cluster calls), ``_panel`` (panel markers, markers found).
+``_lineage`` (cell and cluster calls), ``_panel`` (panel markers, markers found),
+``_panel_calls`` (cluster-level calls on a targeted panel).
 """
 
 from ._lineage import AnnotateOptions, annotate
 from ._markers import DEFAULT_MARKERS, load_markers
 from ._panel import PANEL_MARKERS, expressed_markers, markers_found, merge_markers
+from ._panel_calls import PanelOptions, annotate_panel, cluster_contrast
 from ._scores import gene_set_scores, marker_scores
 
 __all__ = [
     "DEFAULT_MARKERS",
     "PANEL_MARKERS",
     "AnnotateOptions",
+    "PanelOptions",
     "annotate",
+    "annotate_panel",
+    "cluster_contrast",
     "expressed_markers",
     "gene_set_scores",
     "load_markers",

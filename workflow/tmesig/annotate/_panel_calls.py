@@ -1,0 +1,261 @@
+"""Lineage calls on a targeted panel: cluster-level marker contrasts, top-k per lineage.
+
+On a panel (a few hundred genes, tens of genes detected per cell) per-cell marker scores
+are mostly zeros, so the whole-transcriptome caller (:func:`tmesig.annotate.annotate`,
+which needs the cells of a cluster to agree one by one) leaves most clusters unassigned.
+Here the call is made on each cluster as a whole:
+
+* for every marker ``g`` on the panel and cluster ``c``, the *contrast*
+  ``e[c, g] = f_c(g) - f_rest(g)``: the fraction of the cluster's cells in which ``g`` is
+  detected minus that fraction among all other cells (in ``[-1, 1]``; independent of the
+  depth of the panel up to the detection rate, and of how abundant the lineage is);
+* a marker is *used* when some cluster detects it at least ``min_contrast`` more often than
+  the rest of the cells (a candidate no cluster singles out cannot mark a lineage here);
+* the score of lineage ``L`` in cluster ``c`` is the mean of the ``top_k`` largest positive
+  contrasts among ``L``'s used markers (all of them when it has fewer): a lineage is judged
+  by its best markers on the panel, so lineages with many candidates and lineages with one
+  or two (e.g. a panel whose only epithelial marker is KRT8) are on the same scale, and
+  markers of the lineage that this tissue does not express do not dilute the score;
+* ``top`` / ``second`` are the best two lineages, ``margin = (S_top - S_second) / S_top``;
+  ``agreement`` is the fraction of the cluster's cells *with any marker detected* whose own
+  best lineage (per-cell score of :func:`tmesig.annotate.marker_scores` on the used markers)
+  is ``top``; ``confidence = sqrt(agreement * margin)``. A cluster is ``unassigned`` when
+  ``S_top < min_score``, ``margin < min_margin`` or ``confidence < min_confidence``.
+
+Per cell: ``cell_compartment`` / ``cell_confidence`` as in :func:`tmesig.annotate.annotate`
+(``unassigned`` for a cell with no marker detected). Deterministic; ties follow
+:data:`tmesig.constants.LINEAGES`.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tmesig.constants import LINEAGES, UNASSIGNED
+from tmesig.margins import best_two, relative_margin
+
+from ._scores import gene_set_scores
+
+__all__ = ["PanelOptions", "annotate_panel", "cluster_contrast"]
+
+
+@dataclass(frozen=True)
+class PanelOptions:
+    """Thresholds of :func:`annotate_panel`.
+
+    Attributes
+    ----------
+    top_k
+        A lineage's cluster score is the mean of its ``top_k`` best marker contrasts.
+    min_contrast
+        A marker is used when one cluster detects it this much more often than the rest.
+    min_score
+        Clusters whose best lineage score is below this are unassigned.
+    min_margin
+        Clusters whose relative margin is below this are unassigned.
+    min_confidence
+        Clusters whose ``sqrt(agreement * margin)`` is below this are unassigned.
+
+    Raises
+    ------
+    ValueError
+        If ``top_k < 1`` or a threshold is outside ``[0, 1]``.
+    """
+
+    top_k: int = 3
+    min_contrast: float = 0.1
+    min_score: float = 0.1
+    min_margin: float = 0.3
+    min_confidence: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            msg = f"top_k must be at least 1, got {self.top_k}."
+            raise ValueError(msg)
+        for name in ("min_contrast", "min_score", "min_margin", "min_confidence"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                msg = f"{name} must be in [0, 1], got {value}."
+                raise ValueError(msg)
+
+
+def cluster_contrast(
+    adata: ad.AnnData, genes: Sequence[str], *, cluster_key: str = "leiden"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Detection fraction per cluster and its contrast with the other cells.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes (``X``: zero where a gene is not detected), clusters in
+        ``obs[cluster_key]``.
+    genes
+        Genes of ``adata`` to tabulate.
+    cluster_key
+        ``obs`` column with the clusters.
+
+    Returns
+    -------
+    fraction, contrast : pandas.DataFrame
+        Clusters (category order if categorical, else sorted) x genes: the fraction of the
+        cluster's cells detecting the gene, and that fraction minus the fraction among all
+        other cells (``0`` when there are no other cells).
+    """
+    labels = adata.obs[cluster_key]
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        categories = [c for c in labels.cat.categories if (labels == c).any()]
+    else:
+        categories = sorted(labels.unique(), key=lambda x: (str(type(x)), x))
+    codes = pd.Categorical(labels, categories=categories).codes
+    var = pd.Index(adata.var_names)
+    detected = sp.csr_matrix(adata.X[:, var.get_indexer(list(genes))])
+    detected.eliminate_zeros()
+    detected.data = np.ones_like(detected.data, dtype=np.float64)
+    n_clusters, n_cells = len(categories), len(codes)
+    indicator = sp.csr_matrix(
+        (np.ones(n_cells), (codes, np.arange(n_cells))), shape=(n_clusters, n_cells)
+    )
+    per_cluster = np.asarray((indicator @ detected).todense()).reshape(n_clusters, len(genes))
+    sizes = np.bincount(codes, minlength=n_clusters).astype(float)[:, None]
+    fraction = per_cluster / sizes
+    rest = n_cells - sizes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rest_fraction = np.where(rest > 0, (per_cluster.sum(axis=0) - per_cluster) / rest, 0.0)
+    contrast = np.where(rest > 0, fraction - rest_fraction, 0.0)
+    index = pd.Index(categories, dtype=object, name="cluster")
+    return (
+        pd.DataFrame(fraction, index=index, columns=list(genes)),
+        pd.DataFrame(contrast, index=index, columns=list(genes)),
+    )
+
+
+def _lineage_scores(
+    contrast: pd.DataFrame, used: Mapping[str, list[str]], top_k: int
+) -> pd.DataFrame:
+    """Clusters x lineages: mean of the ``top_k`` largest positive contrasts (NaN: unused)."""
+    out = pd.DataFrame(np.nan, index=contrast.index, columns=list(used), dtype=float)
+    for lin, genes in used.items():
+        if not genes:
+            continue
+        values = np.clip(contrast[genes].to_numpy(), 0.0, None)
+        k = min(top_k, len(genes))
+        top = -np.sort(-values, axis=1)[:, :k]
+        out[lin] = top.mean(axis=1)
+    return out
+
+
+def annotate_panel(
+    adata: ad.AnnData,
+    candidates: Mapping[str, Sequence[str]],
+    *,
+    cluster_key: str = "leiden",
+    options: PanelOptions | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+    """Lineage per cluster and cell on a targeted panel (see the module docstring).
+
+    Parameters
+    ----------
+    adata
+        Cells x panel genes, log-normalised expression in ``X``, clusters in
+        ``obs[cluster_key]``.
+    candidates
+        Lineage -> candidate markers (e.g. :data:`tmesig.annotate.PANEL_MARKERS`); genes
+        the panel does not measure are ignored.
+    cluster_key
+        ``obs`` column with the clusters.
+    options
+        Thresholds (default :class:`PanelOptions()`).
+
+    Returns
+    -------
+    cells : pandas.DataFrame
+        The columns of :func:`tmesig.annotate.annotate`'s cell table.
+    clusters : pandas.DataFrame
+        The columns of :func:`tmesig.annotate.annotate`'s cluster table; ``score_<lineage>``
+        is the lineage's cluster score (mean of its ``top_k`` best contrasts).
+    used : dict[str, list[str]]
+        Lineage -> the markers used (in :data:`tmesig.constants.LINEAGES` order, possibly
+        empty); also in ``cells.attrs["markers_used"]``.
+    """
+    opts = PanelOptions() if options is None else options
+    var = set(adata.var_names)
+    lineages = [lin for lin in LINEAGES if lin in candidates]
+    measured = {lin: [g for g in dict.fromkeys(candidates[lin]) if g in var] for lin in lineages}
+    genes = list(dict.fromkeys(g for v in measured.values() for g in v))
+    _, contrast = cluster_contrast(adata, genes, cluster_key=cluster_key)
+    best = contrast.max(axis=0) if len(contrast) > 1 else contrast.iloc[0] * 0.0
+    used = {lin: [g for g in v if best[g] >= opts.min_contrast] for lin, v in measured.items()}
+    scores = _lineage_scores(contrast, used, opts.top_k)
+    comps = np.array(lineages, dtype=object)
+    cell_scores = _cell_scores(adata, used, lineages)
+    c_idx, c_best, _, c_second = best_two(cell_scores)
+    has = (c_idx >= 0) & (c_best > 0)
+    cell_comp = np.where(has, comps[np.maximum(c_idx, 0)], UNASSIGNED)
+    cell_conf = np.where(has, relative_margin(c_best, c_second), 0.0)
+
+    k_idx, k_best, s_idx, k_second = best_two(scores.to_numpy())
+    top = np.where((k_idx >= 0) & (k_best > 0), comps[np.maximum(k_idx, 0)], UNASSIGNED)
+    second = np.where((s_idx >= 0) & (k_second > 0), comps[np.maximum(s_idx, 0)], UNASSIGNED)
+    margin = relative_margin(k_best, k_second)
+    codes = pd.Categorical(adata.obs[cluster_key], categories=list(scores.index)).codes
+    n_clusters = len(scores)
+    n_cells = np.bincount(codes, minlength=n_clusters)
+    n_evidence = np.bincount(codes, weights=has.astype(float), minlength=n_clusters)
+    agree = np.bincount(codes, weights=(cell_comp == top[codes]), minlength=n_clusters)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        agreement = np.where(n_evidence > 0, agree / n_evidence, 0.0)
+    confidence = np.sqrt(agreement * margin)
+    ok = (
+        (top != UNASSIGNED)
+        & (k_best >= opts.min_score)
+        & (margin >= opts.min_margin)
+        & (confidence >= opts.min_confidence)
+    )
+    call = np.where(ok, top, UNASSIGNED)
+    score_cols = [f"score_{lin}" for lin in lineages]
+    clusters = pd.DataFrame(
+        {
+            "cluster": pd.Series(list(scores.index), dtype=object),
+            "n_cells": n_cells,
+            "compartment": call,
+            "confidence": confidence,
+            "top": top,
+            "second": second,
+            "margin": margin,
+            "agreement": agreement,
+        }
+    )
+    clusters[score_cols] = scores.to_numpy()
+    cells = pd.DataFrame(
+        {
+            "cluster": adata.obs[cluster_key].to_numpy(),
+            "compartment": call[codes],
+            "confidence": confidence[codes],
+            "cell_compartment": cell_comp,
+            "cell_confidence": cell_conf,
+        },
+        index=adata.obs_names.copy(),
+    )
+    cells[score_cols] = cell_scores
+    attrs = {"markers_used": used, "panel_options": opts.__dict__.copy()}
+    cells.attrs.update(attrs)
+    clusters.attrs.update(attrs)
+    return cells, clusters, used
+
+
+def _cell_scores(
+    adata: ad.AnnData, used: Mapping[str, list[str]], lineages: list[str]
+) -> np.ndarray:
+    """Cells x lineages ``[0, 1]`` marker scores on the used markers (NaN: none used)."""
+    sets = {lin: used[lin] for lin in lineages if used[lin]}
+    out = np.full((adata.n_obs, len(lineages)), np.nan)
+    if sets:
+        scores = gene_set_scores(adata, sets, min_markers=1, warn=False)
+        for j, lin in enumerate(lineages):
+            if lin in scores:
+                out[:, j] = scores[lin].to_numpy()
+    return out
