@@ -1,6 +1,6 @@
 """Benchmark of lineage annotation on targeted panels (MERFISH, Xenium, CosMx-like).
 
-Run by hand (about 5 minutes on 2 cores)::
+Run by hand (about 5 minutes per seed on 2 shared cores; seconds with ``--cache`` filled)::
 
     python benchmarks/bench_panel.py [--data-dir DIR] [--seeds 0 1] [--cache DIR]
 
@@ -8,9 +8,10 @@ Scored dataset: Qian et al. 2020 ovarian (``qian2020_ovarian_4k.h5ad``, raw coun
 labels ``obs["cell_type"]`` mapped to lineages as the shipped config maps them). Each panel
 restricts it to a few hundred genes, then runs panel-mode QC and clustering
 (:func:`tmesig.qc.run_qc` and :func:`tmesig.cluster.cluster` as the pipeline does) and
-annotates the lineages twice: with the method of the previous release (baseline:
-``expressed_markers`` of the panel candidates, then :func:`tmesig.annotate.annotate`) and
-with :func:`tmesig.annotate.annotate_panel` (current).
+annotates the lineages twice: with the caller of the previous release (baseline:
+``expressed_markers`` of the panel candidates, then :func:`tmesig.annotate.annotate`; it is
+given the current candidate list, so the ratio measures the caller alone) and with
+:func:`tmesig.annotate.annotate_panel` (current).
 
 Panels (each rule is fixed in advance, none uses the scored dataset's labels; ``--seeds``
 varies the random parts, so no result rests on one gene list):

@@ -44,10 +44,12 @@ order of :data:`tmesig.constants.LINEAGES`.
 
 Targeted panels
 ---------------
-On a panel (:mod:`tmesig.input_mode`), each lineage's markers are the configured ones plus
-a broader candidate list (:data:`PANEL_MARKERS`), intersected with the panel and kept when
-one cluster expresses them (:func:`expressed_markers`); :func:`markers_found` says per
-lineage how many markers were found and whether it can be called.
+On a panel (:mod:`tmesig.input_mode`), each lineage's candidates are the configured markers
+plus a broader list (:data:`PANEL_MARKERS`, with the epithelial gene families), intersected
+with the panel; :func:`annotate_panel` calls each cluster from the contrast of its marker
+detection with the other cells, a lineage judged by its best ``top_k`` markers (one marker
+suffices), and uses a marker only when some cluster singles it out; :func:`markers_found`
+says per lineage how many markers were found and whether it can be called.
 
 Modules: ``_markers`` (the marker file), ``_scores`` (marker and gene-set scores),
 ``_lineage`` (cell and cluster calls), ``_panel`` (panel markers, markers found),

@@ -18,8 +18,8 @@ Here the call is made on each cluster as a whole:
   markers of the lineage that this tissue does not express do not dilute the score;
 * ``top`` / ``second`` are the best two lineages, ``margin = (S_top - S_second) / S_top``;
   ``agreement`` is the fraction of the cluster's cells *with any marker detected* whose own
-  best lineage (per-cell score of :func:`tmesig.annotate.marker_scores` on the used markers)
-  is ``top``; ``confidence = sqrt(agreement * margin)``. A cluster is ``unassigned`` when
+  best lineage is ``top`` (per cell, a lineage scores the mean of its ``top_k`` largest
+  marker values ``min(x / q_g, 1)``, ``q_g`` the 0.9 quantile of the gene's non-zero values); ``confidence = sqrt(agreement * margin)``. A cluster is ``unassigned`` when
   ``S_top < min_score``, ``margin < min_margin`` or ``confidence < min_confidence``.
 
 Per cell: ``cell_compartment`` / ``cell_confidence`` as in :func:`tmesig.annotate.annotate`
@@ -37,8 +37,6 @@ import scipy.sparse as sp
 
 from tmesig.constants import LINEAGES, UNASSIGNED
 from tmesig.margins import best_two, relative_margin
-
-from ._scores import gene_set_scores
 
 __all__ = ["PanelOptions", "annotate_panel", "cluster_contrast"]
 
@@ -191,7 +189,7 @@ def annotate_panel(
     used = {lin: [g for g in v if best[g] >= opts.min_contrast] for lin, v in measured.items()}
     scores = _lineage_scores(contrast, used, opts.top_k)
     comps = np.array(lineages, dtype=object)
-    cell_scores = _cell_scores(adata, used, lineages)
+    cell_scores = _cell_scores(adata, used, lineages, opts.top_k)
     c_idx, c_best, _, c_second = best_two(cell_scores)
     has = (c_idx >= 0) & (c_best > 0)
     cell_comp = np.where(has, comps[np.maximum(c_idx, 0)], UNASSIGNED)
@@ -248,14 +246,27 @@ def annotate_panel(
 
 
 def _cell_scores(
-    adata: ad.AnnData, used: Mapping[str, list[str]], lineages: list[str]
+    adata: ad.AnnData, used: Mapping[str, list[str]], lineages: list[str], top_k: int
 ) -> np.ndarray:
-    """Cells x lineages ``[0, 1]`` marker scores on the used markers (NaN: none used)."""
-    sets = {lin: used[lin] for lin in lineages if used[lin]}
+    """Cells x lineages: mean of the ``top_k`` largest scaled marker values (NaN: none used).
+
+    A marker's value in a cell is ``min(x / q, 1)``, ``q`` the 0.9 quantile of its non-zero
+    values (as in :func:`tmesig.annotate.marker_scores`); a lineage is judged by its best
+    markers in the cell, as clusters are.
+    """
     out = np.full((adata.n_obs, len(lineages)), np.nan)
-    if sets:
-        scores = gene_set_scores(adata, sets, min_markers=1, warn=False)
-        for j, lin in enumerate(lineages):
-            if lin in scores:
-                out[:, j] = scores[lin].to_numpy()
+    genes = list(dict.fromkeys(g for lin in lineages for g in used[lin]))
+    if not genes:
+        return out
+    x = adata.X[:, pd.Index(adata.var_names).get_indexer(genes)]
+    x = x.toarray() if sp.issparse(x) else np.asarray(x, dtype=float)
+    x = np.clip(x, 0.0, None)
+    q = np.array([np.quantile(c[c > 0], 0.9) if (c > 0).any() else 1.0 for c in x.T])
+    scaled = np.minimum(x / q, 1.0)
+    col = {g: j for j, g in enumerate(genes)}
+    for j, lin in enumerate(lineages):
+        if used[lin]:
+            values = scaled[:, [col[g] for g in used[lin]]]
+            k = min(top_k, values.shape[1])
+            out[:, j] = -np.sort(-values, axis=1)[:, :k].mean(axis=1)
     return out
