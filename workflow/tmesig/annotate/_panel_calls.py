@@ -19,7 +19,8 @@ Here the call is made on each cluster as a whole:
 * ``top`` / ``second`` are the best two lineages, ``margin = (S_top - S_second) / S_top``;
   ``agreement`` is the fraction of the cluster's cells *with any marker detected* whose own
   best lineage is ``top`` (per cell, a lineage scores the mean of its ``top_k`` largest
-  marker values ``min(x / q_g, 1)``, ``q_g`` the 0.9 quantile of the gene's non-zero values); ``confidence = sqrt(agreement * margin)``. A cluster is ``unassigned`` when
+  marker values ``min(x / q_g, 1)``, ``q_g`` the 0.9 quantile of the gene's non-zero
+  values); ``confidence = sqrt(agreement * margin)``. A cluster is ``unassigned`` when
   ``S_top < min_score``, ``margin < min_margin`` or ``confidence < min_confidence``.
 
 Per cell: ``cell_compartment`` / ``cell_confidence`` as in :func:`tmesig.annotate.annotate`
