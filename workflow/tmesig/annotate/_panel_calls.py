@@ -196,38 +196,11 @@ def annotate_panel(
     cell_comp = np.where(has, comps[np.maximum(c_idx, 0)], UNASSIGNED)
     cell_conf = np.where(has, relative_margin(c_best, c_second), 0.0)
 
-    k_idx, k_best, s_idx, k_second = best_two(scores.to_numpy())
-    top = np.where((k_idx >= 0) & (k_best > 0), comps[np.maximum(k_idx, 0)], UNASSIGNED)
-    second = np.where((s_idx >= 0) & (k_second > 0), comps[np.maximum(s_idx, 0)], UNASSIGNED)
-    margin = relative_margin(k_best, k_second)
     codes = pd.Categorical(adata.obs[cluster_key], categories=list(scores.index)).codes
-    n_clusters = len(scores)
-    n_cells = np.bincount(codes, minlength=n_clusters)
-    n_evidence = np.bincount(codes, weights=has.astype(float), minlength=n_clusters)
-    agree = np.bincount(codes, weights=(cell_comp == top[codes]), minlength=n_clusters)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        agreement = np.where(n_evidence > 0, agree / n_evidence, 0.0)
-    confidence = np.sqrt(agreement * margin)
-    ok = (
-        (top != UNASSIGNED)
-        & (k_best >= opts.min_score)
-        & (margin >= opts.min_margin)
-        & (confidence >= opts.min_confidence)
-    )
-    call = np.where(ok, top, UNASSIGNED)
+    calls = _cluster_calls(scores.to_numpy(), comps, codes, cell_comp, has, opts)
+    call, confidence = calls["compartment"], calls["confidence"]
     score_cols = [f"score_{lin}" for lin in lineages]
-    clusters = pd.DataFrame(
-        {
-            "cluster": pd.Series(list(scores.index), dtype=object),
-            "n_cells": n_cells,
-            "compartment": call,
-            "confidence": confidence,
-            "top": top,
-            "second": second,
-            "margin": margin,
-            "agreement": agreement,
-        }
-    )
+    clusters = pd.DataFrame({"cluster": pd.Series(list(scores.index), dtype=object), **calls})
     clusters[score_cols] = scores.to_numpy()
     cells = pd.DataFrame(
         {
@@ -244,6 +217,42 @@ def annotate_panel(
     cells.attrs.update(attrs)
     clusters.attrs.update(attrs)
     return cells, clusters, used
+
+
+def _cluster_calls(
+    scores: np.ndarray,
+    comps: np.ndarray,
+    codes: np.ndarray,
+    cell_comp: np.ndarray,
+    has: np.ndarray,
+    opts: PanelOptions,
+) -> dict[str, np.ndarray]:
+    """Per cluster: cells, call, confidence, top / second, margin and agreement."""
+    n_clusters = scores.shape[0]
+    k_idx, k_best, s_idx, k_second = best_two(scores)
+    top = np.where((k_idx >= 0) & (k_best > 0), comps[np.maximum(k_idx, 0)], UNASSIGNED)
+    second = np.where((s_idx >= 0) & (k_second > 0), comps[np.maximum(s_idx, 0)], UNASSIGNED)
+    margin = relative_margin(k_best, k_second)
+    n_evidence = np.bincount(codes, weights=has.astype(float), minlength=n_clusters)
+    agree = np.bincount(codes, weights=(cell_comp == top[codes]), minlength=n_clusters)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        agreement = np.where(n_evidence > 0, agree / n_evidence, 0.0)
+    confidence = np.sqrt(agreement * margin)
+    ok = (
+        (top != UNASSIGNED)
+        & (k_best >= opts.min_score)
+        & (margin >= opts.min_margin)
+        & (confidence >= opts.min_confidence)
+    )
+    return {
+        "n_cells": np.bincount(codes, minlength=n_clusters),
+        "compartment": np.where(ok, top, UNASSIGNED),
+        "confidence": confidence,
+        "top": top,
+        "second": second,
+        "margin": margin,
+        "agreement": agreement,
+    }
 
 
 def _cell_scores(
