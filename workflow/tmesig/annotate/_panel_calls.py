@@ -21,7 +21,11 @@ Here the call is made on each cluster as a whole:
   best lineage is ``top`` (per cell, a lineage scores the mean of its ``top_k`` largest
   marker values ``min(x / q_g, 1)``, ``q_g`` the 0.9 quantile of the gene's non-zero
   values); ``confidence = sqrt(agreement * margin)``. A cluster is ``unassigned`` when
-  ``S_top < min_score``, ``margin < min_margin`` or ``confidence < min_confidence``.
+  ``S_top < min_score``, ``margin < min_margin`` or ``confidence < min_confidence``;
+* a cluster left unassigned although two lineages score at least ``min_score`` in it (on a
+  sparse panel, e.g. T and B cells clustered together) is sub-clustered once
+  (:func:`tmesig.annotate._panel_refine.refine_mixed`) and every cluster is called again;
+  its cells then carry the sub-cluster's label (``<cluster>.<k>``).
 
 Per cell: ``cell_compartment`` / ``cell_confidence`` as in :func:`tmesig.annotate.annotate`
 (``unassigned`` for a cell with no marker detected). Deterministic; ties follow
@@ -38,6 +42,8 @@ import scipy.sparse as sp
 
 from tmesig.constants import LINEAGES, UNASSIGNED
 from tmesig.margins import best_two, relative_margin
+
+from ._panel_refine import refine_mixed
 
 __all__ = ["PanelOptions", "annotate_panel", "cluster_contrast"]
 
@@ -58,6 +64,10 @@ class PanelOptions:
         Clusters whose relative margin is below this are unassigned.
     min_confidence
         Clusters whose ``sqrt(agreement * margin)`` is below this are unassigned.
+    refine
+        Sub-cluster each mixed cluster once (:func:`refine_mixed`) and call again.
+    seed
+        Random state of the sub-clustering.
 
     Raises
     ------
@@ -70,6 +80,8 @@ class PanelOptions:
     min_score: float = 0.1
     min_margin: float = 0.3
     min_confidence: float = 0.5
+    refine: bool = True
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -104,7 +116,13 @@ def cluster_contrast(
         cluster's cells detecting the gene, and that fraction minus the fraction among all
         other cells (``0`` when there are no other cells).
     """
-    labels = adata.obs[cluster_key]
+    return _contrast(adata, adata.obs[cluster_key], genes)
+
+
+def _contrast(
+    adata: ad.AnnData, labels: pd.Series, genes: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`cluster_contrast` for the cluster labels ``labels`` (one per cell)."""
     if isinstance(labels.dtype, pd.CategoricalDtype):
         categories = [c for c in labels.cat.categories if (labels == c).any()]
     else:
@@ -184,8 +202,28 @@ def annotate_panel(
     var = set(adata.var_names)
     lineages = [lin for lin in LINEAGES if lin in candidates]
     measured = {lin: [g for g in dict.fromkeys(candidates[lin]) if g in var] for lin in lineages}
+    labels = adata.obs[cluster_key]
+    cells, clusters, used = _annotate_once(adata, labels, measured, opts)
+    if opts.refine:
+        refined = refine_mixed(adata, labels, clusters, min_score=opts.min_score, seed=opts.seed)
+        if refined is not None:
+            cells, clusters, used = _annotate_once(adata, refined, measured, opts)
+    attrs = {"markers_used": used, "panel_options": opts.__dict__.copy()}
+    cells.attrs.update(attrs)
+    clusters.attrs.update(attrs)
+    return cells, clusters, used
+
+
+def _annotate_once(
+    adata: ad.AnnData,
+    labels: pd.Series,
+    measured: Mapping[str, list[str]],
+    opts: PanelOptions,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+    """One pass of :func:`annotate_panel` over the clusters ``labels``."""
+    lineages = list(measured)
     genes = list(dict.fromkeys(g for v in measured.values() for g in v))
-    _, contrast = cluster_contrast(adata, genes, cluster_key=cluster_key)
+    _, contrast = _contrast(adata, labels, genes)
     best = contrast.max(axis=0) if len(contrast) > 1 else contrast.iloc[0] * 0.0
     used = {lin: [g for g in v if best[g] >= opts.min_contrast] for lin, v in measured.items()}
     scores = _lineage_scores(contrast, used, opts.top_k)
@@ -195,27 +233,22 @@ def annotate_panel(
     has = (c_idx >= 0) & (c_best > 0)
     cell_comp = np.where(has, comps[np.maximum(c_idx, 0)], UNASSIGNED)
     cell_conf = np.where(has, relative_margin(c_best, c_second), 0.0)
-
-    codes = pd.Categorical(adata.obs[cluster_key], categories=list(scores.index)).codes
+    codes = pd.Categorical(labels, categories=list(scores.index)).codes
     calls = _cluster_calls(scores.to_numpy(), comps, codes, cell_comp, has, opts)
-    call, confidence = calls["compartment"], calls["confidence"]
     score_cols = [f"score_{lin}" for lin in lineages]
     clusters = pd.DataFrame({"cluster": pd.Series(list(scores.index), dtype=object), **calls})
     clusters[score_cols] = scores.to_numpy()
     cells = pd.DataFrame(
         {
-            "cluster": adata.obs[cluster_key].to_numpy(),
-            "compartment": call[codes],
-            "confidence": confidence[codes],
+            "cluster": labels.to_numpy(),
+            "compartment": calls["compartment"][codes],
+            "confidence": calls["confidence"][codes],
             "cell_compartment": cell_comp,
             "cell_confidence": cell_conf,
         },
         index=adata.obs_names.copy(),
     )
     cells[score_cols] = cell_scores
-    attrs = {"markers_used": used, "panel_options": opts.__dict__.copy()}
-    cells.attrs.update(attrs)
-    clusters.attrs.update(attrs)
     return cells, clusters, used
 
 
