@@ -135,3 +135,18 @@ def test_panel_markers_beat_the_core_list_on_a_sparse_panel(demo):
     with pytest.warns(UserWarning, match="fewer than 2 marker genes"):
         f1_core = _f1(kept, annotate.annotate(kept, annotate.load_markers())[0]["compartment"])
     assert f1_panel >= 0.65 and f1_calls >= 0.65 and f1_core <= 0.3
+
+
+def test_markers_found_notes_a_lineage_called_from_few_markers():
+    calls = pd.Series(["epithelial"] * 4 + ["T_NK"] * 3)
+    used = {"epithelial": ["KRT8"], "T_NK": ["CD3E", "CD2", "TRAC"]}
+    table = annotate.markers_found(
+        used, used, calls, var_names=["KRT8", "CD3E", "CD2", "TRAC"], min_markers=1, few=3
+    ).set_index("lineage")
+    assert (
+        bool(table.loc["epithelial", "callable"]) and table.loc["epithelial", "cells_called"] == 4
+    )
+    assert table.loc["epithelial", "note"].startswith(
+        "epithelial called from 1 marker(s) only (KRT8)"
+    )
+    assert table.loc["T_NK", "note"] == ""  # three markers: no note

@@ -64,6 +64,9 @@ class PanelOptions:
         Clusters whose relative margin is below this are unassigned.
     min_confidence
         Clusters whose ``sqrt(agreement * margin)`` is below this are unassigned.
+    shrink
+        Weight of each of the ``top_k`` places a lineage with fewer used markers cannot
+        fill (0: its score is the mean of the markers it has; 1: missing markers count 0).
     refine
         Sub-cluster each mixed cluster once (:func:`refine_mixed`) and call again.
     seed
@@ -80,6 +83,7 @@ class PanelOptions:
     min_score: float = 0.1
     min_margin: float = 0.3
     min_confidence: float = 0.5
+    shrink: float = 0.0
     refine: bool = True
     seed: int = 0
 
@@ -87,7 +91,7 @@ class PanelOptions:
         if self.top_k < 1:
             msg = f"top_k must be at least 1, got {self.top_k}."
             raise ValueError(msg)
-        for name in ("min_contrast", "min_score", "min_margin", "min_confidence"):
+        for name in ("min_contrast", "min_score", "min_margin", "min_confidence", "shrink"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 msg = f"{name} must be in [0, 1], got {value}."
@@ -151,9 +155,10 @@ def _contrast(
 
 
 def _lineage_scores(
-    contrast: pd.DataFrame, used: Mapping[str, list[str]], top_k: int
+    contrast: pd.DataFrame, used: Mapping[str, list[str]], top_k: int, shrink: float
 ) -> pd.DataFrame:
-    """Clusters x lineages: mean of the ``top_k`` largest positive contrasts (NaN: unused)."""
+    """Clusters x lineages: sum of the ``top_k`` largest positive contrasts over
+    ``k + (top_k - k) * shrink`` (``k`` markers available, at most ``top_k``; NaN: unused)."""
     out = pd.DataFrame(np.nan, index=contrast.index, columns=list(used), dtype=float)
     for lin, genes in used.items():
         if not genes:
@@ -161,7 +166,7 @@ def _lineage_scores(
         values = np.clip(contrast[genes].to_numpy(), 0.0, None)
         k = min(top_k, len(genes))
         top = -np.sort(-values, axis=1)[:, :k]
-        out[lin] = top.mean(axis=1)
+        out[lin] = top.sum(axis=1) / (k + (top_k - k) * shrink)
     return out
 
 
@@ -226,7 +231,7 @@ def _annotate_once(
     _, contrast = _contrast(adata, labels, genes)
     best = contrast.max(axis=0) if len(contrast) > 1 else contrast.iloc[0] * 0.0
     used = {lin: [g for g in v if best[g] >= opts.min_contrast] for lin, v in measured.items()}
-    scores = _lineage_scores(contrast, used, opts.top_k)
+    scores = _lineage_scores(contrast, used, opts.top_k, opts.shrink)
     comps = np.array(lineages, dtype=object)
     cell_scores = _cell_scores(adata, used, lineages, opts.top_k)
     c_idx, c_best, _, c_second = best_two(cell_scores)
@@ -267,7 +272,8 @@ def _cluster_calls(
     second = np.where((s_idx >= 0) & (k_second > 0), comps[np.maximum(s_idx, 0)], UNASSIGNED)
     margin = relative_margin(k_best, k_second)
     n_evidence = np.bincount(codes, weights=has.astype(float), minlength=n_clusters)
-    agree = np.bincount(codes, weights=(cell_comp == top[codes]), minlength=n_clusters)
+    agrees = (cell_comp == top[codes]) & has
+    agree = np.bincount(codes, weights=agrees.astype(float), minlength=n_clusters)
     with np.errstate(divide="ignore", invalid="ignore"):
         agreement = np.where(n_evidence > 0, agree / n_evidence, 0.0)
     confidence = np.sqrt(agreement * margin)

@@ -27,6 +27,7 @@ from ..annotate import (
     DEFAULT_MARKERS,
     PANEL_MARKERS,
     AnnotateOptions,
+    PanelOptions,
     annotate,
     annotate_panel,
     load_markers,
@@ -77,6 +78,7 @@ def run(io: StageIO) -> str:
         cells["compartment"],
         var_names=adata.var_names,
         min_markers=1 if mode == PANEL else options.min_markers,
+        few=PanelOptions().top_k if mode == PANEL else 0,
     )
     for note in found.loc[~found["callable"], "note"]:
         logger.warning("input mode %s: %s", mode, note)
