@@ -121,6 +121,15 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "epithelial": (
         "MUC1", "CEACAM5", "CEACAM6", "NAPSA", "SFTPB", "SFTPD", "SCGB1A1", "SCGB3A1",
         "FOXJ1", "KRT6A", "KRT14", "KRT20", "TACSTD2",
+        # epithelial gene families (a panel often carries one or two of them and none of
+        # the classic markers): keratins of simple and stratified epithelia (Moll et al.
+        # 2008, doi:10.1007/s00418-008-0435-6), claudins of epithelial tight junctions,
+        # mucins, and the epithelial-state genes of the EMT programme (Tan et al. 2014,
+        # doi:10.15252/emmm.201404208: ESRP1/2, GRHL2, OVOL1/2, SPINT1/2, ST14, PRSS8, CRB3)
+        "KRT1", "KRT2", "KRT3", "KRT4", "KRT5", "KRT6B", "KRT6C", "KRT9", "KRT10", "KRT12",
+        "KRT13", "KRT15", "KRT16", "KRT17", "KRT23", "KRT24", "CLDN1", "MUC4", "MUC5AC",
+        "MUC5B", "MUC16", "MUC20", "ESRP1", "ESRP2", "GRHL2", "OVOL1", "OVOL2", "SPINT1",
+        "SPINT2", "ST14", "PRSS8", "CRB3",
     ),
 }  # fmt: skip
 

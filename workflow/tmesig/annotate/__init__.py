@@ -44,25 +44,32 @@ order of :data:`tmesig.constants.LINEAGES`.
 
 Targeted panels
 ---------------
-On a panel (:mod:`tmesig.input_mode`), each lineage's markers are the configured ones plus
-a broader candidate list (:data:`PANEL_MARKERS`), intersected with the panel and kept when
-one cluster expresses them (:func:`expressed_markers`); :func:`markers_found` says per
-lineage how many markers were found and whether it can be called.
+On a panel (:mod:`tmesig.input_mode`), each lineage's candidates are the configured markers
+plus a broader list (:data:`PANEL_MARKERS`, with the epithelial gene families), intersected
+with the panel; :func:`annotate_panel` calls each cluster from the contrast of its marker
+detection with the other cells, a lineage judged by its best ``top_k`` markers (one marker
+suffices), and uses a marker only when some cluster singles it out; :func:`markers_found`
+says per lineage how many markers were found and whether it can be called.
 
 Modules: ``_markers`` (the marker file), ``_scores`` (marker and gene-set scores),
-``_lineage`` (cell and cluster calls), ``_panel`` (panel markers, markers found).
+``_lineage`` (cell and cluster calls), ``_panel`` (panel markers, markers found),
+``_panel_calls`` (cluster-level calls on a targeted panel).
 """
 
 from ._lineage import AnnotateOptions, annotate
 from ._markers import DEFAULT_MARKERS, load_markers
 from ._panel import PANEL_MARKERS, expressed_markers, markers_found, merge_markers
+from ._panel_calls import PanelOptions, annotate_panel, cluster_contrast
 from ._scores import gene_set_scores, marker_scores
 
 __all__ = [
     "DEFAULT_MARKERS",
     "PANEL_MARKERS",
     "AnnotateOptions",
+    "PanelOptions",
     "annotate",
+    "annotate_panel",
+    "cluster_contrast",
     "expressed_markers",
     "gene_set_scores",
     "load_markers",

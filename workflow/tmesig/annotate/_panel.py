@@ -103,6 +103,7 @@ def markers_found(
     *,
     var_names: Sequence[str],
     min_markers: int,
+    few: int = 0,
 ) -> pd.DataFrame:
     """Per lineage: markers listed, measured, used, cells called, and a note when not called.
 
@@ -118,6 +119,9 @@ def markers_found(
         The genes of the data.
     min_markers
         Fewest markers a lineage is scored with.
+    few
+        A lineage called from fewer markers than this gets a note saying so (its calls
+        rest on one or two genes: worth checking against the authors' labels).
 
     Returns
     -------
@@ -141,6 +145,11 @@ def markers_found(
             )
         elif n_called == 0:
             note = f"{lin} scored, but no cluster called {lin} (absent, or {UNASSIGNED})"
+        elif len(genes) < few:
+            note = (
+                f"{lin} called from {len(genes)} marker(s) only ({', '.join(genes)}); "
+                "check these calls against the authors' labels (the sheet's label_col)"
+            )
         else:
             note = ""
         rows.append(

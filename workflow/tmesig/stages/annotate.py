@@ -10,8 +10,8 @@ Outputs
     ``markers_found`` (optional, ``annotation_markers.tsv``: per lineage the markers listed,
     measured and used, cells called, and a note when the lineage cannot be called).
     ``annotation.tsv`` and ``annotation_clusters.tsv`` carry the run's ``input_mode``; on a
-    targeted panel the markers are the panel candidates (:data:`tmesig.annotate.PANEL_MARKERS`,
-    after a custom marker file's own genes) that the panel measures and a cluster expresses.
+    targeted panel the candidates are :data:`tmesig.annotate.PANEL_MARKERS` (after a custom
+    marker file's own genes) and clusters are called by :func:`tmesig.annotate.annotate_panel`.
 Params
     ``annotate`` (config section: thresholds, ``label_mapping``, ``use_author_labels``,
     ``celltypist_*``), ``row`` (the sample-sheet row: ``label_col``).
@@ -27,8 +27,9 @@ from ..annotate import (
     DEFAULT_MARKERS,
     PANEL_MARKERS,
     AnnotateOptions,
+    PanelOptions,
     annotate,
-    expressed_markers,
+    annotate_panel,
     load_markers,
     markers_found,
     merge_markers,
@@ -64,17 +65,20 @@ def run(io: StageIO) -> str:
         panel = load_markers(PANEL_MARKERS)  # the default markers, less ambient-prone IGKC
         default = Path(io.input["markers"]).resolve() == DEFAULT_MARKERS.resolve()
         candidates = panel if default else merge_markers(candidates, panel)
-        markers = {k: v for k, v in expressed_markers(adata, candidates).items() if v}
     options = AnnotateOptions(
         min_confidence=p["min_confidence"], min_margin=p["min_margin"], min_score=p["min_score"]
     )
-    cells, clusters = annotate(adata, markers, cluster_key="leiden", options=options)
+    if mode == PANEL:  # cluster-level calls, one marker suffices (tmesig.annotate._panel_calls)
+        cells, clusters, _ = annotate_panel(adata, candidates, cluster_key="leiden")
+    else:
+        cells, clusters = annotate(adata, markers, cluster_key="leiden", options=options)
     found = markers_found(
         candidates,
         cells.attrs["markers_used"],
         cells["compartment"],
         var_names=adata.var_names,
-        min_markers=options.min_markers,
+        min_markers=1 if mode == PANEL else options.min_markers,
+        few=PanelOptions().top_k if mode == PANEL else 0,
     )
     for note in found.loc[~found["callable"], "note"]:
         logger.warning("input mode %s: %s", mode, note)

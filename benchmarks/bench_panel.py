@@ -1,0 +1,327 @@
+"""Benchmark of lineage annotation on targeted panels (MERFISH, Xenium, CosMx-like).
+
+Run by hand (about 5 minutes per seed on 2 shared cores; seconds with ``--cache`` filled)::
+
+    python benchmarks/bench_panel.py [--data-dir DIR] [--seeds 0 1 2 3] [--cache DIR]
+
+Scored dataset: Qian et al. 2020 ovarian (``qian2020_ovarian_4k.h5ad``, raw counts, author
+labels ``obs["cell_type"]`` mapped to lineages as the shipped config maps them). Each panel
+restricts it to a few hundred genes, then runs panel-mode QC and clustering
+(:func:`tmesig.qc.run_qc` and :func:`tmesig.cluster.cluster` as the pipeline does) and
+annotates the lineages twice: with the caller of the previous release (baseline:
+``expressed_markers`` of the panel candidates, then :func:`tmesig.annotate.annotate`; it is
+given the current candidate list, so the ratio measures the caller alone) and with
+:func:`tmesig.annotate.annotate_panel` (current).
+
+Panels (each rule is fixed in advance, none uses the scored dataset's labels; ``--seeds``
+varies the random parts, so no result rests on one gene list):
+
+``designed``
+    A vendor-like immuno-oncology panel of 400 genes: the first 4 positive markers of every
+    cell type of the pegasus marker files (immune and lung), the top 15 differentially
+    expressed genes per author label of two *other* datasets (Tirosh 2016 oligodendroglioma:
+    malignant, oligodendrocyte, microglia; Wu 2020 T cells: CD4/CD8 clusters), every gene of
+    the signature library (ICB resistance pathways), filled to 400 with Hallmark genes drawn
+    at random; all intersected with the genes the scored data measure.
+``designed_sparse``
+    ``designed`` with counts binomially thinned to a median of 50 genes detected per cell
+    (MERFISH-like depth).
+``krt8_only``
+    ``designed`` without any epithelial marker of the marker resources or of the epithelial
+    gene families (keratins, EPCAM, CDH1, claudins, mucins, ...), plus KRT8.
+``merfish_like``
+    ``krt8_only`` thinned to a median of 40 genes per cell (the held-out MERFISH case).
+``one_marker``
+    Half the panel from pegasus markers, at most one whole-transcriptome marker per lineage,
+    the rest random genes (the unit test's panel).
+``random``
+    400 random genes (no goal: a panel without lineage markers cannot be annotated).
+
+Printed per panel and method: macro-F1 over the six author lineages (``unassigned`` counts
+as wrong), recall and precision per lineage, the unassigned share, and the ratio of the
+current method to the baseline; then one line per goal panel:
+``target panel_macro_f1_<name>: VALUE (goal 0.8) PASS|FAIL`` (the mean over seeds; the
+lowest seed is printed above it).
+"""
+
+import argparse
+import json
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+
+import anndata as ad  # noqa: E402
+import scanpy as sc  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from sklearn.metrics import f1_score, precision_recall_fscore_support  # noqa: E402
+from tmesig import annotate as an  # noqa: E402
+from tmesig import cluster, paths, qc  # noqa: E402
+from tmesig.constants import UNASSIGNED  # noqa: E402
+from tmesig.input_mode import store_input_mode  # noqa: E402
+from tmesig.signatures import load_library  # noqa: E402
+
+QIAN_MAP = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["annotate"][
+    "label_mapping"
+]
+PANEL_SIZE = 400
+GOAL = 0.8
+GOAL_PANELS = ("designed", "designed_sparse", "krt8_only", "merfish_like", "one_marker")
+#: Epithelial gene families removed from the KRT8-only panels (besides the marker lists).
+EPITHELIAL_FAMILY = re.compile(
+    r"^(KRT\d+[A-Z]?|EPCAM|CDH1|CLDN\d+|MUC\d+[A-Z]?|ELF3|ESRP\d|SPINT\d|CEACAM\d+|"
+    r"TACSTD2|SFTP[A-D]\d?|NAPSA|SCGB\w+|PAX8|WFDC2|MSLN|CRB3|GRHL\d|OVOL\d|ST14|PRSS8)$"
+)
+
+
+def find(data_dir: Path | None, shipped: Path) -> Path:
+    """``data_dir / shipped.name`` when given and present, else the shipped file."""
+    if data_dir is not None and (data_dir / shipped.name).is_file():
+        return data_dir / shipped.name
+    return shipped
+
+
+def pegasus_markers(per_type: int) -> list[str]:
+    """The first ``per_type`` positive markers of every pegasus cell type (file order)."""
+    out: list[str] = []
+
+    def walk(types: list[dict]) -> None:
+        for ct in types:
+            genes = [g[:-1] for b in ct["markers"] for g in b["genes"] if g.endswith("+")]
+            out.extend(genes[:per_type])
+            walk(ct.get("subtypes", {}).get("cell_types", []))
+
+    for name in ("human_immune_cell_markers.json", "human_lung_cell_markers.json"):
+        walk(json.loads((paths.MARKERS_DIR / name).read_text())["cell_types"])
+    return list(dict.fromkeys(out))
+
+
+def de_genes(adata: ad.AnnData, labels: pd.Series, *, top: int, counts: bool) -> list[str]:
+    """Top ``top`` up-regulated genes (Wilcoxon) per label of another dataset."""
+    a = adata.copy()
+    if counts:
+        sc.pp.normalize_total(a, target_sum=1e4)
+        sc.pp.log1p(a)
+    else:
+        a.X = np.log1p(a.X / 10.0)
+    a.obs["label"] = pd.Categorical(labels.astype(str))
+    sc.tl.rank_genes_groups(a, "label", method="wilcoxon")
+    names = pd.DataFrame(a.uns["rank_genes_groups"]["names"])
+    return list(dict.fromkeys(names.head(top).to_numpy().T.ravel().tolist()))
+
+
+def other_datasets_de(data_dir: Path | None) -> list[str]:
+    """DE genes of Tirosh 2016 (malignant / oligodendrocyte / microglia) and Wu 2020."""
+    tirosh = ad.read_h5ad(find(data_dir, paths.TIROSH2016))
+    label = (
+        tirosh.obs["cell_type"].astype(str).str.replace(r"^malignant_.*", "malignant", regex=True)
+    )
+    wu = ad.read_h5ad(find(data_dir, paths.WU2020_TCELLS))
+    wu.var_names_make_unique()
+    prefix = wu.obs["cluster_orig"].astype(str).str.split(".").str[0]
+    keep = prefix.isin(["4", "8"]).to_numpy()
+    return de_genes(tirosh, label, top=15, counts=False) + de_genes(
+        wu[keep].copy(), prefix[keep], top=15, counts=True
+    )
+
+
+def hallmark_genes() -> list[str]:
+    genes: list[str] = []
+    for line in paths.HALLMARK_GMT.read_text().splitlines():
+        genes.extend(line.split("\t")[2:])
+    return sorted(set(genes))
+
+
+def designed_panel(var: pd.Index, de: list[str], seed: int) -> list[str]:
+    """Pegasus markers + other-dataset DE genes + library genes, filled with Hallmark genes."""
+    rng = np.random.default_rng(seed)
+    library = [g for gs in load_library() for g in gs.genes]
+    core = [g for g in dict.fromkeys([*pegasus_markers(4), *de, *library]) if g in var]
+    if len(core) > PANEL_SIZE:
+        core = sorted(rng.choice(core, PANEL_SIZE, replace=False))
+    fill = sorted(set(hallmark_genes()) & set(var) - set(core))
+    n_fill = max(PANEL_SIZE - len(core), 0)
+    return sorted([*core, *rng.choice(fill, n_fill, replace=False)])
+
+
+def epithelial_genes() -> set[str]:
+    """Every epithelial gene of the marker resources (and pegasus epithelial types)."""
+    out = set(an.load_markers(an.PANEL_MARKERS)["epithelial"])
+    out |= set(an.load_markers()["epithelial"])
+    return out
+
+
+def krt8_only(panel: list[str], var: pd.Index) -> list[str]:
+    """``panel`` without epithelial markers, with KRT8 (when measured) as the only one."""
+    epi = epithelial_genes()
+    kept = [g for g in panel if not (g in epi or EPITHELIAL_FAMILY.match(g))]
+    return sorted([*kept, "KRT8"] if "KRT8" in var else kept)
+
+
+def one_marker_panel(var: pd.Index, seed: int) -> list[str]:
+    """The unit test's panel: half pegasus markers, one core marker per lineage, rest random."""
+    rng = np.random.default_rng(seed)
+    core = an.load_markers()
+    pegasus = set(pegasus_markers(1000))
+    allcore = {g for genes in core.values() for g in genes}
+    vs = set(var)
+    keep = {rng.choice(sorted(set(g) & vs)) for g in core.values() if set(g) & vs}
+    pool = sorted((pegasus & vs) - allcore)
+    genes = list(rng.choice(pool, PANEL_SIZE // 2 - len(keep), replace=False)) + sorted(keep)
+    rest = sorted(vs - set(genes) - allcore)
+    return sorted(genes + list(rng.choice(rest, PANEL_SIZE - len(genes), replace=False)))
+
+
+def thin(counts: sp.csr_matrix, *, median_genes: float, seed: int) -> sp.csr_matrix:
+    """Binomial thinning of counts to a median of ``median_genes`` genes detected per cell."""
+    counts = sp.csr_matrix(counts)
+    lo, hi = 0.0, 1.0
+    for _ in range(20):
+        p = (lo + hi) / 2
+        out = counts.copy()
+        out.data = np.random.default_rng(seed).binomial(out.data.astype(np.int64), p)
+        out.eliminate_zeros()
+        if np.median(np.diff(out.indptr)) < median_genes:
+            lo = p
+        else:
+            hi = p
+    out.data = out.data.astype(np.float32)
+    return out
+
+
+def prepare(demo: ad.AnnData, panel: list[str], *, depth: float | None, seed: int) -> ad.AnnData:
+    """Panel subset -> counts (thinned) -> panel QC -> clustering, as the pipeline does."""
+    a = demo[:, panel].copy()
+    counts = sp.csr_matrix(a.X, dtype=np.float32)
+    if depth is not None:
+        counts = thin(counts, median_genes=depth, seed=seed)
+    a.X = counts.copy()
+    a.layers["counts"] = counts
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kept, _, _ = qc.run_qc(a, options=qc.QcOptions(input_mode="panel", seed=0))
+        store_input_mode(kept, "panel")
+        cluster.cluster(kept, seed=0)
+    return kept
+
+
+def baseline(adata: ad.AnnData) -> pd.Series:
+    """The previous release: expressed panel candidates, then the whole-transcriptome caller."""
+    cand = an.load_markers(an.PANEL_MARKERS)
+    markers = {k: v for k, v in an.expressed_markers(adata, cand).items() if v}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cells, _ = an.annotate(adata, markers)
+    return cells["compartment"]
+
+
+def current(adata: ad.AnnData) -> pd.Series:
+    """:func:`tmesig.annotate.annotate_panel` with the panel candidates."""
+    cand = an.load_markers(an.PANEL_MARKERS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cells, _, _ = an.annotate_panel(adata, cand)
+    return cells["compartment"]
+
+
+METHODS = {"baseline": baseline, "current": current}
+
+
+def score(truth: pd.Series, calls: pd.Series) -> dict:
+    labels = sorted(set(truth))
+    p, r, _, _ = precision_recall_fscore_support(truth, calls, labels=labels, zero_division=0)
+    out = {"macro_f1": f1_score(truth, calls, labels=labels, average="macro", zero_division=0)}
+    out["unassigned"] = float((calls == UNASSIGNED).mean())
+    out |= {f"recall_{lab}": v for lab, v in zip(labels, r, strict=True)}
+    out |= {f"precision_{lab}": v for lab, v in zip(labels, p, strict=True)}
+    return out
+
+
+def panels(demo: ad.AnnData, data_dir: Path | None, seed: int) -> dict:
+    """Panel name -> (genes, thinning depth or None)."""
+    var = pd.Index(demo.var_names)
+    designed = designed_panel(var, other_datasets_de(data_dir), seed)
+    rng = np.random.default_rng(seed)
+    return {
+        "designed": (designed, None),
+        "designed_sparse": (designed, 50.0),
+        "krt8_only": (krt8_only(designed, var), None),
+        "merfish_like": (krt8_only(designed, var), 40.0),
+        "one_marker": (one_marker_panel(var, seed + 3), None),
+        "random": (sorted(rng.choice(var, PANEL_SIZE, replace=False)), None),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data-dir", type=Path, default=None)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("--only", nargs="*", default=None, help="panel names to run")
+    ap.add_argument("--cache", type=Path, default=None, help="reuse clustered panels here")
+    args = ap.parse_args(argv)
+    demo = ad.read_h5ad(find(args.data_dir, paths.DEMO_H5AD))
+    rows = []
+    for seed in args.seeds:
+        for name, (genes, depth) in panels(demo, args.data_dir, seed).items():
+            if args.only and name not in args.only:
+                continue
+            t0 = time.perf_counter()
+            cached = args.cache / f"{name}_{seed}.h5ad" if args.cache else None
+            if cached is not None and cached.is_file():
+                kept = ad.read_h5ad(cached)
+            else:
+                kept = prepare(demo, genes, depth=depth, seed=seed)
+                if cached is not None:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    kept.write_h5ad(cached)
+            truth = kept.obs["cell_type"].astype(str).map(QIAN_MAP)
+            n_det = np.median(np.diff(sp.csr_matrix(kept.layers["counts"]).indptr))
+            for method, fn in METHODS.items():
+                calls = fn(kept)
+                rows.append(
+                    {"panel": name, "seed": seed, "method": method, "genes": len(genes),
+                     "median_genes_per_cell": n_det, "cells": kept.n_obs}
+                    | score(truth, calls)
+                )  # fmt: skip
+            print(f"{name} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+    return report(pd.DataFrame(rows))
+
+
+def report(res: pd.DataFrame) -> int:
+    pd.set_option("display.width", 200)
+    metric_cols = [c for c in res.columns if c.startswith(("recall_", "precision_"))]
+    mean = res.groupby(["panel", "method"], sort=False).mean(numeric_only=True)
+    print("\n== macro-F1 and unassigned share per panel (mean over seeds) ==")
+    print(mean[["genes", "median_genes_per_cell", "macro_f1", "unassigned"]].round(3).to_string())
+    print("\n== per-lineage recall / precision (mean over seeds) ==")
+    print(mean[metric_cols].round(2).T.to_string())
+    wide = res.pivot_table(index=["panel", "seed"], columns="method", values="macro_f1")
+    print("\n== macro-F1 per seed, current / baseline ==")
+    wide["ratio"] = wide["current"] / wide["baseline"].replace(0, np.nan)
+    print(wide.round(3).to_string())
+    print()
+    fails = 0
+    for name in dict.fromkeys(res["panel"]):
+        value = mean.loc[(name, "current"), "macro_f1"]
+        low = wide.loc[name, "current"].min()
+        print(f"panel {name}: macro-F1 lowest over seeds {low:.3f}")
+        if name in GOAL_PANELS:
+            ok = value >= GOAL
+            fails += not ok
+            verdict = "PASS" if ok else "FAIL"
+            print(f"target panel_macro_f1_{name}: {value:.3f} (goal {GOAL}) {verdict}")
+        else:
+            print(f"target panel_macro_f1_{name}: {value:.3f} (no goal)")
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""Lineage calls on a targeted panel: cluster-level marker contrasts, top-k per lineage.
+
+On a panel (a few hundred genes, tens of genes detected per cell) per-cell marker scores
+are mostly zeros, so the whole-transcriptome caller (:func:`tmesig.annotate.annotate`,
+which needs the cells of a cluster to agree one by one) leaves most clusters unassigned.
+Here the call is made on each cluster as a whole:
+
+* for every marker ``g`` on the panel and cluster ``c``, the *contrast*
+  ``e[c, g] = f_c(g) - f_rest(g)``: the fraction of the cluster's cells in which ``g`` is
+  detected minus that fraction among all other cells (in ``[-1, 1]``; independent of the
+  depth of the panel up to the detection rate, and of how abundant the lineage is);
+* a marker is *used* when some cluster detects it at least ``min_contrast`` more often than
+  the rest of the cells (a candidate no cluster singles out cannot mark a lineage here);
+* the score of lineage ``L`` in cluster ``c`` is the mean of the ``top_k`` largest positive
+  contrasts among ``L``'s used markers (all of them when it has fewer): a lineage is judged
+  by its best markers on the panel, so lineages with many candidates and lineages with one
+  or two (e.g. a panel whose only epithelial marker is KRT8) are on the same scale, and
+  markers of the lineage that this tissue does not express do not dilute the score;
+* ``top`` / ``second`` are the best two lineages, ``margin = (S_top - S_second) / S_top``;
+  ``agreement`` is the fraction of the cluster's cells *with any marker detected* whose own
+  best lineage is ``top`` (per cell, a lineage scores the mean of its ``top_k`` largest
+  marker values ``min(x / q_g, 1)``, ``q_g`` the 0.9 quantile of the gene's non-zero
+  values); ``confidence = sqrt(agreement * margin)``. A cluster is ``unassigned`` when
+  ``S_top < min_score``, ``margin < min_margin`` or ``confidence < min_confidence``;
+* a cluster left unassigned although two lineages score at least ``min_score`` in it (on a
+  sparse panel, e.g. T and B cells clustered together) is sub-clustered once
+  (:func:`tmesig.annotate._panel_refine.refine_mixed`) and every cluster is called again;
+  its cells then carry the sub-cluster's label (``<cluster>.<k>``).
+
+Per cell: ``cell_compartment`` / ``cell_confidence`` as in :func:`tmesig.annotate.annotate`
+(``unassigned`` for a cell with no marker detected). Deterministic; ties follow
+:data:`tmesig.constants.LINEAGES`.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from tmesig.constants import LINEAGES, UNASSIGNED
+from tmesig.margins import best_two, relative_margin
+
+from ._panel_refine import refine_mixed
+
+__all__ = ["PanelOptions", "annotate_panel", "cluster_contrast"]
+
+
+@dataclass(frozen=True)
+class PanelOptions:
+    """Thresholds of :func:`annotate_panel`.
+
+    Attributes
+    ----------
+    top_k
+        A lineage's cluster score is the mean of its ``top_k`` best marker contrasts.
+    min_contrast
+        A marker is used when one cluster detects it this much more often than the rest.
+    min_score
+        Clusters whose best lineage score is below this are unassigned.
+    min_margin
+        Clusters whose relative margin is below this are unassigned.
+    min_confidence
+        Clusters whose ``sqrt(agreement * margin)`` is below this are unassigned.
+    shrink
+        Weight of each of the ``top_k`` places a lineage with fewer used markers cannot
+        fill (0: its score is the mean of the markers it has; 1: missing markers count 0).
+    refine
+        Sub-cluster each mixed cluster once (:func:`refine_mixed`) and call again.
+    seed
+        Random state of the sub-clustering.
+
+    Raises
+    ------
+    ValueError
+        If ``top_k < 1`` or a threshold is outside ``[0, 1]``.
+    """
+
+    top_k: int = 3
+    min_contrast: float = 0.1
+    min_score: float = 0.1
+    min_margin: float = 0.3
+    min_confidence: float = 0.5
+    shrink: float = 0.0
+    refine: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            msg = f"top_k must be at least 1, got {self.top_k}."
+            raise ValueError(msg)
+        for name in ("min_contrast", "min_score", "min_margin", "min_confidence", "shrink"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                msg = f"{name} must be in [0, 1], got {value}."
+                raise ValueError(msg)
+
+
+def cluster_contrast(
+    adata: ad.AnnData, genes: Sequence[str], *, cluster_key: str = "leiden"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Detection fraction per cluster and its contrast with the other cells.
+
+    Parameters
+    ----------
+    adata
+        Cells x genes (``X``: zero where a gene is not detected), clusters in
+        ``obs[cluster_key]``.
+    genes
+        Genes of ``adata`` to tabulate.
+    cluster_key
+        ``obs`` column with the clusters.
+
+    Returns
+    -------
+    fraction, contrast : pandas.DataFrame
+        Clusters (category order if categorical, else sorted) x genes: the fraction of the
+        cluster's cells detecting the gene, and that fraction minus the fraction among all
+        other cells (``0`` when there are no other cells).
+    """
+    return _contrast(adata, adata.obs[cluster_key], genes)
+
+
+def _contrast(
+    adata: ad.AnnData, labels: pd.Series, genes: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`cluster_contrast` for the cluster labels ``labels`` (one per cell)."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        categories = [c for c in labels.cat.categories if (labels == c).any()]
+    else:
+        categories = sorted(labels.unique(), key=lambda x: (str(type(x)), x))
+    codes = pd.Categorical(labels, categories=categories).codes
+    var = pd.Index(adata.var_names)
+    detected = sp.csr_matrix(adata.X[:, var.get_indexer(list(genes))])
+    detected.eliminate_zeros()
+    detected.data = np.ones_like(detected.data, dtype=np.float64)
+    n_clusters, n_cells = len(categories), len(codes)
+    indicator = sp.csr_matrix(
+        (np.ones(n_cells), (codes, np.arange(n_cells))), shape=(n_clusters, n_cells)
+    )
+    per_cluster = np.asarray((indicator @ detected).todense()).reshape(n_clusters, len(genes))
+    sizes = np.bincount(codes, minlength=n_clusters).astype(float)[:, None]
+    fraction = per_cluster / sizes
+    rest = n_cells - sizes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rest_fraction = np.where(rest > 0, (per_cluster.sum(axis=0) - per_cluster) / rest, 0.0)
+    contrast = np.where(rest > 0, fraction - rest_fraction, 0.0)
+    index = pd.Index(categories, dtype=object, name="cluster")
+    return (
+        pd.DataFrame(fraction, index=index, columns=list(genes)),
+        pd.DataFrame(contrast, index=index, columns=list(genes)),
+    )
+
+
+def _lineage_scores(
+    contrast: pd.DataFrame, used: Mapping[str, list[str]], top_k: int, shrink: float
+) -> pd.DataFrame:
+    """Clusters x lineages: sum of the ``top_k`` largest positive contrasts over
+    ``k + (top_k - k) * shrink`` (``k`` markers available, at most ``top_k``; NaN: unused)."""
+    out = pd.DataFrame(np.nan, index=contrast.index, columns=list(used), dtype=float)
+    for lin, genes in used.items():
+        if not genes:
+            continue
+        values = np.clip(contrast[genes].to_numpy(), 0.0, None)
+        k = min(top_k, len(genes))
+        top = -np.sort(-values, axis=1)[:, :k]
+        out[lin] = top.sum(axis=1) / (k + (top_k - k) * shrink)
+    return out
+
+
+def annotate_panel(
+    adata: ad.AnnData,
+    candidates: Mapping[str, Sequence[str]],
+    *,
+    cluster_key: str = "leiden",
+    options: PanelOptions | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+    """Lineage per cluster and cell on a targeted panel (see the module docstring).
+
+    Parameters
+    ----------
+    adata
+        Cells x panel genes, log-normalised expression in ``X``, clusters in
+        ``obs[cluster_key]``.
+    candidates
+        Lineage -> candidate markers (e.g. :data:`tmesig.annotate.PANEL_MARKERS`); genes
+        the panel does not measure are ignored.
+    cluster_key
+        ``obs`` column with the clusters.
+    options
+        Thresholds (default :class:`PanelOptions()`).
+
+    Returns
+    -------
+    cells : pandas.DataFrame
+        The columns of :func:`tmesig.annotate.annotate`'s cell table.
+    clusters : pandas.DataFrame
+        The columns of :func:`tmesig.annotate.annotate`'s cluster table; ``score_<lineage>``
+        is the lineage's cluster score (mean of its ``top_k`` best contrasts).
+    used : dict[str, list[str]]
+        Lineage -> the markers used (in :data:`tmesig.constants.LINEAGES` order, possibly
+        empty); also in ``cells.attrs["markers_used"]``.
+    """
+    opts = PanelOptions() if options is None else options
+    var = set(adata.var_names)
+    lineages = [lin for lin in LINEAGES if lin in candidates]
+    measured = {lin: [g for g in dict.fromkeys(candidates[lin]) if g in var] for lin in lineages}
+    labels = adata.obs[cluster_key]
+    cells, clusters, used = _annotate_once(adata, labels, measured, opts)
+    if opts.refine:
+        refined = refine_mixed(adata, labels, clusters, min_score=opts.min_score, seed=opts.seed)
+        if refined is not None:
+            cells, clusters, used = _annotate_once(adata, refined, measured, opts)
+    attrs = {"markers_used": used, "panel_options": opts.__dict__.copy()}
+    cells.attrs.update(attrs)
+    clusters.attrs.update(attrs)
+    return cells, clusters, used
+
+
+def _annotate_once(
+    adata: ad.AnnData,
+    labels: pd.Series,
+    measured: Mapping[str, list[str]],
+    opts: PanelOptions,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+    """One pass of :func:`annotate_panel` over the clusters ``labels``."""
+    lineages = list(measured)
+    genes = list(dict.fromkeys(g for v in measured.values() for g in v))
+    _, contrast = _contrast(adata, labels, genes)
+    best = contrast.max(axis=0) if len(contrast) > 1 else contrast.iloc[0] * 0.0
+    used = {lin: [g for g in v if best[g] >= opts.min_contrast] for lin, v in measured.items()}
+    scores = _lineage_scores(contrast, used, opts.top_k, opts.shrink)
+    comps = np.array(lineages, dtype=object)
+    cell_scores = _cell_scores(adata, used, lineages, opts.top_k)
+    c_idx, c_best, _, c_second = best_two(cell_scores)
+    has = (c_idx >= 0) & (c_best > 0)
+    cell_comp = np.where(has, comps[np.maximum(c_idx, 0)], UNASSIGNED)
+    cell_conf = np.where(has, relative_margin(c_best, c_second), 0.0)
+    codes = pd.Categorical(labels, categories=list(scores.index)).codes
+    calls = _cluster_calls(scores.to_numpy(), comps, codes, cell_comp, has, opts)
+    score_cols = [f"score_{lin}" for lin in lineages]
+    clusters = pd.DataFrame({"cluster": pd.Series(list(scores.index), dtype=object), **calls})
+    clusters[score_cols] = scores.to_numpy()
+    cells = pd.DataFrame(
+        {
+            "cluster": labels.to_numpy(),
+            "compartment": calls["compartment"][codes],
+            "confidence": calls["confidence"][codes],
+            "cell_compartment": cell_comp,
+            "cell_confidence": cell_conf,
+        },
+        index=adata.obs_names.copy(),
+    )
+    cells[score_cols] = cell_scores
+    return cells, clusters, used
+
+
+def _cluster_calls(
+    scores: np.ndarray,
+    comps: np.ndarray,
+    codes: np.ndarray,
+    cell_comp: np.ndarray,
+    has: np.ndarray,
+    opts: PanelOptions,
+) -> dict[str, np.ndarray]:
+    """Per cluster: cells, call, confidence, top / second, margin and agreement."""
+    n_clusters = scores.shape[0]
+    k_idx, k_best, s_idx, k_second = best_two(scores)
+    top = np.where((k_idx >= 0) & (k_best > 0), comps[np.maximum(k_idx, 0)], UNASSIGNED)
+    second = np.where((s_idx >= 0) & (k_second > 0), comps[np.maximum(s_idx, 0)], UNASSIGNED)
+    margin = relative_margin(k_best, k_second)
+    n_evidence = np.bincount(codes, weights=has.astype(float), minlength=n_clusters)
+    agrees = (cell_comp == top[codes]) & has
+    agree = np.bincount(codes, weights=agrees.astype(float), minlength=n_clusters)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        agreement = np.where(n_evidence > 0, agree / n_evidence, 0.0)
+    confidence = np.sqrt(agreement * margin)
+    ok = (
+        (top != UNASSIGNED)
+        & (k_best >= opts.min_score)
+        & (margin >= opts.min_margin)
+        & (confidence >= opts.min_confidence)
+    )
+    return {
+        "n_cells": np.bincount(codes, minlength=n_clusters),
+        "compartment": np.where(ok, top, UNASSIGNED),
+        "confidence": confidence,
+        "top": top,
+        "second": second,
+        "margin": margin,
+        "agreement": agreement,
+    }
+
+
+def _cell_scores(
+    adata: ad.AnnData, used: Mapping[str, list[str]], lineages: list[str], top_k: int
+) -> np.ndarray:
+    """Cells x lineages: mean of the ``top_k`` largest scaled marker values (NaN: none used).
+
+    A marker's value in a cell is ``min(x / q, 1)``, ``q`` the 0.9 quantile of its non-zero
+    values (as in :func:`tmesig.annotate.marker_scores`); a lineage is judged by its best
+    markers in the cell, as clusters are.
+    """
+    out = np.full((adata.n_obs, len(lineages)), np.nan)
+    genes = list(dict.fromkeys(g for lin in lineages for g in used[lin]))
+    if not genes:
+        return out
+    x = adata.X[:, pd.Index(adata.var_names).get_indexer(genes)]
+    x = x.toarray() if sp.issparse(x) else np.asarray(x, dtype=float)
+    x = np.clip(x, 0.0, None)
+    q = np.array([np.quantile(c[c > 0], 0.9) if (c > 0).any() else 1.0 for c in x.T])
+    scaled = np.minimum(x / q, 1.0)
+    col = {g: j for j, g in enumerate(genes)}
+    for j, lin in enumerate(lineages):
+        if used[lin]:
+            values = scaled[:, [col[g] for g in used[lin]]]
+            k = min(top_k, values.shape[1])
+            out[:, j] = -np.sort(-values, axis=1)[:, :k].mean(axis=1)
+    return out
