@@ -124,7 +124,7 @@ def test_annotate_stage_missing_label_col_is_input_error(clustered, tmp_path):
 
 def test_annotate_stage_panel_mode_writes_markers_found(clustered, tmp_path):
     """Panel mode: markers from the panel candidates a cluster expresses; the table counts them."""
-    from tmesig.annotate import PANEL_MARKERS, expressed_markers
+    from tmesig.annotate import PANEL_MARKERS, annotate_panel
     from tmesig.input_mode import store_input_mode
 
     adata = ad.read_h5ad(clustered)
@@ -138,12 +138,12 @@ def test_annotate_stage_panel_mode_writes_markers_found(clustered, tmp_path):
     cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
     assert (found["input_mode"] == "panel").all() and (cells["input_mode"] == "panel").all()
     candidates = load_markers(PANEL_MARKERS)
-    used = expressed_markers(adata, candidates)
+    _, _, used = annotate_panel(adata, candidates)
     for lin, genes in candidates.items():
         assert found.loc[lin, "markers_listed"] == len(genes)
         assert found.loc[lin, "markers_measured"] == sum(g in adata.var_names for g in genes)
-        # used: expressed by a cluster (25%) and detected, as the scores report them
-        assert set(str(found.loc[lin, "genes"]).split(",")) - {"nan"} <= set(used[lin])
+        # used: the markers a cluster singles out, as annotate_panel reports them
+        assert set(str(found.loc[lin, "genes"]).split(",")) - {"nan"} == set(used[lin])
     assert (found["cells_called"].sum() + (cells["compartment"] == "unassigned").sum()) == len(
         cells
     )

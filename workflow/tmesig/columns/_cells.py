@@ -143,7 +143,12 @@ PATTERNS = {
     "annotation": (_SCORE_COMPARTMENT,),
     "annotation_lineages": (_SCORE_COMPARTMENT,),
     "annotation_clusters": (
-        ("score_", "mean marker score of that compartment over the cluster's cells"),
+        (
+            "score_",
+            "mean marker score of that compartment over the cluster's cells (panel input: the "
+            "lineage's cluster score, the mean of its 3 best marker-detection contrasts with "
+            "the other cells)",
+        ),
     ),
     "annotation_subsets": (_SCORE_SUBSET, _AXIS),
     "annotation_subclusters": (
@@ -158,9 +163,11 @@ ANNOTATION_MARKERS = {
     "lineage": "lineage (tmesig.constants.LINEAGES)",
     "markers_listed": "candidate markers of the lineage in the marker file",
     "markers_measured": "candidate markers present in the matrix",
-    "markers_used": "markers the lineage score used (measured and expressed)",
+    "markers_used": "markers the lineage score used (measured and expressed; on a panel: "
+    "singled out by a cluster)",
     "genes": "the markers used, comma-separated",
     "cells_called": "cells called this lineage",
-    "callable": "whether enough markers were found to call the lineage",
+    "callable": "whether enough markers were found to call the lineage (panel: one marker "
+    "suffices)",
     "note": "why the lineage cannot be called and what to do (empty when it can)",
 }
