@@ -83,3 +83,18 @@ def planted_counts(
 @pytest.fixture
 def planted() -> ad.AnnData:
     return planted_counts()
+
+
+@pytest.fixture(scope="session")
+def mini_run(tmp_path_factory):
+    """The small end-to-end run that tests/e2e/test_workflow.py, test_report_browser.py and
+    test_slurm.py share: 500 demo cells, a local CellTypist model, a fresh HOME (nothing may be
+    written to ~). Returns ``(workdir, data file, terminal output)``."""
+    from test_workflow import _setup, _snakemake  # tests/e2e is on sys.path for its tests
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    data = _setup(tmp, celltypist=True)
+    (tmp / "home").mkdir()
+    res = _snakemake(tmp, "--cores", "2", home=tmp / "home")
+    assert res.returncode == 0, res.stderr[-4000:]
+    return tmp, data, res.stdout + res.stderr

@@ -16,6 +16,7 @@ import pytest
 import scipy.sparse as sp
 import yaml
 from conftest import DEMO
+from sklearn.metrics import f1_score
 from tmesig import annotate, signatures
 from tmesig.workflow_paths import WorkflowPaths
 
@@ -163,7 +164,19 @@ def test_panel_input_runs_and_says_so(panel_run):
     mapping = yaml.safe_load(open(DEMO.parents[2] / "config" / "config.yaml"))["annotate"][
         "label_mapping"
     ]
-    # most calls agree with the authors' labels
-    assert (ann.loc[called, "compartment"] == author[called].map(mapping)).mean() > 0.85
-    log = (tmp / PATHS.log("annotate").format(dataset="mini")).read_text()
-    assert "cannot be called" in log  # mast and neutrophil markers are not on this panel
+    # the issue's goal, macro-F1 >= 0.8 against the authors' labels (unassigned counts as a
+    # miss), and most calls agree with them
+    truth = author.map(mapping).reindex(ann.index)
+    macro = f1_score(truth, ann["compartment"], labels=sorted(set(truth)), average="macro")
+    assert macro >= 0.8, macro
+    assert (ann.loc[called, "compartment"] == truth[called]).mean() >= 0.8
+    # mast and neutrophil have one marker each on this panel: scored, said to be absent; a
+    # lineage called from fewer than 3 markers is pointed to the sheet's label_col
+    found = pd.read_csv(_out(tmp, "annotation_markers"), sep="\t", index_col=0)
+    for lineage in ("mast", "neutrophil"):
+        assert (
+            found.loc[lineage, "markers_measured"] <= 1 and found.loc[lineage, "cells_called"] == 0
+        )
+        assert "no cluster called" in found.loc[lineage, "note"]
+    few = found[(found["markers_used"] < 3) & (found["cells_called"] > 0)]
+    assert few["note"].str.contains("label_col").all()

@@ -16,7 +16,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from test_workflow import PATHS, _setup, _snakemake
+from test_workflow import PATHS, _snakemake
 from tmesig import columns, tables
 from tmesig.workflow_paths import WorkflowPaths
 
@@ -51,12 +51,9 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("browser")
-    _setup(tmp)
-    res = _snakemake(tmp, "--cores", "2")
-    assert res.returncode == 0, res.stderr[-4000:]
-    return tmp, res.stdout + res.stderr
+def run(mini_run):
+    """The shared small run (tests/conftest.py ``mini_run``): workdir and terminal output."""
+    return mini_run[0], mini_run[2]
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +152,9 @@ def test_every_column_of_every_table_has_a_definition(run):
     assert checked == len(columns.TABLES) - 2
     comps = pd.read_csv(tmp / PATHS.compartments.format(dataset="mini"), sep="\t", nrows=1)
     scores = pd.read_parquet(tmp / PATHS.scores.format(dataset="mini"))
-    assert set(comps.columns) - {"compartment", "sample", "n_cells"} == set(scores.columns)
+    assert set(comps.columns) - {"level", "compartment", "parent", "sample", "n_cells"} == set(
+        scores.columns
+    )
 
 
 def test_table_pages_render_their_rows_offline(run, report, browser, tmp_path):

@@ -1,25 +1,24 @@
 """End-to-end on a real SLURM cluster: the default pipeline through the SLURM executor plugin.
 
 A single-node cluster (Debian's munge, slurmctld and slurmd; ``slurm_cluster.py``) is started
-for this module and stopped after it. The same small dataset is run locally (``--cores 2``)
-and through ``workflow/profiles/slurm`` with ``--slurm-no-account --slurm-status-command
-squeue``; every table must be identical and the cluster must have run the non-local rules
-as jobs. ``.ci/run`` installs the packages and sets ``TMESIG_REQUIRE_SLURM=1``, so there the
-test fails instead of skipping when the cluster cannot start.
+for this module and stopped after it. The dataset of the shared local run (``--cores 2``,
+tests/conftest.py ``mini_run``) is run again through ``workflow/profiles/slurm`` with
+``--slurm-no-account --slurm-status-command squeue``; every table must be identical and the
+cluster must have run the non-local rules as jobs. ``.ci/run`` installs the packages and sets
+``TMESIG_REQUIRE_SLURM=1``, so there the test fails instead of skipping when the cluster
+cannot start.
 """
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import anndata as ad
-import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from conftest import DEMO, REPO
+from conftest import REPO
 from slurm_cluster import missing_programs, single_node_cluster
 
 pytestmark = pytest.mark.slow
@@ -38,38 +37,18 @@ _LOCAL = {
 }
 
 
-def _dataset(tmp: Path) -> None:
-    a = ad.read_h5ad(DEMO)
-    rng = np.random.default_rng(1)
-    keep = np.concatenate(
-        [
-            rng.choice(np.flatnonzero(a.obs["sample"] == s), 100, replace=False)
-            for s in a.obs["sample"].cat.categories
-        ]
-    )
-    a[np.sort(keep)].copy().write_h5ad(tmp / "tumour.h5ad")
-    sheet = {"dataset": ["slurmmini"], "path": [str(tmp / "tumour.h5ad")], "sha256": [""]}
-    sheet |= {"sample_col": ["sample"], "label_col": ["cell_type"]}
-    pd.DataFrame(sheet).to_csv(tmp / "samples.tsv", sep="\t", index=False)
-    cfg = {
-        "samples": str(tmp / "samples.tsv"),
-        "cluster": {"n_pcs": 20},
-        "enrichment": {"permutation_num": 100},
-        "flag": {"n_null": 200},
-    }
-    (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
-
-
-def _snakemake(tmp: Path, workdir: Path, profile: str, *args: str, env: dict) -> None:
+def _snakemake(workdir: Path, *args: str, env: dict) -> None:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
-    cmd += ["--directory", str(workdir), "--configfile", str(tmp / "config.yaml")]
-    cmd += ["--workflow-profile", str(REPO / "workflow" / "profiles" / profile), *args]
+    cmd += ["--directory", str(workdir), "--configfile", str(workdir / "config.yaml")]
+    cmd += ["--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"), *args]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
-    assert res.returncode == 0, f"{profile} run failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}"
+    assert res.returncode == 0, f"SLURM run failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(mini_run, tmp_path_factory):
+    """The shared local run (tests/conftest.py ``mini_run``, ``--cores 2``) and the same
+    dataset, sheet, config and CellTypist model run again through the SLURM profile."""
     missing = missing_programs()
     if os.geteuid() != 0 or missing:
         need = ", ".join(missing) or "root"
@@ -77,16 +56,13 @@ def runs(tmp_path_factory):
         if _REQUIRED:
             pytest.fail(f"TMESIG_REQUIRE_SLURM=1 but the test cluster cannot start: {why}")
         pytest.skip(why)
-    tmp = tmp_path_factory.mktemp("slurm")
-    _dataset(tmp)
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    local, remote = tmp / "local", tmp / "cluster"
+    local = mini_run[0]
+    remote = tmp_path_factory.mktemp("slurm")
+    for name in ("config.yaml", "samples.tsv", "qian_model.pkl"):
+        shutil.copy(local / name, remote / name)
     with single_node_cluster() as slurm_env:
-        _snakemake(tmp, local, "default", "--cores", "2", env=env)
         _snakemake(
-            tmp,
             remote,
-            "slurm",
             "--jobs",
             "2",
             "--slurm-no-account",
@@ -126,5 +102,5 @@ def test_tables_equal_a_local_run(runs):
     assert len(tables) >= 15
     for rel in tables:
         assert (remote / rel).read_bytes() == (local / rel).read_bytes(), rel
-    scores = Path("results/slurmmini/scores.parquet")
+    scores = Path("results/mini/scores.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(local / scores), pd.read_parquet(remote / scores))

@@ -37,7 +37,7 @@ def _cohort(path):
         fraction=0.7,
     )
     a = sim.simulate(
-        30_000,
+        20_000,
         n_genes=3_000,
         n_patients=N_PATIENTS,
         programs=(programme, sim.CD8_EXHAUSTED_SHIFT),

@@ -99,13 +99,9 @@ def _setup(tmp: Path, *, sample_col="sample", per_sample=125, celltypist=False) 
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    data = _setup(tmp, celltypist=True)
-    (tmp / "home").mkdir()
-    res = _snakemake(tmp, "--cores", "2", home=tmp / "home")
-    assert res.returncode == 0, res.stderr[-4000:]
-    return tmp, data
+def run(mini_run):
+    """The shared small run (tests/conftest.py ``mini_run``): workdir and data file."""
+    return mini_run[0], mini_run[1]
 
 
 def test_every_named_output_exists(run):
@@ -317,40 +313,6 @@ def test_bad_sheet_fails_cleanly(tmp_path):
     assert str(data) in out and "no_such_column" in out and "sample_col" in out
     assert not any(_mini(tmp_path, "clustered").parent.glob("**/*.*"))
     assert data.read_bytes() == before
-
-
-def test_slurm_executor_plans_every_job(run):
-    """The same workflow through Snakemake's SLURM executor plugin (a dry run: no cluster here)."""
-    tmp, _ = run
-    res = _snakemake(
-        tmp,
-        "-n",
-        "-F",
-        "--workflow-profile",  # Snakemake's job banners, which the default profile quiets
-        "none",
-        "--executor",
-        "slurm",
-        "--jobs",
-        "20",
-        "--default-resources",
-        "slurm_account=lab",
-        "slurm_partition=cpu",
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    out = res.stdout + res.stderr
-    for rule in (
-        "ingest",
-        "qc",
-        "cluster",
-        "annotate",
-        "subsets",
-        "score",
-        "flag",
-        "conditions",
-        "enrichment",
-        "figures",
-    ):
-        assert f"rule {rule}:" in out or f"rule {rule}\n" in out or f" {rule} " in out, rule
 
 
 def test_rule_all_requests_the_target_list(tmp_path):

@@ -91,14 +91,7 @@ def call_malignant(
     # thresholds: cells that defined the baseline are biased towards zero.
     heldout = held_out(ref0, groups, seed=opts.seed)
     pur = purify(adata, ref0, heldout, groups=groups, options=opts)
-    by_lineage = _candidate_mask(lin, candidates, ref0, opts)
-    cells = _Cells(
-        ref=pur.ref,
-        heldout=heldout & pur.ref,
-        candidate=by_lineage | pur.removed,
-        removed=pur.removed,
-        by_lineage=by_lineage,
-    )
+    cells = _cells(pur, heldout, _candidate_mask(lin, candidates, ref0, opts))
     call, note = _call_cells(pur, cells, lin.to_numpy())
     sig = pur.signal
     out = pd.DataFrame(
@@ -152,6 +145,17 @@ def _lineage_series(adata: ad.AnnData, lineage: pd.Series | Sequence[str]) -> pd
         msg = f"lineage has {len(lin)} labels for {adata.n_obs} cells; pass one per cell."
         raise ValueError(msg)
     return lin
+
+
+def _cells(pur: Purified, heldout: np.ndarray, by_lineage: np.ndarray) -> _Cells:
+    """The masks after purification: removed reference cells join the candidates."""
+    return _Cells(
+        ref=pur.ref,
+        heldout=heldout & pur.ref,
+        candidate=by_lineage | pur.removed,
+        removed=pur.removed,
+        by_lineage=by_lineage,
+    )
 
 
 def _candidate_mask(

@@ -99,6 +99,11 @@ ANNOTATION_SUBSETS = {
     "is_reference": "the cell's lineage is a copy-neutral reference for copy-number inference",
     "is_heldout_reference": "reference cell left out of the baseline to calibrate thresholds",
     "cnv_cluster": "cluster of the cell's inferred copy-number profile",
+    "removed_from_reference": "an initial reference cell removed by purification: it carried "
+    "copy-number changes (above both thresholds, or a tumour clone's profile) and got its own "
+    "call",
+    "cnv_clone": "the tumour clone (a CNV cluster deviating more than any normal cell type's "
+    "held-out cells) whose profile the cell shares; empty: none",
     "cnv_score": "mean |inferred copy-number deviation| over genomic windows",
     "cnv_corr": "correlation of the cell's copy-number profile with its CNV cluster's mean",
     "cnv_call": f"{MALIGNANT}, non-malignant or uncertain from cnv_score and cnv_corr "
