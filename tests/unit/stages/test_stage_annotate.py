@@ -147,3 +147,17 @@ def test_annotate_stage_panel_mode_writes_markers_found(clustered, tmp_path):
     assert (found["cells_called"].sum() + (cells["compartment"] == "unassigned").sum()) == len(
         cells
     )
+
+
+def test_agreement_without_a_label_mapping_is_said_not_computed(clustered, tmp_path, caplog):
+    """The demo's author labels (Epithelial, T_cell...) name no tmesig lineage: without
+    annotate.label_mapping no cell can agree, and the log says so instead of 0.000."""
+    caplog.set_level("INFO", logger="tmesig")
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "mapped").mkdir()
+    stage.run(_io(clustered, tmp_path / "bare", label_col="cell_type", label_mapping={}))
+    assert "not computed: none of its labels names a tmesig lineage" in caplog.text
+    caplog.clear()
+    stage.run(_io(clustered, tmp_path / "mapped", label_col="cell_type", label_mapping=QIAN_MAP))
+    line = next(r.getMessage() for r in caplog.records if "agreement with author" in r.getMessage())
+    assert float(line.rsplit(": ", 1)[1]) > 0.8

@@ -34,6 +34,7 @@ from ..annotate import (
     markers_found,
     merge_markers,
 )
+from ..constants import LINEAGES
 from ..input_mode import PANEL, input_mode
 from ._io import StageIO
 
@@ -93,7 +94,7 @@ def run(io: StageIO) -> str:
             dataset=io.input["h5ad"],
         )
         table.to_csv(io.output["agreement"], sep="\t")
-        logger.info("agreement with author labels (%s): %.3f", label_col, fraction)
+        _log_agreement(table, fraction, label_col, p["label_mapping"] or {})
     else:
         ext.note_table(ext.NO_AUTHOR_LABELS).to_csv(io.output["agreement"], sep="\t", index=False)
     if p["celltypist_model"]:
@@ -121,3 +122,18 @@ def run(io: StageIO) -> str:
     clusters.to_csv(io.output["clusters"], sep="\t", index=False, float_format="%.6g")
     counts = cells["compartment"].value_counts()
     return "cells per compartment: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+
+
+def _log_agreement(table, fraction: float, label_col: str, mapping: dict) -> None:
+    """The agreement fraction, or why it means nothing: no author label (after
+    ``annotate.label_mapping``) names a tmesig lineage, so no cell can agree."""
+    labels = {mapping.get(str(c), str(c)) for c in table.columns}
+    if labels & set(LINEAGES):
+        logger.info("agreement with author labels (%s): %.3f", label_col, fraction)
+    else:
+        logger.warning(
+            "agreement with author labels (%s) not computed: none of its labels names a "
+            "tmesig lineage; map them with annotate.label_mapping (label_agreement.tsv has "
+            "the cross-table)",
+            label_col,
+        )
