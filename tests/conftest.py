@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import yaml
+from tmesig import paths
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "resources" / "demo" / "qian2020_ovarian_4k.h5ad"
@@ -98,3 +99,43 @@ def mini_run(tmp_path_factory):
     res = _snakemake(tmp, "--cores", "2", home=tmp / "home")
     assert res.returncode == 0, res.stderr[-4000:]
     return tmp, data, res.stdout + res.stderr
+
+
+#: Cells per group of :func:`planted_cnv` (immune/stromal reference, epithelium, tumour).
+CNV_GROUPS = {"T_NK": 150, "myeloid": 150, "fibroblast": 100, "normal_epi": 80, "tumour": 150}
+
+
+def planted_cnv(seed: int = 0, groups: dict | None = None) -> tuple[ad.AnnData, np.ndarray]:
+    """Immune/stromal reference, normal epithelium, and a tumour clone with a gain of
+    a chr1 block and a loss of a chr3 block (expression x2 / x0.5), Poisson counts,
+    log-normalised; ``groups``: cells per group (default :data:`CNV_GROUPS`). Returns the
+    AnnData (``obs["lineage"]``) and the tumour mask."""
+    rng = np.random.default_rng(seed)
+    table = pd.read_csv(paths.GENE_TABLE, sep="\t")
+    table = table[
+        (table["biotype"] == "protein_coding")
+        & table["chrom"].isin([f"chr{i}" for i in range(1, 7)])
+    ]
+    table = table.drop_duplicates("gene_name").groupby("chrom").head(250)
+    genes = table["gene_name"].to_numpy()
+    base = rng.gamma(1.5, 1.0, size=len(genes)) + 0.2
+    groups = CNV_GROUPS if groups is None else groups
+    blocks, truth, lineage = [], [], []
+    gain = (table["chrom"] == "chr1").to_numpy() & (np.arange(len(genes)) % 250 < 200)
+    loss = (table["chrom"] == "chr3").to_numpy() & (np.arange(len(genes)) % 250 < 200)
+    for g, n in groups.items():
+        lam = np.tile(base, (n, 1)) * rng.uniform(0.8, 1.2, size=(n, 1))
+        if g == "tumour":
+            lam[:, gain] *= 2.0
+            lam[:, loss] *= 0.5
+        blocks.append(rng.poisson(lam))
+        truth += [g == "tumour"] * n
+        lineage += ["epithelial" if g in ("normal_epi", "tumour") else g] * n
+    counts = sp.csr_matrix(np.vstack(blocks).astype(np.float32))
+    lib = np.asarray(counts.sum(axis=1)).ravel()
+    adata = ad.AnnData(
+        X=sp.csr_matrix(sp.diags(1e4 / lib) @ counts).log1p(),
+        obs=pd.DataFrame({"lineage": lineage}, index=[f"c{i}" for i in range(len(truth))]),
+        var=pd.DataFrame(index=genes),
+    )
+    return adata, np.array(truth)

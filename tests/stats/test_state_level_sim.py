@@ -17,21 +17,12 @@ measures), tmesig mean-difference scores of the signature library, patients as t
 import numpy as np
 import pandas as pd
 import pytest
+from test_state_composition_sim import STATE
 from tmesig import composition, conditions, score, signatures
 from tmesig import simulate as sim
 from tmesig.subsets import load_subset_markers
 
 N_GENES, N_PATIENTS, N_CELLS = 3000, 16, 12_000  # 8 responders, 8 non-responders
-#: simulated cell type -> the state of resources/markers/subsets.yaml it is profiled after
-STATE = {
-    "CD4_T": "CD4_conventional",
-    "B": "B_cell",
-    "plasma": "plasma_cell",
-    "monocyte": "classical_monocyte",
-    "mast": "mast_cell",
-    "fibroblast": "CAF",
-    "endothelial": "tumour_endothelium",
-}
 NR_VS_R = conditions.Contrast("R", "NR")
 EXHAUSTION = ("tcell_exhaustion", "cd39_cd8_chow", "havcr2_tim3")
 

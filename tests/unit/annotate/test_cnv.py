@@ -4,7 +4,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
+from conftest import planted_cnv
 from sklearn.metrics import f1_score
 from tmesig import paths
 from tmesig.annotate import gene_set_scores
@@ -12,43 +12,9 @@ from tmesig.cnv import CnvOptions, add_gene_positions, call_malignant
 from tmesig.io.errors import InputError
 
 
-def _planted_cnv(seed: int = 0) -> tuple[ad.AnnData, np.ndarray]:
-    """Immune/stromal reference, normal epithelium, and a tumour clone with a gain of
-    a chr1 block and a loss of a chr3 block (expression x2 / x0.5), Poisson counts."""
-    rng = np.random.default_rng(seed)
-    table = pd.read_csv(paths.GENE_TABLE, sep="\t")
-    table = table[
-        (table["biotype"] == "protein_coding")
-        & table["chrom"].isin([f"chr{i}" for i in range(1, 7)])
-    ]
-    table = table.drop_duplicates("gene_name").groupby("chrom").head(250)
-    genes = table["gene_name"].to_numpy()
-    base = rng.gamma(1.5, 1.0, size=len(genes)) + 0.2
-    groups = {"T_NK": 150, "myeloid": 150, "fibroblast": 100, "normal_epi": 80, "tumour": 150}
-    blocks, truth, lineage = [], [], []
-    gain = (table["chrom"] == "chr1").to_numpy() & (np.arange(len(genes)) % 250 < 200)
-    loss = (table["chrom"] == "chr3").to_numpy() & (np.arange(len(genes)) % 250 < 200)
-    for g, n in groups.items():
-        lam = np.tile(base, (n, 1)) * rng.uniform(0.8, 1.2, size=(n, 1))
-        if g == "tumour":
-            lam[:, gain] *= 2.0
-            lam[:, loss] *= 0.5
-        blocks.append(rng.poisson(lam))
-        truth += [g == "tumour"] * n
-        lineage += ["epithelial" if g in ("normal_epi", "tumour") else g] * n
-    counts = sp.csr_matrix(np.vstack(blocks).astype(np.float32))
-    lib = np.asarray(counts.sum(axis=1)).ravel()
-    adata = ad.AnnData(
-        X=sp.csr_matrix(sp.diags(1e4 / lib) @ counts).log1p(),
-        obs=pd.DataFrame({"lineage": lineage}, index=[f"c{i}" for i in range(len(truth))]),
-        var=pd.DataFrame(index=genes),
-    )
-    return adata, np.array(truth)
-
-
 @pytest.fixture(scope="module")
 def planted() -> tuple[ad.AnnData, np.ndarray, pd.DataFrame]:
-    adata, truth = _planted_cnv()
+    adata, truth = planted_cnv()
     calls = call_malignant(adata, lineage=adata.obs["lineage"], options=CnvOptions(seed=0))
     return adata, truth, calls
 
@@ -59,7 +25,7 @@ def test_add_gene_positions() -> None:
     )
     with pytest.raises(InputError, match="position"):
         add_gene_positions(adata)
-    adata, _ = _planted_cnv()
+    adata, _ = planted_cnv()
     n = add_gene_positions(adata)
     assert n == adata.n_vars
     assert set(adata.var["chromosome"]) <= {f"chr{i}" for i in range(1, 7)}

@@ -4,46 +4,19 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
-from tmesig import paths
+from conftest import planted_cnv
 from tmesig.cnv import CnvOptions, call_malignant
 from tmesig.cnv._clones import find_clones
 from tmesig.cnv._signal import Signal
 
+#: Cells per group: a larger fibroblast reference and tumour than test_cnv.py's.
+GROUPS = {"T_NK": 150, "myeloid": 150, "fibroblast": 200, "normal_epi": 80, "tumour": 220}
+
 
 def _planted(seed: int = 0) -> tuple[ad.AnnData, np.ndarray]:
     """Reference lineages, normal epithelium and a tumour clone (chr1 block x2, chr3 block
-    x0.5); Poisson counts, log-normalised."""
-    rng = np.random.default_rng(seed)
-    table = pd.read_csv(paths.GENE_TABLE, sep="\t")
-    table = table[
-        (table["biotype"] == "protein_coding")
-        & table["chrom"].isin([f"chr{i}" for i in range(1, 7)])
-    ]
-    table = table.drop_duplicates("gene_name").groupby("chrom").head(250)
-    genes = table["gene_name"].to_numpy()
-    base = rng.gamma(1.5, 1.0, size=len(genes)) + 0.2
-    groups = {"T_NK": 150, "myeloid": 150, "fibroblast": 200, "normal_epi": 80, "tumour": 220}
-    pos = np.arange(len(genes)) % 250 < 200
-    gain = (table["chrom"] == "chr1").to_numpy() & pos
-    loss = (table["chrom"] == "chr3").to_numpy() & pos
-    blocks, truth, lineage = [], [], []
-    for g, n in groups.items():
-        lam = np.tile(base, (n, 1)) * rng.uniform(0.8, 1.2, size=(n, 1))
-        if g == "tumour":
-            lam[:, gain] *= 2.0
-            lam[:, loss] *= 0.5
-        blocks.append(rng.poisson(lam))
-        truth += [g == "tumour"] * n
-        lineage += ["epithelial" if g in ("normal_epi", "tumour") else g] * n
-    counts = sp.csr_matrix(np.vstack(blocks).astype(np.float32))
-    lib = np.asarray(counts.sum(axis=1)).ravel()
-    adata = ad.AnnData(
-        X=sp.csr_matrix(sp.diags(1e4 / lib) @ counts).log1p(),
-        obs=pd.DataFrame({"lineage": lineage}, index=[f"c{i}" for i in range(len(truth))]),
-        var=pd.DataFrame(index=genes),
-    )
-    return adata, np.array(truth)
+    x0.5); Poisson counts, log-normalised (test_cnv.py's planted data, other group sizes)."""
+    return planted_cnv(seed, groups=GROUPS)
 
 
 @pytest.fixture(scope="module")

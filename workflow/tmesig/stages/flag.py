@@ -23,6 +23,7 @@ import anndata as ad
 import pandas as pd
 
 from .. import flag, score, signatures
+from ..conditions import gene_counts
 from ..constants import COL_COMPARTMENT, COL_LEVEL, COL_PARENT, COL_STATE, LEVEL_STATE
 from ..tables import sort_by_evidence
 from ._io import StageIO
@@ -58,7 +59,8 @@ def run(io: StageIO) -> str:
         score_options=score.ScoreOptions.from_config(io.params["score"]),
     )
     table.to_csv(io.output["compartments"], sep="\t", index=False, float_format="%.6g")
-    flags = _gene_counts(flags, io.input.get("coverage"))
+    coverage = io.input.get("coverage")
+    flags = gene_counts(flags, pd.read_csv(coverage, sep="\t") if coverage else None)
     ties = ("set", COL_LEVEL, "compartment")
     flags = sort_by_evidence(flags, effect="resistance_effect", ties=ties)
     flags.to_csv(io.output["flags"], sep="\t", index=False, float_format="%.6g")
@@ -70,16 +72,3 @@ def run(io: StageIO) -> str:
         f"and {int(flags.loc[states, 'flagged'].sum())} of {int(states.sum())} state x set "
         "tests flagged"
     )
-
-
-def _gene_counts(flags: pd.DataFrame, coverage: str | None) -> pd.DataFrame:
-    """``n_genes_found`` and ``n_genes`` of each row's set (from ``coverage.tsv``), after
-    ``set``; without the table they are empty."""
-    counts = pd.DataFrame(columns=["set", "n_genes_found", "n_genes"])
-    if coverage:
-        cov = pd.read_csv(coverage, sep="\t")
-        counts = cov.rename(columns={"n_found": "n_genes_found"})[list(counts.columns)]
-    out = flags.merge(counts, on="set", how="left")
-    at = list(flags.columns).index("set") + 1
-    order = [*flags.columns[:at], "n_genes_found", "n_genes", *flags.columns[at:]]
-    return out[order]
