@@ -189,6 +189,11 @@ class WorkflowPaths:
     # score, flag
     scores = f"{_DS}/scores.parquet"
     coverage = f"{_DS}/coverage.tsv"
+    # scattered scoring (datasets of scatter.min_cells or more): plan, gene statistics, blocks
+    score_plan = f"{_DS}/score/plan.tsv"
+    score_stats = f"{_DS}/score/gene_stats.npz"
+    score_coverage = f"{_DS}/score/coverage.tsv"
+    score_chunk = f"{_DS}/score/chunk_{{chunk}}.parquet"
     # genes: card genes and the genes of small or spanning sets, by lineage and state
     genes = f"{_DS}/genes.tsv"
     dotplot_genes_levels = f"{_FIG}/dotplot_genes_levels.png"

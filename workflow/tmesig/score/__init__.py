@@ -30,8 +30,9 @@ failed (:func:`coverage_verdict`).
 
 Modules: ``_chunks`` (chunked, backed reading), ``_genes`` (gene statistics, expression
 bins, control genes, coverage), ``_mean_diff``, ``_rank``, ``_null`` (calibration),
-``_null_batches`` (further null sets), ``_options`` (:class:`ScoreOptions`) and ``_engine``
-(:func:`score_cells`).
+``_null_batches`` (further null sets), ``_options`` (:class:`ScoreOptions`), ``_engine``
+(:func:`score_cells`) and ``_scatter`` (blocks of cells scored as separate jobs, then joined:
+:func:`chunk_plan`, :func:`save_gene_stats`, :func:`gather_scores`).
 """
 
 from ._engine import score_cells
@@ -48,17 +49,35 @@ from ._null import NullGroupMeans, null_group_means
 from ._null_batches import NullSampler
 from ._options import METHODS, ScoreOptions
 from ._rank import score_rank
+from ._scatter import (
+    ScatterOptions,
+    chunk_plan,
+    count_cells,
+    gather_inputs,
+    gather_scores,
+    load_gene_stats,
+    read_plan,
+    save_gene_stats,
+)
 
 __all__ = [
     "METHODS",
     "GeneStats",
     "NullGroupMeans",
     "NullSampler",
+    "ScatterOptions",
     "ScoreOptions",
+    "chunk_plan",
+    "count_cells",
     "coverage_table",
     "coverage_verdict",
+    "gather_inputs",
+    "gather_scores",
     "gene_stats",
+    "load_gene_stats",
     "null_group_means",
+    "read_plan",
+    "save_gene_stats",
     "score_cells",
     "score_mean_diff",
     "score_rank",

@@ -101,6 +101,7 @@ def score_cells(
     sets: Sequence[GeneSet],
     *,
     options: ScoreOptions | None = None,
+    stats: GeneStats | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score every cell for every set that passes the coverage audit.
 
@@ -114,6 +115,10 @@ def score_cells(
     options
         :class:`ScoreOptions`: the method (``mean_diff`` by default) and its parameters,
         ``min_coverage``, ``min_genes`` and ``chunk_size``.
+    stats
+        :func:`~tmesig.score.gene_stats` computed beforehand, e.g. over all cells when
+        ``adata`` is one block of them (scatter-gather): the block's scores are then the rows
+        the whole data gives (not for ``scanpy``, which bins genes on the cells it is given).
 
     Returns
     -------
@@ -125,13 +130,18 @@ def score_cells(
     Raises
     ------
     ValueError
-        For an unknown method, or ``method="scanpy"`` on backed data.
+        For an unknown method, ``method="scanpy"`` on backed data or with ``stats``, or
+        ``stats`` of another number of genes.
     """
     opts = options if options is not None else ScoreOptions()
     if opts.method not in METHODS:
         msg = f"unknown scoring method '{opts.method}'; use one of {', '.join(METHODS)}."
         raise ValueError(msg)
-    stats = gene_stats(adata, chunk_size=opts.chunk_size)
+    if stats is None:
+        stats = gene_stats(adata, chunk_size=opts.chunk_size)
+    elif len(stats.means) != adata.n_vars or opts.method == "scanpy":
+        msg = "stats must hold one value per gene of adata and cannot be used with 'scanpy'."
+        raise ValueError(msg)
     coverage = coverage_table(
         adata, sets, min_coverage=opts.min_coverage, min_genes=opts.min_genes, stats=stats
     )

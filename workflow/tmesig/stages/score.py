@@ -11,15 +11,24 @@ Outputs
 Params
     ``score``: the config's ``score`` section (``method``, ``min_coverage``, ``min_genes``,
     ``ctrl_size``, ``n_bins``, ``seed``, ``max_rank``).
+
+Scattered (big datasets, see :mod:`tmesig.score._scatter`): instead of ``h5ad`` the inputs are
+``plan`` (stage ``score_plan``), ``chunks`` (the blocks' scores, stage ``score_chunk``) and
+``coverage`` (stage ``score_stats``); the stage joins them into the same two outputs.
 """
 
+import shutil
+from collections.abc import Mapping
+from typing import Any
+
 import anndata as ad
+import pandas as pd
 
 from .. import score, signatures
 from ..input_mode import input_mode
 from ._io import StageIO
 
-__all__ = ["run"]
+__all__ = ["finish_coverage", "run"]
 
 #: The parameters recorded in coverage.tsv, in this order.
 _RECORDED = ("method", "ctrl_size", "n_bins", "seed", "max_rank", "min_coverage", "min_genes")
@@ -33,6 +42,8 @@ def run(io: StageIO) -> str:
     io
         The stage's named inputs, outputs and params (see the module docstring).
     """
+    if "chunks" in io.input:
+        return _gather(io)
     p = io.params["score"]
     sets = signatures.load_library(io.input["sets"])
     # backed: the matrix is read in chunks, never whole (mean_diff and rank)
@@ -40,12 +51,46 @@ def run(io: StageIO) -> str:
     adata = ad.read_h5ad(io.input["h5ad"], backed=backed)
     opts = score.ScoreOptions.from_config(p)
     scores, coverage = score.score_cells(adata, sets, options=opts)
-    params = {k: getattr(opts, k) for k in _RECORDED}
-    coverage["method"] = ";".join(f"{k}={v}" for k, v in params.items())
-    coverage["input_mode"] = input_mode(adata)
-    skipped = coverage.loc[~coverage["scored"], "set"].tolist()
+    finish_coverage(coverage, opts, input_mode(adata)).to_csv(
+        io.output["coverage"], sep="\t", index=False
+    )
     scores.attrs = {}
     scores.to_parquet(io.output["scores"])
-    coverage.to_csv(io.output["coverage"], sep="\t", index=False)
+    return _summary(scores, coverage, p["method"])
+
+
+def finish_coverage(coverage: pd.DataFrame, opts: Any, mode: str) -> pd.DataFrame:
+    """``coverage.tsv`` as written: the audit plus the ``method`` and ``input_mode`` columns.
+
+    Parameters
+    ----------
+    coverage
+        :func:`tmesig.score.coverage_table` (changed in place and returned).
+    opts
+        The :class:`tmesig.score.ScoreOptions` used.
+    mode
+        The run's input mode (:func:`tmesig.input_mode.input_mode`).
+    """
+    params = {k: getattr(opts, k) for k in _RECORDED}
+    coverage["method"] = ";".join(f"{k}={v}" for k, v in params.items())
+    coverage["input_mode"] = mode
+    return coverage
+
+
+def _summary(scores: pd.DataFrame, coverage: pd.DataFrame, method: str) -> str:
+    skipped = coverage.loc[coverage["scored"].astype(str) != "True", "set"].tolist()
     missing = f"; not scored (too few genes found): {', '.join(skipped)}" if skipped else ""
-    return f"scored {scores.shape[1]} of {len(coverage)} sets ({params['method']}){missing}"
+    return f"scored {scores.shape[1]} of {len(coverage)} sets ({method}){missing}"
+
+
+def _gather(io: StageIO) -> str:
+    """Join the blocks' scores (scattered run); the coverage table is score_stats'."""
+    i: Mapping[str, Any] = io.input
+    plan = score.read_plan(i["plan"])
+    blocks = [pd.read_parquet(f) for f in i["chunks"]]
+    scores = score.gather_scores(blocks, plan=plan)
+    scores.to_parquet(io.output["scores"])
+    shutil.copyfile(i["coverage"], io.output["coverage"])
+    coverage = pd.read_csv(i["coverage"], sep="\t", keep_default_na=False)
+    line = _summary(scores, coverage, io.params["score"]["method"])
+    return f"{line}; {len(blocks)} blocks of cells joined"
