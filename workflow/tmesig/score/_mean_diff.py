@@ -68,7 +68,8 @@ def _product(adata: ad.AnnData, w: np.ndarray, *, chunk_size: int) -> np.ndarray
         w_csr.indices.astype(np.int64),
         w_csr.data.astype(np.float64),
     )
-    if not sp.issparse(adata.X) and not adata.isbacked:
+    # isbacked first: the X of a backed view (one block of cells) is read on every access
+    if not adata.isbacked and not sp.issparse(adata.X):
         return np.asarray(adata.X, dtype=np.float64) @ w
     for start, stop, block in iter_csr(adata, chunk_size):
         _csr_sparse_product(*csr_parts(block), *w_parts, out[start:stop])
