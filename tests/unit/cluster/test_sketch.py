@@ -1,0 +1,124 @@
+"""Clustering on a sketch: the sketch keeps rare cells, the transfer recovers planted labels."""
+
+import numpy as np
+import pytest
+import scanpy as sc
+from sklearn.metrics import adjusted_rand_score
+from tmesig import cluster
+from tmesig.cluster import (
+    SketchOptions,
+    highly_variable_chunked,
+    knn_to_sketch,
+    sketch_indices,
+    transfer_embedding,
+    transfer_labels,
+)
+
+
+def _blobs(sizes, *, dims=10, spread=0.3, seed=0):
+    """Gaussian blobs with centres 5 apart on separate axes; labels 0..len(sizes)-1."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    centres = 5.0 * np.eye(len(sizes), dims)
+    return (centres[labels] + spread * rng.standard_normal((len(labels), dims))), labels
+
+
+def test_transfer_recovers_planted_labels_and_positions():
+    rep, truth = _blobs([800, 600, 400, 200])
+    sketch = sketch_indices(rep, size=300, method="uniform", seed=0)
+    rest = np.setdiff1d(np.arange(len(rep)), sketch)
+    nb, dist = knn_to_sketch(rep, sketch, rest, k=15, seed=0)
+    assert nb.shape == (len(rest), 15) and (np.diff(dist, axis=1) >= -1e-5).all()
+    got = transfer_labels(truth[sketch], nb)
+    assert (got == truth[rest]).mean() == 1.0  # separable blobs: every cell right
+    # positions: a linear map of the coordinates is carried over (weighted mean of the
+    # neighbours' images: within the blob's spread of the cell's own image)
+    coords = rep[:, :2] @ np.array([[1.0, 0.5], [-0.5, 1.0]])
+    placed = transfer_embedding(coords[sketch], nb, dist)
+    assert np.abs(placed - coords[rest]).max() < 2.0
+    blob_centre = np.array([[5.0, 2.5], [-2.5, 5.0], [0, 0], [0, 0]])[truth[rest]]
+    assert np.abs(placed - blob_centre).max() < 1.0
+
+
+def test_majority_vote_and_weights_by_hand():
+    labels = np.array(["a", "b", "c"])
+    # votes a,b,b -> b; a,b tie (c once) -> the nearest tied label a; c,a,a -> a
+    nb = np.array([[0, 1, 1], [0, 1, 2], [2, 0, 0]])
+    assert list(transfer_labels(labels, nb)) == ["b", "a", "a"]
+    nb = np.array([[1, 0, 2]])
+    assert list(transfer_labels(labels, nb)) == ["b"]  # all tie: the nearest
+    coords = np.array([[0.0, 0.0], [4.0, 0.0]])
+    # distances 1 and 3: weights 1/1 and 1/3 -> 3/4 and 1/4 of the way (delta ~ 1e-3)
+    out = transfer_embedding(coords, np.array([[0, 1]]), np.array([[1.0, 3.0]]))
+    np.testing.assert_allclose(out, [[1.0, 0.0]], atol=5e-3)
+
+
+def test_geosketch_keeps_a_planted_rare_population():
+    sizes = [9000, 6000, 4900, 100]  # the last: 0.5% of cells
+    rep, truth = _blobs(sizes, seed=1)
+    rare = truth == 3
+    geo = sketch_indices(rep, size=1000, method="geosketch", seed=0)
+    uni = sketch_indices(rep, size=1000, method="uniform", seed=0)
+    assert len(geo) == len(uni) == 1000 and len(np.unique(geo)) == 1000
+    expected_uniform = 1000 * rare.mean()  # 5 cells (hypergeometric mean)
+    assert abs(rare[uni].sum() - expected_uniform) <= 5
+    # geometric sketching samples by volume: the rare blob (one of four of equal spread)
+    # gets far more than its share, at least 4x the uniform expectation
+    assert rare[geo].sum() >= 4 * expected_uniform
+    # and the same seed gives the same sketch
+    np.testing.assert_array_equal(geo, sketch_indices(rep, size=1000, method="geosketch", seed=0))
+
+
+def _lognorm(a):
+    a = a.copy()
+    sc.pp.normalize_total(a, target_sum=1e4)
+    sc.pp.log1p(a)
+    return a
+
+
+@pytest.mark.parametrize("method", ["geosketch", "uniform"])
+def test_cluster_on_a_sketch_recovers_groups_and_is_deterministic(planted, method):
+    forced = SketchOptions(sketch_above=0, sketch_size=90, sketch_method=method)
+    a, b = _lognorm(planted), _lognorm(planted)
+    cluster.cluster(a, n_hvg=200, n_pcs=10, n_neighbors=10, resolution=0.3, seed=0, sketch=forced)
+    cluster.cluster(b, n_hvg=200, n_pcs=10, n_neighbors=10, resolution=0.3, seed=0, sketch=forced)
+    info = a.uns["tmesig_cluster"]["sketch"]
+    assert info["method"] == method and info["size"] == 90 and a.obs["in_sketch"].sum() == 90
+    assert adjusted_rand_score(a.obs["group"], a.obs["leiden"]) > 0.95
+    assert np.isfinite(a.obsm["X_umap"]).all()
+    pd_equal = (a.obs["leiden"] == b.obs["leiden"]).all()
+    assert pd_equal and (a.obs["in_sketch"] == b.obs["in_sketch"]).all()
+    np.testing.assert_array_equal(a.obsm["X_umap"], b.obsm["X_umap"])
+
+
+def test_chunked_highly_variable_genes_match_scanpy(planted):
+    a = _lognorm(planted)
+    ref = a.copy()
+    sc.pp.highly_variable_genes(ref, n_top_genes=50)
+    got = highly_variable_chunked(a, n_top_genes=50, block=37)  # several uneven blocks
+    assert (got["highly_variable"].to_numpy() == ref.var["highly_variable"].to_numpy()).all()
+    for col in ("means", "dispersions", "dispersions_norm"):
+        np.testing.assert_allclose(got[col], ref.var[col], rtol=1e-5, atol=1e-6)
+
+
+def test_sketch_options_from_config_and_threshold():
+    opts = SketchOptions.from_config({"sketch_above": 10, "sketch_size": 5, "n_hvg": 3})
+    assert opts == SketchOptions(sketch_above=10, sketch_size=5, sketch_method="geosketch")
+    assert not opts.applies(10) and opts.applies(11)
+    assert not SketchOptions(sketch_above=0, sketch_size=100).applies(100)
+    with pytest.raises(ValueError, match="sketch_method"):
+        SketchOptions(sketch_method="random")
+
+
+def test_config_schema_sketch_keys_match_the_package():
+    import yaml
+    from conftest import REPO
+    from tmesig.cluster import SKETCH_METHODS
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    props = schema["properties"]["cluster"]["properties"]
+    assert tuple(props["sketch_method"]["enum"]) == SKETCH_METHODS
+    defaults = {k: props[k]["default"] for k in ("sketch_above", "sketch_size", "sketch_method")}
+    assert SketchOptions.from_config(defaults) == SketchOptions()
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["cluster"]
+    assert SketchOptions.from_config(config) == SketchOptions()

@@ -1,0 +1,38 @@
+"""Clustering: highly variable genes, PCA (+ Harmony), neighbours, Leiden, UMAP.
+
+All steps are scanpy's, seeded, on log-normalised ``X`` (the stage normalises first with
+:func:`tmesig.io.expression.normalise_in_place`; ``X`` is not changed here). The highly
+variable genes are only marked in ``var["highly_variable"]`` and used for the PCA. With no
+more genes than ``n_hvg`` (a panel), every gene is used; with few genes, fewer principal
+components (at most a tenth of the genes used, at least 2).
+
+Large datasets (more than ``sketch_above`` cells, :class:`SketchOptions`): genes and PCA
+(and Harmony) use every cell without copying ``X``; the neighbour graph, Leiden and UMAP run
+on a sketch (:func:`sketch_indices`, geometric sketching by default), and every other cell
+takes the majority Leiden label of its nearest sketch cells in PCA (or Harmony) space and
+their inverse-distance weighted mean UMAP position (:mod:`._transfer`).
+``obs["in_sketch"]`` and ``uns["tmesig_cluster"]["sketch"]`` record it.
+
+Modules: :mod:`._leiden` (the one Leiden call), :mod:`._genes` (highly variable genes),
+:mod:`._sketch` (options, sketch), :mod:`._transfer` (placing cells outside the sketch),
+:mod:`._cluster` (:func:`cluster`).
+"""
+
+from ._cluster import cluster
+from ._genes import highly_variable_chunked, pca_genes
+from ._leiden import leiden
+from ._sketch import SKETCH_METHODS, SketchOptions, sketch_indices
+from ._transfer import knn_to_sketch, transfer_embedding, transfer_labels
+
+__all__ = [
+    "SKETCH_METHODS",
+    "SketchOptions",
+    "cluster",
+    "highly_variable_chunked",
+    "knn_to_sketch",
+    "leiden",
+    "pca_genes",
+    "sketch_indices",
+    "transfer_embedding",
+    "transfer_labels",
+]
