@@ -32,6 +32,9 @@ _LOCAL = {
     "forest",
     "composition",
     "states",
+    "conditions",
+    "tables",
+    "score_plan",
     "summary",
     "cross_dataset",
 }
