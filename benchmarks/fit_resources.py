@@ -10,8 +10,8 @@ the dataset's own matrix). Or reads those figures from a table (``--table``, col
 ``size, rule, n_obs, n_vars, nnz, s, max_rss``).
 
 Then, per rule, fits ``value = base + a × nnz/1e6 + b × cells×genes/1e9`` to the peak memory
-and to the wall time (non-negative least squares on relative errors, a small ridge on the
-slopes so that collinear terms share the load), raises the fit to the upper envelope of the
+and to the wall time (non-negative least squares on relative errors, a small ridge so that
+collinear terms share the load), raises the fit to the upper envelope of the
 measurements, and writes:
 
 - ``benchmarks/data/resources/measurements.tsv``: the figures fitted to (what
@@ -47,7 +47,8 @@ from tmesig.resources_model import (  # noqa: E402
 
 MEASUREMENTS = REPO / "benchmarks" / "data" / "resources" / "measurements.tsv"
 COLUMNS = ["size", "rule", "n_obs", "n_vars", "nnz", "s", "max_rss"]
-#: Ridge on the slopes relative to the data's scale (splits collinear terms evenly).
+#: Ridge on the terms, relative to the data's scale: collinear terms share the load, and a
+#: rule measured at one size only still grows with the matrix instead of being constant.
 RIDGE = 1e-2
 
 
@@ -119,7 +120,7 @@ def fit_terms(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Non-negative ``base, per_mnnz, per_gentries`` fitted to ``y``, raised to its envelope.
 
     Relative errors (each row divided by its measurement), a ridge of :data:`RIDGE` on the
-    two slopes (scaled to the data), then every coefficient multiplied by the largest
+    three terms (scaled to the data), then every coefficient multiplied by the largest
     measurement/fit ratio, so that the fit is at least every measurement.
 
     Parameters
@@ -133,7 +134,7 @@ def fit_terms(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     scale = np.maximum(x.max(axis=0), 1e-12) / np.median(y)  # coefficients of order 1
     a = (x / scale) / y[:, None]
     b = np.ones(len(y))
-    penalty = np.sqrt(RIDGE) * np.diag([0.0, 1.0, 1.0])
+    penalty = np.sqrt(RIDGE) * np.eye(3)
     coef, _ = nnls(np.vstack([a, penalty]), np.concatenate([b, np.zeros(3)]))
     coef = coef / scale
     fitted = x @ coef
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     parts = [read_run(r) for r in args.runs]
     if args.table:
-        parts.append(pd.read_csv(args.table, sep="\t")[COLUMNS])
+        parts.append(pd.read_csv(args.table, sep="\t", comment="#")[COLUMNS])
     if not parts:
         parser.error("give run directories or --table")
     table = pd.concat(parts).sort_values(["rule", "size"]).reset_index(drop=True)
