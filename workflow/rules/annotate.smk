@@ -36,7 +36,8 @@ rule annotate:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(60),
+        mem_mb=cost("annotate"),
+        runtime=minutes("annotate"),
     params:
         annotate=config["annotate"],
         row=dataset_row,

@@ -11,7 +11,8 @@ rule cluster:
         ENV
     threads: 2
     resources:
-        mem_mb=mem_for(100, floor=3000),
+        mem_mb=cost("cluster"),
+        runtime=minutes("cluster"),
     params:
         cluster=seeded("cluster"),
     script:

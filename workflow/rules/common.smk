@@ -1,5 +1,7 @@
 # Glue between the rules and tmesig: the config, the sample sheet and the paths are set up in
 # the Snakefile (tmesig.sheet, tmesig.workflow_paths); here are the rules' input functions.
+from tmesig import resources_model
+
 ENV = "../../envs/tmesig.yaml"
 
 
@@ -30,10 +32,19 @@ def seeded(section):
     return sheet.with_seed(config, section)
 
 
-def mem_for(factor, floor=2000):
-    """mem_mb from the size of a rule's inputs: floor, or factor x input size in MB."""
+def cost(rule):
+    """mem_mb of a rule from its largest input matrix, more at each attempt (resources_model)."""
 
-    def mem(wildcards, input):
-        return max(floor, int(factor * input.size_mb))
+    def mem(wildcards, input, attempt):
+        return resources_model.mem_mb(rule, input, attempt=attempt)
 
     return mem
+
+
+def minutes(rule):
+    """runtime (minutes) of a rule from its largest input matrix, more at each attempt."""
+
+    def runtime(wildcards, input, attempt):
+        return resources_model.runtime(rule, input, attempt=attempt)
+
+    return runtime

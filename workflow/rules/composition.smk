@@ -24,7 +24,8 @@ rule composition:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(20),
+        mem_mb=cost("composition"),
+        runtime=minutes("composition"),
     params:
         conditions=config["conditions"],
     script:

@@ -20,7 +20,8 @@ rule conditions:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(20),
+        mem_mb=cost("conditions"),
+        runtime=minutes("conditions"),
     params:
         conditions=config["conditions"],
     script:

@@ -22,7 +22,8 @@ rule de:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(10),
+        mem_mb=cost("de"),
+        runtime=minutes("de"),
     params:
         conditions=config["conditions"],
         enrichment=seeded("enrichment"),

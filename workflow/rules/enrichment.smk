@@ -18,7 +18,8 @@ rule enrichment:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(60),
+        mem_mb=cost("enrichment"),
+        runtime=minutes("enrichment"),
     params:
         enrichment=seeded("enrichment"),
     script:

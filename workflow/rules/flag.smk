@@ -26,7 +26,8 @@ rule flag:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(20),
+        mem_mb=cost("flag"),
+        runtime=minutes("flag"),
     params:
         flag=config["flag"],
         score=seeded("score"),

@@ -28,7 +28,8 @@ rule genes:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(20),
+        mem_mb=cost("genes"),
+        runtime=minutes("genes"),
     params:
         genes=config["genes"],
     script:

@@ -11,7 +11,8 @@ rule ingest:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(60),
+        mem_mb=cost("ingest"),
+        runtime=minutes("ingest"),
     params:
         row=dataset_row,
         ingest=config["ingest"],

@@ -17,7 +17,8 @@ rule qc:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(80),
+        mem_mb=cost("qc"),
+        runtime=minutes("qc"),
     params:
         qc=seeded("qc"),
         ingest=config["ingest"],

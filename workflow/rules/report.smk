@@ -60,7 +60,8 @@ rule figures:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(60),
+        mem_mb=cost("figures"),
+        runtime=minutes("figures"),
     params:
         flag=config["flag"],
     script:
@@ -87,6 +88,7 @@ rule forest:
     conda:
         ENV
     resources:
-        mem_mb=2000,
+        mem_mb=cost("forest"),
+        runtime=minutes("forest"),
     script:
         "../scripts/forest.py"

@@ -97,8 +97,10 @@ rule score:
         paths.benchmark("score")
     conda:
         ENV
+    threads: 2
     resources:
-        mem_mb=mem_for(80),
+        mem_mb=cost("score"),
+        runtime=minutes("score"),
     params:
         score=seeded("score"),
     script:

@@ -18,6 +18,7 @@ rule signatures:
     conda:
         ENV
     resources:
-        mem_mb=1000,
+        mem_mb=cost("signatures"),
+        runtime=minutes("signatures"),
     script:
         "../scripts/signatures.py"

@@ -56,8 +56,10 @@ rule subsets:
         paths.benchmark("subsets")
     conda:
         ENV
+    threads: 2
     resources:
-        mem_mb=mem_for(120, floor=3000),
+        mem_mb=cost("subsets"),
+        runtime=minutes("subsets"),
     params:
         subsets=seeded("subsets"),
         lineage_min_confidence=config["annotate"]["min_confidence"],

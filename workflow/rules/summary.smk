@@ -44,7 +44,8 @@ rule summary:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(3),
+        mem_mb=cost("summary"),
+        runtime=minutes("summary"),
     params:
         flag=config["flag"],
         conditions=config["conditions"],
@@ -86,7 +87,8 @@ rule cross_dataset:
     conda:
         ENV
     resources:
-        mem_mb=2000,
+        mem_mb=cost("cross_dataset"),
+        runtime=minutes("cross_dataset"),
     params:
         datasets=list(paths.datasets),
         flag=config["flag"],

@@ -28,7 +28,8 @@ rule tables:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(20),
+        mem_mb=cost("tables"),
+        runtime=minutes("tables"),
     params:
         max_rows=1000,
     script:

@@ -1,0 +1,264 @@
+"""Resource requests (tmesig.resources_model) against measured peaks, and matrix headers.
+
+The model is checked against the benchmark figures stored in
+``benchmarks/data/resources/measurements.tsv`` (whole-pipeline runs, see
+``benchmarks/fit_resources.py``): at the largest stored size every rule asks for between 1×
+and 2× its measured peak memory and at least its measured wall time. Header reading is
+checked on small files of each format against the matrix written into them.
+"""
+
+import gzip
+import importlib.util
+import json
+import math
+
+import anndata as ad
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.io
+import scipy.sparse as sp
+from tmesig import resources_model as rm
+from tmesig.paths import REPO_ROOT
+
+MEASUREMENTS = REPO_ROOT / "benchmarks" / "data" / "resources" / "measurements.tsv"
+FIT_SCRIPT = REPO_ROOT / "benchmarks" / "fit_resources.py"
+
+
+def _fit_module():
+    spec = importlib.util.spec_from_file_location("fit_resources", FIT_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def measured() -> pd.DataFrame:
+    return pd.read_csv(MEASUREMENTS, sep="\t")
+
+
+def _size(row) -> rm.MatrixSize:
+    return rm.MatrixSize(int(row.n_obs), int(row.n_vars), int(row.nnz))
+
+
+def _largest(measured: pd.DataFrame) -> pd.DataFrame:
+    return measured[measured["size"] == measured.groupby("rule")["size"].transform("max")]
+
+
+def test_measurements_cover_the_heavy_rules(measured):
+    heavy = {"ingest", "qc", "cluster", "annotate", "subsets", "score", "flag", "enrichment"}
+    assert heavy <= set(measured["rule"])
+    assert set(measured["rule"]) <= set(rm.load_costs())  # every measured rule has its cost
+
+
+def test_request_between_one_and_two_peaks_at_the_largest_size(measured):
+    bad = []
+    for row in _largest(measured).itertuples():
+        req = rm.request(row.rule, _size(row))
+        ratio = req.mem_mb / row.max_rss
+        if not 1.0 <= ratio <= 2.0:
+            bad.append(f"{row.rule}: {req.mem_mb} MB for a peak of {row.max_rss:.0f} MB")
+        if req.runtime * 60 < row.s:
+            bad.append(f"{row.rule}: {req.runtime} min for a wall of {row.s:.0f} s")
+    assert not bad, bad
+
+
+def test_every_measurement_is_covered(measured):
+    """At every stored size (not only the largest) no request is below the measurement."""
+    for row in measured.itertuples():
+        req = rm.request(row.rule, _size(row))
+        assert req.mem_mb >= row.max_rss and req.runtime * 60 >= row.s, row
+
+
+def test_the_old_file_size_rule_fails_the_same_check(measured):
+    """The check can fail: requests of factor × input MB (the old mem_for) break it."""
+    row = _largest(measured).query("rule == 'subsets'").iloc[0]
+    input_mb = row.nnz * 8 / 1e6  # a CSR float32 matrix with int32 indices
+    assert 120 * input_mb / row.max_rss > 2.0
+
+
+def test_shipped_costs_are_the_fit_of_the_stored_measurements(measured):
+    fit = _fit_module()
+    refit = {c.rule: c for c in fit.fit(measured)}
+    shipped = rm.load_costs()
+    for rule, cost in refit.items():
+        for name, value in cost.__dict__.items():
+            if name != "rule":
+                assert getattr(shipped[rule], name) == pytest.approx(value, rel=1e-3, abs=1e-3)
+
+
+def test_more_at_each_attempt(measured):
+    for row in measured.itertuples():
+        first, second, third = (rm.request(row.rule, _size(row), attempt=a) for a in (1, 2, 3))
+        assert second.mem_mb > first.mem_mb and third.mem_mb > second.mem_mb
+        assert second.runtime > first.runtime
+        assert second.mem_mb >= 1.45 * first.mem_mb  # an OOM kill needs a real step up
+
+
+def test_requests_grow_with_the_matrix():
+    small = rm.MatrixSize(10_000, 20_000, 20_000_000)
+    big = rm.MatrixSize(100_000, 20_000, 200_000_000)
+    for rule in rm.load_costs():
+        assert rm.request(rule, big).mem_mb >= rm.request(rule, small).mem_mb
+        assert rm.request(rule, big).runtime >= rm.request(rule, small).runtime
+
+
+def test_hand_computed_request():
+    cost = rm.Cost("x", 500.0, 10.0, 1000.0, 1.0, 0.1, 0.0)
+    size = rm.MatrixSize(100_000, 20_000, 200_000_000)  # 200 M non-zeros, 2e9 entries
+    # memory: (500 + 10 × 200 + 1000 × 2) × 1.25 = 5,625 → 5,700 (next 100 MB)
+    # time: (1 + 0.1 × 200) × 2 = 42 minutes; attempt 2: × 1.5 = 8,550 → 8,600 MB, 63 min
+    assert rm.request("x", size, costs={"x": cost}) == rm.Request(5700, 42)
+    assert rm.request("x", size, attempt=2, costs={"x": cost}) == rm.Request(8600, 63)
+
+
+def test_unknown_rule_is_generous_and_no_matrix_is_the_floor():
+    costs = rm.load_costs()
+    size = rm.MatrixSize(50_000, 20_000, 100_000_000)
+    unknown = rm.request("not_a_rule", size)
+    assert all(unknown.mem_mb >= rm.request(r, size).mem_mb for r in costs)
+    empty = rm.request("tables", rm.EMPTY)
+    assert empty.mem_mb >= rm.MIN_MEM_MB and empty.runtime >= rm.MIN_RUNTIME
+
+
+# --- header reading -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def counts() -> sp.csr_matrix:
+    rng = np.random.default_rng(0)
+    m = sp.random(300, 120, density=0.07, format="csr", random_state=rng, dtype=np.float32)
+    m.data = np.ceil(m.data * 10)
+    return m
+
+
+def _truth(m) -> rm.MatrixSize:
+    return rm.MatrixSize(m.shape[0], m.shape[1], int(m.nnz))
+
+
+@pytest.mark.parametrize("layout", ["csr", "csc", "dense"])
+def test_h5ad(tmp_path, counts, layout):
+    x = {"csr": counts, "csc": counts.tocsc(), "dense": counts.toarray()}[layout]
+    path = tmp_path / f"{layout}.h5ad"
+    ad.AnnData(X=x).write_h5ad(path)
+    got = rm.matrix_size(path)
+    expected = (300, 120, 300 * 120 if layout == "dense" else counts.nnz)
+    assert (got.n_obs, got.n_vars, got.nnz) == expected and got.exact
+
+
+def _write_10x_h5(path, m: sp.csr_matrix, *, group: str = "matrix") -> None:
+    """Cell Ranger's layout: genes × cells CSC = cells × genes CSR, shape (genes, cells)."""
+    with h5py.File(path, "w") as f:
+        g = f.create_group(group)
+        g["data"], g["indices"], g["indptr"] = m.data, m.indices, m.indptr
+        g["shape"] = np.array([m.shape[1], m.shape[0]])
+        g["barcodes"] = np.array([f"c{i}".encode() for i in range(m.shape[0])])
+
+
+@pytest.mark.parametrize("group", ["matrix", "GRCh38"])  # Cell Ranger 3+ and 2
+def test_10x_h5(tmp_path, counts, group):
+    path = tmp_path / "filtered_feature_bc_matrix.h5"
+    _write_10x_h5(path, counts, group=group)
+    assert rm.matrix_size(path) == _truth(counts)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mtx_file_and_10x_directory(tmp_path, counts, gz):
+    folder = tmp_path / "sample1"
+    folder.mkdir()
+    plain = folder / "matrix.mtx"
+    scipy.io.mmwrite(plain, counts.T.tocoo())  # 10x: genes × cells
+    if gz:
+        (folder / "matrix.mtx.gz").write_bytes(gzip.compress(plain.read_bytes()))
+        plain.unlink()
+    (folder / "barcodes.tsv").write_text("".join(f"c{i}\n" for i in range(300)))
+    mtx = folder / ("matrix.mtx.gz" if gz else "matrix.mtx")
+    assert rm.matrix_size(mtx) == _truth(counts)
+    assert rm.matrix_size(folder) == _truth(counts)
+
+
+def test_dense_csv_is_estimated(tmp_path, counts):
+    path = tmp_path / "counts.csv"
+    frame = pd.DataFrame(counts.toarray().astype(int), columns=[f"G{j}" for j in range(120)])
+    frame.to_csv(path)
+    got = rm.matrix_size(path)
+    assert not got.exact
+    assert got.n_vars == 120
+    assert got.n_obs == pytest.approx(300, rel=0.25)
+    assert got.nnz == pytest.approx(counts.nnz, rel=0.35)
+
+
+def test_missing_table_and_unreadable_files(tmp_path, counts):
+    assert rm.matrix_size(tmp_path / "absent.h5ad") is None
+    table = tmp_path / "annotation.tsv"
+    table.write_text("cell\tlineage\n" * 1000)
+    assert rm.matrix_size(table) is None  # a table is no matrix
+    assert rm.matrix_size(tmp_path) is None  # a directory without matrix.mtx
+    broken = tmp_path / "broken.h5ad"
+    broken.write_bytes(b"\x00not hdf5" * 1000)  # 9,000 bytes
+    got = rm.matrix_size(broken)
+    assert not got.exact and got.nnz == 9_000 // 8
+    assert rm.largest_matrix([tmp_path / "absent.h5ad", table]) == rm.EMPTY
+
+
+def test_largest_matrix_is_the_one_with_most_values(tmp_path, counts):
+    small, big = tmp_path / "small.h5ad", tmp_path / "big.h5ad"
+    ad.AnnData(X=counts[:50]).write_h5ad(small)
+    ad.AnnData(X=counts).write_h5ad(big)
+    inputs = [str(small), str(tmp_path / "scores.parquet"), str(big), str(tmp_path / "x.yaml")]
+    assert rm.largest_matrix(inputs) == _truth(counts)
+
+
+# --- the fit script on a run directory ----------------------------------------------
+
+
+def _record(meta, output: str, rule: str, inputs: list[str], log: str) -> None:
+    import base64
+
+    name = base64.urlsafe_b64encode(output.encode()).decode()
+    (meta / name).write_text(json.dumps({"rule": rule, "input": inputs, "log": [log]}))
+
+
+def test_fit_script_reads_a_run_directory(tmp_path, counts):
+    """Each rule's size is its largest recorded input; a deleted temp() matrix counts as the
+    dataset's own; wall and peak come from the benchmark table."""
+    run = tmp_path / "run"
+    (run / "logs" / "d").mkdir(parents=True)
+    (run / "results" / "d").mkdir(parents=True)
+    meta = run / ".snakemake" / "metadata"
+    meta.mkdir(parents=True)
+    ad.AnnData(X=counts).write_h5ad(run / "data.h5ad")
+    ad.AnnData(X=counts[:200]).write_h5ad(run / "results" / "d" / "clustered.h5ad")
+    jobs = {
+        "ingest": ["data.h5ad"],
+        "cluster": ["results/d/ingested.h5ad", "results/d/qc_metrics.tsv"],  # temp: gone
+        "score": ["results/d/clustered.h5ad", "resources/signatures"],
+    }
+    for i, (rule, inputs) in enumerate(jobs.items()):
+        _record(meta, f"results/d/out{i}", rule, inputs, f"logs/d/{rule}.log")
+        (run / "logs" / "d" / f"{rule}.benchmark.tsv").write_text(
+            f"s\th:m:s\tmax_rss\n{10 * (i + 1)}.5\t0:00:10\t{100 * (i + 1)}.0\n"
+        )
+    table = _fit_module().read_run(run).set_index("rule")
+    assert table.loc["ingest", ["n_obs", "n_vars", "nnz"]].tolist() == [300, 120, counts.nnz]
+    assert table.loc["cluster", "nnz"] == counts.nnz
+    assert table.loc["score", ["n_obs", "nnz"]].tolist() == [200, counts[:200].nnz]
+    assert table.loc["score", "max_rss"] == 300.0 and table.loc["score", "s"] == 30.5
+    assert set(table["size"]) == {300}
+
+
+def test_fit_recovers_a_planted_linear_cost():
+    fit = _fit_module()
+    sizes = [(10_000, 20_000_000), (50_000, 100_000_000), (100_000, 200_000_000)]
+    rows = [
+        [n, "r", n, 20_000, nnz, 60 * (1 + 0.05 * nnz / 1e6), 400 + 20 * nnz / 1e6]
+        for n, nnz in sizes
+    ]
+    table = pd.DataFrame(rows, columns=fit.COLUMNS)
+    (cost,) = fit.fit(table)
+    for r in table.itertuples():
+        size = rm.MatrixSize(r.n_obs, r.n_vars, r.nnz)
+        assert cost.memory(size) == pytest.approx(r.max_rss, rel=0.05)
+        assert cost.minutes(size) == pytest.approx(r.s / 60, rel=0.05)
+    assert math.isclose(cost.memory(rm.EMPTY), 400, rel_tol=0.25)

@@ -1,0 +1,207 @@
+"""Each rule's cost model (shipped coefficients) and the requests made from it."""
+
+import csv
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from functools import cache
+from pathlib import Path
+
+from ..paths import RESOURCES
+from ._size import MatrixSize, largest_matrix
+
+__all__ = [
+    "ATTEMPT_STEP",
+    "COSTS_TABLE",
+    "MEM_HEADROOM",
+    "MIN_MEM_MB",
+    "MIN_RUNTIME",
+    "TIME_HEADROOM",
+    "Cost",
+    "Request",
+    "load_costs",
+    "mem_mb",
+    "request",
+    "runtime",
+]
+
+#: The coefficients of every rule, written by ``benchmarks/fit_resources.py``.
+COSTS_TABLE = RESOURCES / "compute" / "rule_costs.tsv"
+#: Memory asked above the model at the first attempt (the model is fitted to the peaks).
+MEM_HEADROOM = 1.25
+#: Wall time asked above the model (time varies with the node's load much more than memory).
+TIME_HEADROOM = 2.0
+#: Each further attempt asks this share of the first attempt's request more (2: 1.5×, 3: 2×).
+ATTEMPT_STEP = 0.5
+#: Smallest requests: an interpreter with its libraries; SLURM's usual time granularity.
+MIN_MEM_MB = 256
+MIN_RUNTIME = 10
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A rule's measured cost: ``base + per_mnnz × nnz / 1e6 + per_gentries × entries / 1e9``.
+
+    ``nnz`` is the stored values of the rule's largest input matrix, ``entries`` its cells ×
+    genes (what a dense copy costs); one pair of coefficients for the peak resident memory
+    (MB), one for the wall time (minutes).
+
+    Attributes
+    ----------
+    rule : str
+        The Snakemake rule.
+    mem_base_mb, mem_per_mnnz, mem_per_gentries : float
+        Peak memory in MB: fixed part, per million stored values, per 10⁹ cells × genes.
+    min_base, min_per_mnnz, min_per_gentries : float
+        Wall time in minutes: the same three terms.
+    """
+
+    rule: str
+    mem_base_mb: float
+    mem_per_mnnz: float
+    mem_per_gentries: float
+    min_base: float
+    min_per_mnnz: float
+    min_per_gentries: float
+
+    def memory(self, size: MatrixSize) -> float:
+        """Modelled peak memory in MB for ``size``.
+
+        Parameters
+        ----------
+        size
+            The rule's largest input matrix.
+        """
+        return self.mem_base_mb + _terms(size, self.mem_per_mnnz, self.mem_per_gentries)
+
+    def minutes(self, size: MatrixSize) -> float:
+        """Modelled wall time in minutes for ``size``.
+
+        Parameters
+        ----------
+        size
+            The rule's largest input matrix.
+        """
+        return self.min_base + _terms(size, self.min_per_mnnz, self.min_per_gentries)
+
+
+def _terms(size: MatrixSize, per_mnnz: float, per_gentries: float) -> float:
+    return per_mnnz * size.nnz / 1e6 + per_gentries * size.entries / 1e9
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a job asks the scheduler for.
+
+    Attributes
+    ----------
+    mem_mb : int
+        Memory in MB (Snakemake's ``mem_mb``).
+    runtime : int
+        Wall time in minutes (Snakemake's ``runtime``).
+    """
+
+    mem_mb: int
+    runtime: int
+
+
+def load_costs(path: str | Path | None = None) -> dict[str, Cost]:
+    """The cost of every rule from a coefficient table (``#`` lines are comments).
+
+    Parameters
+    ----------
+    path
+        A TSV with a ``rule`` column and one column per :class:`Cost` field; default
+        :data:`COSTS_TABLE`.
+
+    Returns
+    -------
+    dict
+        Rule name → :class:`Cost`.
+    """
+    return dict(_load(str(path or COSTS_TABLE)))
+
+
+@cache
+def _load(path: str) -> tuple[tuple[str, Cost], ...]:
+    names = [f.name for f in fields(Cost)]
+    with open(path, newline="") as handle:
+        rows = csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")
+        costs = [Cost(r["rule"], *(float(r[n]) for n in names[1:])) for r in rows]
+    return tuple((c.rule, c) for c in costs)
+
+
+def _unknown(costs: Mapping[str, Cost]) -> Cost:
+    """A rule without coefficients: the largest of every coefficient (generous, never tight)."""
+    names = [f.name for f in fields(Cost)][1:]
+    return Cost("?", *(max(getattr(c, n) for c in costs.values()) for n in names))
+
+
+def _scale(attempt: int) -> float:
+    return 1.0 + ATTEMPT_STEP * max(0, int(attempt) - 1)
+
+
+def request(
+    rule: str, size: MatrixSize, *, attempt: int = 1, costs: Mapping[str, Cost] | None = None
+) -> Request:
+    """The memory and wall time ``rule`` asks for with an input matrix of ``size``.
+
+    Parameters
+    ----------
+    rule
+        The rule's name; one without coefficients gets the largest of every coefficient.
+    size
+        Its largest input matrix (:func:`largest_matrix`).
+    attempt
+        Snakemake's attempt (1 first): each retry asks :data:`ATTEMPT_STEP` × the first
+        request more, so ``--retries`` recovers a job killed for memory or time.
+    costs
+        Coefficients by rule; default :func:`load_costs`.
+
+    Returns
+    -------
+    Request
+        Memory (MB, rounded up to 100) and minutes, never below :data:`MIN_MEM_MB` and
+        :data:`MIN_RUNTIME`.
+    """
+    costs = load_costs() if costs is None else costs
+    cost = costs.get(rule) or _unknown(costs)
+    k = _scale(attempt)
+    mem = _up(max(MIN_MEM_MB, cost.memory(size) * MEM_HEADROOM), 100)
+    minutes = _up(max(MIN_RUNTIME, cost.minutes(size) * TIME_HEADROOM), 1)
+    return Request(_up(mem * k, 100), _up(minutes * k, 1))
+
+
+def _up(value: float, step: int) -> int:
+    """``value`` rounded up to a multiple of ``step``."""
+    return int(math.ceil(value / step - 1e-9) * step)
+
+
+def mem_mb(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1) -> int:
+    """Snakemake ``mem_mb`` of ``rule`` from its input files (:func:`request`).
+
+    Parameters
+    ----------
+    rule
+        The rule's name.
+    inputs
+        Its input files (the largest matrix among them is measured).
+    attempt
+        Snakemake's attempt.
+    """
+    return request(rule, largest_matrix(inputs), attempt=attempt).mem_mb
+
+
+def runtime(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1) -> int:
+    """Snakemake ``runtime`` (minutes) of ``rule`` from its input files (:func:`request`).
+
+    Parameters
+    ----------
+    rule
+        The rule's name.
+    inputs
+        Its input files (the largest matrix among them is measured).
+    attempt
+        Snakemake's attempt.
+    """
+    return request(rule, largest_matrix(inputs), attempt=attempt).runtime
