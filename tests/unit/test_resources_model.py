@@ -262,3 +262,17 @@ def test_fit_recovers_a_planted_linear_cost():
         assert cost.memory(size) == pytest.approx(r.max_rss, rel=0.05)
         assert cost.minutes(size) == pytest.approx(r.s / 60, rel=0.05)
     assert math.isclose(cost.memory(rm.EMPTY), 400, rel_tol=0.25)
+
+
+def test_a_scattered_block_asks_for_its_share(tmp_path):
+    """A block of a quarter of the cells asks what a quarter-size matrix asks (hand plan)."""
+    from tmesig.resources_model import MatrixSize, block_share, request
+
+    plan = tmp_path / "plan.tsv"
+    plan.write_text("chunk\tstart\tstop\n0\t0\t300\n1\t300\t400\n")
+    assert block_share(plan, 0) == 0.75
+    assert block_share(plan, 1) == 0.25
+    whole = MatrixSize(400_000, 20_000, 400_000_000)
+    assert whole.part(0.25) == MatrixSize(100_000, 20_000, 100_000_000)
+    assert whole.part(1.0) is whole
+    assert request("score", whole.part(0.25)).mem_mb < request("score", whole).mem_mb

@@ -48,3 +48,13 @@ def minutes(rule):
         return resources_model.runtime(rule, input, attempt=attempt)
 
     return runtime
+
+
+def chunk_cost(rule):
+    """mem_mb of one block of a scattered rule: its share of the matrix (the plan's rows)."""
+
+    def mem(wildcards, input, attempt):
+        share = resources_model.block_share(input.plan, int(wildcards.chunk))
+        return resources_model.mem_mb(rule, input, attempt=attempt, share=share)
+
+    return mem

@@ -39,7 +39,8 @@ rule score_stats:
     conda:
         ENV
     resources:
-        mem_mb=2000,
+        mem_mb=cost("score"),
+        runtime=minutes("score"),
     params:
         score=seeded("score"),
     script:
@@ -64,7 +65,8 @@ rule score_chunk:
     conda:
         ENV
     resources:
-        mem_mb=mem_for(80),
+        mem_mb=chunk_cost("score"),
+        runtime=minutes("score"),
     params:
         score=seeded("score"),
     script:

@@ -19,6 +19,7 @@ __all__ = [
     "TIME_HEADROOM",
     "Cost",
     "Request",
+    "block_share",
     "load_costs",
     "mem_mb",
     "request",
@@ -177,7 +178,7 @@ def _up(value: float, step: int) -> int:
     return int(math.ceil(value / step - 1e-9) * step)
 
 
-def mem_mb(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1) -> int:
+def mem_mb(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1, share: float = 1.0) -> int:
     """Snakemake ``mem_mb`` of ``rule`` from its input files (:func:`request`).
 
     Parameters
@@ -188,11 +189,15 @@ def mem_mb(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1) -> int:
         Its input files (the largest matrix among them is measured).
     attempt
         Snakemake's attempt.
+    share
+        The share of the matrix's cells the job reads (a block of a scattered rule).
     """
-    return request(rule, largest_matrix(inputs), attempt=attempt).mem_mb
+    return request(rule, largest_matrix(inputs).part(share), attempt=attempt).mem_mb
 
 
-def runtime(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1) -> int:
+def runtime(
+    rule: str, inputs: Iterable[str | Path], *, attempt: int = 1, share: float = 1.0
+) -> int:
     """Snakemake ``runtime`` (minutes) of ``rule`` from its input files (:func:`request`).
 
     Parameters
@@ -203,5 +208,27 @@ def runtime(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1) -> int
         Its input files (the largest matrix among them is measured).
     attempt
         Snakemake's attempt.
+    share
+        The share of the matrix's cells the job reads (a block of a scattered rule).
     """
-    return request(rule, largest_matrix(inputs), attempt=attempt).runtime
+    return request(rule, largest_matrix(inputs).part(share), attempt=attempt).runtime
+
+
+def block_share(plan: str | Path, chunk: int) -> float:
+    """The share of the cells that block ``chunk`` of a scoring plan holds.
+
+    Parameters
+    ----------
+    plan
+        The plan table (``chunk``, ``start``, ``stop``; :func:`tmesig.score.read_plan`).
+    chunk
+        The block's number.
+    """
+    from ..score import read_plan
+
+    table = read_plan(plan)
+    total = int(table["stop"].iloc[-1]) if len(table) else 0
+    row = table.loc[table["chunk"] == chunk]
+    if total == 0 or row.empty:
+        return 1.0
+    return float(row["stop"].iloc[0] - row["start"].iloc[0]) / total

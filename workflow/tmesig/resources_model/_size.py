@@ -2,6 +2,7 @@
 
 import gzip
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,13 @@ class MatrixSize:
     def entries(self) -> int:
         """``n_obs × n_vars``: the values of a dense copy."""
         return self.n_obs * self.n_vars
+
+    def part(self, share: float) -> "MatrixSize":
+        """The size of a block holding ``share`` (0–1] of the cells (all genes)."""
+        share = min(1.0, max(float(share), 0.0))
+        if share == 1.0:
+            return self
+        return MatrixSize(math.ceil(self.n_obs * share), self.n_vars, math.ceil(self.nnz * share))
 
 
 #: No matrix among the inputs: the rule's fixed cost only.
