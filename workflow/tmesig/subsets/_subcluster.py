@@ -11,11 +11,12 @@ import scipy.sparse as sp
 
 from ._markers import Subset
 from ._options import SubsetOptions
+from ._sketch import sketched_subclusters
 
 if TYPE_CHECKING:
     import anndata as ad
 
-__all__ = ["subclusters"]
+__all__ = ["lineage_pca", "subclusters"]
 
 
 def subclusters(
@@ -33,6 +34,11 @@ def subclusters(
     """
     n = sub.n_obs
     labels, graph = None, None
+    if options.sketch_above is not None and n > options.sketch_above:
+        marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
+        return sketched_subclusters(
+            sub, extra_genes=marker_genes, use_identity=use_identity, options=options
+        )
     if n >= options.min_cells_subcluster or (use_identity and n >= 5):
         marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
         emb = sub
@@ -66,6 +72,37 @@ def _knn_leiden(
     from tmesig.cluster import leiden as run_leiden
 
     seed = options.seed
+    work = lineage_pca(sub, extra_genes=extra_genes, options=options)
+    sc.pp.neighbors(work, n_neighbors=min(options.n_neighbors, work.n_obs - 1), random_state=seed)
+    graph = sp.csr_matrix(work.obsp["connectivities"])
+    if not leiden:
+        return None, graph
+    run_leiden(work, resolution=options.resolution, seed=seed, key_added="_sub")
+    return work.obs["_sub"].astype(str).to_numpy(), graph
+
+
+def lineage_pca(
+    sub: ad.AnnData, *, extra_genes: Sequence[str], options: SubsetOptions
+) -> ad.AnnData:
+    """The lineage's cells on its HVGs + marker genes, with ``obsm['X_pca']`` (seeded) and
+    the loadings in ``varm['PCs']``.
+
+    Parameters
+    ----------
+    sub
+        The lineage's cells (log-normalised ``X``).
+    extra_genes
+        Genes always kept (the lineage's marker and identity genes).
+    options
+        ``n_top_genes``, ``seed``.
+
+    Returns
+    -------
+    anndata.AnnData
+        A copy restricted to the kept genes.
+    """
+    import scanpy as sc
+
     work = sub.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -73,10 +110,5 @@ def _knn_leiden(
     keep = work.var["highly_variable"].to_numpy() | work.var_names.isin(list(extra_genes))
     work = work[:, keep].copy()
     n_comps = int(max(2, min(20, work.n_obs - 2, work.n_vars - 1)))
-    sc.pp.pca(work, n_comps=n_comps, random_state=seed)
-    sc.pp.neighbors(work, n_neighbors=min(options.n_neighbors, work.n_obs - 1), random_state=seed)
-    graph = sp.csr_matrix(work.obsp["connectivities"])
-    if not leiden:
-        return None, graph
-    run_leiden(work, resolution=options.resolution, seed=seed, key_added="_sub")
-    return work.obs["_sub"].astype(str).to_numpy(), graph
+    sc.pp.pca(work, n_comps=n_comps, random_state=options.seed)
+    return work
