@@ -6,8 +6,8 @@ import scanpy as sc
 from sklearn.metrics import adjusted_rand_score
 from tmesig.simulate import simulate
 from tmesig.subsets import SubsetOptions, annotate_subsets
+from tmesig.subsets._pca import lineage_pca
 from tmesig.subsets._sketch import _project, sketch_rows
-from tmesig.subsets._subcluster import lineage_pca
 
 
 def test_sketch_rows_hand_counts() -> None:

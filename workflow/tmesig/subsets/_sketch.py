@@ -11,6 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ._options import SubsetOptions
+from ._pca import lineage_pca
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -91,7 +92,7 @@ def sketched_subclusters(
 
     A sketch of ``sketch_above`` cells (:func:`sketch_rows`, stratified by
     ``obs['leiden']`` when present) gets the HVGs, PCA and Leiden of
-    :func:`tmesig.subsets._subcluster.lineage_pca`; every cell is projected on the sketch's
+    :func:`tmesig.subsets._pca.lineage_pca`; every cell is projected on the sketch's
     components, and each cell outside the sketch takes the majority sub-cluster of its
     ``n_neighbors`` nearest sketch cells. With ``use_identity`` the kNN graph of *all*
     cells (in that PCA space) is built for the label spreading.
@@ -116,8 +117,6 @@ def sketched_subclusters(
     from sklearn.neighbors import NearestNeighbors
 
     from tmesig.cluster import leiden as run_leiden
-
-    from ._subcluster import lineage_pca
 
     emb = sub
     if options.layer is not None:
