@@ -81,10 +81,25 @@ Thresholds are stored in the result's ``.attrs``. Every option named here is a f
 Modules: ``_positions`` (gene positions), ``_options`` (:class:`CnvOptions`), ``_profiles``
 (infercnvpy), ``_signal`` (profiles, CNV clusters, score, correlation), ``_thresholds``,
 ``_clones``, ``_reference`` (mask, held-out half, purification), ``_call`` (calls),
-``_epithelial`` (epithelial-like reference cells, listed).
+``_epithelial`` (epithelial-like reference cells, listed), ``_capped``
+(:func:`call_malignant_capped`: bounded memory).
+
+Bounded memory (:func:`call_malignant_capped`)
+----------------------------------------------
+At most ``CnvCap.max_cells`` cells per sample are profiled (``subsets.cnv_max_cells``),
+drawn per sample and lineage (every lineage keeps ``min(its cells, an equal share)``,
+seeded), and at most ``max_cells_total`` in all (``subsets.cnv_max_cells_total``: the
+per-sample cap shrinks with many samples, so memory does not grow with them). The capped
+cells of all samples are profiled *together* by :func:`call_malignant` (one purified
+reference across samples, as uncapped: a sample's own reference may be a few dozen cells).
+Every other cell takes the majority call (CNV cluster, clone) of its 15 nearest profiled
+cells of the same sample and lineage in ``obsm['X_pca']`` and their mean ``cnv_score`` /
+``cnv_corr``; ``cnv_profiled`` says which cells were profiled. Below the cap every cell
+is profiled and the result is :func:`call_malignant`'s.
 """
 
 from ._call import CALLS, call_malignant
+from ._capped import CnvCap, call_malignant_capped, capped_cells
 from ._epithelial import epithelial_like, note_epithelial_like
 from ._options import CANDIDATE_LINEAGES, REFERENCE_LINEAGES, CnvOptions
 from ._positions import PRIMARY_CHROMOSOMES, add_gene_positions
@@ -95,9 +110,12 @@ __all__ = [
     "CANDIDATE_LINEAGES",
     "PRIMARY_CHROMOSOMES",
     "REFERENCE_LINEAGES",
+    "CnvCap",
     "CnvOptions",
     "add_gene_positions",
     "call_malignant",
+    "call_malignant_capped",
+    "capped_cells",
     "cnv_profiles",
     "epithelial_like",
     "note_epithelial_like",

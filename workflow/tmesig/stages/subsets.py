@@ -28,8 +28,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import report_annotation
-from ..cnv import CnvOptions, call_malignant, epithelial_like, note_epithelial_like
-from ..constants import LINEAGES, MALIGNANT, UNASSIGNED
+from ..cnv import CnvCap, CnvOptions, call_malignant_capped, epithelial_like, note_epithelial_like
+from ..constants import COL_SAMPLE, LINEAGES, MALIGNANT, UNASSIGNED
 from ..figures import note_figure
 from ..subsets import SubsetOptions, annotate_subsets, load_subset_markers, merge_malignant
 from ._io import StageIO
@@ -66,13 +66,16 @@ def run(io: StageIO) -> str:
         seed=p["seed"],
         min_confidence=p["min_confidence"],
         propagation_alpha=p["propagation_alpha"],
+        sketch_above=p.get("sketch_above", 50_000),
     )
     cells, clusters = annotate_subsets(adata, lineage, markers=markers, options=options)
     if p["cnv"]:
-        calls = call_malignant(
+        calls, profiled = call_malignant_capped(
             adata,
             lineage=lineage,
+            sample=adata.obs.get(COL_SAMPLE, pd.Series("all", index=adata.obs_names)),
             options=CnvOptions(window_size=p["cnv_window"], seed=p["seed"]),
+            cap=CnvCap.from_config(p),
         )
         like = epithelial_like(annotation, label_mapping=io.params.get("label_mapping"))
         calls, cnv_line = note_epithelial_like(calls, like)
@@ -84,9 +87,9 @@ def run(io: StageIO) -> str:
             f"; {cnv_line}; {calls.attrs['n_malignant_other_lineage']:,} malignant cells "
             "annotated in another lineage"
         )
-        _with_calls(adata, calls, lineage, annotation)
+        _with_calls(profiled, calls, lineage.loc[profiled.obs_names], annotation)
         parents = _parents(markers)
-        fig = report_annotation.cnv_heatmap(adata, seed=p["seed"], parents=parents)
+        fig = report_annotation.cnv_heatmap(profiled, seed=p["seed"], parents=parents)
         _save(fig, out["cnv_heatmap"], 100)
         _save(report_annotation.cnv_scatter(calls), out["cnv_scatter"])
     else:

@@ -24,7 +24,13 @@ Calls and confidence
 --------------------
 *Sub-clusters*: the lineage's cells are re-clustered (HVGs of the lineage's cells plus the
 lineage's subset marker genes, PCA, kNN, Leiden with a fixed ``seed`` and ``resolution``);
-lineages with fewer than ``min_cells_subcluster`` cells form one sub-cluster.
+lineages with fewer than ``min_cells_subcluster`` cells form one sub-cluster. A lineage with
+more than ``sketch_above`` cells (default 50,000; ``subsets.sketch_above``) is sub-clustered
+on a sketch of that many cells, a uniform sample stratified by the clustering's ``leiden``
+clusters (each keeps at least 200 cells or all it has; ``geosketch`` is not a dependency):
+HVGs, PCA and Leiden on the sketch, every cell projected on the sketch's components and
+labelled with the majority sub-cluster of its nearest sketch cells; the kNN graph of the
+label spreading is built on all cells in that space.
 
 *Cluster level* (column ``subset``): at each level, exactly as for lineages
 (:func:`tmesig.annotate.annotate`): with ``S`` the sub-cluster's mean sibling scores,
@@ -94,7 +100,8 @@ Everything is deterministic (seeded Leiden; stable tie-breaking in YAML order). 
 option named here is a field of :class:`SubsetOptions`.
 
 Modules: ``_markers`` (the marker file), ``_options`` (:class:`SubsetOptions`),
-``_subcluster`` (sub-clusters and kNN graph), ``_levels`` (root and child calls),
+``_subcluster`` (sub-clusters and kNN graph), ``_pca`` (the lineage's PCA), ``_sketch``
+(sub-clusters of large lineages from a sketch), ``_levels`` (root and child calls),
 ``_spread`` (label spreading), ``_identity`` (identity-gene calls), ``_annotate``
 (:func:`annotate_subsets`), ``_merge`` (:func:`merge_malignant`).
 """

@@ -18,6 +18,11 @@ class SubsetOptions:
         the lineage's cells; the lineage's marker genes are always added).
     min_cells_subcluster
         Lineages with fewer cells are one sub-cluster.
+    sketch_above
+        Lineages with more cells are sub-clustered on a sketch of this many cells
+        (stratified by ``obs['leiden']``), the other cells labelled by kNN transfer in the
+        sketch's PCA space (:func:`tmesig.subsets._sketch.sketched_subclusters`); ``None``:
+        never.
     min_confidence, min_margin, min_score
         Cluster-level thresholds at every level (see :mod:`tmesig.subsets`).
     min_cell_margin, min_cell_score
@@ -53,6 +58,7 @@ class SubsetOptions:
     n_neighbors: int = 15
     n_top_genes: int = 1500
     min_cells_subcluster: int = 30
+    sketch_above: int | None = 50_000
     min_confidence: float = 0.4
     min_margin: float = 0.2
     min_score: float = 0.2
@@ -79,6 +85,9 @@ class SubsetOptions:
             if not 0.0 <= value <= 1.0:
                 msg = f"{name} must be in [0, 1], got {value}."
                 raise ValueError(msg)
+        if self.sketch_above is not None and self.sketch_above < self.min_cells_subcluster:
+            msg = f"sketch_above must be >= min_cells_subcluster, got {self.sketch_above}."
+            raise ValueError(msg)
         if not 0.0 <= self.propagation_alpha < 1.0:
             msg = f"propagation_alpha must be in [0, 1), got {self.propagation_alpha}."
             raise ValueError(msg)

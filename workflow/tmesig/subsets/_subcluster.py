@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,8 @@ import scipy.sparse as sp
 
 from ._markers import Subset
 from ._options import SubsetOptions
+from ._pca import lineage_pca
+from ._sketch import sketched_subclusters
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -33,6 +34,11 @@ def subclusters(
     """
     n = sub.n_obs
     labels, graph = None, None
+    if options.sketch_above is not None and n > options.sketch_above:
+        marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
+        return sketched_subclusters(
+            sub, extra_genes=marker_genes, use_identity=use_identity, options=options
+        )
     if n >= options.min_cells_subcluster or (use_identity and n >= 5):
         marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
         emb = sub
@@ -66,14 +72,7 @@ def _knn_leiden(
     from tmesig.cluster import leiden as run_leiden
 
     seed = options.seed
-    work = sub.copy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sc.pp.highly_variable_genes(work, n_top_genes=min(options.n_top_genes, work.n_vars))
-    keep = work.var["highly_variable"].to_numpy() | work.var_names.isin(list(extra_genes))
-    work = work[:, keep].copy()
-    n_comps = int(max(2, min(20, work.n_obs - 2, work.n_vars - 1)))
-    sc.pp.pca(work, n_comps=n_comps, random_state=seed)
+    work = lineage_pca(sub, extra_genes=extra_genes, options=options)
     sc.pp.neighbors(work, n_neighbors=min(options.n_neighbors, work.n_obs - 1), random_state=seed)
     graph = sp.csr_matrix(work.obsp["connectivities"])
     if not leiden:

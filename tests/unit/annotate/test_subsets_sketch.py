@@ -1,0 +1,62 @@
+"""Sub-clustering of large lineages on a sketch (tmesig.subsets._sketch)."""
+
+import numpy as np
+import pytest
+import scanpy as sc
+from sklearn.metrics import adjusted_rand_score
+from tmesig.simulate import simulate
+from tmesig.subsets import SubsetOptions, annotate_subsets
+from tmesig.subsets._pca import lineage_pca
+from tmesig.subsets._sketch import _project, sketch_rows
+
+
+def test_sketch_rows_hand_counts() -> None:
+    # strata of 1,000 and 50 cells, 400 kept: the small one keeps all 50 (floor 200), the
+    # large one its floor of 200 plus the 150 left
+    strata = np.array(["a"] * 1000 + ["b"] * 50)
+    rows = sketch_rows(strata, 400, seed=0)
+    assert rows.size == 400 and (np.diff(rows) > 0).all()
+    assert int((strata[rows] == "b").sum()) == 50
+    assert (sketch_rows(strata, 400, seed=0) == rows).all()
+    assert (sketch_rows(strata, 2000, seed=0) == np.arange(1050)).all()
+    assert sketch_rows(None, 10, seed=1).size == 0
+
+
+@pytest.fixture(scope="module")
+def tnk():
+    """The simulated T/NK compartment (CD8, CD4, Treg, NK; truth in ``cell_type``)."""
+    adata = simulate(3000, lognorm=True, n_genes=2000, seed=0)
+    del adata.layers["counts"]
+    sc.pp.pca(adata, n_comps=15, random_state=0)
+    sc.pp.neighbors(adata, random_state=0)
+    sc.tl.leiden(adata, flavor="igraph", n_iterations=2, random_state=0)
+    return adata
+
+
+def test_projection_reproduces_the_sketch_pca(tnk) -> None:
+    rows = sketch_rows(tnk.obs["leiden"].to_numpy(), 500, seed=0)
+    work = lineage_pca(tnk[rows], extra_genes=[], options=SubsetOptions())
+    pcs = _project(tnk, work, chunk=700)
+    assert np.allclose(pcs[rows], work.obsm["X_pca"], atol=1e-3)
+
+
+def test_sketch_agrees_with_full_subclustering(tnk) -> None:
+    lineage = tnk.obs["compartment"].astype(str)
+    full, _ = annotate_subsets(tnk, lineage, options=SubsetOptions(sketch_above=None))
+    sketch, _ = annotate_subsets(tnk, lineage, options=SubsetOptions(sketch_above=400))
+    t_nk = (lineage == "T_NK").to_numpy()
+    assert t_nk.sum() > 400  # the T/NK lineage is sketched
+    # state labels: >= 0.9 of cells as with all cells (issue 14), and the truth recovered
+    assert (full["subset"] == sketch["subset"]).mean() >= 0.9
+    truth = tnk.obs["cell_type"].astype(str).to_numpy()
+    want = {"CD8_T": "CD8_T", "CD4_T": "CD4_T", "Treg": "CD4_T", "NK": "NK"}
+    roots = sketch["subset_root"].to_numpy()[t_nk]
+    assert np.mean([want.get(t) == r for t, r in zip(truth[t_nk], roots, strict=True)]) >= 0.9
+    assert adjusted_rand_score(truth[t_nk], sketch["subcluster"][t_nk]) >= 0.5
+    again, _ = annotate_subsets(tnk, lineage, options=SubsetOptions(sketch_above=400))
+    assert (again["subcluster"] == sketch["subcluster"]).all()
+
+
+def test_sketch_above_must_allow_subclusters() -> None:
+    with pytest.raises(ValueError, match="sketch_above"):
+        SubsetOptions(sketch_above=10)
