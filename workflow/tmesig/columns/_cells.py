@@ -108,6 +108,11 @@ ANNOTATION_SUBSETS = {
     "cnv_corr": "correlation of the cell's copy-number profile with its CNV cluster's mean",
     "cnv_call": f"{MALIGNANT}, non-malignant or uncertain from cnv_score and cnv_corr "
     "('not run' when CNV inference is off)",
+    "cnv_profiled": "True: the cell's copy number was profiled with infercnvpy; False: its "
+    "call was transferred from its nearest profiled cells of the same sample and lineage "
+    "(subsets.cnv_max_cells)",
+    "cnv_transfer_agreement": "share of the voting profiled neighbours with the transferred "
+    "call; empty for profiled cells",
     "note": "why a copy-number call was made or withheld",
     "final_subset": f"the final call: 'subset', with '{MALIGNANT}' from copy number and "
     "other_normal_epithelium for CNV-normal epithelial cells without a marker subset",
