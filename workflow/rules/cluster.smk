@@ -1,6 +1,7 @@
 rule cluster:
     input:
-        h5ad=paths.qc,
+        h5ad=paths.ingested,
+        metrics=paths.qc_metrics,
     output:
         h5ad=paths.clustered,
     log:
@@ -14,5 +15,7 @@ rule cluster:
         mem_mb=mem_for(100, floor=3000),
     params:
         cluster=seeded("cluster"),
+        qc=config["qc"],
+        ingest=config["ingest"],
     script:
         "../scripts/cluster.py"

@@ -155,7 +155,8 @@ def cluster(
         If the data have fewer than 3 cells or highly variable genes.
     """
     mode = input_mode(adata)
-    normalisation = _normalise_for(adata, mode, target_sum)
+    done = adata.uns.get("tmesig_expression")  # X log-normalised already (io.expression)
+    normalisation = done["normalisation"] if done else _normalise_for(adata, mode, target_sum)
     n_hvg = min(n_hvg, adata.n_vars)
     hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
     n_comps = _pca_genes(adata, n_hvg=n_hvg, n_pcs=n_pcs, batch_key=hv_batch)
