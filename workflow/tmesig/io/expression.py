@@ -168,7 +168,7 @@ def normalise_block(block: Any, size_factors: np.ndarray) -> Any:
     return np.log1p(dense / sf[:, None])
 
 
-def iter_rows(x: Any, n_obs: int, chunk_size: int = ROW_CHUNK) -> Iterator[tuple[int, int, Any]]:
+def iter_rows(x: Any, n_obs: int, *, chunk_size: int = ROW_CHUNK) -> Iterator[tuple[int, int, Any]]:
     """``(start, stop, block)`` over consecutive rows of a (backed) matrix.
 
     Parameters

@@ -112,7 +112,7 @@ def read_kept(
         rows = _kept_rows(pd.Index(backed.obs_names.astype(str)), metrics, str(path))
         n_vars = backed.n_vars
         blocks, seen = [], np.zeros(n_vars, dtype=np.int64)
-        for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size):
+        for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size=chunk_size):
             part = block[rows[start:stop]]
             seen += _nonzero_per_gene(part, n_vars)
             blocks.append(part)
@@ -150,7 +150,7 @@ def kept_blocks(
     """
     backed = ad.read_h5ad(path, backed="r")
     try:
-        for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size):
+        for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size=chunk_size):
             part = block[kept.rows[start:stop]]
             if part.shape[0]:
                 yield sp.csr_matrix(part[:, kept.genes], dtype=np.float32)
