@@ -152,10 +152,9 @@ def test_resumed_run_equals_uninterrupted_run(runs):
         "mini/flags.tsv",
         "mini/scores.parquet",
         "mini/qc_metrics.tsv",
-        "mini/ingested.h5ad",
-        "mini/qc.h5ad",
         "mini/clustered.h5ad",
     } <= set(a)
+    assert "mini/ingested.h5ad" not in a  # temp(): removed once qc and cluster have read it
     differ = []
     for name in sorted(a):
         if a[name].suffix == ".parquet":

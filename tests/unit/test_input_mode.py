@@ -35,6 +35,10 @@ def _data(n_genes: int, *, counts: bool = True, record: dict | None = None) -> a
         (5000, True, {"input_mode": "counts"}, "normalised", "counts"),  # counts were found
         # the gene count at ingest decides, not the genes left after QC
         (800, True, {"input_mode": "counts", "genes": 20000}, "auto", "counts"),
+        # ingested.h5ad stores counts once, in X (no counts layer): the record decides
+        (5000, False, {"input_mode": "counts", "genes": 5000}, "auto", "counts"),
+        (5000, False, {"input_mode": "panel", "genes": 300}, "auto", "panel"),
+        (5000, False, {"input_mode": "counts", "genes": 300}, "auto", "panel"),
     ],
 )
 def test_resolve_input_mode(n_genes, counts, record, requested, want):

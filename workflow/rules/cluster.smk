@@ -1,6 +1,7 @@
 rule cluster:
     input:
-        h5ad=paths.qc,
+        h5ad=paths.ingested,
+        metrics=paths.qc_metrics,
     output:
         h5ad=paths.clustered,
     log:
@@ -15,5 +16,7 @@ rule cluster:
         runtime=minutes("cluster"),
     params:
         cluster=seeded("cluster"),
+        qc=config["qc"],
+        ingest=config["ingest"],
     script:
         "../scripts/cluster.py"

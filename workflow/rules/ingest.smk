@@ -2,7 +2,7 @@ rule ingest:
     input:
         data=dataset_path,
     output:
-        h5ad=paths.ingested,
+        h5ad=temp(paths.ingested),
         summary=paths.ingest_summary,
     log:
         paths.log("ingest"),

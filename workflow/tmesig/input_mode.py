@@ -1,10 +1,11 @@
 """The kind of matrix a run works on: counts, log-normalised values, or a targeted panel.
 
 ``counts``
-    Raw counts in ``layers["counts"]`` over (most of) the transcriptome: every step as usual.
+    Raw counts (``X`` of ``ingested.h5ad`` and ``clustered.h5ad``) over (most of) the
+    transcriptome: every step as usual.
 ``normalised``
-    Log-normalised values whose counts cannot be recovered (``X`` holds them, there is no
-    ``counts`` layer): QC on genes detected (and mitochondrial share), no doublet detection,
+    Log-normalised values whose counts cannot be recovered (``X`` holds them as given): QC
+    on genes detected (and mitochondrial share), no doublet detection,
     clustering and scoring on the given values.
 ``panel``
     Counts of a targeted panel (MERFISH, Xenium, CosMx: a few hundred genes): QC floors scaled
@@ -63,8 +64,9 @@ def _ingest_record(adata: ad.AnnData) -> Mapping[str, Any]:
 def resolve_input_mode(adata: ad.AnnData, *, requested: str = "auto") -> str:
     """Decide the input mode from the ingest record, the config and the data.
 
-    Without a ``counts`` layer the data can only be ``normalised`` (ingest keeps no counts
-    layer when it accepts log-normalised input). With counts, ``panel`` (requested, or recorded
+    Data ingest recorded as ``normalised`` (log-normalised values kept, no counts) stay
+    ``normalised``; without an ingest record, data without a ``counts`` layer are
+    ``normalised``. With counts, ``panel`` (requested, or recorded
     by ingest) is a panel, ``counts`` is counts, and with ``auto`` a matrix of fewer than
     :data:`PANEL_MAX_GENES` genes at ingest is a ``panel``. ``normalised`` requested while
     ingest found counts means counts: ingest decides what the matrix holds.
@@ -89,9 +91,10 @@ def resolve_input_mode(adata: ad.AnnData, *, requested: str = "auto") -> str:
     if requested not in REQUESTED_MODES:
         msg = f"input mode {requested!r} is not one of {list(REQUESTED_MODES)}"
         raise ValueError(msg)
-    if "counts" not in adata.layers:
-        return NORMALISED
     record = _ingest_record(adata)
+    # ingest records the mode it found; without a record, no counts layer means normalised
+    if record.get("input_mode", NORMALISED if "counts" not in adata.layers else None) == NORMALISED:
+        return NORMALISED
     if record.get("input_mode") == PANEL:
         return PANEL
     # with counts, ``normalised`` requested means counts: ingest decides what the matrix holds

@@ -23,7 +23,8 @@ def test_ingest_normalises_metadata(tmp_path):
     assert summary["samples"] == 4 and summary["patients"] == 2 and summary["cells"] == 200
     assert list(out.obs["sample"].cat.categories) == ["a", "b", "c", "d"]
     assert (out.obs["condition"] == "NA").all()
-    np.testing.assert_array_equal(out.layers["counts"].toarray(), x.toarray())
+    np.testing.assert_array_equal(out.X.toarray(), x.toarray())
+    assert "counts" not in out.layers  # stored once, in X
     out2, _ = ingest(p, dataset="d")
     assert (out2.obs["sample"] == "d").all() and (out2.obs["patient"] == "d").all()
 
@@ -104,7 +105,8 @@ def test_aliases_resolved_to_the_library_spelling(tmp_path):
     assert (
         summary["aliases_renamed"]["BMAL1"] == "ARNTL" and "PD-L2" not in summary["aliases_renamed"]
     )
-    np.testing.assert_array_equal(out.layers["counts"].toarray(), x.toarray())
+    np.testing.assert_array_equal(out.X.toarray(), x.toarray())
+    assert "counts" not in out.layers  # stored once, in X
 
 
 def test_mouse_refused_unless_uppercased(tmp_path):

@@ -1,7 +1,7 @@
 """Ingest: read a dataset, find its raw counts, map gene identifiers, normalise metadata.
 
-The result of :func:`ingest` is an :class:`~anndata.AnnData` whose ``X`` and
-``layers["counts"]`` hold raw counts (``float32``, CSR), whose ``var_names`` are
+The result of :func:`ingest` is an :class:`~anndata.AnnData` whose ``X`` holds raw counts
+(``float32``, CSR; once: no ``counts`` layer copy), whose ``var_names`` are
 unique gene symbols spelled as in ``resources/genes/grch38_genes.tsv`` (the spelling of
 the signature library) and whose ``obs`` has the columns ``sample``, ``patient`` and
 ``condition``, plus a JSON-serialisable summary of what was found and decided.
@@ -11,7 +11,7 @@ A dataset is one file (``.h5ad``, 10x ``.h5``, 10x matrix directory, see
 label is the file stem unless a sample column is named; merged over the genes every file
 measured, :mod:`tmesig.io.merge`). Nothing read from a dataset is executed or unpickled.
 In the normalised input mode (``ingest.input_mode: normalised``) log-normalised values whose
-counts cannot be recovered are kept as ``X`` without a ``counts`` layer.
+counts cannot be recovered are kept as ``X`` (recorded as ``input_mode: normalised``).
 """
 
 import json
@@ -338,8 +338,8 @@ def ingest(
     Returns
     -------
     adata, summary
-        The ingested AnnData (``X`` and ``layers["counts"]`` hold counts; in the normalised
-        input mode ``X`` holds the given log values and there is no ``counts`` layer) and a
+        The ingested AnnData (``X`` holds counts, no ``counts`` layer copy; in the normalised
+        input mode ``X`` holds the given log values, ``summary["input_mode"]`` says which) and a
         JSON-serialisable summary (``input_mode``, ``matrix``, ``gene_merge``,
         ``genes_dropped``, ``library_genes_lost``, ``notes``...).
 
@@ -375,8 +375,6 @@ def ingest(
     out = ad.AnnData(X=counts, obs=obs, var=pd.DataFrame(index=pd.Index(symbols, name=None)))
     summary = _summary(out, parts, files, dataset=dataset, columns=columns)
     _decisions(summary, parts, merge, requested=options.input_mode)
-    if summary["input_mode"] != "normalised":
-        out.layers["counts"] = counts.copy()
     if signature_genes is not None:
         summary["signature_genes_found"] = int(len(set(symbols) & set(signature_genes)))
     out.uns["tmesig_ingest"] = json.dumps(summary, sort_keys=True, default=str)

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..io.errors import InputError
+from ..io.expression import SIZE_FACTOR, needs_normalising, normalise_block
 
 #: Cells read at a time unless the caller says otherwise.
 DEFAULT_CHUNK = 50_000
@@ -23,7 +24,8 @@ def iter_chunks(adata: ad.AnnData, chunk_size: int) -> Iterator[tuple[int, int, 
     """Yield ``(start, stop, block)`` over consecutive cells.
 
     ``block`` is a CSR matrix for sparse data (in memory or backed) and a dense array for
-    dense data. Nothing larger than one chunk is materialised.
+    dense data. Nothing larger than one chunk is materialised. A backed ``clustered.h5ad``
+    storing counts (:mod:`tmesig.io.expression`) is log-normalised chunk by chunk.
     """
     _check_chunk_size(chunk_size)
     x = adata.X
@@ -31,6 +33,9 @@ def iter_chunks(adata: ad.AnnData, chunk_size: int) -> Iterator[tuple[int, int, 
         msg = "adata.X is empty; put log-normalised expression (or counts for 'rank') in X."
         raise InputError(msg)
     n = adata.n_obs
+    factors = None
+    if adata.isbacked and needs_normalising(adata):
+        factors = adata.obs[SIZE_FACTOR].to_numpy()
     for start in range(0, n, int(chunk_size)):
         stop = min(start + int(chunk_size), n)
         block = x[start:stop]
@@ -40,6 +45,8 @@ def iter_chunks(adata: ad.AnnData, chunk_size: int) -> Iterator[tuple[int, int, 
                 block.sum_duplicates()
         else:
             block = np.asarray(block)
+        if factors is not None:
+            block = normalise_block(block, factors[start:stop])
         yield start, stop, block
 
 
@@ -54,12 +61,8 @@ def csr_parts(block: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def iter_csr(adata: ad.AnnData, chunk_size: int) -> Iterator[tuple[int, int, sp.csr_matrix]]:
     """Like :func:`iter_chunks` but always CSR; an in-memory canonical CSR matrix is
     yielded whole, without a copy (it is in memory already)."""
-    x = adata.X
-    if (
-        not adata.isbacked
-        and isinstance(x, (sp.csr_matrix, sp.csr_array))
-        and x.has_canonical_format
-    ):
+    x = None if adata.isbacked else adata.X  # a backed view reads X at every access
+    if isinstance(x, (sp.csr_matrix, sp.csr_array)) and x.has_canonical_format:
         _check_chunk_size(chunk_size)
         yield 0, adata.n_obs, x
         return

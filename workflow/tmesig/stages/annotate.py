@@ -20,8 +20,6 @@ Params
 import logging
 from pathlib import Path
 
-import anndata as ad
-
 from .. import celltypist_bridge as ext
 from ..annotate import (
     DEFAULT_MARKERS,
@@ -36,6 +34,7 @@ from ..annotate import (
 )
 from ..constants import LINEAGES
 from ..input_mode import PANEL, input_mode
+from ..io.expression import read_expression
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -58,7 +57,7 @@ def run(io: StageIO) -> str:
     """
     p = io.params["annotate"]
     label_col = io.params["row"].get("label_col", "")
-    adata = ad.read_h5ad(io.input["h5ad"])
+    adata = read_expression(io.input["h5ad"])
     mode = input_mode(adata)
     candidates = load_markers(io.input["markers"])
     markers = candidates

@@ -1,25 +1,32 @@
-"""Stage ``cluster``: normalise, highly variable genes, PCA, neighbours, Leiden, UMAP.
+"""Stage ``cluster``: the QC-kept cells, normalised, highly variable genes, PCA, Leiden, UMAP.
 
 Inputs
-    ``h5ad`` (``qc.h5ad``: QC-passed cells, counts in ``layers["counts"]``).
+    ``h5ad`` (``ingested.h5ad``: the stored values, read a chunk of cells at a time);
+    ``metrics`` (``qc_metrics.tsv``: column ``kept``, the per-cell QC metrics).
 Outputs
-    ``h5ad`` (``clustered.h5ad``: log-normalised ``X``, ``obs["leiden"]``, PCA, UMAP).
+    ``h5ad`` (``clustered.h5ad``, the one matrix file downstream: ``X`` = the stored values
+    of the kept cells and genes (streamed from ``ingested.h5ad``; no log-normalised copy, no
+    counts layer), ``obs`` with the QC metrics, ``size_factor`` and ``leiden``, ``var``
+    ``highly_variable``, PCA, UMAP, ``uns["tmesig_expression"]``: see
+    :mod:`tmesig.io.expression`, whose ``read_expression`` opens it).
 Params
     ``cluster`` (config section: ``n_hvg``, ``n_pcs``, ``n_neighbors``, ``resolution``,
-    ``batch_key``, ``seed``).
+    ``batch_key``, ``seed``); ``qc`` (``min_cells_per_gene``); ``ingest`` (``input_mode``,
+    resolved with the data as QC does: :func:`tmesig.input_mode.resolve_input_mode`).
 """
 
-import anndata as ad
-
 from .. import cluster as clustering
-from ..io.write import write_h5ad_deterministic
+from ..input_mode import resolve_input_mode, store_input_mode
+from ..io.expression import EXPRESSION_KEY, STORED, normalise_in_place
+from ..io.kept_cells import kept_blocks, read_kept, read_qc_metrics
+from ..io.write import write_h5ad_streamed
 from ._io import StageIO
 
 __all__ = ["run"]
 
 
 def run(io: StageIO) -> str:
-    """Cluster the QC-passed cells and write the clustered data.
+    """Cluster the QC-kept cells and write ``clustered.h5ad`` (stored values).
 
     Parameters
     ----------
@@ -32,7 +39,13 @@ def run(io: StageIO) -> str:
         The number of Leiden clusters.
     """
     p = io.params["cluster"]
-    adata = ad.read_h5ad(io.input["h5ad"])
+    metrics = read_qc_metrics(io.input["metrics"])
+    min_cells = int(io.params.get("qc", {}).get("min_cells_per_gene", 3))
+    adata, kept = read_kept(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
+    requested = io.params.get("ingest", {}).get("input_mode", "auto")
+    mode = resolve_input_mode(adata, requested=requested)
+    store_input_mode(adata, mode)
+    normalise_in_place(adata, mode=mode)
     clustering.cluster(
         adata,
         n_hvg=p["n_hvg"],
@@ -41,7 +54,10 @@ def run(io: StageIO) -> str:
         resolution=p["resolution"],
         batch_key=p["batch_key"],
         seed=p["seed"],
+        sketch=clustering.SketchOptions.from_config(p),
     )
     n_clusters = adata.obs["leiden"].nunique()
-    write_h5ad_deterministic(adata, io.output["h5ad"])
+    adata.X = None
+    adata.uns[EXPRESSION_KEY] = {**adata.uns[EXPRESSION_KEY], "x": STORED}
+    write_h5ad_streamed(adata, kept_blocks(io.input["h5ad"], kept), io.output["h5ad"])
     return f"{n_clusters} Leiden clusters"

@@ -1,8 +1,9 @@
 """Stage ``de``: gene-level condition comparison per lineage and state (rule ``de``).
 
 Inputs
-    ``clustered``: ``clustered.h5ad`` (``obs`` patient / condition; ``layers/counts`` summed,
-    or ``X`` averaged without counts, streamed chunk by chunk with h5py);
+    ``clustered``: ``clustered.h5ad`` (``obs`` patient / condition; the stored counts ``X``
+    summed, streamed chunk by chunk with h5py; without counts the log values averaged:
+    normalised input streamed as stored, a panel's counts log-normalised in memory);
     ``annotation``: ``annotation.tsv`` (``compartment``, and ``state`` / ``parent`` when the
     subset stage made them); ``library_gmt``, ``hallmark_gmt``: the gene sets.
 Outputs
@@ -32,6 +33,7 @@ from ..constants import (
 )
 from ..input_mode import COUNTS, input_mode
 from ..io.errors import InputError
+from ..io.expression import EXPRESSION_KEY, read_expression
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -58,17 +60,24 @@ def _groups(annotation: pd.DataFrame) -> tuple[dict[str, pd.Series], dict[str, s
     return groups, parents
 
 
-def _mode(path: str, uns: dict) -> tuple[bool, str]:
-    """Whether pydeseq2 applies (counts), and the note saying why not."""
+def _source(path: str, uns: dict) -> tuple[object, str | None, bool, str]:
+    """What to aggregate: the file or its log-normalised values in memory (panel), the
+    layer, whether it holds counts (pydeseq2 applies), and the note saying why not."""
     mode = input_mode(ad.AnnData(uns=uns))
-    with h5py.File(path, "r") as f:
-        has_counts = "layers" in f and "counts" in f["layers"]
-    if mode == COUNTS and has_counts:
-        return True, ""
-    return False, (
+    stored = uns.get(EXPRESSION_KEY)
+    if mode == COUNTS:
+        if stored is not None:  # clustered.h5ad stores the counts as X
+            return path, None, True, ""
+        with h5py.File(path, "r") as f:
+            if "layers" in f and "counts" in f["layers"]:
+                return path, "counts", True, ""
+    why = (
         f"input {mode}: pydeseq2 needs whole-transcriptome raw counts, so each gene was "
         "compared with a t-test on the patients' mean log values (no counts invented)"
     )
+    if stored is not None and stored.get("transform") != "none":  # panel counts: log values
+        return read_expression(path), None, False, why
+    return path, None, False, why
 
 
 def run(io: StageIO) -> str:
@@ -103,13 +112,13 @@ def run(io: StageIO) -> str:
     annotation = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     annotation = annotation.reindex(obs.index.astype(str))
     groups, parents = _groups(annotation)
-    counts, why = _mode(path, uns)
+    source, layer, counts, why = _source(path, uns)
     meta, values = de.pseudobulk(
-        path,
+        source,
         groups,
         patient=obs[COL_PATIENT],
         condition=condition,
-        layer="counts" if counts else None,
+        layer=layer,
         statistic="sum" if counts else "mean",
         chunk_size=opts.chunk_size,
     )

@@ -15,11 +15,11 @@ Params
     ``min_size``, ``max_size``).
 """
 
-import anndata as ad
 import pandas as pd
 
 from .. import enrichment, signatures
 from ..input_mode import input_mode
+from ..io.expression import read_expression
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -40,7 +40,7 @@ def run(io: StageIO) -> str:
         ``"<rows> enrichment rows for <groups> compartments"``.
     """
     p = io.params["enrichment"]
-    adata = ad.read_h5ad(io.input["clustered"])
+    adata = read_expression(io.input["clustered"])
     comp = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)["compartment"]
     adata.obs["compartment"] = comp.reindex(adata.obs_names).astype(str).to_numpy()
     rankings = enrichment.rank_genes(adata, groupby="compartment", method=p["method"])

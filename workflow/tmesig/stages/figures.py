@@ -19,7 +19,6 @@ Params
 
 from pathlib import Path
 
-import anndata as ad
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
@@ -35,6 +34,7 @@ from ..constants import (
     LEVEL_STATE,
 )
 from ..figures import note_figure
+from ..io.expression import read_expression
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -73,7 +73,7 @@ def run(io: StageIO) -> str:
         ``"6 figures for <n> cells"``.
     """
     out = io.output
-    adata = ad.read_h5ad(io.input["clustered"])
+    adata = read_expression(io.input["clustered"])
     ann = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     adata.obs[COL_COMPARTMENT] = ann.loc[adata.obs_names, COL_COMPARTMENT].astype("category")
     scores = pd.read_parquet(io.input["scores"]).loc[adata.obs_names]

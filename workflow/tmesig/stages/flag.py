@@ -19,12 +19,12 @@ Params
     ``score``: the config's ``score`` section (the null sets' control genes).
 """
 
-import anndata as ad
 import pandas as pd
 
 from .. import flag, score, signatures
 from ..conditions import gene_counts
 from ..constants import COL_COMPARTMENT, COL_LEVEL, COL_PARENT, COL_STATE, LEVEL_STATE
+from ..io.expression import read_expression
 from ..tables import sort_by_evidence
 from ._io import StageIO
 
@@ -44,7 +44,7 @@ def run(io: StageIO) -> str:
     library = signatures.load_library(io.input["sets"])
     sets = [gs for gs in library if gs.name in scores.columns]
     ann = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
-    adata = ad.read_h5ad(io.input["clustered"], backed="r")
+    adata = read_expression(io.input["clustered"], backed=True)
     unit = adata.obs[p["unit"]].astype(str)
     comp = ann[COL_COMPARTMENT].reindex(adata.obs_names).astype(str)
     has_states = {COL_STATE, COL_PARENT} <= set(ann.columns)

@@ -13,7 +13,6 @@ Params
     ``genes``: the config's ``genes`` section (:class:`tmesig.genes_view.GeneViewOptions`).
 """
 
-import anndata as ad
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -21,6 +20,7 @@ from .. import genes_view, signatures
 from ..constants import COL_STATE
 from ..figures.gene_dots import dotplot_levels
 from ..gene_groups import cell_groups, gene_matrix
+from ..io.expression import read_expression
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -36,7 +36,7 @@ def run(io: StageIO) -> str:
     """
     opts = genes_view.GeneViewOptions.from_config(io.params.get("genes") or {})
     library = signatures.load_library(io.input["sets"])
-    adata = ad.read_h5ad(io.input["clustered"], backed="r")
+    adata = read_expression(io.input["clustered"], backed=True)
     annotation = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     coverage = pd.read_csv(io.input["coverage"], sep="\t")
     table = genes_view.gene_table(

@@ -19,7 +19,7 @@ import dataclasses
 import anndata as ad
 
 from .. import qc
-from ..input_mode import resolve_input_mode, store_input_mode
+from ..input_mode import NORMALISED, resolve_input_mode, store_input_mode
 from ..io.write import write_h5ad_deterministic
 from ._io import StageIO
 
@@ -42,6 +42,8 @@ def run(io: StageIO) -> str:
     adata = ad.read_h5ad(io.input["h5ad"])
     requested = io.params.get("ingest", {}).get("input_mode", "auto")
     mode = resolve_input_mode(adata, requested=requested)
+    if mode != NORMALISED and "counts" not in adata.layers:  # ingest stores counts once, in X
+        adata.layers["counts"] = adata.X
     options = dataclasses.replace(qc.QcOptions.from_config(io.params["qc"]), input_mode=mode)
     kept, metrics, summary = qc.run_qc(adata, options=options)
     store_input_mode(kept, mode)

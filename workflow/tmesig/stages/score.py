@@ -21,11 +21,11 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
-import anndata as ad
 import pandas as pd
 
 from .. import score, signatures
 from ..input_mode import input_mode
+from ..io.expression import read_expression
 from ._io import StageIO
 
 __all__ = ["finish_coverage", "run"]
@@ -47,8 +47,7 @@ def run(io: StageIO) -> str:
     p = io.params["score"]
     sets = signatures.load_library(io.input["sets"])
     # backed: the matrix is read in chunks, never whole (mean_diff and rank)
-    backed = "r" if p["method"] != "scanpy" else None
-    adata = ad.read_h5ad(io.input["h5ad"], backed=backed)
+    adata = read_expression(io.input["h5ad"], backed=p["method"] != "scanpy")
     opts = score.ScoreOptions.from_config(p)
     scores, coverage = score.score_cells(adata, sets, options=opts)
     finish_coverage(coverage, opts, input_mode(adata)).to_csv(

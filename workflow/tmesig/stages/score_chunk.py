@@ -13,10 +13,9 @@ Wildcards
     ``chunk``: the block's number in the plan.
 """
 
-import anndata as ad
-
 from .. import score, signatures
 from ..io.errors import InputError
+from ..io.expression import read_expression
 from ._io import StageIO
 
 __all__ = ["run"]
@@ -38,7 +37,7 @@ def run(io: StageIO) -> str:
     start, stop = (int(v) for v in plan.loc[chunk, ["start", "stop"]])
     opts = score.ScoreOptions.from_config(io.params["score"])
     sets = signatures.load_library(io.input["sets"])
-    adata = ad.read_h5ad(io.input["h5ad"], backed="r")
+    adata = read_expression(io.input["h5ad"], backed=True)
     stats = score.load_gene_stats(io.input["stats"], var_names=adata.var_names)
     if stats.n_cells != adata.n_obs:
         msg = f"{io.input['stats']}: computed on {stats.n_cells} cells, the data has {adata.n_obs}."

@@ -12,10 +12,9 @@ Params
     ``score``: the config's ``score`` section.
 """
 
-import anndata as ad
-
 from .. import score, signatures
 from ..input_mode import input_mode
+from ..io.expression import read_expression
 from ._io import StageIO
 from .score import finish_coverage
 
@@ -32,7 +31,7 @@ def run(io: StageIO) -> str:
     """
     opts = score.ScoreOptions.from_config(io.params["score"])
     sets = signatures.load_library(io.input["sets"])
-    adata = ad.read_h5ad(io.input["h5ad"], backed="r")
+    adata = read_expression(io.input["h5ad"], backed=True)
     stats = score.gene_stats(adata, chunk_size=opts.chunk_size)
     coverage = score.coverage_table(
         adata, sets, min_coverage=opts.min_coverage, min_genes=opts.min_genes, stats=stats

@@ -31,6 +31,7 @@ from .. import report_annotation
 from ..cnv import CnvCap, CnvOptions, call_malignant_capped, epithelial_like, note_epithelial_like
 from ..constants import COL_SAMPLE, LINEAGES, MALIGNANT, UNASSIGNED
 from ..figures import note_figure
+from ..io.expression import read_expression
 from ..subsets import SubsetOptions, annotate_subsets, load_subset_markers, merge_malignant
 from ._io import StageIO
 
@@ -57,7 +58,7 @@ def run(io: StageIO) -> str:
     """
     p = io.params["subsets"]
     out = io.output
-    adata = ad.read_h5ad(io.input["h5ad"])
+    adata = read_expression(io.input["h5ad"])
     annotation = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     lineage = annotation.loc[adata.obs_names, "compartment"].astype(str)
     markers = load_subset_markers(io.input["markers"])
