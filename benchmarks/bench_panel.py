@@ -67,6 +67,7 @@ from tmesig import annotate as an  # noqa: E402
 from tmesig import cluster, paths, qc  # noqa: E402
 from tmesig.constants import UNASSIGNED  # noqa: E402
 from tmesig.input_mode import store_input_mode  # noqa: E402
+from tmesig.io.expression import normalise_in_place  # noqa: E402
 from tmesig.signatures import load_library  # noqa: E402
 
 QIAN_MAP = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["annotate"][
@@ -209,6 +210,7 @@ def prepare(demo: ad.AnnData, panel: list[str], *, depth: float | None, seed: in
         warnings.simplefilter("ignore")
         kept, _, _ = qc.run_qc(a, options=qc.QcOptions(input_mode="panel", seed=0))
         store_input_mode(kept, "panel")
+        normalise_in_place(kept, mode="panel")
         cluster.cluster(kept, seed=0)
     return kept
 

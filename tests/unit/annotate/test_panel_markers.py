@@ -13,6 +13,7 @@ from sklearn.metrics import f1_score
 from tmesig import annotate, cluster, qc
 from tmesig.constants import LINEAGES
 from tmesig.input_mode import store_input_mode
+from tmesig.io.expression import normalise_in_place
 from tmesig.paths import MARKERS_DIR
 
 
@@ -111,6 +112,7 @@ def _clustered_panel(demo, panel) -> ad.AnnData:
     kept, _, _ = qc.run_qc(a, options=qc.QcOptions(input_mode="panel"))
     assert kept.n_obs == demo.n_obs  # no cell lost on the panel
     store_input_mode(kept, "panel")
+    normalise_in_place(kept, mode="panel")
     cluster.cluster(kept, seed=0)
     return kept
 

@@ -12,6 +12,7 @@ from tmesig import cluster
 from tmesig.annotate import AnnotateOptions, annotate, load_markers
 from tmesig.celltypist_bridge import NO_AUTHOR_LABELS, NO_CELLTYPIST_MODEL
 from tmesig.io.errors import InputError
+from tmesig.io.expression import normalise_in_place
 from tmesig.paths import MARKERS_DIR
 from tmesig.stages import StageIO
 from tmesig.stages import annotate as stage
@@ -37,6 +38,7 @@ def clustered(tmp_path_factory) -> Path:
     adata = demo[np.random.default_rng(0).choice(demo.n_obs, 400, replace=False)].copy()
     adata.layers["counts"] = adata.X.copy()
     adata.obs["orig_cell_type"] = adata.obs["cell_type"].astype(str)
+    normalise_in_place(adata, mode="counts")
     cluster.cluster(adata, n_hvg=1000, n_pcs=15, seed=0)
     path = tmp_path_factory.mktemp("annotate") / "clustered.h5ad"
     adata.write_h5ad(path)

@@ -10,6 +10,7 @@ from conftest import DEMO
 from tmesig import cluster
 from tmesig.annotate import annotate, load_markers
 from tmesig.cnv import CnvOptions, call_malignant
+from tmesig.io.expression import normalise_in_place
 from tmesig.paths import MARKERS_DIR
 from tmesig.stages import StageIO
 from tmesig.stages import subsets as stage
@@ -34,6 +35,7 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
     demo = ad.read_h5ad(DEMO)
     adata = demo[np.random.default_rng(1).choice(demo.n_obs, 600, replace=False)].copy()
     adata.layers["counts"] = adata.X.copy()
+    normalise_in_place(adata, mode="counts")
     cluster.cluster(adata, n_hvg=1000, n_pcs=15, seed=0)
     cells, _ = annotate(adata, load_markers())
     cells.insert(0, "source", "tmesig markers")
