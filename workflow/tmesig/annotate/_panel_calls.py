@@ -16,6 +16,10 @@ Here the call is made on each cluster as a whole:
   by its best markers on the panel, so lineages with many candidates and lineages with one
   or two (e.g. a panel whose only epithelial marker is KRT8) are on the same scale, and
   markers of the lineage that this tissue does not express do not dilute the score;
+* the call uses ``L``'s score in ``c`` only when ``c`` shows at least two of ``L``'s
+  markers (``min_contrast`` each) or as many as ``L``'s best-scoring cluster does, if fewer:
+  one gene that another cell type also expresses (PECAM1 on plasma cells) cannot call a
+  lineage whose own clusters show several markers, while a KRT8-only lineage needs one;
 * ``top`` / ``second`` are the best two lineages, ``margin = (S_top - S_second) / S_top``;
   ``agreement`` is the fraction of the cluster's cells *with any marker detected* whose own
   best lineage is ``top`` (per cell, a lineage scores the mean of its ``top_k`` largest
@@ -25,7 +29,11 @@ Here the call is made on each cluster as a whole:
 * a cluster left unassigned although two lineages score at least ``min_score`` in it (on a
   sparse panel, e.g. T and B cells clustered together) is sub-clustered once
   (:func:`tmesig.annotate._panel_refine.refine_mixed`) and every cluster is called again;
-  its cells then carry the sub-cluster's label (``<cluster>.<k>``).
+  its cells then carry the sub-cluster's label (``<cluster>.<k>``);
+* a cluster still unassigned is called the lineage it resembles on the whole panel, when
+  that lineage is called elsewhere and also scores at least ``min_score`` on its markers
+  in the cluster (:func:`tmesig.annotate._panel_rescue.rescue_unassigned`): a lineage
+  spread over many clusters (tumour cells) keeps the clusters whose markers are weak.
 
 Per cell: ``cell_compartment`` / ``cell_confidence`` as in :func:`tmesig.annotate.annotate`
 (``unassigned`` for a cell with no marker detected). Deterministic; ties follow
