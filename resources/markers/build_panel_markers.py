@@ -11,10 +11,12 @@ candidate list intersected with the panel. The list is built here, deterministic
 3. :data:`EXTRA`: well-established lineage markers missing from both (references below);
 
 minus :data:`EXCLUDED` (genes that are broadly expressed, shared with another lineage,
-ambient-prone or tumour-expressed; one reason each; this also drops IGKC of
-``compartments.yaml``: a lineage scored from two or three panel genes cannot absorb an
-ambient transcript as the 13-gene whole-transcriptome list does) and gene names that are not
-protein-coding symbols (clone names, ``LINC``, antisense). A gene claimed by two lineages is
+ambient-prone or tumour-expressed; one reason each) and gene names that are not
+protein-coding symbols (clone names, ``LINC``, antisense). The immunoglobulin constant genes
+are kept for plasma cells although ambient-prone: the panel caller judges a marker by how
+much more often a cluster detects it than the other cells, and a lineage with several
+markers needs two of them (:class:`tmesig.annotate.PanelOptions` ``min_support``), so free
+transcripts detected everywhere do not call plasma cells. A gene claimed by two lineages is
 kept in the lineage of ``compartments.yaml`` if it is there, else dropped from both.
 
 Run ``python resources/markers/build_panel_markers.py`` to rewrite the YAML,
@@ -110,7 +112,13 @@ EXTRA: dict[str, tuple[str, ...]] = {
         "CD5", "CD6", "LCK", "ZAP70", "ITK", "CD96", "TRBC1", "TRBC2", "TCF7", "CD28",
         "CD40LG", "KLRK1", "GZMK", "GZMH",
     ),
-    "B_plasma": ("PAX5", "FCRL1", "FCRL5", "POU2AF1", "CR2", "IGHM"),
+    "B_plasma": (
+        "PAX5", "FCRL1", "FCRL5", "POU2AF1", "CR2", "IGHM",
+        # immunoglobulin constant genes: the plasma-cell transcripts a panel most often
+        # carries when it lacks MZB1/JCHAIN/CD79A; ambient-prone, so the caller's contrast
+        # with the other cells (and its two-marker support) keeps free transcripts out
+        "IGHG1", "IGHG2", "IGHG3", "IGHG4", "IGHA1", "IGHA2", "IGKC", "IGLC2", "IGLC3",
+    ),
     "myeloid": ("ITGAX", "ITGAM", "MARCO", "SIGLEC1", "CD209", "SPI1", "CLEC7A", "CD86"),
     "mast": (),
     "neutrophil": ("CEACAM8",),
@@ -148,7 +156,7 @@ EXCLUDED: dict[str, str] = {
         "broadly expressed or not lineage-specific",
     ),
     **dict.fromkeys(
-        "S100A8 S100A9 IGKC IGHA1 IGHG1 HBB HBA1".split(),
+        "S100A8 S100A9 HBB HBA1".split(),
         "ambient-prone (free, abundant transcripts)",
     ),
     **dict.fromkeys(

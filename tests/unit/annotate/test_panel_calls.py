@@ -138,3 +138,38 @@ def test_a_mixed_t_and_b_cluster_is_split_and_called():
     made = calls[:160] != UNASSIGNED
     assert (calls[:160][made] == truth[:160][made]).mean() >= 0.9
     assert (calls[160:] == "myeloid").all()
+
+
+def test_one_shared_gene_does_not_call_a_lineage_with_several_markers():
+    """Planted: an endothelial cluster detecting PECAM1, CLDN5 and VWF (60 % of its cells);
+    a plasma cluster detecting PECAM1 as well (as plasma cells do) but none of the plasma
+    candidates the panel lacks; a T cluster. PECAM1 alone must not call the plasma cluster
+    endothelial: the endothelial cluster shows three markers, the plasma cluster one."""
+    rng = np.random.default_rng(2)
+    genes = ["PECAM1", "CLDN5", "VWF", "CD3E", "CD2", "NKG7"] + [f"N{i}" for i in range(20)]
+    n = 80
+    x = (rng.random((3 * n, len(genes))) < 0.03).astype(float)
+    for j in range(3):  # endothelial markers in cluster 0
+        x[:n, j] = rng.random(n) < 0.6
+    x[n : 2 * n, 0] = rng.random(n) < 0.6  # PECAM1 in the plasma cluster
+    for j in range(3, 6):  # T markers in cluster 2
+        x[2 * n :, j] = rng.random(n) < 0.6
+    x *= 1.0 + rng.random(x.shape)
+    a = _adata(x, genes, ["0"] * n + ["1"] * n + ["2"] * n)
+    cand = {"T_NK": ["CD3E", "CD2", "NKG7"], "endothelial": ["PECAM1", "CLDN5", "VWF"]}
+    off = annotate.PanelOptions(min_support=1, refine=False, rescue=False)
+    _, old, _ = annotate.annotate_panel(a, cand, options=off)
+    assert old["compartment"].tolist() == ["endothelial", "endothelial", "T_NK"]
+    on = annotate.PanelOptions(refine=False, rescue=False)
+    _, new, _ = annotate.annotate_panel(a, cand, options=on)
+    assert new["compartment"].tolist() == ["endothelial", UNASSIGNED, "T_NK"]
+    # the reported score is still the mean of the 3 best contrasts (here PECAM1's alone / 3)
+    frac = (x[:, 0] > 0).astype(float)
+    by_hand = (frac[n : 2 * n].mean() - np.r_[frac[:n], frac[2 * n :]].mean()) / 3
+    assert new.loc[1, "score_endothelial"] == pytest.approx(by_hand)
+    # a lineage whose own best cluster shows one marker (KRT8-only panels) needs one
+    cand1 = {"T_NK": ["CD3E", "CD2", "NKG7"], "endothelial": ["PECAM1"]}
+    _, one, _ = annotate.annotate_panel(a[: 2 * n].copy(), cand1, options=on)
+    assert one["compartment"].tolist() == [UNASSIGNED, UNASSIGNED]  # equal PECAM1 rates
+    with pytest.raises(ValueError, match="min_support"):
+        annotate.PanelOptions(min_support=0)

@@ -16,6 +16,10 @@ Here the call is made on each cluster as a whole:
   by its best markers on the panel, so lineages with many candidates and lineages with one
   or two (e.g. a panel whose only epithelial marker is KRT8) are on the same scale, and
   markers of the lineage that this tissue does not express do not dilute the score;
+* the call uses ``L``'s score in ``c`` only when ``c`` shows at least two of ``L``'s
+  markers (``min_contrast`` each) or as many as ``L``'s best-scoring cluster does, if fewer:
+  one gene that another cell type also expresses (PECAM1 on plasma cells) cannot call a
+  lineage whose own clusters show several markers, while a KRT8-only lineage needs one;
 * ``top`` / ``second`` are the best two lineages, ``margin = (S_top - S_second) / S_top``;
   ``agreement`` is the fraction of the cluster's cells *with any marker detected* whose own
   best lineage is ``top`` (per cell, a lineage scores the mean of its ``top_k`` largest
@@ -25,7 +29,11 @@ Here the call is made on each cluster as a whole:
 * a cluster left unassigned although two lineages score at least ``min_score`` in it (on a
   sparse panel, e.g. T and B cells clustered together) is sub-clustered once
   (:func:`tmesig.annotate._panel_refine.refine_mixed`) and every cluster is called again;
-  its cells then carry the sub-cluster's label (``<cluster>.<k>``).
+  its cells then carry the sub-cluster's label (``<cluster>.<k>``);
+* a cluster still unassigned is called the lineage it resembles on the whole panel, when
+  that lineage is called elsewhere and also scores at least ``min_score`` on its markers
+  in the cluster (:func:`tmesig.annotate._panel_rescue.rescue_unassigned`): a lineage
+  spread over many clusters (tumour cells) keeps the clusters whose markers are weak.
 
 Per cell: ``cell_compartment`` / ``cell_confidence`` as in :func:`tmesig.annotate.annotate`
 (``unassigned`` for a cell with no marker detected). Deterministic; ties follow
@@ -44,6 +52,7 @@ from tmesig.constants import LINEAGES, UNASSIGNED
 from tmesig.margins import best_two, relative_margin
 
 from ._panel_refine import refine_mixed
+from ._panel_rescue import rescue_unassigned
 
 __all__ = ["PanelOptions", "annotate_panel", "cluster_contrast"]
 
@@ -67,8 +76,16 @@ class PanelOptions:
     shrink
         Weight of each of the ``top_k`` places a lineage with fewer used markers cannot
         fill (0: its score is the mean of the markers it has; 1: missing markers count 0).
+    min_support
+        A lineage scores in a cluster only when at least ``min(min_support, n)`` of its
+        markers reach ``min_contrast`` there, ``n`` the number that reach it in the
+        lineage's best-scoring cluster (one gene shared with another cell type, e.g. PECAM1
+        on plasma cells, cannot call a lineage whose own clusters show several markers).
     refine
         Sub-cluster each mixed cluster once (:func:`refine_mixed`) and call again.
+    rescue
+        Call unassigned clusters from their resemblance to the called lineages
+        (:func:`tmesig.annotate._panel_rescue.rescue_unassigned`).
     seed
         Random state of the sub-clustering.
 
@@ -84,13 +101,16 @@ class PanelOptions:
     min_margin: float = 0.3
     min_confidence: float = 0.5
     shrink: float = 0.0
+    min_support: int = 2
     refine: bool = True
+    rescue: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.top_k < 1:
-            msg = f"top_k must be at least 1, got {self.top_k}."
-            raise ValueError(msg)
+        for name in ("top_k", "min_support"):
+            if getattr(self, name) < 1:
+                msg = f"{name} must be at least 1, got {getattr(self, name)}."
+                raise ValueError(msg)
         for name in ("min_contrast", "min_score", "min_margin", "min_confidence", "shrink"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -155,19 +175,29 @@ def _contrast(
 
 
 def _lineage_scores(
-    contrast: pd.DataFrame, used: Mapping[str, list[str]], top_k: int, shrink: float
-) -> pd.DataFrame:
-    """Clusters x lineages: sum of the ``top_k`` largest positive contrasts over
-    ``k + (top_k - k) * shrink`` (``k`` markers available, at most ``top_k``; NaN: unused)."""
-    out = pd.DataFrame(np.nan, index=contrast.index, columns=list(used), dtype=float)
+    contrast: pd.DataFrame, used: Mapping[str, list[str]], opts: "PanelOptions"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clusters x lineages: the score and the score the call uses (NaN: no marker used).
+
+    The score is the sum of the ``top_k`` largest positive contrasts over
+    ``k + (top_k - k) * shrink`` (``k`` markers available, at most ``top_k``). The call
+    uses it where at least ``min(min_support, n)`` markers reach ``min_contrast``, ``n``
+    the number that reach it in the lineage's best-scoring cluster, and 0 elsewhere.
+    """
+    raw = pd.DataFrame(np.nan, index=contrast.index, columns=list(used), dtype=float)
+    gated = raw.copy()
     for lin, genes in used.items():
         if not genes:
             continue
         values = np.clip(contrast[genes].to_numpy(), 0.0, None)
-        k = min(top_k, len(genes))
+        k = min(opts.top_k, len(genes))
         top = -np.sort(-values, axis=1)[:, :k]
-        out[lin] = top.sum(axis=1) / (k + (top_k - k) * shrink)
-    return out
+        score = top.sum(axis=1) / (k + (opts.top_k - k) * opts.shrink)
+        support = (values >= opts.min_contrast).sum(axis=1)
+        need = min(opts.min_support, support[int(np.argmax(score))])
+        raw[lin] = score
+        gated[lin] = np.where(support >= need, score, 0.0)
+    return raw, gated
 
 
 def annotate_panel(
@@ -212,8 +242,18 @@ def annotate_panel(
     if opts.refine:
         refined = refine_mixed(adata, labels, clusters, min_score=opts.min_score, seed=opts.seed)
         if refined is not None:
-            cells, clusters, used = _annotate_once(adata, refined, measured, opts)
-    attrs = {"markers_used": used, "panel_options": opts.__dict__.copy()}
+            labels = refined
+            cells, clusters, used = _annotate_once(adata, labels, measured, opts)
+    rescued: dict[str, str] = {}
+    if opts.rescue:
+        clusters = rescue_unassigned(
+            adata, labels, clusters, min_score=opts.min_score, min_margin=opts.min_margin
+        )
+        rescued = clusters.attrs.pop("rescued")
+        codes = pd.Categorical(cells["cluster"].astype(str), categories=clusters["cluster"])
+        cells["compartment"] = clusters["compartment"].to_numpy()[codes.codes]
+        cells["confidence"] = clusters["confidence"].to_numpy()[codes.codes]
+    attrs = {"markers_used": used, "panel_options": opts.__dict__.copy(), "rescued": rescued}
     cells.attrs.update(attrs)
     clusters.attrs.update(attrs)
     return cells, clusters, used
@@ -231,7 +271,7 @@ def _annotate_once(
     _, contrast = _contrast(adata, labels, genes)
     best = contrast.max(axis=0) if len(contrast) > 1 else contrast.iloc[0] * 0.0
     used = {lin: [g for g in v if best[g] >= opts.min_contrast] for lin, v in measured.items()}
-    scores = _lineage_scores(contrast, used, opts.top_k, opts.shrink)
+    raw, scores = _lineage_scores(contrast, used, opts)
     comps = np.array(lineages, dtype=object)
     cell_scores = _cell_scores(adata, used, lineages, opts.top_k)
     c_idx, c_best, _, c_second = best_two(cell_scores)
@@ -242,7 +282,7 @@ def _annotate_once(
     calls = _cluster_calls(scores.to_numpy(), comps, codes, cell_comp, has, opts)
     score_cols = [f"score_{lin}" for lin in lineages]
     clusters = pd.DataFrame({"cluster": pd.Series(list(scores.index), dtype=object), **calls})
-    clusters[score_cols] = scores.to_numpy()
+    clusters[score_cols] = raw.to_numpy()
     cells = pd.DataFrame(
         {
             "cluster": labels.to_numpy(),
