@@ -53,7 +53,7 @@ def test_10x_h5_read_with_ids_and_symbols(tmp_path):
     assert list(a.var_names) == IDS and list(a.var["gene_symbols"]) == NAMES
     out, summary = ingest(p, dataset="d", options=IngestOptions(min_cells=1))
     assert list(out.var_names) == ["CD274", "B2M", "NT5E", "HAVCR2"]
-    np.testing.assert_array_equal(out.layers["counts"].toarray(), _expected(x))
+    np.testing.assert_array_equal(out.X.toarray(), _expected(x))
     assert summary["format"] == "10x_h5" and summary["duplicate_symbols_summed"] == 1
 
 
@@ -87,7 +87,7 @@ def test_10x_mtx_directory_equals_h5(tmp_path, gz):
     assert dataset_format(folder) == "10x_mtx"
     assert file_label(folder) == "patient7"
     out, summary = ingest(folder, dataset="d", options=IngestOptions(min_cells=1))
-    np.testing.assert_array_equal(out.layers["counts"].toarray(), _expected(x))
+    np.testing.assert_array_equal(out.X.toarray(), _expected(x))
     assert summary["format"] == "10x_mtx" and list(out.obs_names) == bc
 
 
@@ -116,7 +116,7 @@ def test_multi_file_dataset_merges_with_sample_labels(tmp_path):
     assert list(out.var_names) == ["CD274", "B2M"]
     assert list(out.obs["sample"].cat.categories) == ["GSM1_tumour", "GSM2_normal"]
     assert out.obs_names[0] == "GSM1_tumour_B0" and out.obs_names[7] == "GSM2_normal_B0"
-    m = out.layers["counts"].toarray()
+    m = out.X.toarray()
     np.testing.assert_array_equal(m[:7], _expected(x1)[:, :2])
     np.testing.assert_array_equal(m[7:], np.asarray(x2.todense())[:, :2])
     assert summary["genes_dropped"] == 3

@@ -138,7 +138,7 @@ def test_x_none_uses_the_counts_layer(tmp_path):
     a.layers["counts"] = x
     out, summary = ingest(write(tmp_path, a), dataset="d")
     assert summary["matrix"]["source"] == "layers/counts"
-    np.testing.assert_array_equal(out.layers["counts"].toarray(), x.toarray())
+    np.testing.assert_array_equal(out.X.toarray(), x.toarray())
     b = ad.AnnData(X=None, obs=pd.DataFrame(index=["a", "b"]), var=pd.DataFrame(index=["G"]))
     with pytest.raises(InputError, match="no expression matrix"):
         find_counts(b)

@@ -21,7 +21,7 @@ def test_files_with_different_genes_are_intersected_never_zero_filled(tmp_path):
     p2, x2 = _file(tmp_path, "NR1.h5ad", ["CD274", "G1", "B2M"], seed=2)  # no HLA-A, RPL13
     out, s = ingest(f"{p1},{p2}", dataset="d", signature_genes={"HLA-A", "CD274", "B2M"})
     assert list(out.var_names) == ["B2M", "CD274", "G1"]  # the first file's order
-    m = out.layers["counts"].toarray()
+    m = out.X.toarray()
     np.testing.assert_array_equal(m[:20], x1.toarray()[:, [0, 3, 4]])
     np.testing.assert_array_equal(m[20:], x2.toarray()[:, [2, 0, 1]])
     assert s["gene_merge"] == "intersection" and s["genes_dropped"] == 2
