@@ -62,7 +62,7 @@ def run(io: StageIO) -> str:
     candidates = load_markers(io.input["markers"])
     markers = candidates
     if mode == PANEL:
-        panel = load_markers(PANEL_MARKERS)  # the default markers, less ambient-prone IGKC
+        panel = load_markers(PANEL_MARKERS)  # panel candidates (resources/markers/panel_markers.yaml)
         default = Path(io.input["markers"]).resolve() == DEFAULT_MARKERS.resolve()
         candidates = panel if default else merge_markers(candidates, panel)
     options = AnnotateOptions(
@@ -70,6 +70,11 @@ def run(io: StageIO) -> str:
     )
     if mode == PANEL:  # cluster-level calls, one marker suffices (tmesig.annotate._panel_calls)
         cells, clusters, _ = annotate_panel(adata, candidates, cluster_key="leiden")
+        if cells.attrs.get("rescued"):
+            logger.info(
+                "panel: unassigned clusters called from their resemblance to called lineages: %s",
+                cells.attrs["rescued"],
+            )
     else:
         cells, clusters = annotate(adata, markers, cluster_key="leiden", options=options)
     found = markers_found(
