@@ -62,7 +62,7 @@ def run(io: StageIO) -> str:
     candidates = load_markers(io.input["markers"])
     markers = candidates
     if mode == PANEL:
-        panel = load_markers(PANEL_MARKERS)  # panel candidates (resources/markers/panel_markers.yaml)
+        panel = load_markers(PANEL_MARKERS)  # panel candidate markers
         default = Path(io.input["markers"]).resolve() == DEFAULT_MARKERS.resolve()
         candidates = panel if default else merge_markers(candidates, panel)
     options = AnnotateOptions(
