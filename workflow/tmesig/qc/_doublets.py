@@ -56,7 +56,7 @@ def _scrublet(x: Any, names: pd.Index, seed: int) -> tuple[pd.Series, pd.Series,
 
 
 def screen_doublets(
-    adata: ad.AnnData, m: pd.DataFrame, row: dict[str, Any], opts: QcOptions
+    adata: ad.AnnData, m: pd.DataFrame, *, row: dict[str, Any], opts: QcOptions
 ) -> None:
     """Scrublet on one sample (``row``): scores and calls into ``m``, the outcome into ``row``.
 

@@ -76,11 +76,13 @@ def qc_tables(
     reasons = Reasons(len(m))
     floor = opts.min_genes_floor(adata.n_vars)
     samples = sorted(set(m["sample"]))
-    rows = [sample_thresholds(m, sample, reasons, opts, floor) for sample in samples]
+    rows = [
+        sample_thresholds(m, sample, reasons=reasons, opts=opts, floor=floor) for sample in samples
+    ]
     skip = opts.doublet_skip_reason()
     for row in rows:
         if skip is None:
-            screen_doublets(adata, m, row, opts)
+            screen_doublets(adata, m, row=row, opts=opts)
         else:
             row["doublets"] = skip
     reasons.add(m["predicted_doublet"].to_numpy().astype(bool), "doublet")
@@ -92,7 +94,7 @@ def qc_tables(
             "QC removed every cell; loosen config qc.nmads / qc.min_genes or check the input matrix"
         )
         raise InputError(msg)
-    summary = summary_table(m, rows, reasons)
+    summary = summary_table(m, rows=rows, reasons=reasons)
     summary.insert(1, "input_mode", opts.input_mode)
     m = m.drop(columns=["log_counts", "log_genes"])
     m.index.name = "cell"

@@ -94,7 +94,7 @@ def _mad_rule(values: np.ndarray, nmads: float) -> tuple[float, float, str]:
 
 
 def sample_thresholds(
-    m: pd.DataFrame, sample: Any, reasons: Reasons, opts: QcOptions, floor: int
+    m: pd.DataFrame, sample: Any, *, reasons: Reasons, opts: QcOptions, floor: int
 ) -> dict[str, Any]:
     """Apply one sample's count, gene and mitochondrial thresholds; return its summary row.
 
@@ -160,7 +160,7 @@ def sample_thresholds(
     return row
 
 
-def summary_table(m: pd.DataFrame, rows: list[dict[str, Any]], reasons: Reasons) -> pd.DataFrame:
+def summary_table(m: pd.DataFrame, *, rows: list[dict[str, Any]], reasons: Reasons) -> pd.DataFrame:
     """Per-sample thresholds, cells kept and removed, and cells removed for each reason.
 
     Parameters
