@@ -103,10 +103,14 @@ def test_options_from_config_and_defaults():
     opts = qc.QcOptions.from_config(section)
     assert dataclasses.asdict(opts) == {
         **{k: v for k, v in section.items() if k != "unrelated"},
+        "doublet_max_cells": 20_000,
+        "chunk_size": 20_000,
         "sample_key": "sample",
         "input_mode": "counts",
         "panel_genes": 0,
     }
+    capped = qc.QcOptions.from_config({**section, "doublet_max_cells": 500, "chunk_size": 64})
+    assert (capped.doublet_max_cells, capped.chunk_size) == (500, 64)
     default = qc.QcOptions()
     assert (default.nmads, default.nmads_mito, default.max_pct_mito, default.min_pct_mito) == (
         5.0,

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 from conftest import planted_counts
 from tmesig import qc
+from tmesig.io import InputError
 
 
 def _cp10k(counts: sp.spmatrix) -> sp.csr_matrix:
@@ -92,7 +93,7 @@ def test_panel_scales_min_genes_and_skips_doublets():
     genes = (x > 0).sum(axis=1)
     assert np.median(genes) < 60 and (genes[4:] >= 8).all()
     counts_opts = qc.QcOptions(nmads=50, doublets=True)
-    with pytest.raises(qc.InputError, match="QC removed every cell"):
+    with pytest.raises(InputError, match="QC removed every cell"):
         qc.run_qc(a, options=counts_opts)
     opts = qc.QcOptions(nmads=50, doublets=True, input_mode="panel")
     assert opts.min_genes_floor(400) == 8  # ceil(0.02 * 400)

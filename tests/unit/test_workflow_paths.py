@@ -15,7 +15,6 @@ from tmesig.workflow_paths import WorkflowPaths
 RESULTS = {
     "ingested.h5ad",
     "ingest_summary.json",
-    "qc.h5ad",
     "qc_metrics.tsv",
     "qc_summary.tsv",
     "clustered.h5ad",

@@ -2,6 +2,7 @@ rule cluster:
     input:
         h5ad=paths.ingested,
         metrics=paths.qc_metrics,
+        summary=paths.qc_summary,  # the input mode QC resolved
     output:
         h5ad=paths.clustered,
     log:

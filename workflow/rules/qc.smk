@@ -2,7 +2,6 @@ rule qc:
     input:
         h5ad=paths.ingested,
     output:
-        h5ad=paths.qc,
         metrics=paths.qc_metrics,
         summary=report(
             paths.qc_summary,

@@ -25,7 +25,7 @@ _TAB = f"{_DS}/tables"
 #: Per-dataset files (attribute names of :class:`WorkflowPaths`) by the rule that writes them.
 _BY_RULE: dict[str, tuple[str, ...]] = {
     "ingest": ("ingested", "ingest_summary"),
-    "qc": ("qc", "qc_metrics", "qc_summary"),
+    "qc": ("qc_metrics", "qc_summary"),
     "cluster": ("clustered",),
     "annotate": (
         "annotation_lineages",
@@ -167,7 +167,6 @@ class WorkflowPaths:
     # ingest, qc, cluster
     ingested = f"{_DS}/ingested.h5ad"
     ingest_summary = f"{_DS}/ingest_summary.json"
-    qc = f"{_DS}/qc.h5ad"
     qc_metrics = f"{_DS}/qc_metrics.tsv"
     qc_summary = f"{_DS}/qc_summary.tsv"
     clustered = f"{_DS}/clustered.h5ad"

@@ -32,7 +32,8 @@ MAX_VALUE = 1e9
 LOG_MAX = 20.0
 #: Cells with fewer non-zero values are not classified (too little evidence).
 _MIN_NNZ = 5
-_CHUNK = 4096
+#: Cells read at a time (the float64 copy and its temporaries stay a few hundred MB).
+_CHUNK = 1024
 
 
 def _row_stats(m: sp.csr_matrix) -> dict[str, np.ndarray]:

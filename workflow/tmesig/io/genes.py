@@ -233,10 +233,14 @@ def sum_duplicate_genes(counts: sp.csr_matrix, symbols: pd.Index) -> tuple[sp.cs
     symbols = pd.Index(symbols)
     keep = np.asarray(symbols != "") & ~pd.isna(symbols)
     sym = pd.Index(symbols[keep])
-    m = sp.csc_matrix(counts)[:, np.flatnonzero(keep)]
     codes, uniques = pd.factorize(sym)
+    m = sp.csr_matrix(counts)  # no copy when already CSR
+    if keep.all() and len(uniques) == len(sym):
+        return m, pd.Index(uniques)  # nothing to drop or sum
+    if not keep.all():
+        m = m[:, np.flatnonzero(keep)]
     if len(uniques) == len(sym):
-        return sp.csr_matrix(m), pd.Index(uniques)
+        return m, pd.Index(uniques)
     agg = sp.csr_matrix(
         (np.ones(len(codes), dtype=np.float32), (np.arange(len(codes)), codes)),
         shape=(len(codes), len(uniques)),

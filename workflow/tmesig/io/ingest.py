@@ -140,15 +140,27 @@ def _file_counts(
         )
         raise InputError(msg)
     if decision["state"] in COUNT_STATES and counts.nnz:
-        frac_int = float(np.mean(np.abs(counts.data - np.round(counts.data)) < 1e-6))
+        frac_int = _fraction_integer(counts.data)
         decision["fraction_integer_all_cells"] = round(frac_int, 6)
     return counts, var, decision
+
+
+def _fraction_integer(data: np.ndarray, *, chunk: int = 1 << 22) -> float:
+    """Share of ``data`` within 1e-6 of an integer, read in slices (no copy of the matrix)."""
+    whole = 0
+    for start in range(0, data.size, chunk):
+        part = data[start : start + chunk]
+        whole += int(np.count_nonzero(np.abs(part - np.round(part)) < 1e-6))
+    return whole / data.size
 
 
 def _ingest_file(path: Path, options: IngestOptions, sample_col: str | None) -> _Part:
     """Read one file: its counts (duplicated symbols summed), symbols, obs and record."""
     raw, fmt = _read_checked(path)
     counts, var, decision = _file_counts(raw, path, options, sample_col)
+    n_cells, obs = int(raw.n_obs), raw.obs.copy()
+    obs.index = raw.obs_names.astype(str)
+    del raw  # the file's other matrices go now: only the chosen one is kept (peak memory)
     symbols, gene_info = var_symbols(var, path=path, uppercase_mouse=options.uppercase_mouse)
     n_in = counts.shape[1]
     counts, symbols = sum_duplicate_genes(counts, symbols)
@@ -160,10 +172,8 @@ def _ingest_file(path: Path, options: IngestOptions, sample_col: str | None) -> 
         "format": fmt,
         "matrix": decision,
         "gene_ids": gene_info,
-        "cells": int(raw.n_obs),
+        "cells": n_cells,
     }
-    obs = raw.obs.copy()
-    obs.index = raw.obs_names.astype(str)
     return _Part(path, file_label(path), counts, symbols, obs, info)
 
 

@@ -2,7 +2,8 @@
 
 Inputs
     ``h5ad`` (``ingested.h5ad``: the stored values, read a chunk of cells at a time);
-    ``metrics`` (``qc_metrics.tsv``: column ``kept``, the per-cell QC metrics).
+    ``metrics`` (``qc_metrics.tsv``: column ``kept``, the per-cell QC metrics); ``summary``
+    (``qc_summary.tsv``: the input mode QC resolved, :func:`tmesig.qc.read_input_mode`).
 Outputs
     ``h5ad`` (``clustered.h5ad``, the one matrix file downstream: ``X`` = the stored values
     of the kept cells and genes (streamed from ``ingested.h5ad``; no log-normalised copy, no
@@ -12,11 +13,12 @@ Outputs
 Params
     ``cluster`` (config section: ``n_hvg``, ``n_pcs``, ``n_neighbors``, ``resolution``,
     ``batch_key``, ``seed``); ``qc`` (``min_cells_per_gene``); ``ingest`` (``input_mode``,
-    resolved with the data as QC does: :func:`tmesig.input_mode.resolve_input_mode`).
+    resolved with the data when no ``summary`` is given).
 """
 
 from .. import cluster as clustering
 from ..input_mode import resolve_input_mode, store_input_mode
+from ..qc import read_input_mode
 from ..io.expression import EXPRESSION_KEY, STORED, normalise_in_place
 from ..io.kept_cells import kept_blocks, read_kept, read_qc_metrics
 from ..io.write import write_h5ad_streamed
@@ -42,8 +44,11 @@ def run(io: StageIO) -> str:
     metrics = read_qc_metrics(io.input["metrics"])
     min_cells = int(io.params.get("qc", {}).get("min_cells_per_gene", 3))
     adata, kept = read_kept(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
-    requested = io.params.get("ingest", {}).get("input_mode", "auto")
-    mode = resolve_input_mode(adata, requested=requested)
+    if "summary" in io.input:  # the mode QC resolved on every ingested cell
+        mode = read_input_mode(io.input["summary"])
+    else:
+        requested = io.params.get("ingest", {}).get("input_mode", "auto")
+        mode = resolve_input_mode(adata, requested=requested)
     store_input_mode(adata, mode)
     normalise_in_place(adata, mode=mode)
     clustering.cluster(
