@@ -119,7 +119,8 @@ def truth_recall(truth: pd.Series, calls: pd.DataFrame, expected: dict) -> dict:
         cells = common[truth.loc[common].astype(str).to_numpy() == kind]
         n = len(cells)
         hit = (calls.loc[cells, col].astype(str) == label).sum() if n else 0
-        out[kind] = {"n": int(n), "label": f"{col}={label}", "recall": hit / n if n else None}
+        recall = float(hit / n) if n else None
+        out[kind] = {"n": int(n), "label": f"{col}={label}", "recall": recall}
     return out
 
 
@@ -174,6 +175,24 @@ def targets(figs: dict) -> list[str]:
     lines += _disk(figs)
     lines += _sketch(f100)
     lines += _requests(f100)
+    lines += _truth(figs)
+    return lines
+
+
+def _truth(figs: dict) -> list[str]:
+    """Recall of each planted rare cell type in the full run (and the sketch run) per size."""
+    lines = []
+    for size in sorted(figs):
+        runs = [("full", figs[size].get("truth_recall_full"))]
+        runs.append(("sketch", ((figs[size].get("sketch") or {}).get("truth_recall"))))
+        for run, rec in runs:
+            for kind, r in sorted((rec or {}).items()):
+                name = f"rare_truth_recall_{run}_{size}[{kind}]"
+                if r["recall"] is None:
+                    lines.append(target_line(name, None, ">= 0.9", None, "no such cells"))
+                    continue
+                value = f"{r['recall']:.3f} of {r['n']} ({r['label']})"
+                lines.append(target_line(name, value, ">= 0.9", r["recall"] >= GOAL_RECALL))
     return lines
 
 
@@ -258,6 +277,8 @@ def rule_table(rows: list[dict]) -> str:
         :func:`rule_rows` of one size.
     """
     df = pd.DataFrame(rows, columns=RULE_COLUMNS).sort_values("s", ascending=False)
+    for col in ("mem_mb_request", "threads", "n_obs", "nnz"):
+        df[col] = df[col].astype("Int64")
     cols = ["rule", "s", "max_rss", "mem_mb_request", "mem_request_ratio", "threads"]
     cols += ["n_obs", "nnz"]
     text = df[cols].to_string(index=False, float_format=lambda v: f"{v:,.1f}", na_rep="-")

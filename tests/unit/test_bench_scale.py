@@ -156,6 +156,10 @@ def test_target_lines_pass_fail_and_skipped():
         "state": 0.85,
         "rare": {"lineage:mast": {"n": 9, "recall": 1.0}},
     }
+    f100["truth_recall_full"] = {
+        "mast": {"n": 500, "label": "compartment=mast", "recall": 0.5},
+        "plasma": {"n": 0, "label": "state=plasma_cell", "recall": None},
+    }
     lines = rep.targets({100_000: f100, 1_000_000: _fig(6000.0, 21_000.0, ratio_ok=False)})
     by = {ln.split(":")[0].removeprefix("target "): ln for ln in lines}
     assert all(ln.startswith("target ") for ln in lines)
@@ -169,6 +173,10 @@ def test_target_lines_pass_fail_and_skipped():
     assert by["sketch_state_agreement_100k"].endswith("FAIL")
     assert by["sketch_rare_recall_100k[lineage"].endswith("PASS")
     assert by["mem_requests_within_1x_2x_peak_100k"].endswith("PASS")
+    assert by["rare_truth_recall_full_100000[mast]"].endswith(
+        "0.500 of 500 (compartment=mast) (goal >= 0.9) FAIL"
+    )
+    assert "SKIPPED" in by["rare_truth_recall_full_100000[plasma]"]
     only_10k = rep.targets({10_000: _fig(60.0, 900.0)})
     skipped = [ln for ln in only_10k if ln.endswith("SKIPPED") or " SKIPPED - " in ln]
     assert len(skipped) == len(only_10k) - 2  # only the 10k disk targets are measured
