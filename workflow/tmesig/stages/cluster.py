@@ -18,10 +18,10 @@ Params
 
 from .. import cluster as clustering
 from ..input_mode import resolve_input_mode, store_input_mode
-from ..qc import read_input_mode
 from ..io.expression import EXPRESSION_KEY, STORED, normalise_in_place
 from ..io.kept_cells import kept_blocks, read_kept, read_qc_metrics
 from ..io.write import write_h5ad_streamed
+from ..qc import read_input_mode
 from ._io import StageIO
 
 __all__ = ["run"]
