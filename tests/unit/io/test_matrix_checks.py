@@ -161,4 +161,5 @@ def test_normalised_input_mode_keeps_log_values_without_counts_layer(tmp_path):
         dataset="d",
         options=IngestOptions(input_mode="normalised"),
     )
-    assert summary["input_mode"] == "panel" and "counts" in out.layers
+    assert summary["input_mode"] == "panel" and "counts" not in out.layers  # counts in X
+    np.testing.assert_array_equal(out.X.toarray(), x.toarray())
