@@ -234,3 +234,24 @@ def test_a_long_summary_is_shortened_on_the_terminal_only(tmp_path, capsys):
     assert line.startswith("tmesig subsets [mini]: subsets: 'subset_0': 0")
     assert len(line.rstrip("\n")) == 300 and line.rstrip().endswith("...")
     assert log.read_text().rstrip().endswith(summary)  # the log has it in full
+
+
+def test_a_stage_runs_with_the_threads_of_its_rule(tmp_path):
+    """Inside the stage, BLAS pools and numba are held to the rule's threads (here 1, from a
+    rule given 1 thread); afterwards numba has its threads back."""
+    import numba
+    from threadpoolctl import threadpool_info
+
+    before = numba.get_num_threads()
+    seen = {}
+
+    def stage(io: StageIO) -> None:
+        seen["numba"] = numba.get_num_threads()
+        seen["blas"] = {p["num_threads"] for p in threadpool_info()}
+
+    smk = _smk(tmp_path)
+    smk.threads = 1
+    runner.run_stage(stage, smk)
+    assert seen["numba"] == 1
+    assert seen["blas"] <= {1}
+    assert numba.get_num_threads() == before

@@ -19,7 +19,15 @@ from typing import Any, TextIO
 from .io.errors import InputError
 from .stages import StageIO
 
-__all__ = ["InputError", "disk_full_message", "finished_lines", "run", "run_stage", "write_json"]
+__all__ = [
+    "InputError",
+    "disk_full_message",
+    "finished_lines",
+    "run",
+    "run_stage",
+    "stage_threads",
+    "write_json",
+]
 
 logger = logging.getLogger("tmesig")
 
@@ -183,6 +191,31 @@ def run(
     raise failure
 
 
+@contextlib.contextmanager
+def stage_threads(n: int) -> Iterator[None]:
+    """Hold BLAS/OpenMP pools (threadpoolctl) and numba to ``n`` threads inside the block.
+
+    A rule's ``threads:`` is what Snakemake (or SLURM) gave the job; without a limit, BLAS
+    and numba would start one thread per core of the node and compete with other jobs.
+
+    Parameters
+    ----------
+    n
+        Threads the stage may use (at least 1).
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    n = max(1, int(n))
+    saved = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        numba.set_num_threads(saved)
+
+
 def run_stage(stage: Callable[[StageIO], Any], smk: Any) -> None:
     """Run one stage function with the ``snakemake`` object of a ``script:`` rule.
 
@@ -204,7 +237,8 @@ def run_stage(stage: Callable[[StageIO], Any], smk: Any) -> None:
     label = f"{smk.rule} [{dataset}]" if dataset else str(smk.rule)
     outputs = [str(o) for o in smk.output]
     try:
-        run(lambda: stage(io), log_path=log, label=label, outputs=outputs)
+        with stage_threads(io.threads):
+            run(lambda: stage(io), log_path=log, label=label, outputs=outputs)
     except Exception:
         if log is None:
             raise
