@@ -20,6 +20,8 @@ Params
 import logging
 from pathlib import Path
 
+import pandas as pd
+
 from .. import celltypist_bridge as ext
 from ..annotate import (
     DEFAULT_MARKERS,
@@ -40,6 +42,20 @@ from ._io import StageIO
 __all__ = ["run"]
 
 logger = logging.getLogger("tmesig")
+
+
+def _call(adata, mode: str, *, markers, candidates, options) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Lineage calls per cell and per cluster: on a panel, cluster-level calls where one
+    marker suffices (:mod:`tmesig.annotate._panel_calls`); else marker scores per cell."""
+    if mode != PANEL:
+        return annotate(adata, markers, cluster_key="leiden", options=options)
+    cells, clusters, _ = annotate_panel(adata, candidates, cluster_key="leiden")
+    if cells.attrs.get("rescued"):
+        logger.info(
+            "panel: unassigned clusters called from their resemblance to called lineages: %s",
+            cells.attrs["rescued"],
+        )
+    return cells, clusters
 
 
 def run(io: StageIO) -> str:
@@ -68,15 +84,7 @@ def run(io: StageIO) -> str:
     options = AnnotateOptions(
         min_confidence=p["min_confidence"], min_margin=p["min_margin"], min_score=p["min_score"]
     )
-    if mode == PANEL:  # cluster-level calls, one marker suffices (tmesig.annotate._panel_calls)
-        cells, clusters, _ = annotate_panel(adata, candidates, cluster_key="leiden")
-        if cells.attrs.get("rescued"):
-            logger.info(
-                "panel: unassigned clusters called from their resemblance to called lineages: %s",
-                cells.attrs["rescued"],
-            )
-    else:
-        cells, clusters = annotate(adata, markers, cluster_key="leiden", options=options)
+    cells, clusters = _call(adata, mode, markers=markers, candidates=candidates, options=options)
     found = markers_found(
         candidates,
         cells.attrs["markers_used"],
