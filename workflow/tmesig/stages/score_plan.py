@@ -10,6 +10,7 @@ Params
     is never split).
 """
 
+import logging
 from pathlib import Path
 
 from .. import score
@@ -17,9 +18,12 @@ from ._io import StageIO
 
 __all__ = ["run"]
 
+logger = logging.getLogger("tmesig")
 
-def run(io: StageIO) -> str:
-    """Write the plan; return a summary line.
+
+def run(io: StageIO) -> str | None:
+    """Write the plan; return a summary line when scoring is split (else nothing: the
+    terminal gets no line for the usual one-job case).
 
     Parameters
     ----------
@@ -32,5 +36,6 @@ def run(io: StageIO) -> str:
     Path(io.output["plan"]).parent.mkdir(parents=True, exist_ok=True)
     plan.to_csv(io.output["plan"], sep="\t", index=False)
     if len(plan) <= 1:
-        return f"{n_cells} cells: scored in one job (scatter.min_cells {opts.min_cells})"
+        logger.info("%d cells: scored in one job (scatter.min_cells %d)", n_cells, opts.min_cells)
+        return None
     return f"{n_cells} cells: scored in {len(plan)} blocks of up to {opts.chunk_cells} cells"
