@@ -9,8 +9,8 @@ from pathlib import Path
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 import pytest
+import scanpy as sc
 import yaml
 from conftest import DEMO, QIAN_MAP, REPO, train_celltypist_model
 from statsmodels.stats.multitest import multipletests
