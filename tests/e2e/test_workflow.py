@@ -108,9 +108,10 @@ def run(mini_run):
 def test_every_named_output_exists(run):
     tmp, _ = run
     assert len(OUTPUTS) == 60 and set(PATHS.targets()) <= {*OUTPUTS, *PATHS.targets()[:2]}
+    temp = {PATHS.ingested.format(dataset="mini")}  # temp(): removed once read
     for name in [*OUTPUTS, *PATHS.targets()]:
         p = tmp / name
-        assert p.exists() and p.stat().st_size > 0, name
+        assert (not p.exists()) if name in temp else (p.exists() and p.stat().st_size > 0), name
     assert (tmp / PATHS.library_gmt).exists()
     for rule in ("ingest", "qc", "cluster", "annotate", "states", "score", "flag", "figures"):
         assert (tmp / PATHS.benchmark(rule).format(dataset="mini")).exists()
