@@ -25,6 +25,7 @@ rule flag:
         paths.benchmark("flag")
     conda:
         ENV
+    threads: 2  # the null scoring kernels are numba-parallel
     resources:
         mem_mb=cost("flag"),
         runtime=minutes("flag"),
