@@ -117,6 +117,7 @@ def sketched_subclusters(
     from sklearn.neighbors import NearestNeighbors
 
     from tmesig.cluster import leiden as run_leiden
+    from tmesig.cluster import transfer_labels
 
     emb = sub
     if options.layer is not None:
@@ -131,9 +132,7 @@ def sketched_subclusters(
     pcs = _project(emb, work)
     nn = NearestNeighbors(n_neighbors=k).fit(work.obsm["X_pca"])
     idx = nn.kneighbors(pcs, return_distance=False)
-    votes = np.zeros((sub.n_obs, names.size))
-    np.add.at(votes, (np.repeat(np.arange(sub.n_obs), k), codes[idx].ravel()), 1.0)
-    labels = names[votes.argmax(axis=1)]
+    labels = transfer_labels(names[codes], idx)  # majority vote, shared with the clustering
     labels[rows] = names[codes]
     graph = None
     if use_identity:
