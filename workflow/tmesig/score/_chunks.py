@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..io.errors import InputError
-from ..io.expression import SIZE_FACTOR, needs_normalising, normalise_block
+from ..io.expression import SIZE_FACTOR, iter_rows, needs_normalising, normalise_block
 
 #: Cells read at a time unless the caller says otherwise.
 DEFAULT_CHUNK = 50_000
@@ -32,19 +32,12 @@ def iter_chunks(adata: ad.AnnData, chunk_size: int) -> Iterator[tuple[int, int, 
     if x is None:
         msg = "adata.X is empty; put log-normalised expression (or counts for 'rank') in X."
         raise InputError(msg)
-    n = adata.n_obs
     factors = None
     if adata.isbacked and needs_normalising(adata):
         factors = adata.obs[SIZE_FACTOR].to_numpy()
-    for start in range(0, n, int(chunk_size)):
-        stop = min(start + int(chunk_size), n)
-        block = x[start:stop]
-        if sp.issparse(block):
-            block = sp.csr_matrix(block)
-            if not block.has_canonical_format:
-                block.sum_duplicates()
-        else:
-            block = np.asarray(block)
+    for start, stop, block in iter_rows(x, adata.n_obs, chunk_size=chunk_size):
+        if sp.issparse(block) and not block.has_canonical_format:
+            block.sum_duplicates()
         if factors is not None:
             block = normalise_block(block, factors[start:stop])
         yield start, stop, block
