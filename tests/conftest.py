@@ -101,6 +101,18 @@ def mini_run(tmp_path_factory):
     return tmp, data, res.stdout + res.stderr
 
 
+@pytest.fixture(scope="session")
+def mini_report(mini_run):
+    """The Snakemake report of the shared small run (``snakemake --report``), built once for
+    tests/e2e/test_workflow.py and test_report_browser.py. Returns ``(path, terminal output)``."""
+    from test_workflow import _snakemake
+
+    tmp = mini_run[0]
+    res = _snakemake(tmp, "--report", str(tmp / "report.html"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / "report.html", res.stdout + res.stderr
+
+
 #: Cells per group of :func:`planted_cnv` (immune/stromal reference, epithelium, tumour).
 CNV_GROUPS = {"T_NK": 150, "myeloid": 150, "fibroblast": 100, "normal_epi": 80, "tumour": 150}
 
