@@ -87,18 +87,37 @@ def planted() -> ad.AnnData:
 
 
 @pytest.fixture(scope="session")
-def mini_run(tmp_path_factory):
-    """The small end-to-end run that tests/e2e/test_workflow.py, test_report_browser.py and
-    test_slurm.py share: 500 demo cells, a local CellTypist model, a fresh HOME (nothing may be
-    written to ~). Returns ``(workdir, data file, terminal output)``."""
+def mini_run(tmp_path_factory, request):
+    """The small end-to-end run that tests/e2e/test_workflow.py, test_report_browser.py,
+    test_resume.py, test_scatter.py and test_slurm.py share: 500 demo cells, a local CellTypist
+    model, a fresh HOME (nothing may be written to ~). Returns ``(workdir, data file, terminal
+    output)``. When test_slurm.py is in the session, its SLURM run of the same inputs starts
+    in the background first (it waits on its cluster most of the time)."""
     from test_workflow import _setup, _snakemake  # tests/e2e is on sys.path for its tests
 
     tmp = tmp_path_factory.mktemp("e2e")
     data = _setup(tmp, celltypist=True)
     (tmp / "home").mkdir()
+    if any(item.path.name == "test_slurm.py" for item in request.session.items):
+        from test_slurm import start_in_background, wait_for_background
+
+        start_in_background(tmp, tmp_path_factory.mktemp("slurm"))
+        request.addfinalizer(wait_for_background)  # never leave the cluster running
     res = _snakemake(tmp, "--cores", "2", home=tmp / "home")
     assert res.returncode == 0, res.stderr[-4000:]
     return tmp, data, res.stdout + res.stderr
+
+
+@pytest.fixture(scope="session")
+def mini_report(mini_run):
+    """The Snakemake report of the shared small run (``snakemake --report``), built once for
+    tests/e2e/test_workflow.py and test_report_browser.py. Returns ``(path, terminal output)``."""
+    from test_workflow import _snakemake
+
+    tmp = mini_run[0]
+    res = _snakemake(tmp, "--report", str(tmp / "report.html"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / "report.html", res.stdout + res.stderr
 
 
 #: Cells per group of :func:`planted_cnv` (immune/stromal reference, epithelium, tumour).

@@ -7,11 +7,15 @@ config or URL), the problem and the fix; nothing is left under ``results/<datase
 lines of a linked file) appears in the output or a log; no planted pickle ran; and the run
 stopped at the expected stage (no job for sheet/config errors, no job after ``ingest`` for data
 errors).
+
+The signature library (``results/signatures/``, which does not depend on the data) is built
+once for the corpus and copied into every case, so each case runs only the jobs it is about.
 """
 
 import hashlib
 import http.server
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -48,7 +52,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]  # closed again when the socket is
 
 
-def _run(workdir: Path) -> subprocess.CompletedProcess:
+def _run(workdir: Path, *targets: str) -> subprocess.CompletedProcess:
     cmd = [
         sys.executable,
         "-m",
@@ -61,15 +65,27 @@ def _run(workdir: Path) -> subprocess.CompletedProcess:
         str(workdir / "config.yaml"),
         "--cores",
         "1",
+        *targets,
     ]
     env = {**os.environ, "MPLBACKEND": "Agg"}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def _signature_library(tmp: Path) -> Path:
+    """``results/signatures/`` built once, from a good file (the rule reads only the repo)."""
+    mb._h5ad(tmp, mb.good_adata())
+    res = _run(tmp, "results/signatures/library.tsv", "results/signatures/tmesig.gmt")
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / "results" / "signatures"
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     built = mb.make_all(root)
+    library = _signature_library(tmp_path_factory.mktemp("library"))
+    for name in built:  # copy2 keeps the times: newer than its inputs, the rule does not run
+        shutil.copytree(library, root / name / "results" / "signatures", copy_function=shutil.copy2)
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -7,8 +7,11 @@
 
 Both must run to the end, lose no cell to QC artefacts (no MAD-0 threshold, no doublet
 screening on values it cannot use) and say the input mode in every table this stage set
-writes (QC, annotation, coverage, enrichment).
+writes (QC, annotation, coverage, enrichment). The two runs are independent and mostly one
+job at a time (a chain of stages): they run side by side.
 """
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -88,9 +91,7 @@ def _run(tmp):
     return tmp
 
 
-@pytest.fixture(scope="module")
-def normalised_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("normalised")
+def _normalised(tmp):
     a = _cells(100)
     x = sp.csr_matrix(a.X, dtype=np.float64)
     x = sp.diags(1e4 / np.asarray(x.sum(axis=1)).ravel()) @ x
@@ -98,17 +99,35 @@ def normalised_run(tmp_path_factory):
     a.X = sp.csr_matrix(x, dtype=np.float32)
     a.obsm.clear()
     _write_run(tmp, a, input_mode="normalised")
-    return _run(tmp), a
+    return a
 
 
-@pytest.fixture(scope="module")
-def panel_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("panel")
+def _panel(tmp):
     a = _cells(100)
     a = a[:, _panel_genes(a.var_names)].copy()
     a.obsm.clear()
     _write_run(tmp, a, input_mode="auto")
-    return _run(tmp), a
+    return a
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Both runs, side by side: ``{mode: (workdir, the given AnnData)}``."""
+    dirs = {mode: tmp_path_factory.mktemp(mode) for mode in ("normalised", "panel")}
+    given = {"normalised": _normalised(dirs["normalised"]), "panel": _panel(dirs["panel"])}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = dict(zip(dirs, pool.map(_run, dirs.values()), strict=True))
+    return {mode: (done[mode], given[mode]) for mode in dirs}
+
+
+@pytest.fixture(scope="module")
+def normalised_run(runs):
+    return runs["normalised"]
+
+
+@pytest.fixture(scope="module")
+def panel_run(runs):
+    return runs["panel"]
 
 
 def _tables_say(tmp, mode):

@@ -16,7 +16,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from test_workflow import PATHS, _snakemake
+from test_workflow import PATHS
 from tmesig import columns, tables
 from tmesig.workflow_paths import WorkflowPaths
 
@@ -57,11 +57,9 @@ def run(mini_run):
 
 
 @pytest.fixture(scope="module")
-def report(run):
-    tmp, _ = run
-    res = _snakemake(tmp, "--report", str(tmp / "report.html"))
-    assert res.returncode == 0, res.stderr[-3000:]
-    return tmp / "report.html"
+def report(mini_report):
+    """The shared small run's report (tests/conftest.py ``mini_report``, built once)."""
+    return mini_report[0]
 
 
 def _chromium(browser, page, *args, tmp):

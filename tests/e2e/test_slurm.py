@@ -7,6 +7,11 @@ tests/conftest.py ``mini_run``) is run again through ``workflow/profiles/slurm``
 cluster must have run the non-local rules as jobs. ``.ci/run`` installs the packages and sets
 ``TMESIG_REQUIRE_SLURM=1``, so there the test fails instead of skipping when the cluster
 cannot start.
+
+Most of a SLURM run's time is waiting (submission, job start, status checks), so when this
+module is part of the session the SLURM run starts in the background as soon as the shared
+run's inputs exist (tests/conftest.py ``mini_run`` calls :func:`start_in_background`) and runs
+beside the local run and the tests after it; :func:`runs` waits for it.
 """
 
 import os
@@ -14,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +46,10 @@ _LOCAL = {
 }
 
 
+#: The background SLURM run (``start_in_background``), when one was started.
+_BACKGROUND: dict[str, object] = {}
+
+
 def _snakemake(workdir: Path, *args: str, env: dict) -> None:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
     cmd += ["--directory", str(workdir), "--configfile", str(workdir / "config.yaml")]
@@ -48,19 +58,18 @@ def _snakemake(workdir: Path, *args: str, env: dict) -> None:
     assert res.returncode == 0, f"SLURM run failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}"
 
 
-@pytest.fixture(scope="module")
-def runs(mini_run, tmp_path_factory):
-    """The shared local run (tests/conftest.py ``mini_run``, ``--cores 2``) and the same
-    dataset, sheet, config and CellTypist model run again through the SLURM profile."""
+def _unavailable() -> str | None:
+    """Why the test cluster cannot start here (``None``: it can)."""
     missing = missing_programs()
     if os.geteuid() != 0 or missing:
         need = ", ".join(missing) or "root"
-        why = f"needs root and {need} (apt-get install munge slurmctld slurmd slurm-client)"
-        if _REQUIRED:
-            pytest.fail(f"TMESIG_REQUIRE_SLURM=1 but the test cluster cannot start: {why}")
-        pytest.skip(why)
-    local = mini_run[0]
-    remote = tmp_path_factory.mktemp("slurm")
+        return f"needs root and {need} (apt-get install munge slurmctld slurmd slurm-client)"
+    return None
+
+
+def _slurm_run(local: Path, remote: Path) -> str:
+    """The local run's dataset, sheet, config and CellTypist model run through the SLURM
+    profile in ``remote``; returns ``scontrol show jobs -o``."""
     for name in ("config.yaml", "samples.tsv", "qian_model.pkl"):
         shutil.copy(local / name, remote / name)
     with single_node_cluster() as slurm_env:
@@ -79,10 +88,52 @@ def runs(mini_run, tmp_path_factory):
             "slurm_partition=test",
             env={**slurm_env, "MPLBACKEND": "Agg"},
         )
-        jobs = subprocess.run(
+        return subprocess.run(
             ["scontrol", "show", "jobs", "-o"], env=slurm_env, capture_output=True, text=True
         ).stdout
-    return local, remote, jobs
+
+
+def start_in_background(local: Path, remote: Path) -> None:
+    """Start :func:`_slurm_run` in a thread (the cluster can start: else nothing, and
+    :func:`runs` skips or fails as usual). Called once the local run's inputs exist."""
+    if _unavailable() is not None or _BACKGROUND:
+        return
+    out: dict[str, object] = {"remote": remote}
+
+    def work():
+        try:
+            out["jobs"] = _slurm_run(local, remote)
+        except BaseException as e:  # reported by runs()
+            out["error"] = e
+
+    out["thread"] = threading.Thread(target=work, daemon=True)
+    out["thread"].start()
+    _BACKGROUND.update(out)
+
+
+def wait_for_background() -> None:
+    """Wait for the background run (its cluster stops when it ends): at the session's end."""
+    if "thread" in _BACKGROUND:
+        _BACKGROUND["thread"].join()
+
+
+@pytest.fixture(scope="module")
+def runs(mini_run, tmp_path_factory):
+    """The shared local run (tests/conftest.py ``mini_run``, ``--cores 2``) and the same
+    dataset, sheet, config and CellTypist model run again through the SLURM profile (started
+    in the background by ``mini_run``, or here)."""
+    why = _unavailable()
+    if why is not None:
+        if _REQUIRED:
+            pytest.fail(f"TMESIG_REQUIRE_SLURM=1 but the test cluster cannot start: {why}")
+        pytest.skip(why)
+    local = mini_run[0]
+    if not _BACKGROUND:
+        start_in_background(local, tmp_path_factory.mktemp("slurm"))
+    _BACKGROUND["thread"].join()
+    if "error" in _BACKGROUND:
+        raise _BACKGROUND["error"]
+    return local, _BACKGROUND["remote"], _BACKGROUND["jobs"]
 
 
 def test_the_cluster_ran_the_rules_as_jobs(runs):

@@ -40,6 +40,29 @@ def test_transfer_recovers_planted_labels_and_positions():
     assert np.abs(placed - blob_centre).max() < 1.0
 
 
+def test_small_sketch_neighbours_are_the_exact_ones(monkeypatch):
+    """Below EXACT_BELOW sketch cells: the exact neighbours (a full distance matrix sorted
+    here), block by block, whatever the block size."""
+    from scipy.spatial.distance import cdist
+    from tmesig.cluster import _transfer
+
+    rng = np.random.default_rng(3)
+    rep = rng.standard_normal((700, 8))
+    sketch = np.sort(rng.choice(700, 250, replace=False))
+    rest = np.setdiff1d(np.arange(700), sketch)
+    full = cdist(rep[rest], rep[sketch])
+    expected = np.argsort(full, axis=1, kind="stable")[:, :7]
+    monkeypatch.setattr(_transfer, "_BLOCK", 100)  # several blocks
+    nb, dist = knn_to_sketch(rep, sketch, rest, k=7, seed=0)
+    assert len(sketch) < _transfer.EXACT_BELOW
+    np.testing.assert_array_equal(nb, expected)
+    np.testing.assert_allclose(dist, np.take_along_axis(full, expected, axis=1), rtol=1e-5)
+    # k above the sketch size: every sketch cell, nearest first
+    nb, _ = knn_to_sketch(rep, sketch[:5], rest[:3], k=15, seed=0)
+    want = np.argsort(cdist(rep[rest[:3]], rep[sketch[:5]]), axis=1, kind="stable")
+    np.testing.assert_array_equal(nb, want)
+
+
 def test_majority_vote_and_weights_by_hand():
     labels = np.array(["a", "b", "c"])
     # votes a,b,b -> b; a,b tie (c once) -> the nearest tied label a; c,a,a -> a

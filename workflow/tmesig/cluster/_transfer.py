@@ -1,7 +1,9 @@
 """Place the cells outside a sketch: nearest sketch cells in PCA (or Harmony) space.
 
-Each cell outside the sketch gets its ``k`` nearest sketch cells (``pynndescent``, Euclidean,
-seeded; queried a block of cells at a time so memory stays bounded at a million cells). Its
+Each cell outside the sketch gets its ``k`` nearest sketch cells (Euclidean; ``pynndescent``,
+seeded, queried a block of cells at a time so memory stays bounded at a million cells; below
+:data:`EXACT_BELOW` sketch cells the exact neighbours by brute force, as umap-learn does below
+4,096 cells, which spares a small run pynndescent's compilation). Its
 label is the majority among their labels (a tie goes to the tied label of the nearest
 neighbour); its embedding position is their inverse-distance weighted mean, weights
 ``1 / (d + delta)`` with ``delta`` a thousandth of the median nearest-neighbour distance
@@ -14,6 +16,8 @@ import pandas as pd
 __all__ = ["knn_to_sketch", "transfer_embedding", "transfer_labels"]
 
 _BLOCK = 100_000
+#: Sketches smaller than this get exact neighbours (scikit-learn, brute force).
+EXACT_BELOW = 4096
 
 
 def knn_to_sketch(
@@ -32,16 +36,18 @@ def knn_to_sketch(
     k
         Neighbours per cell (at most the sketch size).
     seed
-        Seed of the nearest-neighbour index.
+        Seed of the nearest-neighbour index (pynndescent; the exact path needs none).
 
     Returns
     -------
     tuple of ndarray
         Positions in ``sketch`` (query × k, nearest first) and their distances.
     """
+    k = int(min(k, len(sketch)))
+    if len(sketch) < EXACT_BELOW:
+        return _exact_knn(rep, sketch, query, k=k)
     from pynndescent import NNDescent
 
-    k = int(min(k, len(sketch)))
     data = np.ascontiguousarray(rep[sketch], dtype=np.float32)
     index = NNDescent(
         data, n_neighbors=max(k, 15) if len(sketch) > 15 else k, random_state=seed, n_jobs=1
@@ -53,6 +59,22 @@ def knn_to_sketch(
         part = np.ascontiguousarray(rep[query[start : start + _BLOCK]], dtype=np.float32)
         i, d = index.query(part, k=k)
         idx[start : start + len(part)], dist[start : start + len(part)] = i, d
+    return idx, dist
+
+
+def _exact_knn(
+    rep: np.ndarray, sketch: np.ndarray, query: np.ndarray, *, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``k`` nearest sketch rows of ``rep`` for its ``query`` rows (float64, block-wise)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    data = np.asarray(rep[sketch], dtype=np.float64)
+    index = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(data)
+    idx = np.empty((len(query), k), dtype=np.int64)
+    dist = np.empty((len(query), k), dtype=np.float32)
+    for start in range(0, len(query), _BLOCK):
+        d, i = index.kneighbors(np.asarray(rep[query[start : start + _BLOCK]], dtype=np.float64))
+        idx[start : start + len(i)], dist[start : start + len(i)] = i, d
     return idx, dist
 
 
