@@ -90,9 +90,16 @@ def test_a_mixed_cluster_is_unassigned():
     # cluster 4: 60 cells, half T/NK-like and half myeloid-like (a doublet-like mixture)
     mix = np.concatenate([x[:30], x[60:90]])
     b = _adata(np.vstack([x, mix]), list(a.var_names), [*a.obs["leiden"], *["4"] * 60])
-    _, clusters, _ = annotate.annotate_panel(b, cand)
+    no_split = annotate.PanelOptions(split=False)
+    _, clusters, _ = annotate.annotate_panel(b, cand, options=no_split)
     row = clusters.set_index("cluster").loc["4"]
     assert row["compartment"] == UNASSIGNED and row["agreement"] < 0.7
+    # with the trial split, the T-like half is split off (disjoint evidence) and each half
+    # is called by its planted lineage
+    cells, _, _ = annotate.annotate_panel(b, cand)
+    calls = cells["compartment"].to_numpy()[240:]
+    assert (calls[:30] == "T_NK").mean() >= 0.6 and (calls[30:] == "myeloid").mean() >= 0.9
+    assert (calls[:30] != "myeloid").mean() >= 0.6
 
 
 def test_deterministic_and_options_checked():
@@ -126,7 +133,8 @@ def test_a_mixed_t_and_b_cluster_is_split_and_called():
             x[i, genes.index(g)] = float(rng.random() < 0.5)
     x *= 1.0 + rng.random(x.shape)
     a = _adata(x, genes, ["0"] * 160 + ["1"] * 80)
-    _, plain, _ = annotate.annotate_panel(a, markers, options=annotate.PanelOptions(refine=False))
+    plain_opts = annotate.PanelOptions(refine=False, split=False)
+    _, plain, _ = annotate.annotate_panel(a, markers, options=plain_opts)
     assert plain["compartment"].tolist() == [UNASSIGNED, "myeloid"]
     cells, clusters, _ = annotate.annotate_panel(a, markers)
     assert clusters["cluster"].str.startswith("0.").sum() >= 2  # the mixture was split

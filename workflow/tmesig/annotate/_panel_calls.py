@@ -21,15 +21,22 @@ Here the call is made on each cluster as a whole:
   one gene that another cell type also expresses (PECAM1 on plasma cells) cannot call a
   lineage whose own clusters show several markers, while a KRT8-only lineage needs one;
 * ``top`` / ``second`` are the best two lineages, ``margin = (S_top - S_second) / S_top``;
-  ``agreement`` is the fraction of the cluster's cells *with any marker detected* whose own
-  best lineage is ``top`` (per cell, a lineage scores the mean of its ``top_k`` largest
-  marker values ``min(x / q_g, 1)``, ``q_g`` the 0.9 quantile of the gene's non-zero
-  values); ``confidence = sqrt(agreement * margin)``. A cluster is ``unassigned`` when
-  ``S_top < min_score``, ``margin < min_margin`` or ``confidence < min_confidence``;
+  ``agreement`` weighs the votes of the cluster's cells *with any marker detected* for
+  ``top`` against their votes for other lineages in excess of the rest of the data's
+  (:func:`tmesig.annotate._panel_votes.agreement`; per cell, a lineage scores the mean
+  of its ``top_k`` largest marker values ``min(x / q_g, 1)``, ``q_g`` the 0.9 quantile of
+  the gene's non-zero values); ``confidence = sqrt(agreement * margin)``. A cluster is
+  ``unassigned`` when ``S_top < min_score``, ``margin < min_margin`` or
+  ``confidence < min_confidence``;
 * a cluster left unassigned although two lineages score at least ``min_score`` in it (on a
   sparse panel, e.g. T and B cells clustered together) is sub-clustered once
   (:func:`tmesig.annotate._panel_refine.refine_mixed`) and every cluster is called again;
   its cells then carry the sub-cluster's label (``<cluster>.<k>``);
+* every cluster is also sub-clustered on trial; a sub-cluster whose marker evidence is
+  disjoint from the rest of its cluster (another lineage's markers detected at least
+  ``min_score`` more often, the cluster's own lineage's at most half as often: plasma cells
+  in a T-cell cluster on a panel with one plasma marker) keeps its own label
+  (:func:`tmesig.annotate._panel_refine.keep_disjoint`) and every cluster is called again;
 * a cluster still unassigned is called the lineage it resembles on the whole panel, when
   that lineage is called elsewhere and also scores at least ``min_score`` on its markers
   in the cluster (:func:`tmesig.annotate._panel_rescue.rescue_unassigned`): a lineage
@@ -51,8 +58,9 @@ import scipy.sparse as sp
 from tmesig.constants import LINEAGES, UNASSIGNED
 from tmesig.margins import best_two, relative_margin
 
-from ._panel_refine import refine_mixed
+from ._panel_refine import keep_disjoint, refine_mixed, split_all
 from ._panel_rescue import rescue_unassigned
+from ._panel_votes import agreement as _agreement
 
 __all__ = ["PanelOptions", "annotate_panel", "cluster_contrast"]
 
@@ -83,6 +91,9 @@ class PanelOptions:
         on plasma cells, cannot call a lineage whose own clusters show several markers).
     refine
         Sub-cluster each mixed cluster once (:func:`refine_mixed`) and call again.
+    split
+        Split off the sub-clusters whose marker evidence is disjoint from the rest of their
+        cluster (:func:`tmesig.annotate._panel_refine.keep_disjoint`) and call again.
     rescue
         Call unassigned clusters from their resemblance to the called lineages
         (:func:`tmesig.annotate._panel_rescue.rescue_unassigned`).
@@ -103,6 +114,7 @@ class PanelOptions:
     shrink: float = 0.0
     min_support: int = 2
     refine: bool = True
+    split: bool = True
     rescue: bool = True
     seed: int = 0
 
@@ -244,6 +256,22 @@ def annotate_panel(
         if refined is not None:
             labels = refined
             cells, clusters, used = _annotate_once(adata, labels, measured, opts)
+    if opts.split:
+        trial = split_all(adata, labels, seed=opts.seed)
+        if trial is not None:
+            _, trial_calls, trial_used = _annotate_once(adata, trial, measured, opts)
+            kept = keep_disjoint(
+                adata,
+                labels,
+                trial,
+                trial_calls,
+                trial_used,
+                min_score=opts.min_score,
+                top_k=opts.top_k,
+            )
+            if kept is not None:
+                labels = kept
+                cells, clusters, used = _annotate_once(adata, labels, measured, opts)
     rescued: dict[str, str] = {}
     if opts.rescue:
         clusters = rescue_unassigned(
@@ -311,11 +339,7 @@ def _cluster_calls(
     top = np.where((k_idx >= 0) & (k_best > 0), comps[np.maximum(k_idx, 0)], UNASSIGNED)
     second = np.where((s_idx >= 0) & (k_second > 0), comps[np.maximum(s_idx, 0)], UNASSIGNED)
     margin = relative_margin(k_best, k_second)
-    n_evidence = np.bincount(codes, weights=has.astype(float), minlength=n_clusters)
-    agrees = (cell_comp == top[codes]) & has
-    agree = np.bincount(codes, weights=agrees.astype(float), minlength=n_clusters)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        agreement = np.where(n_evidence > 0, agree / n_evidence, 0.0)
+    agreement = _agreement(codes, cell_comp, has, top, comps, n_clusters)
     confidence = np.sqrt(agreement * margin)
     ok = (
         (top != UNASSIGNED)
