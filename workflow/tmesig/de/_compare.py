@@ -60,7 +60,7 @@ def _test(
     if len(idx) < 2:
         return pd.DataFrame(columns=list(RESULT_COLUMNS)), "no gene passed the expression filter"
     if counts:
-        res = deseq_genes(frame, units, paired=paired, alpha=opts.alpha)
+        res = deseq_genes(frame, units, paired=paired, alpha=opts.alpha, n_cpus=opts.threads)
     else:
         res = lognormal_genes(frame, units, paired=paired)
     return res, ""
