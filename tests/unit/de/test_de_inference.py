@@ -101,3 +101,45 @@ def test_prerank_threads_do_not_change_the_table():
     two = enrichment.prerank({"a": rnk}, {"lib": sets}, threads=2, **kw)
     assert len(one) == 12
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def test_compartment_with_its_lineage_pseudobulks_is_tested_once(monkeypatch):
+    """A state holding all its lineage's cells reuses the lineage's test; others do not."""
+    import tmesig.de._compare as compare
+    from tmesig.conditions import Contrast
+
+    rng = np.random.default_rng(4)
+    genes = pd.Index([f"G{i}" for i in range(30)])
+    lineage = rng.gamma(2.0, 1.0, (8, 30))  # 4 patients x 2 conditions
+    other = lineage + rng.normal(1.0, 0.3, (8, 30))
+    values = np.vstack([lineage, lineage, other])  # L, S (= L's cells), T
+    units = [(f"P{p}", c) for p in range(4) for c in ("a", "b")]
+    meta = pd.DataFrame(
+        [
+            (lv, comp, p, c, 50)
+            for lv, comp in (("lineage", "L"), ("state", "S"), ("state", "T"))
+            for p, c in units
+        ],
+        columns=["level", "compartment", "patient", "condition", "n_cells"],
+    )
+    calls = []
+    real = compare.lognormal_genes
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare, "lognormal_genes", counted)
+    out = de.compare_genes(meta, values, genes, contrast=Contrast("a", "b", ""), counts=False)
+    assert len(calls) == 2  # L and T; S reuses L's table
+    cols = ["gene", "effect", "stat", "p", "fdr"]
+    by = {c: out[out["compartment"] == c][cols].reset_index(drop=True) for c in "LST"}
+    pd.testing.assert_frame_equal(by["L"], by["S"], check_exact=True)
+    ref = real(  # the paired t-test on S's own pseudobulks
+        pd.DataFrame(lineage, columns=genes),
+        pd.DataFrame({"patient": [p for p, _ in units], "is_test": [c == "b" for _, c in units]}),
+        paired=True,
+    )
+    got = by["S"].set_index("gene").loc[ref.index]
+    np.testing.assert_array_equal(got["stat"].to_numpy(), ref["stat"].to_numpy())
+    assert not np.array_equal(by["T"]["stat"].to_numpy(), by["L"]["stat"].to_numpy())
