@@ -21,6 +21,7 @@ rule de:
         paths.benchmark("de")
     conda:
         ENV
+    threads: 2  # pydeseq2 fits genes and gseapy permutes on 2
     resources:
         mem_mb=cost("de"),
         runtime=minutes("de"),

@@ -17,6 +17,7 @@ rule enrichment:
         paths.benchmark("enrichment")
     conda:
         ENV
+    threads: 2  # gseapy prerank permutes on 2 threads
     resources:
         mem_mb=cost("enrichment"),
         runtime=minutes("enrichment"),

@@ -85,6 +85,7 @@ def prerank(
     seed: int = 0,
     min_size: int = 3,
     max_size: int = 500,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Run :func:`gseapy.prerank` for every ranking against every collection.
 
@@ -101,6 +102,9 @@ def prerank(
         gseapy seed.
     min_size, max_size : int
         Terms with fewer/more genes in the ranking are skipped by gseapy.
+    threads : int
+        gseapy's threads: they share out the permutations, drawn once from ``seed``
+        beforehand, so the results are the same for any number.
 
     Returns
     -------
@@ -118,7 +122,7 @@ def prerank(
             gene_sets=gene_sets,
             permutation_num=permutation_num,
             seed=seed,
-            threads=1,
+            threads=max(1, int(threads)),
             outdir=None,
             min_size=min_size,
             max_size=max_size,

@@ -35,6 +35,10 @@ class DeOptions:
         gseapy's seed.
     chunk_size : int
         Cells read at a time from the h5ad file.
+    threads : int
+        Processes pydeseq2 fits genes on, and gseapy prerank's threads (the rule's
+        ``threads``); each gene and each permutation is computed on its own, so the
+        results do not depend on it.
     """
 
     min_cells: int = 10
@@ -47,10 +51,11 @@ class DeOptions:
     max_size: int = 500
     seed: int = 0
     chunk_size: int = 20_000
+    threads: int = 1
 
     @classmethod
     def from_config(
-        cls, conditions: Mapping[str, Any], enrichment: Mapping[str, Any]
+        cls, conditions: Mapping[str, Any], enrichment: Mapping[str, Any], *, threads: int = 1
     ) -> "DeOptions":
         """Options from the config's ``conditions`` and (seeded) ``enrichment`` sections.
 
@@ -61,6 +66,8 @@ class DeOptions:
         enrichment : mapping
             ``config["enrichment"]`` with the top-level ``seed``: ``permutation_num``,
             ``min_size``, ``max_size``, ``seed``.
+        threads : int
+            The rule's threads.
 
         Returns
         -------
@@ -74,4 +81,5 @@ class DeOptions:
             min_size=int(enrichment["min_size"]),
             max_size=int(enrichment["max_size"]),
             seed=int(enrichment.get("seed", 0)),
+            threads=max(1, int(threads)),
         )

@@ -2,10 +2,11 @@
 
 Each tested compartment's genes are ranked by the statistic of the condition comparison
 (pydeseq2's Wald ``stat``, or the t statistic without counts), test over reference, and run
-through :func:`tmesig.enrichment.prerank` (gseapy, seeded, one thread) against the
-signature library and the Hallmark collection. A positive NES means the set's genes are
-higher in the test condition *within* the compartment, unlike ``enrichment.tsv``, which
-ranks a compartment against the others and mostly finds identity genes.
+through :func:`tmesig.enrichment.prerank` (gseapy, seeded; its threads share out the
+permutations, not the results) against the signature library and the Hallmark collection.
+A positive NES means the set's genes are higher in the test condition *within* the
+compartment, unlike ``enrichment.tsv``, which ranks a compartment against the others and
+mostly finds identity genes.
 """
 
 from collections.abc import Mapping
@@ -80,6 +81,7 @@ def prerank_conditions(
         seed=opts.seed,
         min_size=opts.min_size,
         max_size=opts.max_size,
+        threads=opts.threads,
     )
     if res.empty:
         return pd.DataFrame(columns=list(ENRICHMENT_COLUMNS))

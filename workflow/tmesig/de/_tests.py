@@ -7,7 +7,8 @@ Both take units × genes (one row per patient × condition, already chosen by
 * :func:`deseq_genes`: pydeseq2 (Love et al. 2014, Muzellec et al. 2023) on summed counts,
   ``~condition`` or, paired, ``~patient + condition``; Wald test of ``test`` vs
   ``reference``; ``effect`` is the log2 fold change, ``fdr`` pydeseq2's ``padj`` (with its
-  independent filtering and Cook's-distance outlier handling). Deterministic, one core.
+  independent filtering and Cook's-distance outlier handling). Deterministic: the same
+  numbers on any number of processes (:mod:`tmesig.de._inference`).
 * :func:`lognormal_genes`: for input without counts (normalised, or a targeted panel): a
   paired t-test on the within-patient differences of the patient mean log values, or
   Welch's t-test on the two groups; ``effect`` is the difference of means in the data's log
@@ -33,6 +34,7 @@ def deseq_genes(
     *,
     paired: bool,
     alpha: float = 0.05,
+    n_cpus: int = 1,
 ) -> pd.DataFrame:
     """pydeseq2 on pseudobulk counts: ``test`` vs ``reference`` per gene.
 
@@ -46,6 +48,8 @@ def deseq_genes(
         ``~patient + condition`` (every patient in both conditions) instead of ``~condition``.
     alpha : float
         pydeseq2's FDR target for independent filtering.
+    n_cpus : int
+        Processes the per-gene fits run on (the results do not depend on it).
 
     Returns
     -------
@@ -54,8 +58,9 @@ def deseq_genes(
         ``effect_se`` its standard error, ``stat`` the Wald statistic).
     """
     from pydeseq2.dds import DeseqDataSet
-    from pydeseq2.default_inference import DefaultInference
     from pydeseq2.ds import DeseqStats
+
+    from ._inference import FastInference
 
     # recoded labels: nothing from the data enters the formula or the contrast
     ids = [f"u{i}" for i in range(len(units))]
@@ -69,7 +74,7 @@ def deseq_genes(
     )
     x = pd.DataFrame(np.rint(counts.to_numpy(float)).astype(np.int64), index=ids)
     x.columns = counts.columns
-    inference = DefaultInference(n_cpus=1)
+    inference = FastInference(n_cpus=max(1, int(n_cpus)))
     design = "~patient + condition" if paired else "~condition"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

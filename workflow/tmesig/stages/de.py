@@ -108,7 +108,7 @@ def run(io: StageIO) -> str:
         for name in ("de_conditions", "enrichment_conditions"):
             _write(pd.DataFrame({"note": [_NO_CONTRAST]}), io.output[name])
         return "gene-level comparison: none"
-    opts = de.DeOptions.from_config(p, io.params["enrichment"])
+    opts = de.DeOptions.from_config(p, io.params["enrichment"], threads=io.threads)
     annotation = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     annotation = annotation.reindex(obs.index.astype(str))
     groups, parents = _groups(annotation)

@@ -55,6 +55,7 @@ def run(io: StageIO) -> str:
         seed=p["seed"],
         min_size=p["min_size"],
         max_size=p["max_size"],
+        threads=io.threads,
     )
     res["input_mode"] = input_mode(adata)
     res.to_csv(io.output["table"], sep="\t", index=False, float_format="%.6g")
