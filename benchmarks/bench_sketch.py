@@ -243,6 +243,15 @@ def _cluster_sketch(run_dir: Path) -> dict:
     return out
 
 
+def _lineage_sizes(run_dir: Path) -> pd.Series:
+    """Cells per lineage as the subsets stage saw them (``annotation_subsets.tsv``), else
+    per ``compartment`` of ``annotation.tsv``."""
+    path = _run_file(run_dir, "annotation_subsets")
+    if path.exists():
+        return pd.read_csv(path, sep="\t", usecols=["lineage"])["lineage"].value_counts()
+    return pd.read_csv(_run_file(run_dir, "annotation"), sep="\t")["compartment"].value_counts()
+
+
 def reusable_full(run_dir: Path, data: Path) -> str | None:
     """Why a finished run cannot serve as the full-data run (None: it can).
 
@@ -273,7 +282,7 @@ def reusable_full(run_dir: Path, data: Path) -> str | None:
     above = (cfg.get("subsets") or {}).get(
         "sketch_above", _schema_default("subsets", "sketch_above")
     )
-    biggest = pd.read_csv(ann, sep="\t", index_col=0)["compartment"].value_counts().max()
+    biggest = _lineage_sizes(run_dir).max()
     if above is not None and biggest > above:
         return f"a lineage of {biggest} cells was sub-clustered on a sketch (sketch_above {above})"
     return None
@@ -405,6 +414,27 @@ def _print_runs(runs: dict[str, Path]) -> None:
         print(f"{name}: clustering sketch {_cluster_sketch(d)}")
 
 
+def _print_truth(obs: pd.DataFrame, full: pd.DataFrame, sketch: pd.DataFrame) -> dict:
+    """Both runs against the simulated truth; returns the sketch run's planted-rare recall."""
+    rep = _scale()[2]
+    t_full = rep.truth_recall(obs["cell_type"], full, PLANTED_RARE)
+    t_sketch = rep.truth_recall(obs["cell_type"], sketch, PLANTED_RARE)
+    for kind in PLANTED_RARE:
+        f, k = t_full[kind], t_sketch[kind]
+        print(
+            f"planted {kind} ({f['n']} cells, {f['label']}): recall vs truth "
+            f"full {f['recall']:.4f}, sketch {k['recall']:.4f}"
+        )
+    if "compartment" in obs:
+        truth = obs["compartment"].astype(str)
+        acc = {
+            name: float((run["compartment"].astype(str) == truth.reindex(run.index)).mean())
+            for name, run in (("full", full), ("sketch", sketch))
+        }
+        print(f"lineage accuracy vs simulated compartment: {acc}")
+    return t_sketch
+
+
 def pipeline_main(args: argparse.Namespace) -> int:
     """``--pipeline``: full vs sketched Snakemake runs; figures and target lines."""
     import anndata as ad
@@ -434,8 +464,8 @@ def pipeline_main(args: argparse.Namespace) -> int:
     run = _pipeline_run(sketch_dir, data, extra, cores=args.cores)
     full = pd.read_csv(_run_file(full_dir, "annotation"), sep="\t", index_col=0)
     sketch = pd.read_csv(_run_file(sketch_dir, "annotation"), sep="\t", index_col=0)
-    truth = ad.read_h5ad(data, backed="r").obs["cell_type"]
-    lineages = sketch["compartment"].value_counts()
+    obs = ad.read_h5ad(data, backed="r").obs
+    lineages = _lineage_sizes(sketch_dir)
     print(
         f"sketch run: Snakemake {run['wall_s']:.0f} s (seconds if it was up to date); "
         f"lineages sub-clustered on a sketch of {sub} cells: "
@@ -444,14 +474,7 @@ def pipeline_main(args: argparse.Namespace) -> int:
     _print_runs({"full": full_dir, "sketch": sketch_dir})
     agree = rep.agreement(full, sketch)
     _print_comparison(full, sketch.reindex(full.index), agree)
-    t_full = rep.truth_recall(truth, full, PLANTED_RARE)
-    t_sketch = rep.truth_recall(truth, sketch, PLANTED_RARE)
-    for kind in PLANTED_RARE:
-        f, k = t_full[kind], t_sketch[kind]
-        print(
-            f"planted {kind} ({f['n']} cells, {f['label']}): recall vs truth "
-            f"full {f['recall']:.4f}, sketch {k['recall']:.4f}"
-        )
+    t_sketch = _print_truth(obs, full, sketch)
     for line in pipeline_targets(agree, t_sketch):
         print(line)
     return 0

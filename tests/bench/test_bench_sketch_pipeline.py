@@ -130,3 +130,12 @@ def test_reusable_full_refuses_sketched_or_foreign_runs(tmp_path, data):
     other.write_bytes(b"x")
     assert "not " in bs.reusable_full(ok, other)
     assert "missing" in bs.reusable_full(tmp_path / "nothing", data)
+
+
+def test_reusable_full_reads_lineages_from_the_subsets_table_when_present(tmp_path, data):
+    cfg = {"subsets": {"sketch_above": 100}}
+    run = _fake_run(tmp_path / "r", data, method="none", lineage_sizes={"T_NK": 90}, cfg=cfg)
+    assert bs.reusable_full(run, data) is None  # 90 cells per annotation.tsv
+    subsets = pd.DataFrame({"lineage": _labels(("T_NK", 60), ("myeloid", 101))})
+    subsets.to_csv(bs._run_file(run, "annotation_subsets"), sep="\t")
+    assert "lineage of 101 cells" in bs.reusable_full(run, data)
