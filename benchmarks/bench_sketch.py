@@ -209,7 +209,8 @@ NEVER = 10**9  # cluster.sketch_above of the full run: never sketch
 
 def _scale():
     """bench_scale's helper modules (simulation, Snakemake runner, comparisons)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))
     import _scale_data
     import _scale_pipeline
     import _scale_report
@@ -256,7 +257,8 @@ def reusable_full(run_dir: Path, data: Path) -> str | None:
     """Why a finished run cannot serve as the full-data run (None: it can).
 
     It must have read ``data``, written ``annotation.tsv`` and ``clustered.h5ad``, not
-    sketched the clustering, and have no lineage above its ``subsets.sketch_above``.
+    sketched the clustering, and have no lineage above its ``subsets.sketch_above``. That
+    it ran the same code as the sketch run (apart from the sketch) is not checked.
 
     Parameters
     ----------
@@ -493,7 +495,9 @@ def main() -> int:
     ap.add_argument("--pipeline", action="store_true", help="full vs sketched Snakemake runs")
     ap.add_argument("--subsets-sketch", type=int, help="--pipeline: subsets.sketch_above")
     ap.add_argument("--method", default="geosketch", choices=RUNS[1:], help="--pipeline")
-    ap.add_argument("--full-run", type=Path, help="--pipeline: a finished full run to reuse")
+    ap.add_argument(
+        "--full-run", type=Path, help="--pipeline: a finished full run (same code) to reuse"
+    )
     ap.add_argument("--cores", type=int, default=2, help="--pipeline: snakemake --cores")
     ap.add_argument("--worker", choices=RUNS, help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help="--pipeline: the input h5ad (default: simulated)")
