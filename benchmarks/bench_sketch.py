@@ -24,6 +24,27 @@ Figures: share of cells whose sketch-based lineage equals the full-data lineage 
 (cells the full run calls mast that the sketch run calls mast; goal >= 0.9) and, for
 reference, both runs' recall against the planted truth; wall time and peak memory. Ends
 with ``target NAME: VALUE (goal GOAL) PASS|FAIL`` lines.
+
+``--pipeline``: the whole pipeline under Snakemake, as issue 14 measures it::
+
+    python benchmarks/bench_sketch.py --pipeline --cells 100000 --sketch 20000 \
+        [--subsets-sketch 5000] [--full-run DIR] [--data FILE] [--workdir DIR]
+
+Data: bench_scale's simulation (``_scale_data.write_counts``: 20,000 genes, 16 patients,
+mast cells thinned to 0.5 % and plasma cells to 0.8 %; ``--data`` reuses a file). Two
+Snakemake runs up to ``annotation.tsv`` (ingest, QC, clustering, lineage calls, subsets
+with copy number): ``full`` (``cluster.sketch_above`` above the cell count,
+``subsets.sketch_above: null``; ``--full-run`` reuses a finished run when its clustering
+was not sketched and no lineage was over its ``subsets.sketch_above``) and the sketch run
+(``cluster.sketch_above = sketch_size = --sketch``, ``--method`` geosketch by default;
+``subsets.sketch_above = --subsets-sketch``, default a quarter of ``--sketch``: every
+lineage with more cells is sub-clustered on a sketch of that many cells). A run whose
+``annotation.tsv`` is up to date is not redone. Figures: lineage (``compartment``) and state
+agreement of the sketch run with the full run, recall of each planted rare cell type
+against the simulated truth (both runs) and of each label under 1 % of the full run's cells
+against the full run, which labels the disagreeing cells move between, and each run's
+per-rule wall time and peak memory. Targets: lineage >= 0.95, state >= 0.90, every planted
+rare type's truth recall and every rare lineage's recall against the full run >= 0.9.
 """
 
 import argparse
@@ -180,17 +201,309 @@ def compare(work: Path) -> list[tuple[str, float, str, bool]]:
     return targets
 
 
+#: Planted rare cell types of bench_scale's simulation and the label each should get.
+PLANTED_RARE = {"mast": ("compartment", "mast"), "plasma": ("state", "plasma_cell")}
+GOAL_LINEAGE, GOAL_STATE, GOAL_RECALL = 0.95, 0.90, 0.9
+NEVER = 10**9  # cluster.sketch_above of the full run: never sketch
+
+
+def _scale():
+    """bench_scale's helper modules (simulation, Snakemake runner, comparisons)."""
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+    import _scale_data
+    import _scale_pipeline
+    import _scale_report
+
+    return _scale_data, _scale_pipeline, _scale_report
+
+
+def _run_file(run_dir: Path, name: str) -> Path:
+    from tmesig.workflow_paths import WorkflowPaths
+
+    return run_dir / getattr(WorkflowPaths(), name).format(dataset=_scale()[1].DATASET)
+
+
+def _schema_default(section: str, key: str):
+    import yaml
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    return schema["properties"][section]["properties"][key].get("default")
+
+
+def _cluster_sketch(run_dir: Path) -> dict:
+    """What the cluster stage recorded about its sketch (``uns['tmesig_cluster']``)."""
+    import h5py
+
+    with h5py.File(_run_file(run_dir, "clustered"), "r", locking=False) as f:
+        grp = f["uns/tmesig_cluster/sketch"]
+        out = {k: grp[k][()] for k in grp}
+        in_sketch = f["obs/in_sketch"][()] if "in_sketch" in f["obs"] else None
+    out = {k: v.decode() if isinstance(v, bytes) else np.asarray(v).item() for k, v in out.items()}
+    out["in_sketch"] = None if in_sketch is None else int(np.asarray(in_sketch).sum())
+    return out
+
+
+def _lineage_sizes(run_dir: Path) -> pd.Series:
+    """Cells per lineage as the subsets stage saw them (``annotation_subsets.tsv``), else
+    per ``compartment`` of ``annotation.tsv``."""
+    path = _run_file(run_dir, "annotation_subsets")
+    if path.exists():
+        return pd.read_csv(path, sep="\t", usecols=["lineage"])["lineage"].value_counts()
+    return pd.read_csv(_run_file(run_dir, "annotation"), sep="\t")["compartment"].value_counts()
+
+
+def reusable_full(run_dir: Path, data: Path) -> str | None:
+    """Why a finished run cannot serve as the full-data run (None: it can).
+
+    It must have read ``data``, written ``annotation.tsv`` and ``clustered.h5ad``, not
+    sketched the clustering, and have no lineage above its ``subsets.sketch_above``. That
+    it ran the same code as the sketch run (apart from the sketch) is not checked.
+
+    Parameters
+    ----------
+    run_dir
+        A finished pipeline run's working directory (``config.yaml``, ``samples.tsv``).
+    data
+        The input the sketch run reads.
+    """
+    import yaml
+
+    cfg_path, sheet = run_dir / "config.yaml", run_dir / "samples.tsv"
+    ann, clustered = _run_file(run_dir, "annotation"), _run_file(run_dir, "clustered")
+    for path in (cfg_path, sheet, ann, clustered):
+        if not path.exists():
+            return f"{path} is missing"
+    source = Path(pd.read_csv(sheet, sep="\t")["path"].iloc[0])
+    if not (source.exists() and source.resolve().samefile(Path(data).resolve())):
+        return f"it read {source}, not {data}"
+    method = _cluster_sketch(run_dir).get("method")
+    if method != "none":
+        return f"its clustering ran on a sketch ({method})"
+    cfg = yaml.safe_load(cfg_path.read_text()) or {}
+    above = (cfg.get("subsets") or {}).get(
+        "sketch_above", _schema_default("subsets", "sketch_above")
+    )
+    biggest = _lineage_sizes(run_dir).max()
+    if above is not None and biggest > above:
+        return f"a lineage of {biggest} cells was sub-clustered on a sketch (sketch_above {above})"
+    return None
+
+
+def _pipeline_run(run_dir: Path, data: Path, extra: dict, *, cores: int) -> dict:
+    """Snakemake up to ``annotation.tsv`` in ``run_dir`` (a no-op when it is up to date)."""
+    _, pipe, _ = _scale()
+    pipe.write_config(run_dir, data, extra)
+    target = str(_run_file(run_dir, "annotation").relative_to(run_dir))
+    print(f"# run {run_dir.name}: {json.dumps(extra)}", flush=True)
+    run = pipe.run_pipeline(run_dir, cores=cores, targets=(target,))
+    run.pop("headers", None)
+    print(f"# run {run_dir.name}: rc={run['returncode']} in {run['wall_s']:.0f} s", flush=True)
+    if run["returncode"] != 0:
+        print(Path(run["log"]).read_text()[-3000:], file=sys.stderr)
+        raise SystemExit(f"the {run_dir.name} run failed: {run['log']}")
+    return run
+
+
+def _rules(run_dir: Path) -> pd.DataFrame:
+    """Wall s and peak MB per rule from the run's ``benchmark:`` tables (the last row)."""
+    from tmesig.workflow_paths import WorkflowPaths
+
+    bench_dir = (run_dir / WorkflowPaths.benchmark("x").format(dataset=_scale()[1].DATASET)).parent
+    return _scale()[1].read_benchmarks(bench_dir)
+
+
+def disagreements(full: pd.Series, sketch: pd.Series, *, top: int = 8) -> pd.DataFrame:
+    """Where the two runs' labels differ: cells per (full label, sketch label), largest first.
+
+    Parameters
+    ----------
+    full, sketch
+        One label per cell (same index).
+    top
+        Pairs kept.
+
+    Returns
+    -------
+    DataFrame
+        ``full``, ``sketch``, ``cells``, ``share_of_full`` (of the full label's cells).
+    """
+    a, b = full.astype(str), sketch.reindex(full.index).astype(str)
+    differ = a != b
+    pairs = pd.DataFrame({"full": a[differ], "sketch": b[differ]}).value_counts()
+    out = pairs.rename("cells").reset_index().head(top)
+    out["share_of_full"] = out["cells"] / out["full"].map(a.value_counts()).astype(float)
+    return out
+
+
+def per_label_agreement(full: pd.Series, sketch: pd.Series) -> pd.Series:
+    """Per full-run label, the share of its cells the sketch run labels the same.
+
+    Parameters
+    ----------
+    full, sketch
+        One label per cell (same index).
+    """
+    a, b = full.astype(str), sketch.reindex(full.index).astype(str)
+    return (a == b).groupby(a).mean().sort_values()
+
+
+def pipeline_targets(agree: dict, truth: dict) -> list[str]:
+    """Target lines: lineage and state agreement, rare lineages vs full, planted vs truth.
+
+    Parameters
+    ----------
+    agree
+        :func:`_scale_report.agreement` of the sketch run against the full run.
+    truth
+        :func:`_scale_report.truth_recall` of the sketch run (:data:`PLANTED_RARE`).
+    """
+    line = _scale()[2].target_line
+    out = [
+        line("sketch_lineage_agreement", f"{agree['lineage']:.4f}", ">= 0.95",
+             agree["lineage"] >= GOAL_LINEAGE),
+        line("sketch_state_agreement", f"{agree['state']:.4f}", ">= 0.90",
+             agree["state"] >= GOAL_STATE),
+    ]  # fmt: skip
+    for label, rec in sorted(agree["rare"].items()):
+        if label.startswith("lineage:"):
+            value = f"{rec['recall']:.4f} of {rec['n']}"
+            ok = rec["recall"] >= GOAL_RECALL
+            out.append(line(f"sketch_rare_recall_vs_full[{label}]", value, ">= 0.9", ok))
+    for kind, rec in sorted(truth.items()):
+        name = f"sketch_rare_recall_vs_truth[{kind}]"
+        if rec["recall"] is None:
+            out.append(line(name, None, ">= 0.9", None, "no such cells"))
+            continue
+        value = f"{rec['recall']:.4f} of {rec['n']} ({rec['label']})"
+        out.append(line(name, value, ">= 0.9", rec["recall"] >= GOAL_RECALL))
+    return out
+
+
+def _print_comparison(full: pd.DataFrame, sketch: pd.DataFrame, agree: dict) -> None:
+    """Agreement, rare labels against the full run, and where the labels move."""
+    print(f"cells compared {agree['n_cells']:,}")
+    print(f"lineage agreement {agree['lineage']:.4f}; state agreement {agree['state']:.4f}")
+    for label, rec in sorted(agree["rare"].items()):
+        print(f"rare (< 1 % in full) {label}: {rec['n']} cells, recall vs full {rec['recall']:.4f}")
+    for level, col in (("lineage", "compartment"), ("state", "state")):
+        per = per_label_agreement(full[col], sketch[col])
+        print(
+            f"{level} agreement per full-run label (lowest first): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in per.items())
+        )
+        moved = disagreements(full[col], sketch[col])
+        print(f"{level} disagreements, full -> sketch (cells, share of the full label):")
+        for r in moved.itertuples():
+            print(f"  {r.full} -> {r.sketch}: {r.cells} ({r.share_of_full:.3f})")
+
+
+def _print_runs(runs: dict[str, Path]) -> None:
+    """Wall s and peak MB of both runs for the rules the last run needed (up to annotation)."""
+    tables = {name: _rules(d) for name, d in runs.items()}
+    rules = list(tables[list(runs)[-1]].index)
+    print("rule          " + "".join(f"{n + ' s':>14}{n + ' MB':>14}" for n in tables))
+    for rule in rules:
+        cells = []
+        for t in tables.values():
+            s, mb = (t.loc[rule, "s"], t.loc[rule, "max_rss"]) if rule in t.index else (None,) * 2
+            cells.append(f"{s or float('nan'):14.0f}{mb or float('nan'):14.0f}")
+        print(f"{rule:14}" + "".join(cells))
+    for name, t in tables.items():
+        t = t.reindex(rules)
+        print(f"{name}: these rules' wall {t['s'].sum():.0f} s, peak {t['max_rss'].max():.0f} MB")
+    for name, d in runs.items():
+        print(f"{name}: clustering sketch {_cluster_sketch(d)}")
+
+
+def _print_truth(obs: pd.DataFrame, full: pd.DataFrame, sketch: pd.DataFrame) -> dict:
+    """Both runs against the simulated truth; returns the sketch run's planted-rare recall."""
+    rep = _scale()[2]
+    t_full = rep.truth_recall(obs["cell_type"], full, PLANTED_RARE)
+    t_sketch = rep.truth_recall(obs["cell_type"], sketch, PLANTED_RARE)
+    for kind in PLANTED_RARE:
+        f, k = t_full[kind], t_sketch[kind]
+        print(
+            f"planted {kind} ({f['n']} cells, {f['label']}): recall vs truth "
+            f"full {f['recall']:.4f}, sketch {k['recall']:.4f}"
+        )
+    if "compartment" in obs:
+        truth = obs["compartment"].astype(str)
+        acc = {
+            name: float((run["compartment"].astype(str) == truth.reindex(run.index)).mean())
+            for name, run in (("full", full), ("sketch", sketch))
+        }
+        print(f"lineage accuracy vs simulated compartment: {acc}")
+    return t_sketch
+
+
+def pipeline_main(args: argparse.Namespace) -> int:
+    """``--pipeline``: full vs sketched Snakemake runs; figures and target lines."""
+    import anndata as ad
+
+    data_mod, _, rep = _scale()
+    cells, size = args.cells, args.sketch_size or max(args.cells // 10, 100)
+    sub = args.subsets_sketch or max(size // 4, 100)
+    work = args.workdir / str(cells)
+    t0 = time.perf_counter()
+    data = args.data or data_mod.write_counts(args.workdir / f"sim_{cells}.h5ad", cells)
+    print(f"data {data} ({data_mod.matrix_header(data)}; {time.perf_counter() - t0:.0f} s)")
+    full_dir = args.full_run
+    why = reusable_full(full_dir, data) if full_dir else "no --full-run"
+    if why is not None:
+        print(f"# full run: computed ({why})", flush=True)
+        full_dir = work / "pipeline" / "full"
+        extra = {"cluster": {"sketch_above": NEVER}, "subsets": {"sketch_above": None}}
+        _pipeline_run(full_dir, data, extra, cores=args.cores)
+    else:
+        print(f"# full run: reused {full_dir} (clustering and sub-clustering on every cell)")
+    tag = "" if args.method == "geosketch" else f"_{args.method}"
+    sketch_dir = work / "pipeline" / f"sketch_{size}_{sub}{tag}"
+    extra = {
+        "cluster": {"sketch_above": size, "sketch_size": size, "sketch_method": args.method},
+        "subsets": {"sketch_above": sub},
+    }
+    run = _pipeline_run(sketch_dir, data, extra, cores=args.cores)
+    full = pd.read_csv(_run_file(full_dir, "annotation"), sep="\t", index_col=0)
+    sketch = pd.read_csv(_run_file(sketch_dir, "annotation"), sep="\t", index_col=0)
+    obs = ad.read_h5ad(data, backed="r").obs
+    lineages = _lineage_sizes(sketch_dir)
+    print(
+        f"sketch run: Snakemake {run['wall_s']:.0f} s (seconds if it was up to date); "
+        f"lineages sub-clustered on a sketch of {sub} cells: "
+        + ", ".join(f"{k} ({v})" for k, v in lineages.items() if v > sub)
+    )
+    _print_runs({"full": full_dir, "sketch": sketch_dir})
+    agree = rep.agreement(full, sketch)
+    _print_comparison(full, sketch.reindex(full.index), agree)
+    t_sketch = _print_truth(obs, full, sketch)
+    for line in pipeline_targets(agree, t_sketch):
+        print(line)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cells", type=int, default=100_000)
     ap.add_argument("--quick", action="store_true", help="20,000 cells")
     ap.add_argument("--genes", type=int, default=20_000)
-    ap.add_argument("--sketch-size", type=int, default=None, help="default: a tenth of the cells")
+    ap.add_argument(
+        "--sketch-size", "--sketch", type=int, default=None, help="default: a tenth of the cells"
+    )
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/tmesig_bench_sketch"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--pipeline", action="store_true", help="full vs sketched Snakemake runs")
+    ap.add_argument("--subsets-sketch", type=int, help="--pipeline: subsets.sketch_above")
+    ap.add_argument("--method", default="geosketch", choices=RUNS[1:], help="--pipeline")
+    ap.add_argument(
+        "--full-run", type=Path, help="--pipeline: a finished full run (same code) to reuse"
+    )
+    ap.add_argument("--cores", type=int, default=2, help="--pipeline: snakemake --cores")
     ap.add_argument("--worker", choices=RUNS, help=argparse.SUPPRESS)
-    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help="--pipeline: the input h5ad (default: simulated)")
     args = ap.parse_args()
+    if args.pipeline:
+        return pipeline_main(args)
     cells = 20_000 if args.quick else args.cells
     size = args.sketch_size or max(cells // 10, 100)
     work = args.workdir / f"{cells}"
