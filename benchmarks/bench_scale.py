@@ -164,7 +164,10 @@ def _sketch_run(n: int, data: Path, root: Path, full_dir: Path, args) -> dict:
     if _schema_has("cluster", "sketch_size"):
         extra["sketch_size"] = max(1_000, int(n * args.sketch_fraction))
     run_dir = root / "sketch"
-    pipe.write_config(run_dir, data, {"cluster": extra})
+    overrides = {"cluster": extra}
+    if _schema_has("subsets", "sketch_above"):  # the state labels then come from a sketch too
+        overrides["subsets"] = {"sketch_above": max(100, n // 4)}
+    pipe.write_config(run_dir, data, overrides)
     from tmesig.workflow_paths import WorkflowPaths
 
     target = WorkflowPaths().annotation.format(dataset=pipe.DATASET)
