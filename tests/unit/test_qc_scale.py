@@ -1,5 +1,6 @@
 """QC at scale: chunked metrics on a backed file, per-sample doublet parts, tables applied later."""
 
+import dataclasses
 import json
 
 import anndata as ad
@@ -134,3 +135,23 @@ def test_read_input_mode_from_the_summary(tmp_path):
         qc.read_input_mode(path)
     with pytest.raises(InputError, match="found \\['counts', 'panel'\\]"):
         qc.read_input_mode(pd.DataFrame({"input_mode": ["counts", "panel"]}))
+
+
+def test_parts_in_worker_processes_score_as_one_after_the_other(tmp_path, monkeypatch):
+    a = planted_counts(n_per_group=100, n_genes=300, samples=("s1", "s2"))
+    opts = qc.QcOptions(min_genes=1, min_cells_doublets=10, doublet_max_cells=100)
+    mem_m, mem_s = qc.qc_tables(a, options=opts)  # in memory: always one part after the other
+    monkeypatch.setattr(qc._doublets, "PARALLEL_MIN_CELLS", 0)
+    backed = _x_only(tmp_path, a)
+    calls = []
+    real = qc._doublets._part_from_file
+    monkeypatch.setattr(
+        qc._doublets, "_part_from_file", lambda *args: calls.append(1) or real(*args)
+    )
+    m, s = qc.qc_tables(backed, options=dataclasses.replace(opts, n_jobs=2))
+    backed.file.close()
+    assert not calls  # the tasks ran in the workers, not here
+    pd.testing.assert_frame_equal(m, mem_m)
+    pd.testing.assert_frame_equal(s, mem_s)
+    assert s["doublets"].str.startswith("applied in").all()  # several parts per sample
+    assert m["doublet_score"].notna().all()

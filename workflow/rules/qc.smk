@@ -15,6 +15,7 @@ rule qc:
         paths.benchmark("qc")
     conda:
         ENV
+    threads: 2
     resources:
         mem_mb=cost("qc"),
         runtime=minutes("qc"),

@@ -15,11 +15,13 @@ their inverse-distance weighted mean UMAP position (:mod:`._transfer`).
 
 Modules: :mod:`._leiden` (the one Leiden call), :mod:`._genes` (highly variable genes),
 :mod:`._sketch` (options, sketch), :mod:`._transfer` (placing cells outside the sketch),
-:mod:`._cluster` (:func:`cluster`).
+:mod:`._cluster` (:func:`cluster`), :mod:`._graph_only` (kNN graphs without pynndescent's
+unused query index).
 """
 
 from ._cluster import cluster
 from ._genes import highly_variable_chunked, pca_genes
+from ._graph_only import graph_only
 from ._leiden import leiden
 from ._sketch import SKETCH_METHODS, SketchOptions, sketch_indices
 from ._transfer import knn_to_sketch, transfer_embedding, transfer_labels
@@ -28,6 +30,7 @@ __all__ = [
     "SKETCH_METHODS",
     "SketchOptions",
     "cluster",
+    "graph_only",
     "highly_variable_chunked",
     "knn_to_sketch",
     "leiden",

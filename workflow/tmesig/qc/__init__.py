@@ -19,7 +19,7 @@ metrics and one sample at a time for scrublet; the pipeline writes only the tabl
 stage applies them (:func:`apply_qc` or :func:`kept_genes`, :func:`read_input_mode`).
 """
 
-from ._doublets import screen_doublets, split_rows
+from ._doublets import PARALLEL_MIN_CELLS, screen_doublets, screen_samples, split_rows
 from ._metrics import count_rows, iter_count_blocks, qc_metrics
 from ._options import QcOptions
 from ._run import (
@@ -35,6 +35,7 @@ from ._thresholds import MIN_MAD, REASONS, mad_bounds
 
 __all__ = [
     "MIN_MAD",
+    "PARALLEL_MIN_CELLS",
     "QC_OBS_COLUMNS",
     "REASONS",
     "QcOptions",
@@ -49,5 +50,6 @@ __all__ = [
     "read_input_mode",
     "run_qc",
     "screen_doublets",
+    "screen_samples",
     "split_rows",
 ]

@@ -5,19 +5,34 @@ counts are read (rows of a backed file), screened and freed before the next. A s
 :attr:`QcOptions.doublet_max_cells` is screened in random parts of at most that many cells
 (deterministic from ``seed``); each part gets its own automatic threshold (the summary
 records their median).
+
+Speed: scrublet always runs on one thread (BLAS and numba), so its scores do not depend on
+the threads a job has; with ``n_jobs`` > 1 and a backed (file) matrix of at least
+:data:`PARALLEL_MIN_CELLS` screened cells, the parts run in ``n_jobs`` worker processes
+(joblib's loky), each reading its own part from the file: the same scores, ``n_jobs`` parts
+at a time (memory: ``n_jobs`` parts). pynndescent's unused query index is not built
+(:func:`tmesig.cluster.graph_only`).
 """
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import anndata as ad
+import h5py
 import numpy as np
 import pandas as pd
 import scanpy as sc
+import scipy.sparse as sp
 
+from ..cluster import graph_only
 from ._metrics import count_rows
 from ._options import QcOptions
 
-__all__ = ["screen_doublets", "split_rows"]
+__all__ = ["PARALLEL_MIN_CELLS", "screen_doublets", "screen_samples", "split_rows"]
+
+#: Fewest screened cells for worker processes (below it, starting them costs more).
+PARALLEL_MIN_CELLS = 20_000
 
 
 def split_rows(rows: np.ndarray, *, max_cells: int, seed: int) -> list[np.ndarray]:
@@ -50,9 +65,108 @@ def _scrublet(x: Any, names: pd.Index, seed: int) -> tuple[pd.Series, pd.Series,
     """Scores, calls and threshold of scrublet on one part (counts ``x``, cells ``names``)."""
     sub = ad.AnnData(X=x)
     sub.obs_names = names
-    sc.pp.scrublet(sub, random_state=seed, verbose=False)
+    with _one_thread(), graph_only():
+        sc.pp.scrublet(sub, random_state=seed, verbose=False)
     pred = sub.obs["predicted_doublet"].astype(bool)
     return sub.obs["doublet_score"], pred, float(sub.uns["scrublet"]["threshold"])
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """BLAS pools and numba held to one thread inside the block (restored after it)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    saved = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        numba.set_num_threads(saved)
+
+
+def _part_from_file(
+    path: str, rows: np.ndarray, names: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Scrublet on the cells ``rows`` of ``X`` in the h5ad ``path`` (a worker's task)."""
+    with h5py.File(path, "r") as f:
+        x = sp.csr_matrix(ad.io.sparse_dataset(f["X"])[np.asarray(rows, dtype=np.int64)])
+    score, pred, threshold = _scrublet(x, pd.Index(names), seed)
+    return score.to_numpy(), pred.to_numpy(), threshold
+
+
+def _file_of(adata: ad.AnnData) -> str | None:
+    """The h5ad a backed AnnData reads its sparse ``X`` (the counts) from, else None."""
+    if not adata.isbacked or "counts" in adata.layers or not isinstance(adata.X, ad.abc.CSRDataset):
+        return None
+    return str(adata.filename)
+
+
+def _run_parts(
+    adata: ad.AnnData, names: pd.Index, parts: list[np.ndarray], opts: QcOptions
+) -> list[tuple[Any, Any, float]]:
+    """Scrublet on every part, in order: in worker processes or one after the other."""
+    path = _file_of(adata)
+    n_jobs = min(int(opts.n_jobs), len(parts))
+    if path is None or n_jobs < 2 or sum(map(len, parts)) < PARALLEL_MIN_CELLS:
+        return [
+            tuple(v.to_numpy() if isinstance(v, pd.Series) else v for v in out)
+            for out in (
+                _scrublet(count_rows(adata, rows), names[rows], opts.seed) for rows in parts
+            )
+        ]
+    from joblib import Parallel, delayed
+
+    work = delayed(_part_from_file)
+    return Parallel(n_jobs=n_jobs, backend="loky", batch_size=1)(
+        work(path, rows, names[rows].to_numpy(), opts.seed) for rows in parts
+    )
+
+
+def _parts_of(m: pd.DataFrame, row: dict[str, Any], opts: QcOptions) -> list[np.ndarray]:
+    """The parts of one sample to screen (none, with the reason in ``row``, when too small)."""
+    sel = np.flatnonzero(m["sample"].to_numpy() == row["sample"])
+    if len(sel) < opts.min_cells_doublets:
+        row["doublets"] = f"skipped: {len(sel)} cells < {opts.min_cells_doublets}"
+        return []
+    return split_rows(sel, max_cells=opts.doublet_max_cells, seed=opts.seed)
+
+
+def screen_samples(
+    adata: ad.AnnData, m: pd.DataFrame, *, rows: list[dict[str, Any]], opts: QcOptions
+) -> None:
+    """Scrublet on every sample of ``rows``: scores and calls into ``m``, outcomes into ``rows``.
+
+    Parameters
+    ----------
+    adata : AnnData
+        The ingested cells (in memory or backed): counts in ``layers["counts"]`` or ``X``.
+    m : DataFrame
+        Per-cell table with ``sample``, ``doublet_score`` and ``predicted_doublet`` (updated
+        in place, same order as ``adata``).
+    rows : list of dict
+        The samples' summary rows (``doublets``, ``doublet_threshold`` are set).
+    opts : QcOptions
+        ``min_cells_doublets``, ``doublet_max_cells``, ``seed`` and ``n_jobs``.
+    """
+    plan = [(row, _parts_of(m, row, opts)) for row in rows]
+    results = iter(_run_parts(adata, m.index, [p for _, parts in plan for p in parts], opts))
+    scores = m["doublet_score"].to_numpy(dtype=np.float64, copy=True)
+    calls = m["predicted_doublet"].to_numpy(dtype=bool, copy=True)
+    for row, parts in plan:
+        if not parts:
+            continue
+        thresholds = []
+        for part in parts:
+            score, pred, threshold = next(results)
+            scores[part], calls[part] = score, pred
+            thresholds.append(threshold)
+        row["doublets"] = "applied"
+        if len(parts) > 1:
+            row["doublets"] = f"applied in {len(parts)} random parts of <= {opts.doublet_max_cells}"
+        row["doublet_threshold"] = float(np.median(thresholds))
+    m["doublet_score"], m["predicted_doublet"] = scores, calls
 
 
 def screen_doublets(
@@ -72,20 +186,4 @@ def screen_doublets(
     opts : QcOptions
         ``min_cells_doublets``, ``doublet_max_cells`` and ``seed``.
     """
-    sel = np.flatnonzero(m["sample"].to_numpy() == row["sample"])
-    if len(sel) < opts.min_cells_doublets:
-        row["doublets"] = f"skipped: {len(sel)} cells < {opts.min_cells_doublets}"
-        return
-    parts = split_rows(sel, max_cells=opts.doublet_max_cells, seed=opts.seed)
-    scores = m["doublet_score"].to_numpy(dtype=np.float64, copy=True)
-    calls = m["predicted_doublet"].to_numpy(dtype=bool, copy=True)
-    thresholds = []
-    for rows in parts:
-        score, pred, threshold = _scrublet(count_rows(adata, rows), m.index[rows], opts.seed)
-        scores[rows], calls[rows] = score.to_numpy(), pred.to_numpy()
-        thresholds.append(threshold)
-    m["doublet_score"], m["predicted_doublet"] = scores, calls
-    row["doublets"] = "applied"
-    if len(parts) > 1:
-        row["doublets"] = f"applied in {len(parts)} random parts of <= {opts.doublet_max_cells}"
-    row["doublet_threshold"] = float(np.median(thresholds))
+    screen_samples(adata, m, rows=[row], opts=opts)

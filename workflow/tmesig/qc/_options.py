@@ -54,6 +54,9 @@ class QcOptions:
         ``counts``, ``normalised`` or ``panel`` (:mod:`tmesig.input_mode`).
     panel_genes : int
         Genes in the panel (``panel`` mode; 0: the matrix's genes).
+    n_jobs : int
+        Worker processes for scrublet's parts (the rule's threads; the scores do not depend
+        on it: :func:`tmesig.qc.screen_samples`).
     """
 
     nmads: float = 5.0
@@ -72,13 +75,14 @@ class QcOptions:
     sample_key: str = "sample"
     input_mode: str = COUNTS
     panel_genes: int = 0
+    n_jobs: int = 1
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "QcOptions":
         """Options from the config's ``qc`` section.
 
         Every field up to ``panel_doublets`` is required; ``doublet_max_cells`` and
-        ``chunk_size`` take their defaults when absent; the last three are set by the stage.
+        ``chunk_size`` take their defaults when absent; the last four are set by the stage.
 
         Parameters
         ----------
@@ -89,7 +93,7 @@ class QcOptions:
         -------
         QcOptions
         """
-        skip = ("sample_key", "input_mode", "panel_genes")
+        skip = ("sample_key", "input_mode", "panel_genes", "n_jobs")
         optional = ("doublet_max_cells", "chunk_size")
         values = {
             f.name: section[f.name]

@@ -18,7 +18,7 @@ from ..input_mode import (
     resolve_input_mode,
 )
 from ..io.errors import InputError
-from ._doublets import screen_doublets
+from ._doublets import screen_samples
 from ._metrics import iter_count_blocks, qc_metrics
 from ._options import QcOptions
 from ._thresholds import Reasons, sample_thresholds, summary_table
@@ -80,10 +80,10 @@ def qc_tables(
         sample_thresholds(m, sample, reasons=reasons, opts=opts, floor=floor) for sample in samples
     ]
     skip = opts.doublet_skip_reason()
-    for row in rows:
-        if skip is None:
-            screen_doublets(adata, m, row=row, opts=opts)
-        else:
+    if skip is None:
+        screen_samples(adata, m, rows=rows, opts=opts)
+    else:
+        for row in rows:
             row["doublets"] = skip
     reasons.add(m["predicted_doublet"].to_numpy().astype(bool), "doublet")
     labels = reasons.labels()

@@ -14,6 +14,8 @@ Params
     the config's ``ingest`` section, whose ``input_mode`` (default ``auto``) decides with the
     data whether the run is on counts, normalised values or a panel
     (:func:`tmesig.qc.qc_input_mode`); the mode is written in ``qc_summary.tsv``.
+Threads
+    scrublet's parts run in as many worker processes (one thread each; the same scores).
 """
 
 import dataclasses
@@ -43,7 +45,9 @@ def run(io: StageIO) -> str:
     try:
         requested = io.params.get("ingest", {}).get("input_mode", "auto")
         mode = qc.qc_input_mode(adata, requested=requested)
-        options = dataclasses.replace(qc.QcOptions.from_config(io.params["qc"]), input_mode=mode)
+        options = dataclasses.replace(
+            qc.QcOptions.from_config(io.params["qc"]), input_mode=mode, n_jobs=io.threads
+        )
         metrics, summary = qc.qc_tables(adata, options=options)
     finally:
         adata.file.close()
