@@ -108,6 +108,7 @@ def test_options_from_config_and_defaults():
         "sample_key": "sample",
         "input_mode": "counts",
         "panel_genes": 0,
+        "n_jobs": 1,
     }
     capped = qc.QcOptions.from_config({**section, "doublet_max_cells": 500, "chunk_size": 64})
     assert (capped.doublet_max_cells, capped.chunk_size) == (500, 64)
