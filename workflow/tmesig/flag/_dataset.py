@@ -210,6 +210,45 @@ def _calibrated(
     return _with_level(flags, level, parents)
 
 
+def _all_levels(
+    nulls: NullGroupMeans,
+    scores: pd.DataFrame,
+    sets: Sequence[GeneSet],
+    labels: Mapping[str, pd.Series],
+    unit: pd.Series,
+    *,
+    parents: Mapping[str, Mapping[str, str] | None],
+    options: FlagOptions,
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """Pseudobulk tables and calibrated flags of every level (``nulls``: groups by every
+    level's label and the sample); further null sets are drawn once for both levels."""
+    o = options
+    pooled = {
+        level: _level_nulls(nulls, position) if len(labels) > 1 else nulls
+        for position, level in enumerate(labels)
+    }
+    tables, tested = {}, {}
+    for level, lab in labels.items():
+        tables[level], tested[level] = _level_flags(
+            scores, sets, lab, unit, level=level, parents=parents[level], options=o
+        )
+    calibration = calibrate_levels(
+        pooled,
+        sets,
+        min_cells=o.min_cells,
+        n_null_max=o.n_null_max,
+        null_hits=o.null_hits,
+        needed={lv: needs_more(f, hits=o.null_hits, n_null=o.n_null) for lv, f in tested.items()},
+    )
+    flagged = [
+        _calibrated(
+            tested[lv], calibration[lv], pooled[lv], sets, level=lv, parents=parents[lv], options=o
+        )
+        for lv in labels
+    ]
+    return list(tables.values()), flagged
+
+
 def flag_dataset(
     adata: ad.AnnData,
     scores: pd.DataFrame,
@@ -274,31 +313,7 @@ def flag_dataset(
     if not sets:  # nothing scored (coverage.tsv says why): cell counts, no test
         return _nothing_scored(scores, labels, unit, parents)
     nulls = null_group_means(adata, sets, groups=groups, n_null=o.n_null, options=score_options)
-    pooled = {
-        level: _level_nulls(nulls, position) if len(labels) > 1 else nulls
-        for position, level in enumerate(labels)
-    }
-    tables, tested = {}, {}
-    for level, lab in labels.items():
-        tables[level], tested[level] = _level_flags(
-            scores, sets, lab, unit, level=level, parents=parents[level], options=o
-        )
-    # both levels' further null sets: each batch of a set is drawn once
-    calibration = calibrate_levels(
-        pooled,
-        sets,
-        min_cells=o.min_cells,
-        n_null_max=o.n_null_max,
-        null_hits=o.null_hits,
-        needed={lv: needs_more(f, hits=o.null_hits, n_null=o.n_null) for lv, f in tested.items()},
-    )
-    flagged = [
-        _calibrated(
-            tested[lv], calibration[lv], pooled[lv], sets, level=lv, parents=parents[lv], options=o
-        )
-        for lv in labels
-    ]
-    tables = list(tables.values())
+    tables, flagged = _all_levels(nulls, scores, sets, labels, unit, parents=parents, options=o)
     flags = pd.concat(flagged, ignore_index=True)
     log_resolution(flags, alpha=o.alpha, n_null=o.n_null, n_null_max=o.n_null_max)
     return pd.concat(tables, ignore_index=True), flags
