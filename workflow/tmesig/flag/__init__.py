@@ -26,9 +26,10 @@ lineage), the
 exploratory rows are reported so that nothing is hidden.
 
 Modules: ``_samples`` (the sample-level test), ``_calibration`` (null calibration, driver
-genes, final flags), ``_sequential`` (sequential Monte Carlo p-values: more null sets only
-for the tests near significance) and ``_dataset`` (:class:`FlagOptions`,
-:func:`flag_dataset`).
+genes, final flags), ``_contrasts`` (within-sample contrasts; further null sets scored
+against per-sample gene contrasts, numba-parallel), ``_sequential`` (sequential Monte Carlo
+p-values: more null sets only for the tests near significance, each batch drawn once for
+both levels) and ``_dataset`` (:class:`FlagOptions`, :func:`flag_dataset`).
 """
 
 from ._calibration import calibrate_flags, driver_genes, null_calibration

@@ -1,14 +1,15 @@
 """Calibration against expression-matched random sets, driver genes, and the final flags."""
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..constants import UNASSIGNED, direction_sign
+from ..constants import direction_sign
 from ..score import NullGroupMeans
 from ..signatures import GeneSet
 from ..stats import empirical_p, fdr_by_family
+from ._contrasts import GeneContrasts, null_set_contrasts, within_sample_contrasts
 from ._sequential import SequentialOptions, SequentialTest, drawn_counts, run_sequential
 
 #: Columns of :func:`calibrate_flags`, in order.
@@ -37,50 +38,17 @@ FLAG_COLUMNS = [
 ]
 
 
-def _within_sample_contrasts(
-    means: pd.DataFrame, n_cells: pd.Series, *, min_cells: int
-) -> dict[str, pd.DataFrame]:
-    """Per compartment: samples × columns of (compartment mean − mean of the other cells).
-
-    ``means`` has a (compartment, sample) MultiIndex and any columns (sets, null sets,
-    genes); ``n_cells`` the cells of each group. The other compartments of a sample are
-    weighted by their cells, so the contrast equals the cell-level difference of means.
-    Only samples with at least ``min_cells`` cells inside and outside are kept.
-    """
-    comp = means.index.get_level_values(0).astype(str)
-    smp = means.index.get_level_values(1).astype(str)
-    n = n_cells.reindex(means.index).to_numpy(dtype=float)
-    values = means.to_numpy(dtype=float)
-    out: dict[str, pd.DataFrame] = {}
-    for c in sorted(set(comp) - {UNASSIGNED}):
-        rows, labels = [], []
-        for s in sorted(set(smp)):
-            inside = np.flatnonzero((comp == c) & (smp == s))
-            outside = np.flatnonzero((comp != c) & (comp != UNASSIGNED) & (smp == s))
-            n_in, n_out = n[inside].sum(), n[outside].sum()
-            if len(inside) == 0 or n_in < min_cells or n_out < min_cells:
-                continue
-            m_in = (values[inside] * n[inside, None]).sum(axis=0) / n_in
-            m_out = (values[outside] * n[outside, None]).sum(axis=0) / n_out
-            rows.append(m_in - m_out)
-            labels.append(s)
-        out[c] = pd.DataFrame(
-            np.vstack(rows) if rows else np.empty((0, means.shape[1])),
-            index=labels,
-            columns=means.columns,
-        )
-    return out
-
-
-def _standardised(d: pd.DataFrame, name: str, sign: float) -> tuple[SequentialTest, np.ndarray]:
-    """The set's test (statistic, standardisation, hits) and its batch-0 null statistics."""
-    d_obs = sign * d[name].to_numpy()
-    null_cols = [c for c in d.columns if isinstance(c, str) and c.startswith(f"{name}\t")]
-    raw_null = d[null_cols].to_numpy()  # samples × n_null
+def _standardised(
+    d: np.ndarray, obs: int, null: slice, sign: float
+) -> tuple[SequentialTest, np.ndarray]:
+    """The set's test (statistic, standardisation, hits) and its batch-0 null statistics
+    (``d``: samples × columns; ``obs``: the set's column, ``null``: its null sets')."""
+    d_obs = sign * d[:, obs]
+    raw_null = d[:, null]  # samples × n_null
     mu = (sign * raw_null).mean(axis=1)
     sd = (sign * raw_null).std(axis=1, ddof=1)
     sd = np.where(sd > 0, sd, np.nan)
-    test = SequentialTest(t_obs=np.nan, mu=mu, sd=sd, sign=sign, hits=0, drawn=len(null_cols))
+    test = SequentialTest(t_obs=np.nan, mu=mu, sd=sd, sign=sign, hits=0, drawn=raw_null.shape[1])
     with np.errstate(all="ignore"):
         test.t_obs = float(np.nanmean((d_obs - mu) / sd)) if len(d_obs) else np.nan
     t_null = test.statistics(raw_null)
@@ -89,20 +57,114 @@ def _standardised(d: pd.DataFrame, name: str, sign: float) -> tuple[SequentialTe
 
 
 def _more_contrasts(
-    null_means: NullGroupMeans, *, min_cells: int
-) -> Callable[[str, int, int], dict[str, np.ndarray]]:
-    """``more(set, batch, size)``: within-sample contrasts of further null sets."""
-    sampler = null_means.sampler
-    if sampler is None:
+    levels: Mapping[Hashable, NullGroupMeans], *, min_cells: int
+) -> Callable[[str, int, int, list], dict[tuple, np.ndarray]]:
+    """``more(set, batch, size, keys)``: within-sample contrasts of further null sets for
+    the ``(level, compartment)`` keys, from one draw of the batch."""
+    samplers = [m.sampler for m in levels.values()]
+    if not samplers or any(s is None for s in samplers):
         msg = "null_means has no sampler: build it with tmesig.score.null_group_means."
         raise ValueError(msg)
+    genes = {
+        level: GeneContrasts(m.profile, m.n_cells, min_cells=min_cells)
+        for level, m in levels.items()
+    }
 
-    def more(name: str, batch: int, size: int) -> dict[str, np.ndarray]:
-        means = sampler.means(name, batch, size)
-        contrasts = _within_sample_contrasts(means, null_means.n_cells, min_cells=min_cells)
-        return {c: d.to_numpy() for c, d in contrasts.items()}
+    def more(name: str, batch: int, size: int, keys: list) -> dict[tuple, np.ndarray]:
+        # the levels' samplers differ in their profile only: the draws are the same
+        null, ctrl, keep = samplers[0].draw(name, batch, size)
+        return {
+            (level, comp): null_set_contrasts(null, ctrl, keep, genes[level].genes_by_samples(comp))
+            for level, comp in keys
+        }
 
     return more
+
+
+def _first_batch(
+    null_means: NullGroupMeans,
+    sets: Sequence[GeneSet],
+    *,
+    min_cells: int,
+    seq: SequentialOptions,
+    needed: Collection[tuple[str, str]] | None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, SequentialTest]]]:
+    """Rows of the first ``n_null`` null sets, and ``{set: {compartment: test}}`` of the
+    tests that go on drawing."""
+    direction = {gs.name: gs.direction for gs in sets}
+    obs, nul = null_means.observed, null_means.null
+    joined = pd.concat([obs, nul.set_axis([f"{a}\t{b}" for a, b in nul.columns], axis=1)], axis=1)
+    contrasts = within_sample_contrasts(joined, null_means.n_cells, min_cells=min_cells)
+    owner = nul.columns.get_level_values(0)
+    null_cols = {}
+    for name in obs.columns:
+        at = np.flatnonzero(owner == name) + obs.shape[1]
+        null_cols[name] = slice(int(at[0]), int(at[-1]) + 1) if len(at) else slice(0, 0)
+    rows, going = [], {}
+    n_first = nul.shape[1] // max(obs.shape[1], 1)
+    for comp, frame in contrasts.items():
+        if frame.empty:
+            continue
+        d = frame.to_numpy()
+        for j, name in enumerate(obs.columns):
+            sign = direction_sign(direction.get(name, "up"))
+            test, _ = _standardised(d, j, null_cols[name], sign)
+            p = empirical_p(test.hits, test.drawn) if np.isfinite(test.t_obs) else np.nan
+            row = {"compartment": comp, "set": name, "null_z": test.t_obs}
+            rows.append({**row, "p_null": float(p), "n_null": test.drawn})
+            wanted = needed is None or (comp, name) in needed
+            if wanted and np.isfinite(p) and test.hits < seq.hits and seq.n_max > n_first:
+                going.setdefault(name, {})[comp] = test
+    out = pd.DataFrame(rows, columns=["compartment", "set", "null_z", "p_null", "n_null"])
+    return out, going
+
+
+def calibrate_levels(
+    levels: Mapping[Hashable, NullGroupMeans],
+    sets: Sequence[GeneSet],
+    *,
+    min_cells: int = 10,
+    n_null_max: int | None = None,
+    null_hits: int = 10,
+    needed: Mapping[Hashable, Collection[tuple[str, str]] | None] | None = None,
+) -> dict[Hashable, pd.DataFrame]:
+    """:func:`null_calibration` of several levels (groups pooled differently from the same
+    null sets), each further batch of a set drawn once for the tests of every level.
+
+    Parameters
+    ----------
+    levels
+        ``{level: NullGroupMeans}`` with groups = (compartment, sample) of the level, all
+        from the same :func:`tmesig.score.null_group_means` call (same null sets).
+    sets, min_cells, n_null_max, null_hits
+        As in :func:`null_calibration`.
+    needed
+        ``{level: needed}`` (see :func:`null_calibration`); ``None``: all.
+
+    Returns
+    -------
+    dict
+        ``{level: table}``, each as :func:`null_calibration` returns it.
+    """
+    seq = SequentialOptions(n_max=int(n_null_max or 0), hits=int(null_hits))
+    tables, going = {}, {}
+    for level, means in levels.items():
+        want = None if needed is None else needed.get(level)
+        tables[level], level_going = _first_batch(
+            means, sets, min_cells=min_cells, seq=seq, needed=want
+        )
+        for name, by_comp in level_going.items():
+            going.setdefault(name, {}).update({(level, c): t for c, t in by_comp.items()})
+    if going:
+        run_sequential(going, _more_contrasts(levels, min_cells=min_cells), options=seq)
+    for level in levels:
+        done = {
+            name: {c: t for (lv, c), t in by_key.items() if lv == level}
+            for name, by_key in going.items()
+        }
+        if any(done.values()):
+            tables[level] = _with_sequential(tables[level], done)
+    return tables
 
 
 def null_calibration(
@@ -160,29 +222,15 @@ def null_calibration(
         signed so that positive is towards resistance), ``p_null``, ``n_null`` (null sets
         drawn for the row).
     """
-    direction = {gs.name: gs.direction for gs in sets}
-    obs, nul = null_means.observed, null_means.null
-    joined = pd.concat([obs, nul.set_axis([f"{a}\t{b}" for a, b in nul.columns], axis=1)], axis=1)
-    contrasts = _within_sample_contrasts(joined, null_means.n_cells, min_cells=min_cells)
-    rows, going = [], {}
-    n_first = nul.shape[1] // max(obs.shape[1], 1)
-    seq = SequentialOptions(n_max=int(n_null_max or 0), hits=int(null_hits))
-    for comp, d in contrasts.items():
-        if d.empty:
-            continue
-        for name in obs.columns:
-            test, _ = _standardised(d, name, direction_sign(direction.get(name, "up")))
-            p = empirical_p(test.hits, test.drawn) if np.isfinite(test.t_obs) else np.nan
-            row = {"compartment": comp, "set": name, "null_z": test.t_obs}
-            rows.append({**row, "p_null": float(p), "n_null": test.drawn})
-            wanted = needed is None or (comp, name) in needed
-            if wanted and np.isfinite(p) and test.hits < seq.hits and seq.n_max > n_first:
-                going.setdefault(name, {})[comp] = test
-    out = pd.DataFrame(rows, columns=["compartment", "set", "null_z", "p_null", "n_null"])
-    if not going:
-        return out
-    run_sequential(going, _more_contrasts(null_means, min_cells=min_cells), options=seq)
-    return _with_sequential(out, going)
+    key = "_"
+    return calibrate_levels(
+        {key: null_means},
+        sets,
+        min_cells=min_cells,
+        n_null_max=n_null_max,
+        null_hits=null_hits,
+        needed={key: needed},
+    )[key]
 
 
 def _with_sequential(out: pd.DataFrame, going: dict) -> pd.DataFrame:
@@ -228,7 +276,7 @@ def driver_genes(
     DataFrame
         ``compartment``, ``set``, ``top_genes`` (``GENE:contribution`` comma-separated).
     """
-    contrasts = _within_sample_contrasts(profiles, n_cells, min_cells=min_cells)
+    contrasts = within_sample_contrasts(profiles, n_cells, min_cells=min_cells)
     rows = []
     for comp, d in contrasts.items():
         mean = d.mean(axis=0) if len(d) else pd.Series(dtype=float)

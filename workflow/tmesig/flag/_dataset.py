@@ -20,7 +20,7 @@ from ..constants import (
 )
 from ..score import NullGroupMeans, ScoreOptions, null_group_means
 from ..signatures import GeneSet, primary_in
-from ._calibration import FLAG_COLUMNS, calibrate_flags, driver_genes, null_calibration
+from ._calibration import FLAG_COLUMNS, calibrate_flags, calibrate_levels, driver_genes
 from ._samples import compartment_summary, flag_compartments
 from ._sequential import log_resolution, needs_more
 
@@ -156,19 +156,18 @@ def _nothing_scored(
     return pd.concat(tables, ignore_index=True), empty
 
 
-def _one_level(
+def _level_flags(
     scores: pd.DataFrame,
     sets: Sequence[GeneSet],
     labels: pd.Series,
     unit: pd.Series,
-    nulls: NullGroupMeans,
     *,
     level: str,
     parents: Mapping[str, str] | None,
     options: FlagOptions,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Pseudobulk table and calibrated flags of one level (``labels``: lineage or state of
-    each cell; ``nulls`` pooled to (label, sample))."""
+    """Pseudobulk table and sample-level tests of one level (``labels``: lineage or state
+    of each cell)."""
     o = options
     table = compartment_summary(scores, compartment=labels, unit=unit)
     if level != LEVEL_LINEAGE:
@@ -184,14 +183,21 @@ def _one_level(
         min_effect=o.min_effect,
     )
     flags = _with_level(flags[flags[COL_COMPARTMENT] != _NO_STATE], level, parents)
-    calibration = null_calibration(
-        nulls,
-        sets,
-        min_cells=o.min_cells,
-        n_null_max=o.n_null_max,
-        null_hits=o.null_hits,
-        needed=needs_more(flags, hits=o.null_hits, n_null=o.n_null),
-    )
+    return _with_level(table, level, parents), flags
+
+
+def _calibrated(
+    flags: pd.DataFrame,
+    calibration: pd.DataFrame,
+    nulls: NullGroupMeans,
+    sets: Sequence[GeneSet],
+    *,
+    level: str,
+    parents: Mapping[str, str] | None,
+    options: FlagOptions,
+) -> pd.DataFrame:
+    """Flags of one level with the null calibration, driver genes and families."""
+    o = options
     # the group means of every gene come from the same pass over the matrix as the nulls
     drivers = driver_genes(nulls.profile, nulls.n_cells, sets, min_cells=o.min_cells)
     flags = calibrate_flags(
@@ -201,7 +207,46 @@ def _one_level(
         alpha=o.alpha,
         min_effect=o.min_effect,
     )
-    return _with_level(table, level, parents), _with_level(flags, level, parents)
+    return _with_level(flags, level, parents)
+
+
+def _all_levels(
+    nulls: NullGroupMeans,
+    scores: pd.DataFrame,
+    sets: Sequence[GeneSet],
+    labels: Mapping[str, pd.Series],
+    unit: pd.Series,
+    *,
+    parents: Mapping[str, Mapping[str, str] | None],
+    options: FlagOptions,
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """Pseudobulk tables and calibrated flags of every level (``nulls``: groups by every
+    level's label and the sample); further null sets are drawn once for both levels."""
+    o = options
+    pooled = {
+        level: _level_nulls(nulls, position) if len(labels) > 1 else nulls
+        for position, level in enumerate(labels)
+    }
+    tables, tested = {}, {}
+    for level, lab in labels.items():
+        tables[level], tested[level] = _level_flags(
+            scores, sets, lab, unit, level=level, parents=parents[level], options=o
+        )
+    calibration = calibrate_levels(
+        pooled,
+        sets,
+        min_cells=o.min_cells,
+        n_null_max=o.n_null_max,
+        null_hits=o.null_hits,
+        needed={lv: needs_more(f, hits=o.null_hits, n_null=o.n_null) for lv, f in tested.items()},
+    )
+    flagged = [
+        _calibrated(
+            tested[lv], calibration[lv], pooled[lv], sets, level=lv, parents=parents[lv], options=o
+        )
+        for lv in labels
+    ]
+    return list(tables.values()), flagged
 
 
 def flag_dataset(
@@ -268,14 +313,7 @@ def flag_dataset(
     if not sets:  # nothing scored (coverage.tsv says why): cell counts, no test
         return _nothing_scored(scores, labels, unit, parents)
     nulls = null_group_means(adata, sets, groups=groups, n_null=o.n_null, options=score_options)
-    tables, flagged = [], []
-    for position, (level, lab) in enumerate(labels.items()):
-        level_nulls = _level_nulls(nulls, position) if len(labels) > 1 else nulls
-        table, flags = _one_level(
-            scores, sets, lab, unit, level_nulls, level=level, parents=parents[level], options=o
-        )
-        tables.append(table)
-        flagged.append(flags)
+    tables, flagged = _all_levels(nulls, scores, sets, labels, unit, parents=parents, options=o)
     flags = pd.concat(flagged, ignore_index=True)
     log_resolution(flags, alpha=o.alpha, n_null=o.n_null, n_null_max=o.n_null_max)
     return pd.concat(tables, ignore_index=True), flags

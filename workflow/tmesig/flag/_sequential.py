@@ -20,7 +20,7 @@ not the p-value: hits are counted in draw order.
 """
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,32 +117,39 @@ class SequentialTest:
 
 
 def run_sequential(
-    tests: Mapping[str, dict[str, SequentialTest]],
-    more: Callable[[str, int, int], Mapping[str, np.ndarray]],
+    tests: Mapping[str, Mapping[Hashable, SequentialTest]],
+    more: Callable[[str, int, int, list], Mapping[Hashable, np.ndarray]],
     *,
     options: SequentialOptions,
 ) -> None:
     """Draw batches for every set until each of its tests has stopped.
 
+    Every test that still draws has drawn the same number of null sets (batch 0, then
+    whole batches), so the size of batch ``b`` is the same for all of them: one draw of a
+    batch serves every test of the set (of either level).
+
     Parameters
     ----------
     tests
-        ``{set: {compartment: SequentialTest}}`` of the tests that go on drawing.
+        ``{set: {key: SequentialTest}}`` of the tests that go on drawing (key: a
+        compartment, or any label of one, e.g. ``(level, compartment)``).
     more
-        ``more(set, batch, size)``: ``{compartment: samples × size contrasts}`` of batch
-        ``batch`` (1, 2, ...) of the set's further null sets.
+        ``more(set, batch, size, keys)``: ``{key: samples × size contrasts}`` of batch
+        ``batch`` (1, 2, ...) of the set's further null sets, for the tests ``keys`` that
+        are still drawing.
     options
         :class:`SequentialOptions`.
     """
-    for name, by_comp in tests.items():
+    for name, by_key in tests.items():
         batch = 0
-        while any(t.p is None for t in by_comp.values()):
+        while going := [k for k, t in by_key.items() if t.p is None]:
             batch += 1
-            drawn = min(t.drawn for t in by_comp.values() if t.p is None)
+            drawn = min(by_key[k].drawn for k in going)
             size = min(options.batch, options.n_max - drawn)
-            contrasts = more(name, batch, size)
-            for comp, test in by_comp.items():
-                test.advance(test.statistics(contrasts[comp]), options=options)
+            contrasts = more(name, batch, size, going)
+            for key in going:
+                test = by_key[key]
+                test.advance(test.statistics(contrasts[key]), options=options)
 
 
 def needs_more(flags: pd.DataFrame, *, hits: int, n_null: int) -> set[tuple[str, str]]:
