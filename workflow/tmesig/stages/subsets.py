@@ -17,6 +17,10 @@ Params
     ``annotate.min_confidence``, drawn on the lineage confidence panel); ``label_mapping``
     (optional: ``annotate.label_mapping``, to list author-epithelial cells in the CNV
     reference).
+
+Memory: ``clustered.h5ad`` is opened backed; each lineage's cells, the capped CNV cells
+(``subsets.cnv_max_cells``) and the subset marker genes (dot plot) are read, log-normalised,
+when needed (:func:`tmesig.io.kept_cells.read_rows`), never the whole matrix at once.
 """
 
 import logging
