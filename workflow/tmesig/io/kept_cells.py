@@ -214,16 +214,8 @@ def read_rows(
     if rows.size and np.any(np.diff(rows) <= 0):
         msg = "read_rows: rows must be increasing and unique"
         raise ValueError(msg)
-    x = adata.X
-    blocks = []
-    lo, hi = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 0)
-    for start in range(lo, hi, int(chunk_size)):
-        stop = min(start + int(chunk_size), hi)
-        take = rows[(rows >= start) & (rows < stop)] - start
-        if take.size:
-            block = x[start:stop]
-            block = sp.csr_matrix(block) if sp.issparse(block) else np.asarray(block)
-            blocks.append(block[take][:, cols])
+    normalise = needs_normalising(adata)
+    blocks = list(_row_blocks(adata, rows, cols, normalise=normalise, chunk_size=chunk_size))
     if not blocks:
         matrix = sp.csr_matrix((0, len(adata.var_names[cols])), dtype=np.float32)
     elif sp.issparse(blocks[0]):
@@ -231,16 +223,32 @@ def read_rows(
     else:
         matrix = np.vstack(blocks)
     del blocks
-    obs = adata.obs.iloc[rows].copy()
     out = ad.AnnData(
         X=matrix,
-        obs=obs,
+        obs=adata.obs.iloc[rows].copy(),
         var=adata.var.iloc[cols].copy(),
         obsm={k: np.asarray(v)[rows] for k, v in adata.obsm.items()},
         varm={k: np.asarray(v)[cols] for k, v in adata.varm.items()},
         uns=dict(adata.uns),
     )
-    if needs_normalising(out):
-        out.X = normalise_block(out.X, obs[SIZE_FACTOR].to_numpy())
+    if normalise:
         out.uns[EXPRESSION_KEY] = {**out.uns[EXPRESSION_KEY], "x": LOG_NORMALISED}
     return out
+
+
+def _row_blocks(
+    adata: ad.AnnData, rows: np.ndarray, cols, *, normalise: bool, chunk_size: int
+) -> Iterator:
+    """The ``rows`` x ``cols`` of a backed file, one chunk of the file at a time, each
+    log-normalised as it is read (row by row: the numbers of the whole-matrix read)."""
+    x = adata.X
+    size_factors = adata.obs[SIZE_FACTOR].to_numpy() if normalise else None
+    lo, hi = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 0)
+    for start in range(lo, hi, int(chunk_size)):
+        stop = min(start + int(chunk_size), hi)
+        take = rows[(rows >= start) & (rows < stop)] - start
+        if take.size:
+            block = x[start:stop]
+            block = sp.csr_matrix(block) if sp.issparse(block) else np.asarray(block)
+            block = block[take][:, cols]
+            yield normalise_block(block, size_factors[start + take]) if normalise else block
