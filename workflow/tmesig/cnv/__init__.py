@@ -95,7 +95,9 @@ reference across samples, as uncapped: a sample's own reference may be a few doz
 Every other cell takes the majority call (CNV cluster, clone) of its 15 nearest profiled
 cells of the same sample and lineage in ``obsm['X_pca']`` and their mean ``cnv_score`` /
 ``cnv_corr``; ``cnv_profiled`` says which cells were profiled. Below the cap every cell
-is profiled and the result is :func:`call_malignant`'s.
+is profiled and the result is :func:`call_malignant`'s. From a backed ``clustered.h5ad`` only
+the profiled cells are read. With ``CnvOptions.n_jobs == 1`` infercnvpy's cell chunks are
+processed in this process (its worker pool would fork a copy of it).
 """
 
 from ._call import CALLS, call_malignant

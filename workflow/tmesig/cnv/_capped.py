@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tmesig.constants import UNASSIGNED
+from tmesig.io.kept_cells import read_rows
 
 from ._call import CALLS, call_malignant
 from ._options import CnvOptions
@@ -142,7 +143,9 @@ def call_malignant_capped(
     adata
         Log-normalised expression (as for :func:`~tmesig.cnv.call_malignant`) and
         ``obsm[cap.rep]`` (``X_pca``) when the cap is hit. Not modified unless every cell is
-        profiled (then as :func:`~tmesig.cnv.call_malignant`).
+        profiled (then as :func:`~tmesig.cnv.call_malignant`). Or a backed
+        ``clustered.h5ad`` (:func:`tmesig.io.expression.read_expression` with
+        ``backed=True``): only the profiled cells are read, log-normalised, never modified.
     lineage
         Lineage per cell.
     sample
@@ -165,7 +168,8 @@ def call_malignant_capped(
         ``n_profiled``, ``n_transferred``, ``cnv_max_cells``, ``cnv_max_cells_total``.
     profiled : anndata.AnnData
         The profiled cells with ``obsm['X_cnv']`` and ``uns['cnv']`` (for the heatmap);
-        ``adata`` itself when every cell was profiled.
+        ``adata`` itself when every cell was profiled (the cells read into memory when
+        ``adata`` is backed).
 
     Raises
     ------
@@ -178,6 +182,8 @@ def call_malignant_capped(
     smp = _aligned(adata, sample, "sample")
     keep = capped_cells(lin, smp, cap=cap)
     if keep.all():
+        if adata.isbacked:  # a backed file: the (few) cells in memory, log-normalised
+            adata = read_rows(adata, np.arange(adata.n_obs))
         calls = call_malignant(adata, lineage=lin, options=opts)
         calls["cnv_profiled"] = True
         calls["cnv_transfer_agreement"] = np.nan
@@ -189,7 +195,8 @@ def call_malignant_capped(
             "profiled; run the clustering first (tmesig.cluster) or raise cnv_max_cells."
         )
         raise ValueError(msg)
-    profiled = adata[keep].copy()
+    profiled = read_rows(adata, keep)  # only the capped cells are read from a backed file
+    profiled = profiled.copy() if profiled.is_view else profiled
     part = call_malignant(profiled, lineage=lin[keep], options=opts)
     calls = _transfer(part, adata, lin, smp, keep, cap)
     calls.attrs.update(part.attrs)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,6 +15,32 @@ if TYPE_CHECKING:
     import anndata as ad
 
 __all__ = ["cnv_profiles"]
+
+
+@contextmanager
+def _in_process(n_jobs: int | None) -> Iterator[None]:
+    """With one job, infercnvpy's cell chunks are processed in this process.
+
+    ``infercnvpy.tl.infercnv`` hands its chunks to ``tqdm``'s ``process_map``, which starts a
+    worker process even for one job: the worker, forked from this process, counts the whole
+    parent's resident memory again (and each chunk is pickled to it). The same function on
+    the same chunks, in order, gives the same profiles without it.
+    """
+    from infercnvpy.tl import _infercnv as impl
+
+    original = getattr(impl, "process_map", None)
+    if n_jobs != 1 or original is None:
+        yield
+        return
+
+    def serial(fn, *iterables, **_options):
+        return [fn(*args) for args in zip(*iterables, strict=False)]  # repeat() is endless
+
+    impl.process_map = serial
+    try:
+        yield
+    finally:
+        impl.process_map = original
 
 
 def cnv_profiles(
@@ -57,17 +84,18 @@ def cnv_profiles(
     key = "_tmesig_cnv_ref"
     adata.obs[key] = pd.Categorical(labels)
     try:
-        cnv.tl.infercnv(
-            adata,
-            reference_key=key,
-            reference_cat=cats,
-            window_size=opts.window_size,
-            step=opts.step,
-            chunksize=opts.chunksize,
-            n_jobs=opts.n_jobs,
-            layer=opts.layer,
-            exclude_chromosomes=exclude_chromosomes,
-            key_added="cnv",
-        )
+        with _in_process(opts.n_jobs):
+            cnv.tl.infercnv(
+                adata,
+                reference_key=key,
+                reference_cat=cats,
+                window_size=opts.window_size,
+                step=opts.step,
+                chunksize=opts.chunksize,
+                n_jobs=opts.n_jobs,
+                layer=opts.layer,
+                exclude_chromosomes=exclude_chromosomes,
+                key_added="cnv",
+            )
     finally:
         del adata.obs[key]

@@ -79,7 +79,7 @@ def _cnv_clusters(adata: ad.AnnData, x: np.ndarray, opts: CnvOptions) -> np.ndar
     return tmp.obs["leiden"].astype(int).to_numpy()
 
 
-def loo_cluster_corr(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+def loo_cluster_corr(x: np.ndarray, codes: np.ndarray, *, chunk: int = 2000) -> np.ndarray:
     """Pearson correlation of each row with the mean of the other rows of its cluster.
 
     Parameters
@@ -88,6 +88,8 @@ def loo_cluster_corr(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
         Profiles, cells x windows.
     codes
         Cluster code per cell.
+    chunk
+        Rows computed at a time.
 
     Returns
     -------
@@ -99,12 +101,15 @@ def loo_cluster_corr(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
         rows = np.flatnonzero(codes == k)
         if rows.size < 2:
             continue
-        block = x[rows]
-        total = block.sum(axis=0)
-        others = (total[None, :] - block) / (rows.size - 1)
-        a = block - block.mean(axis=1, keepdims=True)
-        b = others - others.mean(axis=1, keepdims=True)
-        den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[rows] = np.where(den > 0, (a * b).sum(axis=1) / den, 0.0)
+        total = x[rows].sum(axis=0)
+        # a few rows at a time: the temporaries stay small (row-wise, the same numbers)
+        for start in range(0, rows.size, chunk):
+            part = rows[start : start + chunk]
+            block = x[part]
+            others = (total[None, :] - block) / (rows.size - 1)
+            a = block - block.mean(axis=1, keepdims=True)
+            b = others - others.mean(axis=1, keepdims=True)
+            den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[part] = np.where(den > 0, (a * b).sum(axis=1) / den, 0.0)
     return out

@@ -17,6 +17,10 @@ Params
     ``annotate.min_confidence``, drawn on the lineage confidence panel); ``label_mapping``
     (optional: ``annotate.label_mapping``, to list author-epithelial cells in the CNV
     reference).
+
+Memory: ``clustered.h5ad`` is opened backed; each lineage's cells, the capped CNV cells
+(``subsets.cnv_max_cells``) and the subset marker genes (dot plot) are read, log-normalised,
+when needed (:func:`tmesig.io.kept_cells.read_rows`), never the whole matrix at once.
 """
 
 import logging
@@ -58,7 +62,8 @@ def run(io: StageIO) -> str:
     """
     p = io.params["subsets"]
     out = io.output
-    adata = read_expression(io.input["h5ad"])
+    # backed: each lineage, the capped CNV cells and the marker genes are read when needed
+    adata = read_expression(io.input["h5ad"], backed=True)
     annotation = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     lineage = annotation.loc[adata.obs_names, "compartment"].astype(str)
     markers = load_subset_markers(io.input["markers"])
@@ -148,8 +153,10 @@ def _figures(io: StageIO, adata, lineage, cells, markers, *, cnv: bool) -> None:
             out["umap_malignancy"],
         )
     genes = {s.name: list(s.genes) for s in markers.subsets}
+    dots = read_expression(io.input["h5ad"], genes=[g for v in genes.values() for g in v])
+    dots.obs["final_subset"] = adata.obs["final_subset"].to_numpy()
     try:
-        fig = report_annotation.marker_dotplot(adata, markers=genes, groupby="final_subset")
+        fig = report_annotation.marker_dotplot(dots, markers=genes, groupby="final_subset")
     except ValueError as err:
         fig = note_figure(str(err), title="No subset marker in the data")
     _save(fig, out["dotplot"])

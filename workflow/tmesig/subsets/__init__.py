@@ -30,7 +30,10 @@ on a sketch of that many cells, a uniform sample stratified by the clustering's 
 clusters (each keeps at least 200 cells or all it has; ``geosketch`` is not a dependency):
 HVGs, PCA and Leiden on the sketch, every cell projected on the sketch's components and
 labelled with the majority sub-cluster of its nearest sketch cells; the kNN graph of the
-label spreading is built on all cells in that space.
+label spreading is built on all cells in that space. Given a backed ``clustered.h5ad``,
+:func:`annotate_subsets` reads one lineage at a time; a sketched lineage's cells are read with
+their marker genes only, the sketch with all genes, and the projection one chunk of the file
+at a time, so memory does not grow with the lineage's cells x genes.
 
 *Cluster level* (column ``subset``): at each level, exactly as for lineages
 (:func:`tmesig.annotate.annotate`): with ``S`` the sub-cluster's mean sibling scores,

@@ -10,6 +10,7 @@ import pandas as pd
 
 from tmesig.annotate import gene_set_scores
 from tmesig.constants import LINEAGES, UNASSIGNED
+from tmesig.io.kept_cells import read_rows
 
 from ._identity import identity_call
 from ._levels import LineageCalls, child_calls, root_calls
@@ -36,7 +37,9 @@ def annotate_subsets(
     ----------
     adata
         Cells x genes with log-normalised expression in ``X`` (or ``options.layer``);
-        unique gene symbols.
+        unique gene symbols. Or a backed ``clustered.h5ad``
+        (:func:`tmesig.io.expression.read_expression` with ``backed=True``): each lineage's
+        cells are then read (and log-normalised) one lineage at a time.
     lineage
         Lineage label per cell (e.g. ``cells["compartment"]`` from
         :func:`tmesig.annotate.annotate`, or author labels mapped with
@@ -206,7 +209,9 @@ def _annotate_lineage(
 ) -> None:
     """Scores, sub-clusters, root / identity / child calls and axes of one lineage."""
     lin_subsets = markers.of_lineage(lin_name)
-    sub = adata[rows]
+    # a view; from a backed file, this lineage's cells (a sketched one: its marker genes only)
+    streamed = _sketched_from_file(adata, rows.size, opts)
+    sub = read_rows(adata, rows, genes=_lineage_genes(markers, lin_name) if streamed else None)
     scores = gene_set_scores(
         sub,
         {s.name: list(s.genes) for s in lin_subsets},
@@ -227,7 +232,10 @@ def _annotate_lineage(
     # Sub-clusters (and the kNN graph used for propagation).
     id_roots = [s for s in lin_subsets if s.parent is None and s.identity]
     use_identity = opts.propagate and len(id_roots) >= 2
-    labels, graph = subclusters(sub, lin_subsets, use_identity=use_identity, options=opts)
+    source = (adata, rows) if streamed else None
+    labels, graph = subclusters(
+        sub, lin_subsets, use_identity=use_identity, options=opts, source=source
+    )
     cats = sorted(set(labels), key=lambda x: (len(x), x))
     codes = pd.Categorical(labels, categories=cats).codes
     acc.subcluster[rows] = [f"{lin_name}.{x}" for x in labels]
@@ -260,3 +268,19 @@ def _annotate_lineage(
         in_subset = calls.cl_call[codes] == axis.subset
         acc.axes[axis.name][rows[in_subset]] = value[in_subset]
     acc.add_cluster_rows(lin_name, cats, codes, rows, calls)
+
+
+def _sketched_from_file(adata: ad.AnnData, n: int, opts: SubsetOptions) -> bool:
+    """A lineage sub-clustered on a sketch, from a backed file: its cells are read with
+    their marker genes only, the sketch with all genes, the projection chunk by chunk."""
+    big = opts.sketch_above is not None and n > opts.sketch_above
+    return bool(adata.isbacked and big and opts.layer is None)
+
+
+def _lineage_genes(markers: SubsetMarkers, lin_name: str) -> list[str]:
+    """Every gene the lineage's scores, identity calls and axes read."""
+    genes = [g for s in markers.of_lineage(lin_name) for g in (*s.genes, *s.negative)]
+    genes += [g for s in markers.of_lineage(lin_name) for g in s.identity]
+    for axis in (a for a in markers.axes if a.lineage == lin_name):
+        genes += [*axis.positive, *axis.negative]
+    return genes

@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from tmesig.io.expression import ROW_CHUNK
+from tmesig.io.kept_cells import read_rows
+
 from ._options import SubsetOptions
 from ._pca import lineage_pca
 
@@ -68,17 +71,39 @@ def sketch_rows(strata: np.ndarray | None, n_keep: int, *, seed: int) -> np.ndar
 
 def _project(sub: ad.AnnData, work: ad.AnnData, chunk: int = 20_000) -> np.ndarray:
     """All cells of ``sub`` in the sketch's PCA space (centred by the sketch's gene means)."""
-    cols = sub.var_names.get_indexer(work.var_names)
-    x_sk = work.X
-    mean = np.asarray(x_sk.mean(axis=0)).ravel()
-    comps = np.asarray(work.varm["PCs"], dtype=np.float64)
-    offset = mean @ comps
+    comps, offset = _loadings(work)
     out = np.empty((sub.n_obs, comps.shape[1]))
     for start in range(0, sub.n_obs, chunk):
-        block = sub[start : start + chunk].X[:, cols]
-        block = block @ comps if sp.issparse(block) else np.asarray(block) @ comps
-        out[start : start + chunk] = np.asarray(block) - offset
+        part = sub[start : start + chunk]
+        out[start : start + chunk] = _on_components(part, work, comps, offset)
     return out
+
+
+def _project_file(adata: ad.AnnData, rows: np.ndarray, work: ad.AnnData) -> np.ndarray:
+    """:func:`_project` for the ``rows`` of a backed file, one chunk of the file at a time
+    (only the sketch's genes of the rows in that chunk are held)."""
+    comps, offset = _loadings(work)
+    out = np.empty((rows.size, comps.shape[1]))
+    part_of = rows // ROW_CHUNK
+    for c in np.unique(part_of):
+        sel = np.flatnonzero(part_of == c)
+        part = read_rows(adata, rows[sel], genes=work.var_names)
+        out[sel] = _on_components(part, work, comps, offset)
+    return out
+
+
+def _loadings(work: ad.AnnData) -> tuple[np.ndarray, np.ndarray]:
+    """The sketch's loadings and the projection of its gene means (the centring)."""
+    mean = np.asarray(work.X.mean(axis=0)).ravel()
+    comps = np.asarray(work.varm["PCs"], dtype=np.float64)
+    return comps, mean @ comps
+
+
+def _on_components(part: ad.AnnData, work: ad.AnnData, comps, offset) -> np.ndarray:
+    """Cells of ``part`` (the sketch's genes among its columns) on the components."""
+    block = part.X[:, part.var_names.get_indexer(work.var_names)]
+    block = block @ comps if sp.issparse(block) else np.asarray(block) @ comps
+    return np.asarray(block) - offset
 
 
 def sketched_subclusters(
@@ -87,6 +112,7 @@ def sketched_subclusters(
     extra_genes: Sequence[str],
     use_identity: bool,
     options: SubsetOptions,
+    source: tuple[ad.AnnData, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """Sub-clusters of a lineage with more than ``options.sketch_above`` cells.
 
@@ -107,6 +133,10 @@ def sketched_subclusters(
         Build the kNN graph of all cells.
     options
         ``sketch_above``, ``seed``, ``n_neighbors``, ``resolution``, ``n_top_genes``.
+    source
+        A backed file and the lineage's rows in it (``sub`` may then hold only some
+        genes): the sketch's cells are read from it with all genes, and every cell is
+        projected one chunk of the file at a time (the same numbers as from ``sub``).
 
     Returns
     -------
@@ -124,12 +154,14 @@ def sketched_subclusters(
         emb = sc.AnnData(sub.layers[options.layer], obs=sub.obs[[]], var=sub.var[[]])
     strata = sub.obs[SKETCH_STRATA].to_numpy() if SKETCH_STRATA in sub.obs else None
     rows = sketch_rows(strata, int(options.sketch_above), seed=options.seed)
-    work = lineage_pca(emb[rows], extra_genes=extra_genes, options=options)
+    sketch = emb[rows] if source is None else read_rows(source[0], source[1][rows])
+    work = lineage_pca(sketch, extra_genes=extra_genes, options=options)
+    del sketch
     k = min(options.n_neighbors, work.n_obs - 1)
     sc.pp.neighbors(work, n_neighbors=k, random_state=options.seed)
     run_leiden(work, resolution=options.resolution, seed=options.seed, key_added="_sub")
     names, codes = np.unique(work.obs["_sub"].astype(str).to_numpy(), return_inverse=True)
-    pcs = _project(emb, work)
+    pcs = _project(emb, work) if source is None else _project_file(*source, work)
     nn = NearestNeighbors(n_neighbors=k).fit(work.obsm["X_pca"])
     idx = nn.kneighbors(pcs, return_distance=False)
     labels = transfer_labels(names[codes], idx)  # majority vote, shared with the clustering

@@ -25,19 +25,25 @@ def subclusters(
     *,
     use_identity: bool,
     options: SubsetOptions,
+    source: tuple[ad.AnnData, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """Sub-cluster labels (str) of a lineage's cells and their kNN graph.
 
     Lineages with fewer than ``options.min_cells_subcluster`` cells are one sub-cluster
     (``"0"``); their graph is still built (for propagation) when ``use_identity`` and the
-    lineage has at least 5 cells, else it is ``None``.
+    lineage has at least 5 cells, else it is ``None``. ``source`` (a backed file and the
+    lineage's rows in it) is passed on to :func:`sketched_subclusters`.
     """
     n = sub.n_obs
     labels, graph = None, None
     if options.sketch_above is not None and n > options.sketch_above:
         marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
         return sketched_subclusters(
-            sub, extra_genes=marker_genes, use_identity=use_identity, options=options
+            sub,
+            extra_genes=marker_genes,
+            use_identity=use_identity,
+            options=options,
+            source=source,
         )
     if n >= options.min_cells_subcluster or (use_identity and n >= 5):
         marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
