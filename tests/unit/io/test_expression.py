@@ -137,3 +137,30 @@ def test_normalised_file_read_as_stored(tmp_path):
     assert "counts" not in got.layers
     blocks = [b for _, _, b in iter_chunks(read_expression(path, backed=True), 16)]
     np.testing.assert_array_equal(sp.vstack(blocks).toarray(), given.toarray())
+
+
+@pytest.mark.parametrize("mode", ["counts", "panel"])
+def test_read_expression_normalises_chunk_by_chunk_as_whole(tmp_path, monkeypatch, mode):
+    """Read 7 cells at a time (chunks normalised, then stacked): the numbers of one block."""
+    import tmesig.io.expression as expr
+
+    path, counts, expected = _clustered_file(tmp_path, mode=mode)
+    monkeypatch.setattr(expr, "ROW_CHUNK", 7)
+    got = read_expression(path)
+    assert got.X.shape == expected.shape
+    np.testing.assert_array_equal(got.X.toarray(), expected.toarray())
+    sub = read_expression(path, genes=["G9", "G1"], counts=True)  # counts: the one-block path
+    np.testing.assert_array_equal(sub.X.toarray(), expected[:, [1, 9]].toarray())
+    np.testing.assert_array_equal(sub.layers["counts"].toarray(), counts[:, [1, 9]].toarray())
+
+
+def test_stack_csr_equals_scipy_vstack():
+    from tmesig.io.expression import _stack_csr
+
+    rng = np.random.default_rng(3)
+    blocks = [sp.random(n, 30, density=0.2, format="csr", random_state=rng) for n in (5, 0, 9, 1)]
+    want = sp.vstack(blocks, format="csr")
+    got = _stack_csr([b.copy() for b in blocks])
+    for attr in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(got, attr), getattr(want, attr))
+    assert got.shape == want.shape

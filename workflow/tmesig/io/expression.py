@@ -139,7 +139,11 @@ def needs_normalising(adata: ad.AnnData) -> bool:
     -------
     bool
     """
-    rec = expression_record(adata)
+    return _stores_counts(expression_record(adata))
+
+
+def _stores_counts(rec: dict[str, Any] | None) -> bool:
+    """Whether a normalisation record says ``X`` holds stored counts to log-normalise."""
     return bool(rec) and rec["x"] == STORED and rec["transform"] == LOG1P_SIZE_FACTOR
 
 
@@ -200,18 +204,47 @@ def _elems(f: h5py.File) -> dict[str, Any]:
     return out
 
 
-def _read_x(f: h5py.File, n_obs: int, columns: np.ndarray | None) -> Any:
-    """``X`` read a chunk of cells at a time, keeping only ``columns`` (all when None)."""
+def _read_x(
+    f: h5py.File, n_obs: int, columns: np.ndarray | None, size_factors: np.ndarray | None
+) -> Any:
+    """``X`` read a chunk of cells at a time, keeping only ``columns`` (all when None), each
+    chunk log-normalised with its cells' ``size_factors`` when given."""
     node = f["X"]
     x = ad.io.sparse_dataset(node) if isinstance(node, h5py.Group) else node
     blocks = []
-    for _, _, block in iter_rows(x, n_obs):
-        blocks.append(block if columns is None else block[:, columns])
+    for start, stop, block in iter_rows(x, n_obs, chunk_size=ROW_CHUNK):
+        if columns is not None:
+            block = block[:, columns]
+        if size_factors is not None:
+            block = normalise_block(block, size_factors[start:stop])
+        blocks.append(block)
     if not blocks:
         return None
     if sp.issparse(blocks[0]):
-        return sp.vstack(blocks, format="csr")
+        return _stack_csr(blocks)
     return np.vstack(blocks)
+
+
+def _stack_csr(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
+    """The CSR blocks stacked row-wise (as ``scipy.sparse.vstack``), each block freed once
+    copied, so the peak is the result plus one block rather than twice the result."""
+    n_rows = sum(b.shape[0] for b in blocks)
+    n_cols = blocks[0].shape[1]
+    nnz = sum(b.nnz for b in blocks)
+    idx = np.int32 if max(nnz, n_cols) < np.iinfo(np.int32).max else np.int64
+    data = np.empty(nnz, dtype=blocks[0].dtype)
+    indices = np.empty(nnz, dtype=idx)
+    indptr = np.zeros(n_rows + 1, dtype=idx)
+    row = at = 0
+    blocks.reverse()  # pop from the end: first block first
+    while blocks:
+        b = blocks.pop()
+        data[at : at + b.nnz] = b.data
+        indices[at : at + b.nnz] = b.indices
+        indptr[row + 1 : row + b.shape[0] + 1] = b.indptr[1:] + at
+        row, at = row + b.shape[0], at + b.nnz
+        del b
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_cols))
 
 
 def _gene_columns(var_names: pd.Index, genes: Sequence[str] | None) -> np.ndarray | None:
@@ -264,17 +297,19 @@ def read_expression(
         parts = _elems(f)
         var_names = pd.Index(parts["var"].index.astype(str))
         columns = _gene_columns(var_names, genes)
-        x = _read_x(f, len(parts["obs"]), columns)
+        rec = (parts.get("uns") or {}).get(EXPRESSION_KEY)
+        stored_counts = rec is None or rec["mode"] != NORMALISED
+        chunked = not (counts and stored_counts) and _stores_counts(rec)
+        factors = parts["obs"][SIZE_FACTOR].to_numpy() if chunked else None
+        x = _read_x(f, len(parts["obs"]), columns, factors)
     if columns is not None:
         parts["var"] = parts["var"].iloc[columns]
         if "varm" in parts:
             parts["varm"] = {k: np.asarray(v)[columns] for k, v in parts["varm"].items()}
     adata = ad.AnnData(X=x, **parts)
-    rec = expression_record(adata)
-    stored_counts = rec is None or rec["mode"] != NORMALISED
     if counts and stored_counts:
         adata.layers["counts"] = x.copy()
-    if needs_normalising(adata):
+    if not chunked and needs_normalising(adata):
         adata.X = normalise_block(adata.X, adata.obs[SIZE_FACTOR].to_numpy())
     if rec is not None:
         adata.uns[EXPRESSION_KEY] = {**rec, "x": LOG_NORMALISED}
