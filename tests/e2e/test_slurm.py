@@ -98,17 +98,15 @@ def start_in_background(local: Path, remote: Path) -> None:
     :func:`runs` skips or fails as usual). Called once the local run's inputs exist."""
     if _unavailable() is not None or _BACKGROUND:
         return
-    out: dict[str, object] = {"remote": remote}
 
-    def work():
+    def work():  # writes into _BACKGROUND itself: the thread outlives this call
         try:
-            out["jobs"] = _slurm_run(local, remote)
+            _BACKGROUND["jobs"] = _slurm_run(local, remote)
         except BaseException as e:  # reported by runs()
-            out["error"] = e
+            _BACKGROUND["error"] = e
 
-    out["thread"] = threading.Thread(target=work, daemon=True)
-    out["thread"].start()
-    _BACKGROUND.update(out)
+    _BACKGROUND.update(remote=remote, thread=threading.Thread(target=work, daemon=True))
+    _BACKGROUND["thread"].start()
 
 
 def wait_for_background() -> None:
