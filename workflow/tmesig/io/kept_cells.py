@@ -24,6 +24,7 @@ from .expression import (
     LOG_NORMALISED,
     ROW_CHUNK,
     SIZE_FACTOR,
+    _stack_csr,
     iter_rows,
     needs_normalising,
     normalise_block,
@@ -219,7 +220,7 @@ def read_rows(
     if not blocks:
         matrix = sp.csr_matrix((0, len(adata.var_names[cols])), dtype=np.float32)
     elif sp.issparse(blocks[0]):
-        matrix = sp.vstack(blocks, format="csr")
+        matrix = _stack_csr(blocks)  # frees each block once copied
     else:
         matrix = np.vstack(blocks)
     del blocks
