@@ -45,7 +45,8 @@ include: "workflow/rules/tables.smk"
 
 
 # Cheap rules run where snakemake runs, never as cluster jobs (download: compute nodes
-# often have no internet; rules states and score_plan are marked local in their own files).
+# often have no internet; rules states, score_plan and qc_plan are marked local in their own
+# files).
 # Local: under ~10 s at 100,000 cells and no matrix read (tables, plots, obs, scores only).
 localrules:
     all,

@@ -110,7 +110,9 @@ def write_config(workdir: Path, data: Path, extra: dict | None = None) -> Path:
     return workdir / "config.yaml"
 
 
-def run_pipeline(workdir: Path, *, cores: int, targets=(), poll_s: float = 2.0) -> dict:
+def run_pipeline(
+    workdir: Path, *, cores: int, targets=(), poll_s: float = 2.0, mem_mb: int = 0
+) -> dict:
     """Run snakemake in ``workdir`` (its ``config.yaml``) and watch it.
 
     Parameters
@@ -123,6 +125,9 @@ def run_pipeline(workdir: Path, *, cores: int, targets=(), poll_s: float = 2.0) 
         Snakemake targets (paths relative to ``workdir``); empty: rule ``all``.
     poll_s
         Seconds between two looks at the disk and the process tree.
+    mem_mb
+        ``--resources mem_mb=`` (the memory the scheduler may hand out at once, as a user
+        of a laptop sets it: jobs whose requests would pass it wait); 0: no limit.
 
     Returns
     -------
@@ -134,6 +139,8 @@ def run_pipeline(workdir: Path, *, cores: int, targets=(), poll_s: float = 2.0) 
         "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
         "--workflow-profile", "none", "--cores", str(cores), *targets,
     ]  # fmt: skip
+    if mem_mb:
+        cmd += ["--resources", f"mem_mb={int(mem_mb)}"]
     log = workdir / "snakemake.log"
     watch = Watch()
     env = {**os.environ, "MPLBACKEND": "Agg"}

@@ -4,12 +4,15 @@ Run by hand (needs the ``bench`` extra: ``pip install -e ".[bench]"``)::
 
     python benchmarks/bench_scale.py [--sizes 10000,100000] [--full] [--cores 2]
                                      [--workdir /tmp/bench_scale] [--no-notebook] [--all]
+                                     [--mem-mb 20000]
 
 Per size: simulated counts (:mod:`tmesig.simulate`, written in chunks; 20,000 genes, 16
 patients, responders vs non-responders sampled pre and post, mast and plasma cells thinned
 to 0.5 % and 0.8 % of the cells: ``_scale_data.RARE``), then ``snakemake --cores N`` on a
-default config pointing at the file, targeting every table (``--all``: rule ``all``, with
-the figures, table pages and findings page) (:mod:`_scale_pipeline`). Printed per rule: wall s and
+default config pointing at the file, with ``--resources mem_mb=`` ``--mem-mb`` (default
+20,000: jobs whose memory requests would together pass it wait, as on a 24 GB laptop),
+targeting every table (``--all``: rule ``all``, with the figures, table pages and findings
+page) (:mod:`_scale_pipeline`). Printed per rule: wall s and
 peak MB (``max_rss``) from the rules' ``benchmark:`` tables, the ``mem_mb`` each job asked for
 (from Snakemake's job banners: what the scheduler would have been asked) and its ratio to
 the measured peak, and the cells, genes and non-zeros of the rule's largest ``.h5ad`` input;
@@ -57,6 +60,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default="10000,100000", help="comma-separated cell counts")
     p.add_argument("--full", action="store_true", help="also 1,000,000 cells")
     p.add_argument("--cores", type=int, default=2)
+    p.add_argument(
+        "--mem-mb", type=int, default=20_000, help="--resources mem_mb= of the runs (0: none)"
+    )
     p.add_argument("--workdir", type=Path, default=Path("/tmp/bench_scale"))
     p.add_argument("--data-dir", type=Path, default=BENCH / "data" / "scale")
     p.add_argument("--sketch-sizes", default="100000", help="sizes with a forced-sketch run")
@@ -90,7 +96,7 @@ def _run_size(n: int, args: argparse.Namespace) -> dict:
     run_dir = root / "full"
     pipe.write_config(run_dir, data)
     targets = () if args.all else pipe.table_targets()
-    run = pipe.run_pipeline(run_dir, cores=args.cores, targets=targets)
+    run = pipe.run_pipeline(run_dir, cores=args.cores, targets=targets, mem_mb=args.mem_mb)
     run["end_h5ad_bytes"] = pipe.h5ad_bytes(run_dir / "results")
     print(f"# {n:,} cells: tmesig rc={run['returncode']} in {run['wall_s']:.0f} s", flush=True)
     if run["returncode"] != 0:
@@ -171,7 +177,7 @@ def _sketch_run(n: int, data: Path, root: Path, full_dir: Path, args) -> dict:
     from tmesig.workflow_paths import WorkflowPaths
 
     target = WorkflowPaths().annotation.format(dataset=pipe.DATASET)
-    run = pipe.run_pipeline(run_dir, cores=args.cores, targets=(target,))
+    run = pipe.run_pipeline(run_dir, cores=args.cores, targets=(target,), mem_mb=args.mem_mb)
     print(f"# {n:,} cells: sketch run rc={run['returncode']} {run['wall_s']:.0f} s", flush=True)
     sketched = _annotation(run_dir)
     if run["returncode"] != 0 or sketched is None:

@@ -69,6 +69,42 @@ def test_scattered_scores_equal_the_plain_run(scattered):
     assert not any(_file(work, "score_chunk", chunk=c).exists() for c in plan["chunk"])
 
 
+@pytest.fixture(scope="module")
+def qc_scattered(mini_run, tmp_path_factory):
+    """The shared run's data ingested and QC'd again, doublets screened in jobs of <= 250
+    cells (ingested.h5ad is temporary: the shared run no longer has it)."""
+    plain = mini_run[0]
+    work = tmp_path_factory.mktemp("qc_scatter")
+    for name in ("config.yaml", "qian_model.pkl"):
+        shutil.copy2(plain / name, work / name)
+    cfg = yaml.safe_load((work / "config.yaml").read_text())
+    cfg["scatter"] = {"min_cells": 100, "chunk_cells": 250}
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    targets = [str(_file(work, n).relative_to(work)) for n in ("qc_metrics", "qc_summary")]
+    res = _snakemake(work, *targets, "--cores", "2", "--rerun-triggers", "mtime")
+    assert res.returncode == 0, res.stderr[-4000:]
+    return plain, work
+
+
+def test_scattered_qc_equals_the_plain_run(qc_scattered):
+    plain, work = qc_scattered
+    plan = pd.read_csv(_file(work, "qc_plan"), sep="\t", dtype={"sample": str})
+    # hand count: 4 samples of 125 cells (all >= qc.min_cells_doublets 100, below
+    # doublet_max_cells: one part each), packed in order into jobs of <= 250 cells
+    assert plan["sample"].tolist() == ["11", "12", "13", "14"]
+    assert plan["n_cells"].tolist() == [125] * 4
+    assert plan["job"].tolist() == [0, 0, 1, 1]
+    ran = sorted(p.name.removesuffix(".log") for p in (work / "logs" / "mini").glob("*.log"))
+    assert ran == sorted(
+        ["ingest", "qc_plan", "qc", *(f"qc_doublets_{j}" for j in plan["job"].unique())]
+    )
+    for name in ("qc_metrics", "qc_summary"):
+        assert _file(work, name).read_bytes() == _file(plain, name).read_bytes(), name
+    assert not any(_file(work, "qc_doublets", job=j).exists() for j in plan["job"])  # temp()
+    # the shared run (fewer cells than scatter.min_cells) screened doublets in the QC job
+    assert pd.read_csv(_file(plain, "qc_plan"), sep="\t").empty
+
+
 def test_plain_run_scored_in_one_job(mini_run):
     plain = mini_run[0]
     plan = pd.read_csv(_file(plain, "score_plan"), sep="\t")

@@ -41,6 +41,7 @@ _LOCAL = {
     "conditions",
     "tables",
     "score_plan",
+    "qc_plan",
     "summary",
     "cross_dataset",
 }

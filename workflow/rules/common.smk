@@ -50,6 +50,16 @@ def minutes(rule):
     return runtime
 
 
+def job_cost(rule):
+    """mem_mb of one job of QC's doublet plan: its share of the cells."""
+
+    def mem(wildcards, input, attempt):
+        share = resources_model.job_share(input.plan, int(wildcards.job))
+        return resources_model.mem_mb(rule, input, attempt=attempt, share=share)
+
+    return mem
+
+
 def chunk_cost(rule):
     """mem_mb of one block of a scattered rule: its share of the matrix (the plan's rows)."""
 

@@ -169,6 +169,9 @@ class WorkflowPaths:
     ingest_summary = f"{_DS}/ingest_summary.json"
     qc_metrics = f"{_DS}/qc_metrics.tsv"
     qc_summary = f"{_DS}/qc_summary.tsv"
+    # scattered doublet screening (datasets of scatter.min_cells or more): plan, jobs' tables
+    qc_plan = f"{_DS}/qc/plan.tsv"
+    qc_doublets = f"{_DS}/qc/doublets_{{job}}.parquet"
     clustered = f"{_DS}/clustered.h5ad"
     # annotate (lineages), states (the final per-cell table: lineage and cell state)
     annotation_lineages = f"{_DS}/annotation_lineages.tsv"

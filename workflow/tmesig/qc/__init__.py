@@ -16,7 +16,10 @@ a few hundred chosen genes says more about its type than about doublets) and, un
 At scale: :func:`qc_tables` reads a backed AnnData a chunk of cells at a time for the
 metrics and one sample at a time for scrublet; the pipeline writes only the tables
 (``qc_metrics.tsv`` with ``kept``, ``qc_summary.tsv`` with ``input_mode``), and the cluster
-stage applies them (:func:`apply_qc` or :func:`kept_genes`, :func:`read_input_mode`).
+stage applies them (:func:`apply_qc` or :func:`kept_genes`, :func:`read_input_mode`). From
+``scatter.min_cells`` cells on, the pipeline screens doublets in separate jobs of samples
+(:func:`doublet_plan`, :func:`screen_job`) and QC joins them (:func:`gather_doublets`): the
+same tables as one job.
 """
 
 from ._doublets import PARALLEL_MIN_CELLS, screen_doublets, screen_samples, split_rows
@@ -31,6 +34,14 @@ from ._run import (
     read_input_mode,
     run_qc,
 )
+from ._scatter import (
+    doublet_parts,
+    doublet_plan,
+    gather_doublets,
+    gather_inputs,
+    read_doublet_plan,
+    screen_job,
+)
 from ._thresholds import MIN_MAD, REASONS, mad_bounds
 
 __all__ = [
@@ -41,15 +52,21 @@ __all__ = [
     "QcOptions",
     "apply_qc",
     "count_rows",
+    "doublet_parts",
+    "doublet_plan",
+    "gather_doublets",
+    "gather_inputs",
     "iter_count_blocks",
     "kept_genes",
     "mad_bounds",
     "qc_input_mode",
     "qc_metrics",
     "qc_tables",
+    "read_doublet_plan",
     "read_input_mode",
     "run_qc",
     "screen_doublets",
+    "screen_job",
     "screen_samples",
     "split_rows",
 ]

@@ -26,6 +26,7 @@ import scanpy as sc
 import scipy.sparse as sp
 
 from ..cluster import graph_only
+from ..io.errors import InputError
 from ._metrics import count_rows
 from ._options import QcOptions
 
@@ -103,7 +104,7 @@ def _file_of(adata: ad.AnnData) -> str | None:
     return str(adata.filename)
 
 
-def _run_parts(
+def run_parts(
     adata: ad.AnnData, names: pd.Index, parts: list[np.ndarray], opts: QcOptions
 ) -> list[tuple[Any, Any, float]]:
     """Scrublet on every part, in order: in worker processes or one after the other."""
@@ -124,7 +125,7 @@ def _run_parts(
     )
 
 
-def _parts_of(m: pd.DataFrame, row: dict[str, Any], opts: QcOptions) -> list[np.ndarray]:
+def parts_of(m: pd.DataFrame, row: dict[str, Any], opts: QcOptions) -> list[np.ndarray]:
     """The parts of one sample to screen (none, with the reason in ``row``, when too small)."""
     sel = np.flatnonzero(m["sample"].to_numpy() == row["sample"])
     if len(sel) < opts.min_cells_doublets:
@@ -134,7 +135,12 @@ def _parts_of(m: pd.DataFrame, row: dict[str, Any], opts: QcOptions) -> list[np.
 
 
 def screen_samples(
-    adata: ad.AnnData, m: pd.DataFrame, *, rows: list[dict[str, Any]], opts: QcOptions
+    adata: ad.AnnData,
+    m: pd.DataFrame,
+    *,
+    rows: list[dict[str, Any]],
+    opts: QcOptions,
+    done: list[tuple[pd.Index, Any, Any, float]] | None = None,
 ) -> None:
     """Scrublet on every sample of ``rows``: scores and calls into ``m``, outcomes into ``rows``.
 
@@ -149,9 +155,17 @@ def screen_samples(
         The samples' summary rows (``doublets``, ``doublet_threshold`` are set).
     opts : QcOptions
         ``min_cells_doublets``, ``doublet_max_cells``, ``seed`` and ``n_jobs``.
+    done : list of tuple, optional
+        The parts already screened in separate jobs (:func:`tmesig.qc.gather_doublets`:
+        cell names, scores, calls, threshold, in screening order); checked against the parts
+        of ``m`` and used instead of running scrublet.
     """
-    plan = [(row, _parts_of(m, row, opts)) for row in rows]
-    results = iter(_run_parts(adata, m.index, [p for _, parts in plan for p in parts], opts))
+    plan = [(row, parts_of(m, row, opts)) for row in rows]
+    flat = [p for _, parts in plan for p in parts]
+    if done is None:
+        results = iter(run_parts(adata, m.index, flat, opts))
+    else:
+        results = iter(_checked(done, flat, m.index))
     scores = m["doublet_score"].to_numpy(dtype=np.float64, copy=True)
     calls = m["predicted_doublet"].to_numpy(dtype=bool, copy=True)
     for row, parts in plan:
@@ -167,6 +181,18 @@ def screen_samples(
             row["doublets"] = f"applied in {len(parts)} random parts of <= {opts.doublet_max_cells}"
         row["doublet_threshold"] = float(np.median(thresholds))
     m["doublet_score"], m["predicted_doublet"] = scores, calls
+
+
+def _checked(
+    done: list[tuple[pd.Index, Any, Any, float]], parts: list[np.ndarray], names: pd.Index
+) -> list[tuple[Any, Any, float]]:
+    """The screened parts' results, once each is shown to hold exactly its part's cells."""
+    if len(done) != len(parts) or any(
+        not got[0].equals(names[rows]) for got, rows in zip(done, parts, strict=False)
+    ):
+        msg = "QC doublets: the screened parts do not match the ingested cells; rerun QC."
+        raise InputError(msg)
+    return [tuple(got[1:]) for got in done]
 
 
 def screen_doublets(

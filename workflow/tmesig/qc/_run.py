@@ -21,6 +21,7 @@ from ..io.errors import InputError
 from ._doublets import screen_samples
 from ._metrics import iter_count_blocks, qc_metrics
 from ._options import QcOptions
+from ._scatter import DoneParts
 from ._thresholds import Reasons, sample_thresholds, summary_table
 
 __all__ = [
@@ -38,7 +39,7 @@ QC_OBS_COLUMNS = ("total_counts", "n_genes", "pct_mito", "doublet_score")
 
 
 def qc_tables(
-    adata: ad.AnnData, *, options: QcOptions | None = None
+    adata: ad.AnnData, *, options: QcOptions | None = None, doublets: DoneParts | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-cell metrics, flags and removal reasons, and per-sample thresholds and counts.
 
@@ -52,6 +53,9 @@ def qc_tables(
         given log values in the normalised mode) and ``obs[options.sample_key]``.
     options
         Thresholds and the input mode (default :class:`QcOptions` ()).
+    doublets
+        Doublet parts screened in separate jobs (:func:`tmesig.qc.gather_doublets`), used
+        instead of running scrublet here; ``None`` screens them here.
 
     Returns
     -------
@@ -81,7 +85,7 @@ def qc_tables(
     ]
     skip = opts.doublet_skip_reason()
     if skip is None:
-        screen_samples(adata, m, rows=rows, opts=opts)
+        screen_samples(adata, m, rows=rows, opts=opts, done=doublets)
     else:
         for row in rows:
             row["doublets"] = skip

@@ -232,3 +232,21 @@ def block_share(plan: str | Path, chunk: int) -> float:
     if total == 0 or row.empty:
         return 1.0
     return float(row["stop"].iloc[0] - row["start"].iloc[0]) / total
+
+
+def job_share(plan: str | Path, job: int) -> float:
+    """The share of the cells that job ``job`` of a QC doublet plan screens.
+
+    Parameters
+    ----------
+    plan
+        The plan table (``job``, ``part``, ``sample``, ``n_cells``; :func:`tmesig.qc.doublet_plan`).
+    job
+        The job's number.
+    """
+    from ..qc import read_doublet_plan
+
+    table = read_doublet_plan(plan)
+    total = int(table["n_cells"].sum())
+    mine = int(table.loc[table["job"] == job, "n_cells"].sum())
+    return mine / total if total and mine else 1.0

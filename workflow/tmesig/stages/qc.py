@@ -14,6 +14,9 @@ Params
     the config's ``ingest`` section, whose ``input_mode`` (default ``auto``) decides with the
     data whether the run is on counts, normalised values or a panel
     (:func:`tmesig.qc.qc_input_mode`); the mode is written in ``qc_summary.tsv``.
+    With ``scatter.min_cells`` cells or more, the doublet parts were screened by jobs of
+    rule ``qc_doublets``: inputs ``plan`` (``qc/plan.tsv``) and ``doublets`` (their tables),
+    joined here (:func:`tmesig.qc.gather_doublets`) instead of running scrublet again.
 Threads
     scrublet's parts run in as many worker processes (one thread each; the same scores).
 """
@@ -21,11 +24,30 @@ Threads
 import dataclasses
 
 import anndata as ad
+import pandas as pd
 
 from .. import qc
 from ._io import StageIO
 
-__all__ = ["run"]
+__all__ = ["run", "run_options"]
+
+
+def run_options(adata: ad.AnnData, io: StageIO) -> qc.QcOptions:
+    """The run's QC options: the config's ``qc`` section, the input mode resolved on the
+    ingested cells (:func:`tmesig.qc.qc_input_mode`) and the job's threads.
+
+    Parameters
+    ----------
+    adata
+        The ingested cells (backed).
+    io
+        A QC stage's files and parameters (``qc``, optional ``ingest``).
+    """
+    requested = io.params.get("ingest", {}).get("input_mode", "auto")
+    mode = qc.qc_input_mode(adata, requested=requested)
+    return dataclasses.replace(
+        qc.QcOptions.from_config(io.params["qc"]), input_mode=mode, n_jobs=io.threads
+    )
 
 
 def run(io: StageIO) -> str:
@@ -43,12 +65,14 @@ def run(io: StageIO) -> str:
     """
     adata = ad.read_h5ad(io.input["h5ad"], backed="r")
     try:
-        requested = io.params.get("ingest", {}).get("input_mode", "auto")
-        mode = qc.qc_input_mode(adata, requested=requested)
-        options = dataclasses.replace(
-            qc.QcOptions.from_config(io.params["qc"]), input_mode=mode, n_jobs=io.threads
-        )
-        metrics, summary = qc.qc_tables(adata, options=options)
+        options = run_options(adata, io)
+        mode = options.input_mode
+        doublets = None
+        if "doublets" in io.input:
+            plan = qc.read_doublet_plan(io.input["plan"])
+            tables = [pd.read_parquet(path) for path in io.input["doublets"]]
+            doublets = qc.gather_doublets(tables, plan=plan)
+        metrics, summary = qc.qc_tables(adata, options=options, doublets=doublets)
     finally:
         adata.file.close()
     metrics.to_csv(io.output["metrics"], sep="\t", float_format="%.6g")
