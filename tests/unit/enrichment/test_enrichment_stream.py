@@ -107,15 +107,16 @@ def test_group_moments_equal_numpy_mean_and_variance():
         np.testing.assert_allclose(m.var_rest[i], rest.var(0, ddof=1), rtol=1e-9, atol=1e-12)
 
 
-def test_wilcoxon_below_the_cap_is_scanpy_in_memory(tmp_path):
+@pytest.mark.parametrize("method", ["wilcoxon", "logreg"])
+def test_in_memory_methods_below_the_cap_are_scanpy_on_every_cell(tmp_path, method):
     a = _cells(seed=1)
     path, mem = _stored_file(tmp_path, a)
     backed = read_expression(path, backed=True)
     labels = backed.obs["compartment"].astype(str)
     got = enrichment.rank_genes_chunked(
-        backed, labels, options=enrichment.RankOptions(method="wilcoxon", max_cells=10_000)
+        backed, labels, options=enrichment.RankOptions(method=method, max_cells=10_000)
     )
-    want = enrichment.rank_genes(mem, groupby="compartment", method="wilcoxon")
+    want = enrichment.rank_genes(mem, groupby="compartment", method=method)
     assert list(got) == list(want)
     for g in want:
         pd.testing.assert_series_equal(got[g], want[g])
