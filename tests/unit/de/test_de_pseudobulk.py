@@ -91,3 +91,38 @@ def test_read_obs_reads_no_matrix(tmp_path):
     obs, genes, uns = de.read_obs(tmp_path / "d.h5ad")
     assert list(obs.index) == list(a.obs_names) and list(genes) == list(a.var_names)
     assert uns["tmesig_input_mode"] == "counts"
+
+
+def _panel_file(tmp_path):
+    """A panel clustered.h5ad as the cluster stage writes it (stored counts, size factors to
+    the median total) and the log values an in-memory read gives."""
+    from tmesig.io.expression import EXPRESSION_KEY, normalise_in_place
+
+    a, x = _data(seed=4, n=120, g=9)
+    stored = ad.AnnData(X=sp.csr_matrix(x), obs=a.obs.copy(), var=a.var.copy())
+    normalise_in_place(stored, mode="panel")
+    logged = stored.X.toarray()
+    stored.X = sp.csr_matrix(x)
+    stored.uns[EXPRESSION_KEY] = {**stored.uns[EXPRESSION_KEY], "x": "stored"}
+    stored.uns["tmesig_input_mode"] = "panel"
+    path = tmp_path / "clustered.h5ad"
+    stored.write_h5ad(path)
+    return path, stored.obs, logged
+
+
+def test_pseudobulk_of_a_backed_panel_file_equals_the_in_memory_read(tmp_path):
+    from tmesig.io.expression import read_expression
+
+    path, obs, logged = _panel_file(tmp_path)
+    groups = {"lineage": obs["lineage"], "state": obs["state"]}
+    kw = {"patient": obs["patient"], "condition": obs["condition"], "layer": None}
+    mem_meta, mem = de.pseudobulk(read_expression(path), groups, statistic="mean", **kw)
+    backed = read_expression(path, backed=True)
+    meta, got = de.pseudobulk(backed, groups, statistic="mean", chunk_size=7, **kw)
+    backed.file.close()
+    pd.testing.assert_frame_equal(meta, mem_meta)
+    np.testing.assert_array_equal(got, mem)  # same float32 values, same chunked sums
+    hand = _hand(ad.AnnData(obs=obs), logged, "lineage", "mean")
+    for i, row in meta[meta["level"] == "lineage"].iterrows():
+        key = (row["compartment"], row["patient"], row["condition"])
+        np.testing.assert_allclose(got[i], hand[key], rtol=1e-6)

@@ -107,3 +107,32 @@ def test_stage_without_two_conditions_writes_notes(tmp_path):
     for name in ("de.tsv", "enr.tsv"):
         t = pd.read_csv(tmp_path / name, sep="\t")
         assert list(t.columns) == ["note"] and "no condition to compare" in t["note"].iloc[0]
+
+
+def test_stage_panel_streams_the_backed_file(tmp_path, monkeypatch):
+    """A panel's counts are log-normalised chunk by chunk from the backed file: the stage
+    never reads the whole matrix into memory (read_expression without backed=True)."""
+    from tmesig.io.expression import EXPRESSION_KEY, normalise_in_place
+
+    io = _data(tmp_path)
+    a = ad.read_h5ad(io.input["clustered"])
+    counts = a.layers["counts"]
+    stored = ad.AnnData(X=counts.copy(), obs=a.obs.copy(), var=a.var.copy())
+    normalise_in_place(stored, mode="panel")
+    stored.X = counts
+    stored.uns[EXPRESSION_KEY] = {**stored.uns[EXPRESSION_KEY], "x": "stored"}
+    stored.uns["tmesig_input_mode"] = "panel"
+    stored.write_h5ad(io.input["clustered"])
+    real = stage.read_expression
+
+    def backed_only(path, **kw):
+        assert kw.get("backed"), "the whole matrix was read into memory"
+        return real(path, **kw)
+
+    monkeypatch.setattr(stage, "read_expression", backed_only)
+    stage.run(io)
+    t = pd.read_csv(tmp_path / "de.tsv", sep="\t")
+    assert (t["method"] == "t-test on patient mean log values").all()
+    assert t["note"].str.contains("input panel").all()
+    cd8 = t[t["compartment"] == "CD8_exhausted"].set_index("gene")
+    assert (cd8.loc[GENES[:12], "effect"] < 0).all()  # R lower than NR

@@ -2,8 +2,10 @@
 
 The matrix is streamed: from an ``.h5ad`` path, ``layers/<layer>`` (or ``X``) is read a
 chunk of cells at a time with h5py and :func:`anndata.io.sparse_dataset`, so only one chunk
-and the (groups × genes) result are ever in memory; an in-memory AnnData is read the same
-way. Each chunk is multiplied by a sparse cell → group indicator, which puts a cell in one
+and the (groups × genes) result are ever in memory; an AnnData is read the same way, ``X``
+through :func:`tmesig.score._chunks.iter_chunks` (a backed ``clustered.h5ad`` storing counts
+is log-normalised chunk by chunk, as :func:`tmesig.io.expression.read_expression` would).
+Each chunk is multiplied by a sparse cell → group indicator, which puts a cell in one
 group per level (its lineage and its state).
 """
 
@@ -18,6 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..constants import COL_COMPARTMENT, COL_CONDITION, COL_LEVEL, COL_PATIENT, UNASSIGNED
+from ..score._chunks import iter_chunks
 
 __all__ = ["pseudobulk", "read_obs"]
 
@@ -46,8 +49,12 @@ def read_obs(path: str | Path) -> tuple[pd.DataFrame, pd.Index, dict[str, Any]]:
 
 def _blocks(source: Any, layer: str | None, chunk_size: int) -> Iterator[tuple[int, Any]]:
     """``(start, block)`` over consecutive cells of ``layers[layer]`` (``X`` when None)."""
+    if isinstance(source, ad.AnnData) and layer is None:  # backed: log-normalised per chunk
+        for start, _, block in iter_chunks(source, chunk_size):
+            yield start, block
+        return
     if isinstance(source, ad.AnnData):
-        x = source.X if layer is None else source.layers[layer]
+        x = source.layers[layer]
         for start in range(0, source.n_obs, chunk_size):
             yield start, x[start : start + chunk_size]
         return
@@ -94,7 +101,8 @@ def pseudobulk(
     Parameters
     ----------
     source : str, Path or anndata.AnnData
-        An ``.h5ad`` file (streamed) or an AnnData; cells in the order of the labels.
+        An ``.h5ad`` file or an AnnData (in memory, or backed: ``X`` log-normalised a chunk
+        at a time when it stores counts), streamed; cells in the order of the labels.
     groups : Mapping of str to pandas.Series
         Level (``lineage``, ``state``) → per-cell compartment label, in the matrix's cell
         order; ``unassigned`` and empty labels are left out of that level.

@@ -3,7 +3,8 @@
 Inputs
     ``clustered``: ``clustered.h5ad`` (``obs`` patient / condition; the stored counts ``X``
     summed, streamed chunk by chunk with h5py; without counts the log values averaged:
-    normalised input streamed as stored, a panel's counts log-normalised in memory);
+    normalised input streamed as stored, a panel's counts opened backed and log-normalised a
+    chunk at a time, never held whole);
     ``annotation``: ``annotation.tsv`` (``compartment``, and ``state`` / ``parent`` when the
     subset stage made them); ``library_gmt``, ``hallmark_gmt``: the gene sets.
 Outputs
@@ -61,8 +62,9 @@ def _groups(annotation: pd.DataFrame) -> tuple[dict[str, pd.Series], dict[str, s
 
 
 def _source(path: str, uns: dict) -> tuple[object, str | None, bool, str]:
-    """What to aggregate: the file or its log-normalised values in memory (panel), the
-    layer, whether it holds counts (pydeseq2 applies), and the note saying why not."""
+    """What to aggregate: the file, or the file opened backed (a panel's counts, log-normalised
+    chunk by chunk), the layer, whether it holds counts (pydeseq2 applies), and the note
+    saying why not."""
     mode = input_mode(ad.AnnData(uns=uns))
     stored = uns.get(EXPRESSION_KEY)
     if mode == COUNTS:
@@ -76,7 +78,7 @@ def _source(path: str, uns: dict) -> tuple[object, str | None, bool, str]:
         "compared with a t-test on the patients' mean log values (no counts invented)"
     )
     if stored is not None and stored.get("transform") != "none":  # panel counts: log values
-        return read_expression(path), None, False, why
+        return read_expression(path, backed=True), None, False, why
     return path, None, False, why
 
 
@@ -113,15 +115,19 @@ def run(io: StageIO) -> str:
     annotation = annotation.reindex(obs.index.astype(str))
     groups, parents = _groups(annotation)
     source, layer, counts, why = _source(path, uns)
-    meta, values = de.pseudobulk(
-        source,
-        groups,
-        patient=obs[COL_PATIENT],
-        condition=condition,
-        layer=layer,
-        statistic="sum" if counts else "mean",
-        chunk_size=opts.chunk_size,
-    )
+    try:
+        meta, values = de.pseudobulk(
+            source,
+            groups,
+            patient=obs[COL_PATIENT],
+            condition=condition,
+            layer=layer,
+            statistic="sum" if counts else "mean",
+            chunk_size=opts.chunk_size,
+        )
+    finally:
+        if isinstance(source, ad.AnnData):
+            source.file.close()
     table = de.compare_genes(
         meta,
         values,

@@ -1,21 +1,11 @@
-"""Enrichment: gseapy prerank of each compartment's marker ranking, on local GMT files only.
-
-Genes are ranked per compartment by scanpy's ``rank_genes_groups`` statistic (compartment
-versus all other assigned cells); each ranking is run through :func:`gseapy.prerank`
-against the signature library and the shipped MSigDB Hallmark collection, given as
-dictionaries read from local GMT files (never an online library name).
-"""
+"""gseapy prerank of rankings against collections given as dictionaries (local GMT files
+only, never an online library name)."""
 
 from collections.abc import Mapping
 
-import anndata as ad
-import numpy as np
 import pandas as pd
-import scanpy as sc
 
-from .constants import UNASSIGNED
-
-__all__ = ["prerank", "rank_genes"]
+__all__ = ["prerank"]
 
 _COLUMNS: tuple[str, ...] = (
     "group",
@@ -29,52 +19,6 @@ _COLUMNS: tuple[str, ...] = (
     "tag_fraction",
     "lead_genes",
 )
-
-
-def rank_genes(
-    adata: ad.AnnData, *, groupby: str, method: str = "t-test", min_cells: int = 10
-) -> dict[str, pd.Series]:
-    """Per group, all genes ranked by scanpy's ``rank_genes_groups`` score (group vs rest).
-
-    Groups named ``unassigned`` or with fewer than ``min_cells`` cells are skipped; "rest"
-    is the other kept groups.
-
-    Parameters
-    ----------
-    adata : anndata.AnnData
-        Log-normalised expression in ``X``.
-    groupby : str
-        ``obs`` column of the groups (e.g. ``compartment``).
-    method : str
-        ``scanpy.tl.rank_genes_groups`` method.
-    min_cells : int
-        Smallest group kept.
-
-    Returns
-    -------
-    dict of str to pandas.Series
-        Group (sorted) -> finite scores indexed by gene, highest first; empty when fewer
-        than two groups are kept.
-    """
-    labels = adata.obs[groupby].astype(str)
-    sizes = labels.value_counts()
-    groups = sorted(g for g, n in sizes.items() if g != UNASSIGNED and n >= min_cells)
-    if len(groups) < 2:
-        return {}
-    keep = labels.isin(groups).to_numpy()
-    sub = ad.AnnData(
-        X=adata.X[keep],
-        obs=pd.DataFrame({"g": pd.Categorical(labels[keep])}),
-        var=pd.DataFrame(index=adata.var_names),
-    )
-    sub.obs_names = adata.obs_names[keep]
-    sc.tl.rank_genes_groups(sub, "g", method=method, use_raw=False, n_genes=sub.n_vars)
-    out = {}
-    for g in groups:
-        df = sc.get.rank_genes_groups_df(sub, group=g)
-        s = df.set_index("names")["scores"].astype(float)
-        out[g] = s[np.isfinite(s)].sort_values(ascending=False, kind="stable")
-    return out
 
 
 def prerank(
