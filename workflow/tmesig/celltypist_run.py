@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anndata as ad
+import h5py
 import numpy as np
 import pandas as pd
 
@@ -143,14 +144,22 @@ def run_celltypist(
     return _table(pred, majority_voting, adata.obs_names)
 
 
-def _chunks(backed: ad.AnnData, chunk_size: int) -> Iterator[ad.AnnData]:
-    """Consecutive cells of a backed file as in-memory AnnData, log-normalised as read."""
-    factors = backed.obs[SIZE_FACTOR].to_numpy() if needs_normalising(backed) else None
-    var = pd.DataFrame(index=backed.var_names.copy())
-    for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size=chunk_size):
+def _meta(f: h5py.File) -> ad.AnnData:
+    """The cells, genes and ``uns`` of an open h5ad file, without its matrices or graphs."""
+    parts = {key: ad.io.read_elem(f[key]) for key in ("obs", "var", "uns") if key in f}
+    return ad.AnnData(**parts)
+
+
+def _chunks(f: h5py.File, meta: ad.AnnData, chunk_size: int) -> Iterator[ad.AnnData]:
+    """Consecutive cells of the file's ``X`` as in-memory AnnData, log-normalised as read."""
+    factors = meta.obs[SIZE_FACTOR].to_numpy() if needs_normalising(meta) else None
+    var = pd.DataFrame(index=meta.var_names.copy())
+    node = f["X"]
+    x = ad.io.sparse_dataset(node) if isinstance(node, h5py.Group) else node
+    for start, stop, block in iter_rows(x, meta.n_obs, chunk_size=chunk_size):
         if factors is not None:
             block = normalise_block(block, factors[start:stop])
-        yield ad.AnnData(X=block, obs=backed.obs.iloc[start:stop].copy(), var=var)
+        yield ad.AnnData(X=block, obs=meta.obs.iloc[start:stop].copy(), var=var)
 
 
 def run_celltypist_file(
@@ -191,15 +200,15 @@ def run_celltypist_file(
     """
     model_path = Path(model_path)
     celltypist, model = load_model(model_path, sha256=sha256)
-    backed = ad.read_h5ad(path, backed="r")
-    try:
+    with h5py.File(path, "r") as f:
+        meta = _meta(f)
         if chunk_size is None:
-            features = np.asarray(model.classifier.features).astype(str)
-            chunk_size = chunk_cells(int(np.isin(backed.var_names.astype(str), features).sum()))
-        vote = majority_voting and backed.n_obs > chunk_size
-        if vote and (over_clustering is None or over_clustering not in backed.obs):
+            features = pd.Index(np.asarray(model.classifier.features).astype(str))
+            chunk_size = chunk_cells(int(meta.var_names.astype(str).isin(features).sum()))
+        vote = majority_voting and meta.n_obs > chunk_size
+        if vote and (over_clustering is None or over_clustering not in meta.obs):
             msg = (
-                f"{path}: a CellTypist majority vote over {backed.n_obs:,} cells needs the "
+                f"{path}: a CellTypist majority vote over {meta.n_obs:,} cells needs the "
                 f"clusters as an obs column (over_clustering={over_clustering!r} is not one); "
                 "pass over_clustering='leiden'"
             )
@@ -207,16 +216,18 @@ def run_celltypist_file(
         kwargs = {"over_clustering": over_clustering} if majority_voting and over_clustering else {}
         kwargs["majority_voting"] = majority_voting and not vote
         tables = []
-        for chunk in _chunks(backed, chunk_size):
+        for chunk in _chunks(f, meta, chunk_size):
             pred = _annotate(celltypist, model, chunk, model_path, **kwargs)
             tables.append(_table(pred, majority_voting and not vote, chunk.obs_names))
             del pred, chunk  # the prediction holds its chunk: keep only the labels
+        if not tables:  # no cell: nothing to predict
+            return pd.DataFrame(
+                {"celltypist_label": [], "celltypist_confidence": []}, index=meta.obs_names
+            )
         table = pd.concat(tables)
         if vote:
-            clusters = backed.obs[over_clustering].astype(str).to_numpy()
+            clusters = meta.obs[over_clustering].astype(str).to_numpy()
             table["celltypist_label"] = _voted(celltypist, table["celltypist_label"], clusters)
-    finally:
-        backed.file.close()
     return table
 
 

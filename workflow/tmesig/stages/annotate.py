@@ -145,6 +145,7 @@ def run(io: StageIO) -> str:
         _log_agreement(table, fraction, label_col, p["label_mapping"] or {})
     else:
         ext.note_table(ext.NO_AUTHOR_LABELS).to_csv(io.output["agreement"], sep="\t", index=False)
+    del adata  # CellTypist reads the file itself, a chunk of cells at a time
     if p["celltypist_model"]:
         cells, table, fraction = ext.celltypist_agreement(
             cells,
