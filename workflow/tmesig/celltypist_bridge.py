@@ -1,7 +1,8 @@
 """External labels beside ours: CellTypist (optional) and author labels.
 
 * :func:`run_celltypist` runs a user-supplied CellTypist model file (never downloaded;
-  ``celltypist`` is imported lazily and is not a dependency of tmesig).
+  ``celltypist`` is imported lazily and is not a dependency of tmesig); on a
+  ``clustered.h5ad`` it runs chunk by chunk (:mod:`tmesig.celltypist_run`).
 * :func:`labels_from_column` turns an ``obs`` column of author labels into the same
   ``compartment`` / ``confidence`` columns as :func:`tmesig.annotate.annotate`, so the
   pipeline can use them instead of its own calls.
@@ -19,10 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import h5py
 import numpy as np
 import pandas as pd
 
-from .celltypist_model import load_model
+from .celltypist_run import run_celltypist, run_celltypist_file
 from .constants import UNASSIGNED
 from .io.errors import InputError
 
@@ -45,84 +47,6 @@ __all__ = [
 NO_AUTHOR_LABELS = "no author labels: name an obs column in the sample sheet's label_col"
 #: Note of the CellTypist agreement table when no model is configured.
 NO_CELLTYPIST_MODEL = "no CellTypist model: name a local .pkl in annotate.celltypist_model"
-
-
-def run_celltypist(
-    adata: ad.AnnData,
-    *,
-    model_path: str | Path,
-    majority_voting: bool = False,
-    over_clustering: str | None = None,
-    cache_dir: str | Path | None = None,
-    sha256: str | None = None,
-) -> pd.DataFrame:
-    """Predict labels with a local CellTypist model.
-
-    A CellTypist model is a pickle, and loading a pickle can run code: with ``sha256`` the
-    model's bytes are read once, checked against it, and only that verified copy (in a
-    private temporary directory) is unpickled. The pipeline always passes it
-    (``annotate.celltypist_sha256``, required with a model).
-
-    Parameters
-    ----------
-    adata
-        Log1p-normalised (to 10,000) expression in ``X``, gene symbols as ``var_names``
-        (what CellTypist expects).
-    model_path
-        Local ``.pkl`` model file. Nothing is downloaded.
-    majority_voting
-        Passed to ``celltypist.annotate``: refine the per-cell labels by a majority vote
-        inside each cluster of ``over_clustering``.
-    over_clustering
-        ``obs`` column of clusters for the majority vote (e.g. ``"leiden"``); ``None`` lets
-        CellTypist over-cluster by itself.
-    cache_dir
-        Directory for ``CELLTYPIST_FOLDER`` (set *before* importing celltypist, which
-        otherwise creates ``~/.celltypist``); default a temporary directory.
-    sha256
-        Expected SHA-256 of the model file (64 hex digits); ``None`` skips the check (only
-        for a model you trust, e.g. one you trained yourself).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index ``obs_names``; ``celltypist_label`` (``majority_voting`` if requested, else
-        ``predicted_labels``) and ``celltypist_confidence`` (max probability).
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``model_path`` does not exist.
-    ImportError
-        If celltypist is not installed (``pip install celltypist``).
-    InputError
-        If the file's SHA-256 is not ``sha256``, it is not a CellTypist model, shares no gene
-        with the data, or ``X`` is not log1p-normalised to 10,000 counts per cell; the message
-        names the model file.
-    """
-    model_path = Path(model_path)
-    celltypist, model = load_model(model_path, cache_dir=cache_dir, sha256=sha256)
-    kwargs = {"over_clustering": over_clustering} if majority_voting and over_clustering else {}
-    try:
-        pred = celltypist.annotate(adata, model=model, majority_voting=majority_voting, **kwargs)
-    except ValueError as exc:
-        msg = (
-            f"CellTypist model {model_path} cannot annotate these cells ({exc}); the model needs "
-            "gene symbols shared with the data and log1p expression normalised to 10,000 counts."
-        )
-        raise InputError(msg) from exc
-    labels = pred.predicted_labels
-    col = (
-        "majority_voting" if majority_voting and "majority_voting" in labels else "predicted_labels"
-    )
-    prob = pred.probability_matrix.max(axis=1)
-    return pd.DataFrame(
-        {
-            "celltypist_label": labels[col].astype(str).to_numpy(),
-            "celltypist_confidence": prob.reindex(labels.index).to_numpy(),
-        },
-        index=adata.obs_names.copy(),
-    )
 
 
 def labels_from_column(
@@ -336,7 +260,7 @@ def author_agreement(
 
 def celltypist_agreement(
     cells: pd.DataFrame,
-    adata: ad.AnnData,
+    adata: ad.AnnData | str | Path,
     *,
     model_path: str | Path,
     majority_voting: bool = False,
@@ -351,7 +275,9 @@ def celltypist_agreement(
         Cell table of :func:`tmesig.annotate.annotate` (ours are ``tmesig_compartment``
         when present, i.e. when author labels replaced them, else ``compartment``).
     adata
-        Log1p-normalised data; the majority vote uses ``obs["leiden"]`` when present.
+        Log1p-normalised data, or the path of a ``clustered.h5ad``: then predicted a chunk
+        of cells at a time (:func:`tmesig.celltypist_run.run_celltypist_file`, memory bounded
+        by a chunk). The majority vote uses ``obs["leiden"]`` when present.
     model_path, majority_voting, sha256
         See :func:`run_celltypist`.
     mapping
@@ -366,13 +292,28 @@ def celltypist_agreement(
     fraction : float
         Fraction of compared cells agreeing.
     """
-    ct = run_celltypist(
-        adata,
-        model_path=model_path,
-        majority_voting=majority_voting,
-        over_clustering="leiden" if "leiden" in adata.obs else None,
-        sha256=sha256,
-    )
+    if isinstance(adata, (str, Path)):
+        ct = run_celltypist_file(
+            adata,
+            model_path=model_path,
+            majority_voting=majority_voting,
+            over_clustering="leiden" if _has_obs_column(adata, "leiden") else None,
+            sha256=sha256,
+        )
+    else:
+        ct = run_celltypist(
+            adata,
+            model_path=model_path,
+            majority_voting=majority_voting,
+            over_clustering="leiden" if "leiden" in adata.obs else None,
+            sha256=sha256,
+        )
     ours = cells.get("tmesig_compartment", cells["compartment"])
     table, fraction = agreement_table(ours, ct["celltypist_label"], mapping=mapping)
     return cells.join(ct), table, fraction
+
+
+def _has_obs_column(path: str | Path, column: str) -> bool:
+    """Whether the h5ad file at ``path`` has ``obs[column]`` (read without the matrix)."""
+    with h5py.File(path, "r") as f:
+        return "obs" in f and column in f["obs"]

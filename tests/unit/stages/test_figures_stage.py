@@ -85,6 +85,7 @@ def test_figures_stage_writes_six_pngs(inputs, tmp_path, monkeypatch):
 
     def spy(adata, genes, *, groupby):
         shown["genes"], shown["groupby"] = list(genes), groupby
+        shown["var_names"] = list(adata.var_names)
         shown["compartments"] = adata.obs["compartment"].cat.categories.tolist()
         return dotplot(adata, genes, groupby=groupby)
 
@@ -102,6 +103,14 @@ def test_figures_stage_writes_six_pngs(inputs, tmp_path, monkeypatch):
         shown["sample_keys"], shown["titles"] = list(keys), dict(titles)
         return umap_by(adata, keys=keys, titles=titles)
 
+    reads = []
+    read_expression = stage.read_expression
+
+    def spy_read(path, **kwargs):
+        reads.append(kwargs.get("genes"))
+        return read_expression(path, **kwargs)
+
+    monkeypatch.setattr(stage, "read_expression", spy_read)
     monkeypatch.setattr(report, "dotplot_genes", spy)
     monkeypatch.setattr(report, "umap_scores", spy_scores)
     monkeypatch.setattr(report, "umap_by", spy_by)
@@ -115,6 +124,9 @@ def test_figures_stage_writes_six_pngs(inputs, tmp_path, monkeypatch):
     library = load_library()
     assert shown["genes"] == card_genes(library)
     assert shown["genes"] == ["CD274", "NT5E", "LAG3", "HAVCR2", "TIGIT", "SLC7A11", "B2M"]
+    # only the card genes are read from the matrix (file order; B2M is absent)
+    assert reads == [shown["genes"]]
+    assert shown["var_names"] == ["CD274", "NT5E", "LAG3", "HAVCR2", "TIGIT", "SLC7A11"]
     assert shown["groupby"] == "compartment"
     assert shown["compartments"] == ["T_NK", "malignant", "myeloid"]
     assert shown["sets"] == [s.name for s in library if s.card]

@@ -163,3 +163,59 @@ def test_agreement_without_a_label_mapping_is_said_not_computed(clustered, tmp_p
     stage.run(_io(clustered, tmp_path / "mapped", label_col="cell_type", label_mapping=QIAN_MAP))
     line = next(r.getMessage() for r in caplog.records if "agreement with author" in r.getMessage())
     assert float(line.rsplit(": ", 1)[1]) > 0.8
+
+
+def _spy_reads(monkeypatch) -> list:
+    """Record the ``genes=`` of every read_expression call of the stage (None: all genes)."""
+    calls: list = []
+    real = stage.read_expression
+
+    def spy(path, **kwargs):
+        calls.append(kwargs.get("genes"))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(stage, "read_expression", spy)
+    return calls
+
+
+def test_annotate_stage_reads_only_the_marker_genes(clustered, tmp_path, monkeypatch):
+    """Counts input: the stage reads the marker genes only (never the whole matrix), and its
+    tables are those of the whole matrix."""
+    import yaml
+
+    calls = _spy_reads(monkeypatch)
+    seen = {}
+    real_annotate = stage.annotate
+
+    def spy_annotate(adata, markers, **kwargs):
+        seen["n_vars"] = adata.n_vars
+        return real_annotate(adata, markers, **kwargs)
+
+    monkeypatch.setattr(stage, "annotate", spy_annotate)
+    stage.run(_io(clustered, tmp_path, label_col="cell_type"))
+    raw = yaml.safe_load((MARKERS_DIR / "compartments.yaml").read_text())["compartments"]
+    listed = {g for entry in raw.values() for g in entry["genes"]}
+    assert len(calls) == 1 and calls[0] is not None
+    assert set(calls[0]) == listed
+    full = ad.read_h5ad(clustered)
+    assert seen["n_vars"] == len(listed & set(full.var_names)) < full.n_vars / 10
+    want, want_clusters = annotate(full, load_markers(), options=AnnotateOptions())
+    cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
+    assert (cells["compartment"] == want["compartment"]).all()
+    score_cols = [c for c in want if c.startswith("score_")]
+    np.testing.assert_allclose(cells[score_cols], want[score_cols], rtol=1e-5)
+    clusters = pd.read_csv(tmp_path / "clusters.tsv", sep="\t")
+    assert clusters["compartment"].tolist() == want_clusters["compartment"].tolist()
+
+
+def test_annotate_stage_panel_mode_reads_every_panel_gene(clustered, tmp_path, monkeypatch):
+    """Panel mode: every gene is read (the sub-clustering PCA uses them all)."""
+    from tmesig.input_mode import store_input_mode
+
+    adata = ad.read_h5ad(clustered)
+    store_input_mode(adata, "panel")
+    path = tmp_path / "panel.h5ad"
+    adata.write_h5ad(path)
+    calls = _spy_reads(monkeypatch)
+    stage.run(_io(path, tmp_path))
+    assert calls == [None]

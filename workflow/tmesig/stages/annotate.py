@@ -18,8 +18,11 @@ Params
 """
 
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import anndata as ad
+import h5py
 import pandas as pd
 
 from .. import celltypist_bridge as ext
@@ -39,7 +42,7 @@ from ..input_mode import PANEL, input_mode
 from ..io.expression import read_expression
 from ._io import StageIO
 
-__all__ = ["run"]
+__all__ = ["genes_needed", "run"]
 
 logger = logging.getLogger("tmesig")
 
@@ -58,6 +61,39 @@ def _call(adata, mode: str, *, markers, candidates, options) -> tuple[pd.DataFra
     return cells, clusters
 
 
+def genes_needed(mode: str, candidates: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """The genes the lineage calls read: the candidate markers; every gene on a panel.
+
+    On a targeted panel (a few hundred genes) :func:`tmesig.annotate.annotate_panel`
+    sub-clusters mixed clusters on a PCA of every panel gene, so all are read; otherwise only
+    the markers (:func:`tmesig.annotate.marker_scores` uses nothing else), so the stage never
+    holds the whole matrix. CellTypist reads the file itself, a chunk of cells at a time.
+
+    Parameters
+    ----------
+    mode
+        The run's input mode (:mod:`tmesig.input_mode`).
+    candidates
+        Lineage -> candidate markers.
+
+    Returns
+    -------
+    list of str or None
+        The genes (sorted), or None for every gene.
+    """
+    if mode == PANEL:
+        return None
+    return sorted({str(g) for genes in candidates.values() for g in genes})
+
+
+def _mode_and_genes(path: str) -> tuple[str, pd.Index]:
+    """The input mode and every gene of ``clustered.h5ad``, read without the matrix."""
+    with h5py.File(path, "r") as f:
+        uns = ad.io.read_elem(f["uns"]) if "uns" in f else {}
+        var = ad.io.read_elem(f["var"])
+    return input_mode(ad.AnnData(uns=uns)), pd.Index(var.index.astype(str))
+
+
 def run(io: StageIO) -> str:
     """Annotate compartments, compare with author labels / CellTypist, write the tables.
 
@@ -73,14 +109,14 @@ def run(io: StageIO) -> str:
     """
     p = io.params["annotate"]
     label_col = io.params["row"].get("label_col", "")
-    adata = read_expression(io.input["h5ad"])
-    mode = input_mode(adata)
+    mode, var_names = _mode_and_genes(io.input["h5ad"])
     candidates = load_markers(io.input["markers"])
     markers = candidates
     if mode == PANEL:
         panel = load_markers(PANEL_MARKERS)  # panel candidate markers
         default = Path(io.input["markers"]).resolve() == DEFAULT_MARKERS.resolve()
         candidates = panel if default else merge_markers(candidates, panel)
+    adata = read_expression(io.input["h5ad"], genes=genes_needed(mode, candidates))
     options = AnnotateOptions(
         min_confidence=p["min_confidence"], min_margin=p["min_margin"], min_score=p["min_score"]
     )
@@ -89,7 +125,7 @@ def run(io: StageIO) -> str:
         candidates,
         cells.attrs["markers_used"],
         cells["compartment"],
-        var_names=adata.var_names,
+        var_names=var_names,
         min_markers=1 if mode == PANEL else options.min_markers,
         few=PanelOptions().top_k if mode == PANEL else 0,
     )
@@ -109,10 +145,11 @@ def run(io: StageIO) -> str:
         _log_agreement(table, fraction, label_col, p["label_mapping"] or {})
     else:
         ext.note_table(ext.NO_AUTHOR_LABELS).to_csv(io.output["agreement"], sep="\t", index=False)
+    del adata  # CellTypist reads the file itself, a chunk of cells at a time
     if p["celltypist_model"]:
         cells, table, fraction = ext.celltypist_agreement(
             cells,
-            adata,
+            io.input["h5ad"],  # every gene of the model: predicted a chunk of cells at a time
             model_path=p["celltypist_model"],
             majority_voting=p["celltypist_majority_voting"],
             mapping=p["celltypist_mapping"] or None,

@@ -73,12 +73,14 @@ def run(io: StageIO) -> str:
         ``"6 figures for <n> cells"``.
     """
     out = io.output
-    adata = read_expression(io.input["clustered"])
+    library = signatures.load_library(io.input["sets"])
+    genes = signatures.card_genes(library)
+    # only the genes the dot plot draws; the UMAPs use obs and obsm
+    adata = read_expression(io.input["clustered"], genes=genes)
     ann = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     adata.obs[COL_COMPARTMENT] = ann.loc[adata.obs_names, COL_COMPARTMENT].astype("category")
     scores = pd.read_parquet(io.input["scores"]).loc[adata.obs_names]
     coverage = pd.read_csv(io.input["coverage"], sep="\t")
-    library = signatures.load_library(io.input["sets"])
     umap = adata.obsm["X_umap"]
 
     fig = report.umap_categorical(umap, adata.obs[COL_COMPARTMENT], title="TME compartment")
@@ -87,7 +89,6 @@ def run(io: StageIO) -> str:
     _save(report.umap_by(adata, keys=keys, titles=titles), out["umap_samples"])
     card = [gs for gs in library if gs.card]
     _save(report.umap_scores(umap, scores, sets=card, coverage=coverage), out["umap_scores"])
-    genes = signatures.card_genes(library)
     _save(report.dotplot_genes(adata, genes, groupby=COL_COMPARTMENT), out["dotplot"], 150)
     alpha = float((io.params.get("flag") or {}).get("alpha", 0.05))
     flags = pd.read_csv(io.input["flags"], sep="\t")
