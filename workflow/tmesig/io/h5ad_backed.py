@@ -19,6 +19,7 @@ import anndata as ad
 import h5py
 import pandas as pd
 
+from .errors import InputError
 from .hdf5_guard import check_hdf5
 from .rows import H5Rows, RowStream
 
@@ -91,13 +92,17 @@ def streamable_cells(path: str | Path) -> int | None:
     Returns
     -------
     int or None
-        ``n_obs``; None for another format, an unreadable file, a CSC matrix or an old layout
-        (the in-memory reader then reads it, or says what is wrong).
+        ``n_obs``; None for another format, a file the guard refuses, an unreadable file, a
+        CSC matrix or an old layout (the in-memory reader then reads it, or says what is
+        wrong, for each file in turn as always).
     """
     path = Path(path)
     if path.suffix != ".h5ad" or not path.is_file():
         return None
-    check_hdf5(path)
+    try:
+        check_hdf5(path)
+    except InputError:  # refused by the in-memory reader, file by file in the usual order
+        return None
     try:
         with h5py.File(path, "r") as f:
             for elem in _matrices(f).values():

@@ -206,8 +206,11 @@ def _streamed(files: list[str], options: IngestOptions) -> bool:
     ``.h5ad`` whose matrices are stored by rows."""
     if options.stream_above is None:
         return False
-    for f in files:
-        dataset_format(f)  # a missing file or an unknown format: refused here, as before
+    try:
+        for f in files:
+            dataset_format(f)
+    except InputError:  # refused by the in-memory reader, file by file in the usual order
+        return False
     cells = [streamable_cells(f) for f in files]
     return None not in cells and sum(cells) > options.stream_above
 
