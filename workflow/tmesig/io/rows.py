@@ -65,7 +65,16 @@ class H5Rows:
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return sp.csr_matrix((0, self.shape[1]), dtype=self.dtype)
-        return sp.vstack([self._range(int(r), int(r) + 1) for r in rows], format="csr")
+        if self.dense:
+            return sp.csr_matrix(np.asarray(self.elem[rows]))
+        data, indices = self.elem["data"], self.elem["indices"]
+        lo, hi = self.indptr[rows], self.indptr[rows + 1]
+        parts = [(data[a:b], indices[a:b]) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)]
+        indptr = np.concatenate([[0], np.cumsum(hi - lo)])
+        return sp.csr_matrix(
+            (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), indptr),
+            shape=(rows.size, self.shape[1]),
+        )
 
 
 class RowStream:
