@@ -1,9 +1,11 @@
 """Stage ingest: checksums verified, then the h5ad and its JSON summary written."""
 
 import hashlib
+import importlib
 import json
 
 import anndata as ad
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -88,3 +90,28 @@ def test_checksum_mismatch_and_config_floor_refused_before_writing(tmp_path):
     with pytest.raises(InputError, match="ingest.min_cells"):
         stage.run(_io(tmp_path, str(p), min_cells=100))
     assert not (tmp_path / "out").exists()
+
+
+def test_above_stream_above_the_file_is_written_block_by_block_with_the_same_content(
+    tmp_path, monkeypatch
+):
+    """Forced to read in chunks (``stream_above: 0``, blocks of 7 cells), the stage writes an
+    ingested.h5ad holding the obs, var, uns and X of the in-memory read."""
+    monkeypatch.setattr(importlib.import_module("tmesig.io.rows"), "ROW_CHUNK", 7)
+    p = _h5ad(tmp_path / "d.h5ad", n=40)
+    got = {}
+    for name, above in (("mem", None), ("stream", 0)):
+        io = _io(tmp_path, str(p))
+        io.params["ingest"]["stream_above"] = above
+        io.output["h5ad"] = str(tmp_path / f"{name}.h5ad")
+        io.output["summary"] = str(tmp_path / f"{name}.json")
+        stage.run(io)
+        got[name] = ad.read_h5ad(tmp_path / f"{name}.h5ad")
+    a, b = got["mem"], got["stream"]
+    pd.testing.assert_frame_equal(a.obs, b.obs)
+    pd.testing.assert_frame_equal(a.var, b.var)
+    assert a.uns["tmesig_ingest"] == b.uns["tmesig_ingest"]
+    assert b.X.dtype == np.float32 and (a.X != b.X).nnz == 0
+    assert (tmp_path / "mem.json").read_text() == (tmp_path / "stream.json").read_text()
+    with h5py.File(tmp_path / "stream.h5ad") as f:
+        assert f["X"]["indptr"].dtype == np.int64  # room for more than 2**31 values

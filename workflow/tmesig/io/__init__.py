@@ -12,7 +12,12 @@ One concept per module:
 - :mod:`~tmesig.io.metadata` - sample, patient, condition per cell and the design checks;
 - :mod:`~tmesig.io.genes` - Ensembl IDs -> symbols, aliases, duplicated symbols, mouse;
 - :mod:`~tmesig.io.fetch` - checksums and verified downloads;
-- :mod:`~tmesig.io.ingest` - :func:`ingest`, one dataset to counts, symbols and metadata.
+- :mod:`~tmesig.io.rows` - a matrix read a chunk of cells at a time (large datasets);
+- :mod:`~tmesig.io.h5ad_backed` - an ``.h5ad`` opened with its matrices left in the file;
+- :mod:`~tmesig.io.ingest_file` - one file of a dataset, and :class:`IngestOptions`;
+- :mod:`~tmesig.io.ingest_record` - the ingest summary;
+- :mod:`~tmesig.io.ingest` - :func:`ingest`, one dataset to counts, symbols and metadata
+  (:func:`ingest_lazily`: the same, a large matrix left to be written block by block).
 
 Import the names from here: ``from tmesig.io import ingest, IngestOptions, InputError``
 (``tmesig.io.ingest`` is the function; its module is ``sys.modules["tmesig.io.ingest"]``).
@@ -43,7 +48,7 @@ from .genes import (
     sum_duplicate_genes,
     var_symbols,
 )
-from .ingest import MIN_CELLS, IngestOptions, ingest
+from .ingest import MIN_CELLS, IngestOptions, ingest, ingest_lazily
 from .matrix_state import MatrixState, detect_matrix_state
 from .merge import intersect_files
 from .metadata import check_design, check_named_columns
@@ -71,6 +76,7 @@ __all__ = [
     "file_label",
     "find_counts",
     "ingest",
+    "ingest_lazily",
     "is_sha256",
     "is_url",
     "load_aliases",

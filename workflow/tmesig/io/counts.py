@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from .cell_checks import check_cells
 from .errors import InputError
 from .matrix_state import STATE_WORDS, MatrixState, detect_matrix_state
+from .rows import is_stream
 
 __all__ = ["COUNT_STATES", "LOG_STATES", "find_counts"]
 
@@ -55,6 +56,23 @@ def _recover_scaled(x: Any, *, log: bool) -> tuple[sp.csr_matrix, float, int]:
     err = float(np.max(np.abs(m.data - np.round(m.data)))) if m.nnz else 0.0
     m.data = np.round(m.data)
     return m, err, int(np.sum(has & (np.abs(mins - 1.0) < 1e-6)))
+
+
+def _recover(x: Any, *, log: bool) -> tuple[Any, float, int]:
+    """:func:`_recover_scaled` of a matrix, or of a stream one block at a time (row by row:
+    the same numbers; the stream gets the recovery as a step)."""
+    if not is_stream(x):
+        return _recover_scaled(x, log=log)
+    err, n_unit = 0.0, 0
+    for block in x.blocks():
+        _, e, n = _recover_scaled(block, log=log)
+        err, n_unit = max(err, e), n_unit + n
+    return x.then(lambda b: _recover_scaled(b, log=log)[0]), err, n_unit
+
+
+def _map_rows(x: Any, fn: Any) -> Any:
+    """``fn(x)``, or ``fn`` added as a step of a stream."""
+    return x.then(fn) if is_stream(x) else fn(x)
 
 
 Candidate = tuple[str, Any, pd.DataFrame]
@@ -111,7 +129,7 @@ def _recovered(
         for name, x, var in candidates:
             if states[name].state != wanted or states[name].evidence.get("rounded"):
                 continue
-            rec, err, n_unit = _recover_scaled(x, log=wanted == "log1p_normalized")
+            rec, err, n_unit = _recover(x, log=wanted == "log1p_normalized")
             if err < 0.01:
                 decision.update(
                     source=name, state=wanted, recovered=True, non_counts=False, normalised=False
@@ -165,9 +183,14 @@ def _non_counts(
 def _as_values(name, x, var, decision, state, transform, note, *, normalised):
     """Take a non-count matrix as the expression values (``transform`` on its data) and
     record the decision and its note."""
-    m = sp.csr_matrix(x, dtype=np.float64).copy()
-    if transform is not None:
-        m.data = transform(m.data)
+
+    def values(block):
+        m = sp.csr_matrix(block, dtype=np.float64).copy()
+        if transform is not None:
+            m.data = transform(m.data)
+        return m
+
+    m = _map_rows(x, values)
     decision.update(source=name, state=state, recovered=False, non_counts=True)
     decision["normalised"] = normalised
     decision.setdefault("notes", []).append(f"{name}: {STATE_WORDS[state]} {note}")
@@ -215,7 +238,7 @@ def _columns(
 ) -> tuple[sp.csr_matrix, pd.DataFrame]:
     """The chosen matrix as CSR float32 and the ``var`` of its columns (``.raw`` aligned to X)."""
     name, x, var = chosen
-    m = sp.csr_matrix(x, dtype=np.float32)
+    m = _map_rows(x, lambda b: sp.csr_matrix(b, dtype=np.float32))
     if var.index.equals(adata.var.index):
         decision["genes_from"] = "X"
         return m, adata.var
@@ -225,7 +248,7 @@ def _columns(
         decision["raw_genes_not_in_X"] = extra
         if extra == 0:  # the same genes in another order: align to X
             pos = var.index.get_indexer(adata.var.index)
-            return sp.csr_matrix(m[:, pos]), adata.var
+            return _map_rows(m, lambda b: sp.csr_matrix(b[:, pos])), adata.var
         return m, var
     decision["genes_from"] = name
     return m, var

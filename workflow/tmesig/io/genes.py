@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from .. import paths
 from .errors import InputError
+from .rows import is_stream
 
 __all__ = [
     "ALIAS_TABLE",
@@ -221,7 +222,8 @@ def sum_duplicate_genes(counts: sp.csr_matrix, symbols: pd.Index) -> tuple[sp.cs
     Parameters
     ----------
     counts
-        Cells × genes counts.
+        Cells × genes counts, in memory or a stream (:mod:`tmesig.io.rows`: the summing is
+        then a step applied to each block as it is read).
     symbols
         One symbol per column (empty or missing: the column is dropped).
 
@@ -234,18 +236,25 @@ def sum_duplicate_genes(counts: sp.csr_matrix, symbols: pd.Index) -> tuple[sp.cs
     keep = np.asarray(symbols != "") & ~pd.isna(symbols)
     sym = pd.Index(symbols[keep])
     codes, uniques = pd.factorize(sym)
-    m = sp.csr_matrix(counts)  # no copy when already CSR
     if keep.all() and len(uniques) == len(sym):
-        return m, pd.Index(uniques)  # nothing to drop or sum
-    if not keep.all():
-        m = m[:, np.flatnonzero(keep)]
-    if len(uniques) == len(sym):
-        return m, pd.Index(uniques)
-    agg = sp.csr_matrix(
-        (np.ones(len(codes), dtype=np.float32), (np.arange(len(codes)), codes)),
-        shape=(len(codes), len(uniques)),
-    )
-    return sp.csr_matrix(m @ agg), pd.Index(uniques)
+        return (counts if is_stream(counts) else sp.csr_matrix(counts)), pd.Index(uniques)
+    cols = None if keep.all() else np.flatnonzero(keep)
+    agg = None
+    if len(uniques) != len(sym):
+        agg = sp.csr_matrix(
+            (np.ones(len(codes), dtype=np.float32), (np.arange(len(codes)), codes)),
+            shape=(len(codes), len(uniques)),
+        )
+
+    def summed(block):
+        m = sp.csr_matrix(block)  # no copy when already CSR
+        if cols is not None:
+            m = m[:, cols]
+        return m if agg is None else sp.csr_matrix(m @ agg)
+
+    if is_stream(counts):
+        return counts.then(summed, len(uniques)), pd.Index(uniques)
+    return summed(counts), pd.Index(uniques)
 
 
 def _species(var: pd.DataFrame, names: pd.Index, *, path: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from .errors import InputError
 
-__all__ = ["intersect_files"]
+__all__ = ["intersect_files", "shared_genes"]
 
 #: How many dropped genes the summary lists by name (the count is always complete).
 MAX_LISTED = 2000
@@ -56,6 +56,42 @@ def intersect_files(
     InputError
         When the files share no gene.
     """
+    genes, positions, info = shared_genes(symbols, labels=labels, signature_genes=signature_genes)
+    blocks = [
+        sp.csr_matrix(m, dtype=np.float32)[:, pos]
+        for m, pos in zip(matrices, positions, strict=True)
+    ]
+    return sp.csr_matrix(sp.vstack(blocks)), genes, info
+
+
+def shared_genes(
+    symbols: Sequence[pd.Index],
+    *,
+    labels: Sequence[str],
+    signature_genes: Collection[str] | None = None,
+) -> tuple[pd.Index, list[np.ndarray], dict[str, Any]]:
+    """The genes every file measured, where each file holds them, and the merge record.
+
+    Parameters
+    ----------
+    symbols
+        The gene symbol of each column, per file (unique within a file).
+    labels
+        The file labels (named in the record and the message).
+    signature_genes
+        The signature library's genes: those dropped are listed as ``library_genes_lost``.
+
+    Returns
+    -------
+    genes, positions, info
+        The shared genes (in the first file's order), per file the column of each of them,
+        and the record of :func:`intersect_files`.
+
+    Raises
+    ------
+    InputError
+        When the files share no gene.
+    """
     sets = [set(map(str, s)) for s in symbols]
     shared = set.intersection(*sets)
     union = set.union(*sets)
@@ -67,10 +103,7 @@ def intersect_files(
             "supply files annotated with the same gene identifiers (symbols or Ensembl IDs)"
         )
         raise InputError(msg)
-    blocks = []
-    for m, s in zip(matrices, symbols, strict=True):
-        pos = pd.Index(s.astype(str)).get_indexer(genes)
-        blocks.append(sp.csr_matrix(m, dtype=np.float32)[:, pos])
+    positions = [pd.Index(s.astype(str)).get_indexer(genes) for s in symbols]
     dropped = sorted(union - shared)
     lost = sorted(set(dropped) & set(signature_genes)) if signature_genes is not None else []
     info: dict[str, Any] = {
@@ -90,4 +123,4 @@ def intersect_files(
         if dropped
         else f"every file measures the same {len(genes)} genes"
     )
-    return sp.csr_matrix(sp.vstack(blocks)), genes, info
+    return genes, positions, info

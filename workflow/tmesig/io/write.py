@@ -17,6 +17,8 @@ from typing import Any
 
 import anndata as ad
 import h5py
+import numpy as np
+import scipy.sparse as sp
 
 __all__ = [
     "H5AD_COMPRESSION",
@@ -52,6 +54,7 @@ def write_h5ad_streamed(adata: ad.AnnData, blocks: Iterable[Any], path: str | Pa
 
     Only one block of ``X`` is in memory at a time: the CSR datasets are extended with
     :func:`anndata.io.sparse_dataset` ``append``, as in :func:`tmesig.simulate.write_h5ad_chunked`.
+    ``indptr`` is 64-bit (anndata refuses to append past 2**31 values to a 32-bit one).
 
     Parameters
     ----------
@@ -72,7 +75,9 @@ def write_h5ad_streamed(adata: ad.AnnData, blocks: Iterable[Any], path: str | Pa
         target = None
         for block in blocks:
             rows += block.shape[0]
-            if target is None:
+            if target is None:  # a 64-bit indptr: more than 2**31 values may follow
+                block = sp.csr_matrix(block)
+                block.indptr = block.indptr.astype(np.int64)
                 ad.io.write_elem(handle, "X", block, dataset_kwargs=kwargs)
                 target = ad.io.sparse_dataset(handle["X"])
             else:

@@ -8,7 +8,8 @@ compares (:func:`tmesig.conditions.resolve_contrast`, as the conditions stage wi
 Inputs
     ``data``: the dataset's file(s) (one path, or a list for a multi-file dataset).
 Outputs
-    ``h5ad``: ``results/{dataset}/ingested.h5ad`` (gzip level 1: deterministic bytes);
+    ``h5ad``: ``results/{dataset}/ingested.h5ad`` (gzip level 1: deterministic bytes; above
+    ``ingest.stream_above`` cells read, checked and written a chunk of cells at a time);
     ``summary``: ``results/{dataset}/ingest_summary.json``.
 Params
     ``row``: the dataset's sample-sheet row (``sha256``, ``sample_col``, ``patient_col``,
@@ -21,8 +22,8 @@ Wildcards
 """
 
 from .. import conditions
-from ..io import IngestOptions, InputError, check_named_columns, ingest, verify_sha256
-from ..io.write import write_h5ad_deterministic
+from ..io import IngestOptions, InputError, check_named_columns, ingest_lazily, verify_sha256
+from ..io.write import write_h5ad_deterministic, write_h5ad_streamed
 from ..runner import write_json
 from ..signatures import load_library
 from ._io import StageIO
@@ -69,17 +70,19 @@ def run(io: StageIO) -> str:
     for i, f in enumerate(files):
         verify_sha256(f, expected=shas[i] if i < len(shas) else "")
     genes = {g for gs in load_library(io.params["signature_files"]) for g in gs.genes}
-    adata, summary = ingest(
+    columns = {role: row.get(f"{role}_col") or None for role in ("sample", "patient", "condition")}
+    adata, blocks, summary = ingest_lazily(
         files,
         dataset=io.wildcards["dataset"],
-        sample_col=row.get("sample_col") or None,
-        patient_col=row.get("patient_col") or None,
-        condition_col=row.get("condition_col") or None,
+        columns=columns,
         signature_genes=genes,
         options=IngestOptions.from_config(io.params["ingest"]),
     )
     _check_config_names(adata, summary, io)
-    write_h5ad_deterministic(adata, io.output["h5ad"])
+    if blocks is None:
+        write_h5ad_deterministic(adata, io.output["h5ad"])
+    else:  # above ingest.stream_above cells: X a chunk of cells at a time
+        write_h5ad_streamed(adata, blocks.blocks(), io.output["h5ad"])
     write_json(summary, io.output["summary"])
     return (
         f"ingested {adata.n_obs} cells x {adata.n_vars} genes "
