@@ -54,15 +54,21 @@ class _Moments:
         return cls(np.zeros(shape), np.zeros(shape), np.zeros(shape, np.int64), np.zeros(n_batches))
 
     def add(self, block: sp.csr_matrix, codes: np.ndarray) -> None:
-        """Add a block of log-normalised cells, ``codes`` their batches."""
-        for b in np.unique(codes):
-            part = block[codes == b] if len(self.n) > 1 else block
-            # expm1 in the matrix's precision (as scanpy), sums in float64
-            part = part.expm1().astype(np.float64)
-            self.s1[b] += np.asarray(part.sum(axis=0)).ravel()
-            self.s2[b] += np.asarray(part.multiply(part).sum(axis=0)).ravel()
-            self.detected[b] += np.bincount(part.indices[part.data > 0], minlength=part.shape[1])
-            self.n[b] += part.shape[0]
+        """Add a block of log-normalised cells (CSR), ``codes`` their batches."""
+        n_genes = self.s1.shape[1]
+        # expm1 in the matrix's precision (as scanpy), sums in float64, on the stored values
+        # only (no copy of the block's indices)
+        values = np.expm1(block.data).astype(np.float64)
+        key = block.indices
+        if len(self.n) > 1:
+            key = np.repeat(codes * n_genes, np.diff(block.indptr)) + block.indices
+        size = self.s1.size
+        self.s1 += np.bincount(key, weights=values, minlength=size).reshape(self.s1.shape)
+        values *= values
+        self.s2 += np.bincount(key, weights=values, minlength=size).reshape(self.s1.shape)
+        positive = key[block.data > 0]
+        self.detected += np.bincount(positive, minlength=size).reshape(self.s1.shape)
+        self.n += np.bincount(codes, minlength=len(self.n))
 
     def mean_var(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and unbiased variance per batch and gene."""
@@ -210,6 +216,8 @@ def streamed_expression(
         adata.var["highly_variable"] = True
     adata.obs[SIZE_FACTOR] = sf
     adata.uns[EXPRESSION_KEY] = record
+    if mode != NORMALISED:
+        adata.uns["log1p"] = {"base": None}  # as scanpy's log1p records it
     normalise = None if mode == NORMALISED else sf
     adata.X = read_kept_columns(
         path,
