@@ -12,8 +12,10 @@ Outputs
     :mod:`tmesig.io.expression`, whose ``read_expression`` opens it).
 Params
     ``cluster`` (config section: ``n_hvg``, ``n_pcs``, ``n_neighbors``, ``resolution``,
-    ``batch_key``, ``seed``); ``qc`` (``min_cells_per_gene``); ``ingest`` (``input_mode``,
-    resolved with the data when no ``summary`` is given).
+    ``batch_key``, ``seed``; above ``sketch_above`` kept cells, the large path:
+    :func:`tmesig.cluster.streamed_expression`, then a sketch of ``sketch_size``); ``qc``
+    (``min_cells_per_gene``); ``ingest`` (``input_mode``, resolved with the data when no
+    ``summary`` is given).
 """
 
 from .. import cluster as clustering
