@@ -59,16 +59,18 @@ class _Moments:
         # expm1 in the matrix's precision (as scanpy), sums in float64, on the stored values
         # only (no copy of the block's indices)
         values = np.expm1(block.data).astype(np.float64)
-        key = block.indices
-        if len(self.n) > 1:
-            key = np.repeat(codes * n_genes, np.diff(block.indptr)) + block.indices
+        key, positive = block.indices, block.data > 0
+        if len(self.n) > 1:  # a cell without a batch (code -1) is in none, as in scanpy
+            rows = np.repeat(codes, np.diff(block.indptr))
+            keep = rows >= 0
+            key = (rows * n_genes + block.indices)[keep]
+            values, positive = values[keep], positive[keep]
         size = self.s1.size
         self.s1 += np.bincount(key, weights=values, minlength=size).reshape(self.s1.shape)
         values *= values
         self.s2 += np.bincount(key, weights=values, minlength=size).reshape(self.s1.shape)
-        positive = key[block.data > 0]
-        self.detected += np.bincount(positive, minlength=size).reshape(self.s1.shape)
-        self.n += np.bincount(codes, minlength=len(self.n))
+        self.detected += np.bincount(key[positive], minlength=size).reshape(self.s1.shape)
+        self.n += np.bincount(codes[codes >= 0], minlength=len(self.n))
 
     def mean_var(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and unbiased variance per batch and gene."""
@@ -88,7 +90,8 @@ def _cell_totals(block: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 def _scan(path, kept: KeptCells, *, sizes, moments: _Moments | None, codes, chunk_size: int):
     """One pass over the kept cells: without ``sizes``, their totals (returned) and, with
     ``moments``, the moments of the values log-normalised to the counts target; with
-    ``sizes`` (None for values used as stored), the moments only."""
+    ``sizes`` (size factors, or :data:`_STORED` for values used as stored), the moments
+    only."""
     totals, sums, row = [], [], 0
     for block in kept_blocks(path, kept, chunk_size=chunk_size):
         n = block.shape[0]

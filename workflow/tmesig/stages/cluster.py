@@ -28,6 +28,10 @@ from ._io import StageIO
 
 __all__ = ["run"]
 
+#: Ingested cells read at a time by the large path's passes (half the usual chunk: its
+#: transient copies set the stage's peak at 100,000 cells).
+_STREAM_CHUNK = ROW_CHUNK // 2
+
 
 def run(io: StageIO) -> str:
     """Cluster the QC-kept cells and write ``clustered.h5ad`` (stored values).
@@ -52,8 +56,12 @@ def run(io: StageIO) -> str:
     min_cells = int(io.params.get("qc", {}).get("min_cells_per_gene", 3))
     sketch = clustering.SketchOptions.from_config(p)
     large = sketch.applies(int(metrics["kept"].sum()))
-    reader = scan_kept if large else read_kept
-    adata, kept = reader(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
+    if large:
+        adata, kept = scan_kept(
+            io.input["h5ad"], metrics, min_cells_per_gene=min_cells, chunk_size=_STREAM_CHUNK
+        )
+    else:
+        adata, kept = read_kept(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
     if "summary" in io.input:  # the mode QC resolved on every ingested cell
         mode = read_input_mode(io.input["summary"])
     else:
@@ -70,7 +78,7 @@ def run(io: StageIO) -> str:
             mode=mode,
             n_hvg=n_hvg,
             batch_key=p["batch_key"],
-            chunk_size=ROW_CHUNK,
+            chunk_size=_STREAM_CHUNK,
         )
         clustering.cluster_marked(adata, n_hvg=n_hvg, sketch=sketch, **options)
     else:
@@ -82,5 +90,7 @@ def run(io: StageIO) -> str:
     n_clusters = adata.obs["leiden"].nunique()
     adata.X = None
     adata.uns[EXPRESSION_KEY] = {**adata.uns[EXPRESSION_KEY], "x": STORED}
-    write_h5ad_streamed(adata, kept_blocks(io.input["h5ad"], kept), io.output["h5ad"])
+    chunk = _STREAM_CHUNK if large else ROW_CHUNK
+    blocks = kept_blocks(io.input["h5ad"], kept, chunk_size=chunk)
+    write_h5ad_streamed(adata, blocks, io.output["h5ad"])
     return f"{n_clusters} Leiden clusters"
