@@ -6,13 +6,13 @@ import pandas as pd
 import scanpy as sc
 
 from ..input_mode import input_mode
-from ._genes import pca_genes
+from ._genes import n_components, pca_genes
 from ._graph_only import graph_only
 from ._leiden import leiden
 from ._sketch import SketchOptions, sketch_indices
 from ._transfer import knn_to_sketch, transfer_embedding, transfer_labels
 
-__all__ = ["cluster"]
+__all__ = ["cluster", "cluster_marked"]
 
 
 def _harmony(pcs: np.ndarray, obs, *, key: str, seed: int) -> np.ndarray:
@@ -126,7 +126,62 @@ def cluster(
     large = sketch.applies(adata.n_obs)
     n_hvg = min(n_hvg, adata.n_vars)
     hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
-    n_comps = pca_genes(adata, n_hvg=n_hvg, n_pcs=n_pcs, batch_key=hv_batch, chunked=large)
+    pca_genes(adata, n_hvg=n_hvg, n_pcs=n_pcs, batch_key=hv_batch, chunked=large)
+    return cluster_marked(
+        adata,
+        n_hvg=n_hvg,
+        n_pcs=n_pcs,
+        n_neighbors=n_neighbors,
+        resolution=resolution,
+        batch_key=batch_key,
+        seed=seed,
+        sketch=sketch,
+    )
+
+
+def cluster_marked(
+    adata: ad.AnnData,
+    *,
+    n_hvg: int,
+    n_pcs: int,
+    n_neighbors: int,
+    resolution: float,
+    batch_key: str | None,
+    seed: int,
+    sketch: SketchOptions,
+) -> ad.AnnData:
+    """:func:`cluster` after the genes are chosen: PCA on ``var["highly_variable"]`` onwards.
+
+    ``X`` needs values only in the highly variable genes' columns (the large path reads only
+    those: :func:`tmesig.cluster.streamed_expression`).
+
+    Parameters
+    ----------
+    adata
+        Log-normalised ``X`` (at least in the marked columns), ``var["highly_variable"]``.
+    n_hvg
+        The number of highly variable genes asked for (recorded).
+    n_pcs
+        Principal components wanted (capped: :func:`tmesig.cluster.n_components`).
+    n_neighbors
+        Neighbours for the kNN graph (and for placing cells outside a sketch).
+    resolution
+        Leiden resolution.
+    batch_key
+        obs column to integrate over with Harmony; ``None`` skips integration.
+    seed
+        Seed for PCA, sketch, Leiden and UMAP.
+    sketch
+        When and how to cluster on a sketch.
+
+    Returns
+    -------
+    AnnData
+        As :func:`cluster` returns it.
+    """
+    large = sketch.applies(adata.n_obs)
+    hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
+    n_comps = n_components(adata, n_pcs=n_pcs)
     sc.pp.pca(adata, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
     rep = "X_pca"
     if hv_batch is not None:

@@ -35,8 +35,10 @@ __all__ = [
     "KeptCells",
     "kept_blocks",
     "read_kept",
+    "read_kept_columns",
     "read_qc_metrics",
     "read_rows",
+    "scan_kept",
 ]
 
 #: Per-cell QC metrics copied from ``qc_metrics.tsv`` into ``obs``.
@@ -147,6 +149,105 @@ def read_kept(
         if col in metrics.columns:
             adata.obs[col] = metrics.loc[adata.obs_names, col].to_numpy()
     return adata, KeptCells(rows=rows, genes=genes)
+
+
+def scan_kept(
+    path: str | Path,
+    metrics: pd.DataFrame,
+    *,
+    min_cells_per_gene: int,
+    chunk_size: int = ROW_CHUNK,
+) -> tuple[ad.AnnData, KeptCells]:
+    """The kept cells and genes of ``ingested.h5ad`` without their values (one pass).
+
+    The same cells, genes, ``obs``, ``var`` and ``uns`` as :func:`read_kept`, with ``X``
+    left out: only one chunk of cells is in memory at a time.
+
+    Parameters
+    ----------
+    path
+        ``ingested.h5ad`` (``X``: the stored values).
+    metrics
+        :func:`read_qc_metrics` of the run.
+    min_cells_per_gene
+        Genes detected in fewer kept cells are dropped (the config's ``qc`` key).
+    chunk_size
+        Cells read at a time.
+
+    Returns
+    -------
+    adata, kept
+        The kept cells × genes without ``X`` (``obs`` with :data:`QC_OBS_COLUMNS`) and the
+        masks (for :func:`kept_blocks` and :func:`read_kept_columns`).
+    """
+    backed = ad.read_h5ad(path, backed="r")
+    try:
+        rows = _kept_rows(pd.Index(backed.obs_names.astype(str)), metrics, str(path))
+        n_vars = backed.n_vars
+        seen = np.zeros(n_vars, dtype=np.int64)
+        for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size=chunk_size):
+            seen += _nonzero_per_gene(block[rows[start:stop]], n_vars)
+        shell = ad.AnnData(obs=backed.obs.copy(), var=backed.var.copy(), uns=dict(backed.uns))
+    finally:
+        backed.file.close()
+    genes = seen >= int(min_cells_per_gene)
+    adata = shell[rows].copy()[:, genes].copy()
+    for col in QC_OBS_COLUMNS:
+        if col in metrics.columns:
+            adata.obs[col] = metrics.loc[adata.obs_names, col].to_numpy()
+    return adata, KeptCells(rows=rows, genes=genes)
+
+
+def read_kept_columns(
+    path: str | Path,
+    kept: KeptCells,
+    *,
+    columns: np.ndarray,
+    size_factors: np.ndarray | None,
+    chunk_size: int = ROW_CHUNK,
+) -> sp.csr_matrix:
+    """Some genes of the kept cells, log-normalised, in a matrix of every kept gene.
+
+    Only the values of ``columns`` are read into memory (a chunk of cells at a time); the
+    other columns of the result are empty, so that it can stand for the whole matrix in a
+    computation that uses only ``columns`` (scanpy's PCA with ``mask_var``).
+
+    Parameters
+    ----------
+    path
+        ``ingested.h5ad``.
+    kept
+        The masks from :func:`scan_kept`.
+    columns
+        Boolean mask over the kept genes: the columns to read.
+    size_factors
+        Per kept cell, ``obs["size_factor"]``: each row is log-normalised as
+        :func:`tmesig.io.expression.normalise_block` does (the numbers of
+        :func:`tmesig.io.expression.normalise_in_place`); None keeps the values as stored.
+    chunk_size
+        Ingested cells read at a time.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Kept cells × kept genes (float32), non-zero only in ``columns``.
+    """
+    columns = np.asarray(columns, dtype=bool)
+    where = np.flatnonzero(columns).astype(np.int32)
+    blocks, row = [], 0
+    for block in kept_blocks(path, kept, chunk_size=chunk_size):
+        n = block.shape[0]
+        part = block[:, where]
+        del block
+        if size_factors is not None:
+            part = normalise_block(part, size_factors[row : row + n])
+        part.sort_indices()
+        wide = sp.csr_matrix((part.data, where[part.indices], part.indptr), (n, columns.size))
+        blocks.append(wide)
+        row += n
+    if not blocks:
+        return sp.csr_matrix((0, columns.size), dtype=np.float32)
+    return _stack_csr(blocks)
 
 
 def kept_blocks(

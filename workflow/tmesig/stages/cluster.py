@@ -12,23 +12,34 @@ Outputs
     :mod:`tmesig.io.expression`, whose ``read_expression`` opens it).
 Params
     ``cluster`` (config section: ``n_hvg``, ``n_pcs``, ``n_neighbors``, ``resolution``,
-    ``batch_key``, ``seed``); ``qc`` (``min_cells_per_gene``); ``ingest`` (``input_mode``,
-    resolved with the data when no ``summary`` is given).
+    ``batch_key``, ``seed``; above ``sketch_above`` kept cells, the large path:
+    :func:`tmesig.cluster.streamed_expression`, then a sketch of ``sketch_size``); ``qc``
+    (``min_cells_per_gene``); ``ingest`` (``input_mode``, resolved with the data when no
+    ``summary`` is given).
 """
 
 from .. import cluster as clustering
 from ..input_mode import resolve_input_mode, store_input_mode
-from ..io.expression import EXPRESSION_KEY, STORED, normalise_in_place
-from ..io.kept_cells import kept_blocks, read_kept, read_qc_metrics
+from ..io.expression import EXPRESSION_KEY, ROW_CHUNK, STORED, normalise_in_place
+from ..io.kept_cells import kept_blocks, read_kept, read_qc_metrics, scan_kept
 from ..io.write import write_h5ad_streamed
 from ..qc import read_input_mode
 from ._io import StageIO
 
 __all__ = ["run"]
 
+#: Ingested cells read at a time by the large path's passes (half the usual chunk: its
+#: transient copies set the stage's peak at 100,000 cells).
+_STREAM_CHUNK = ROW_CHUNK // 2
+
 
 def run(io: StageIO) -> str:
     """Cluster the QC-kept cells and write ``clustered.h5ad`` (stored values).
+
+    Above ``cluster.sketch_above`` kept cells, the matrix is never held whole: gene
+    statistics are streamed from ``ingested.h5ad`` and only the highly variable genes'
+    columns are read (:func:`tmesig.cluster.streamed_expression`); the results are those
+    of the in-memory path.
 
     Parameters
     ----------
@@ -43,26 +54,43 @@ def run(io: StageIO) -> str:
     p = io.params["cluster"]
     metrics = read_qc_metrics(io.input["metrics"])
     min_cells = int(io.params.get("qc", {}).get("min_cells_per_gene", 3))
-    adata, kept = read_kept(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
+    sketch = clustering.SketchOptions.from_config(p)
+    large = sketch.applies(int(metrics["kept"].sum()))
+    if large:
+        adata, kept = scan_kept(
+            io.input["h5ad"], metrics, min_cells_per_gene=min_cells, chunk_size=_STREAM_CHUNK
+        )
+    else:
+        adata, kept = read_kept(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
     if "summary" in io.input:  # the mode QC resolved on every ingested cell
         mode = read_input_mode(io.input["summary"])
     else:
         requested = io.params.get("ingest", {}).get("input_mode", "auto")
         mode = resolve_input_mode(adata, requested=requested)
     store_input_mode(adata, mode)
-    normalise_in_place(adata, mode=mode)
-    clustering.cluster(
-        adata,
-        n_hvg=p["n_hvg"],
-        n_pcs=p["n_pcs"],
-        n_neighbors=p["n_neighbors"],
-        resolution=p["resolution"],
-        batch_key=p["batch_key"],
-        seed=p["seed"],
-        sketch=clustering.SketchOptions.from_config(p),
-    )
+    options = {k: p[k] for k in ("n_pcs", "n_neighbors", "resolution", "batch_key", "seed")}
+    if large and sketch.applies(adata.n_obs):
+        n_hvg = min(p["n_hvg"], adata.n_vars)
+        clustering.streamed_expression(
+            adata,
+            io.input["h5ad"],
+            kept,
+            mode=mode,
+            n_hvg=n_hvg,
+            batch_key=p["batch_key"],
+            chunk_size=_STREAM_CHUNK,
+        )
+        clustering.cluster_marked(adata, n_hvg=n_hvg, sketch=sketch, **options)
+    else:
+        if large:  # every kept cell's row named in qc_metrics.tsv but fewer in the file
+            adata, kept = read_kept(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
+            store_input_mode(adata, mode)
+        normalise_in_place(adata, mode=mode)
+        clustering.cluster(adata, n_hvg=p["n_hvg"], sketch=sketch, **options)
     n_clusters = adata.obs["leiden"].nunique()
     adata.X = None
     adata.uns[EXPRESSION_KEY] = {**adata.uns[EXPRESSION_KEY], "x": STORED}
-    write_h5ad_streamed(adata, kept_blocks(io.input["h5ad"], kept), io.output["h5ad"])
+    chunk = _STREAM_CHUNK if large else ROW_CHUNK
+    blocks = kept_blocks(io.input["h5ad"], kept, chunk_size=chunk)
+    write_h5ad_streamed(adata, blocks, io.output["h5ad"])
     return f"{n_clusters} Leiden clusters"
