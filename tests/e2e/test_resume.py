@@ -119,7 +119,7 @@ def runs(mini_run, tmp_path_factory):
         capture_output=True,
         text=True,
         env=_env(killed),
-        timeout=900,
+        timeout=1800,
     )
     assert res2.returncode == 0, res2.stderr[-4000:]
     return plain, killed, state

@@ -55,7 +55,7 @@ def _snakemake(workdir: Path, *args: str, env: dict) -> None:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile")]
     cmd += ["--directory", str(workdir), "--configfile", str(workdir / "config.yaml")]
     cmd += ["--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"), *args]
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1500)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=2400)
     assert res.returncode == 0, f"SLURM run failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}"
 
 

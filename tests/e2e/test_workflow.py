@@ -49,7 +49,7 @@ def _snakemake(workdir: Path, *args: str, home: Path | None = None) -> subproces
     if home is not None:  # a fresh HOME and no CELLTYPIST_FOLDER: the workflow must not write to ~
         env["HOME"] = str(home)
         env.pop("CELLTYPIST_FOLDER", None)
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
 
 
 def _subsample(path: Path, *, per_sample: int, seed: int = 0) -> None:
