@@ -103,6 +103,37 @@ def _nonzero_per_gene(block, n_vars: int) -> np.ndarray:
     return np.count_nonzero(block, axis=0)
 
 
+def _pass(
+    path: str | Path,
+    metrics: pd.DataFrame,
+    min_cells_per_gene: int,
+    *,
+    chunk_size: int,
+    keep: list | None,
+) -> tuple[ad.AnnData, KeptCells]:
+    """One pass over ``ingested.h5ad``: the kept cells × genes without ``X`` and the masks;
+    each chunk's kept rows (all genes) appended to ``keep`` when it is a list."""
+    backed = ad.read_h5ad(path, backed="r")
+    try:
+        rows = _kept_rows(pd.Index(backed.obs_names.astype(str)), metrics, str(path))
+        n_vars = backed.n_vars
+        seen = np.zeros(n_vars, dtype=np.int64)
+        for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size=chunk_size):
+            part = block[rows[start:stop]]
+            seen += _nonzero_per_gene(part, n_vars)
+            if keep is not None:
+                keep.append(part)
+        shell = ad.AnnData(obs=backed.obs.copy(), var=backed.var.copy(), uns=dict(backed.uns))
+    finally:
+        backed.file.close()
+    genes = seen >= int(min_cells_per_gene)
+    adata = shell[rows].copy()[:, genes].copy()
+    for col in QC_OBS_COLUMNS:
+        if col in metrics.columns:
+            adata.obs[col] = metrics.loc[adata.obs_names, col].to_numpy()
+    return adata, KeptCells(rows=rows, genes=genes)
+
+
 def read_kept(
     path: str | Path,
     metrics: pd.DataFrame,
@@ -129,26 +160,11 @@ def read_kept(
         The kept cells × genes (``X`` as stored; ``obs`` with :data:`QC_OBS_COLUMNS`) and the
         masks (for :func:`kept_blocks`).
     """
-    backed = ad.read_h5ad(path, backed="r")
-    try:
-        rows = _kept_rows(pd.Index(backed.obs_names.astype(str)), metrics, str(path))
-        n_vars = backed.n_vars
-        blocks, seen = [], np.zeros(n_vars, dtype=np.int64)
-        for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size=chunk_size):
-            part = block[rows[start:stop]]
-            seen += _nonzero_per_gene(part, n_vars)
-            blocks.append(part)
-        shell = ad.AnnData(obs=backed.obs.copy(), var=backed.var.copy(), uns=dict(backed.uns))
-    finally:
-        backed.file.close()
-    genes = seen >= int(min_cells_per_gene)
+    blocks: list = []
+    adata, kept = _pass(path, metrics, min_cells_per_gene, chunk_size=chunk_size, keep=blocks)
     x = sp.vstack(blocks, format="csr") if sp.issparse(blocks[0]) else np.vstack(blocks)
-    adata = shell[rows].copy()[:, genes].copy()
-    adata.X = x[:, genes]
-    for col in QC_OBS_COLUMNS:
-        if col in metrics.columns:
-            adata.obs[col] = metrics.loc[adata.obs_names, col].to_numpy()
-    return adata, KeptCells(rows=rows, genes=genes)
+    adata.X = x[:, kept.genes]
+    return adata, kept
 
 
 def scan_kept(
@@ -180,22 +196,7 @@ def scan_kept(
         The kept cells × genes without ``X`` (``obs`` with :data:`QC_OBS_COLUMNS`) and the
         masks (for :func:`kept_blocks` and :func:`read_kept_columns`).
     """
-    backed = ad.read_h5ad(path, backed="r")
-    try:
-        rows = _kept_rows(pd.Index(backed.obs_names.astype(str)), metrics, str(path))
-        n_vars = backed.n_vars
-        seen = np.zeros(n_vars, dtype=np.int64)
-        for start, stop, block in iter_rows(backed.X, backed.n_obs, chunk_size=chunk_size):
-            seen += _nonzero_per_gene(block[rows[start:stop]], n_vars)
-        shell = ad.AnnData(obs=backed.obs.copy(), var=backed.var.copy(), uns=dict(backed.uns))
-    finally:
-        backed.file.close()
-    genes = seen >= int(min_cells_per_gene)
-    adata = shell[rows].copy()[:, genes].copy()
-    for col in QC_OBS_COLUMNS:
-        if col in metrics.columns:
-            adata.obs[col] = metrics.loc[adata.obs_names, col].to_numpy()
-    return adata, KeptCells(rows=rows, genes=genes)
+    return _pass(path, metrics, min_cells_per_gene, chunk_size=chunk_size, keep=None)
 
 
 def read_kept_columns(
