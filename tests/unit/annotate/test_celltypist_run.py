@@ -56,9 +56,10 @@ def test_chunks_match_one_call_in_memory(data, chunk_size):
     assert (got["celltypist_label"] == want["celltypist_label"]).all()
     if chunk_size >= test.n_obs:  # one chunk: the very same call, bit for bit
         np.testing.assert_array_equal(got["celltypist_confidence"], want["celltypist_confidence"])
-    else:  # the matrix product over fewer rows may round the last bit differently
+    else:  # the matrix product over fewer rows may round the last bit differently, which the
+        # logistic function amplifies in its far tail (1e-94 differing at 1.3e-12 relative)
         np.testing.assert_allclose(
-            got["celltypist_confidence"], want["celltypist_confidence"], rtol=1e-12
+            got["celltypist_confidence"], want["celltypist_confidence"], rtol=1e-9, atol=1e-15
         )
     assert got["celltypist_label"].nunique() >= 4  # a real prediction, not one label
 
