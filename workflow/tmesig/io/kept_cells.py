@@ -162,7 +162,7 @@ def read_kept(
     """
     blocks: list = []
     adata, kept = _pass(path, metrics, min_cells_per_gene, chunk_size=chunk_size, keep=blocks)
-    x = sp.vstack(blocks, format="csr") if sp.issparse(blocks[0]) else np.vstack(blocks)
+    x = _stack_csr(blocks) if sp.issparse(blocks[0]) else np.vstack(blocks)  # frees each block
     adata.X = x[:, kept.genes]
     return adata, kept
 
