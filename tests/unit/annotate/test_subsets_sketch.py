@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import scanpy as sc
 from sklearn.metrics import adjusted_rand_score
+from tmesig.io import backed_rows
 from tmesig.io.expression import read_expression
 from tmesig.simulate import simulate
 from tmesig.subsets import SubsetOptions, annotate_subsets
@@ -57,15 +58,23 @@ def test_sketch_agrees_with_full_subclustering(tnk, tmp_path) -> None:
     roots = sketch["subset_root"].to_numpy()[t_nk]
     assert np.mean([want.get(t) == r for t, r in zip(truth[t_nk], roots, strict=True)]) >= 0.9
     assert adjusted_rand_score(truth[t_nk], sketch["subcluster"][t_nk]) >= 0.5
-    # determinism and bounded memory: the same tables from the file opened backed, read one
-    # lineage at a time (sketched: marker genes of all cells, all genes of the sketch only,
-    # the projection chunk by chunk; chunks of 700 cells, so the lineage spans several)
+    # determinism and bounded memory: the same tables from the file opened backed (sketched
+    # lineages: marker genes of all cells, all genes of the sketch only, the projection chunk
+    # by chunk; chunks of 700 cells, so a lineage spans several), in two passes over the file
+    # (every lineage's cells and sketch, then the projections), not a few per lineage
     path = tmp_path / "clustered.h5ad"
     tnk.write_h5ad(path)
     backed = read_expression(path, backed=True)
-    with patch("tmesig.subsets._sketch.ROW_CHUNK", 700):
+    one_pass = backed_rows.iter_row_sets
+    with (
+        patch("tmesig.subsets._sketch.ROW_CHUNK", 700),
+        patch("tmesig.subsets._from_file.ROW_CHUNK", 700),
+        patch("tmesig.io.backed_rows.iter_row_sets", wraps=one_pass) as p1,
+        patch("tmesig.subsets._sketch.iter_row_sets", wraps=one_pass) as p2,
+    ):
         again, _ = annotate_subsets(backed, lineage, options=SubsetOptions(sketch_above=400))
     pd.testing.assert_frame_equal(again, sketch)
+    assert lineage.nunique() > 1 and (p1.call_count, p2.call_count) == (1, 1)
     whole, _ = annotate_subsets(backed, lineage, options=SubsetOptions(sketch_above=None))
     pd.testing.assert_frame_equal(whole, full)
 

@@ -1,4 +1,7 @@
-"""tmesig.io.kept_cells.read_rows: some cells of a backed clustered.h5ad, log-normalised."""
+"""tmesig.io.backed_rows: some cells of a backed clustered.h5ad, log-normalised, one or several
+selections in one pass."""
+
+from unittest.mock import patch
 
 import anndata as ad
 import numpy as np
@@ -6,8 +9,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from conftest import planted_counts
+from tmesig.io import backed_rows
+from tmesig.io.backed_rows import RowRequest, read_row_sets, read_rows
 from tmesig.io.expression import EXPRESSION_KEY, normalise_in_place, read_expression
-from tmesig.io.kept_cells import read_rows
 from tmesig.io.write import write_h5ad_deterministic
 
 
@@ -63,3 +67,44 @@ def test_in_memory_is_a_view_and_unsorted_rows_are_refused(tmp_path):
         read_rows(read_expression(path, backed=True), np.array([3, 1]))
     empty = read_rows(read_expression(path, backed=True), np.array([], dtype=int))
     assert empty.shape == (0, expected.shape[1])
+
+
+def test_sparse_chunks_are_read_cell_by_cell_with_the_same_numbers(tmp_path):
+    path, expected = _stored_file(tmp_path)
+    backed = read_expression(path, backed=True)
+    rows = np.array([2, 3, 4, 30, 61, backed.n_obs - 1])  # runs of one and of three cells
+    # chunks of 100 cells: 6 wanted cells are under SPARSE_SHARE of a chunk
+    with patch("tmesig.io.backed_rows._csr_rows", wraps=backed_rows._csr_rows) as spy:
+        got = read_rows(backed, rows, chunk_size=100)
+    assert spy.call_count >= 1
+    np.testing.assert_array_equal(got.X.toarray(), expected[rows])
+    with patch("tmesig.io.backed_rows._csr_rows") as never:
+        dense_chunks = read_rows(backed, rows, chunk_size=7)
+    never.assert_not_called()
+    np.testing.assert_array_equal(dense_chunks.X.toarray(), expected[rows])
+
+
+def test_several_selections_in_one_pass_equal_each_alone(tmp_path):
+    path, expected = _stored_file(tmp_path)
+    backed = read_expression(path, backed=True)
+    genes = ["G5", "G1", "G40", "absent"]
+    requests = [
+        RowRequest(np.arange(0, backed.n_obs, 2), genes),
+        RowRequest(np.array([1, 7, 8, 9])),
+        RowRequest(np.array([], dtype=int)),
+        RowRequest(np.arange(backed.n_obs) % 5 == 0),
+    ]
+    with patch("tmesig.io.backed_rows._read_chunk", wraps=backed_rows._read_chunk) as spy:
+        got = read_row_sets(backed, requests, chunk_size=11)
+    # one read per chunk of the file, whatever the number of selections
+    assert spy.call_count == -(-backed.n_obs // 11)
+    cols = [1, 5, 40]  # file order; the absent gene dropped
+    np.testing.assert_array_equal(got[0].X.toarray(), expected[::2][:, cols])
+    assert list(got[0].var_names) == ["G1", "G5", "G40"]
+    np.testing.assert_array_equal(got[1].X.toarray(), expected[[1, 7, 8, 9]])
+    assert got[2].shape == (0, expected.shape[1])
+    np.testing.assert_array_equal(got[3].X.toarray(), expected[::5])
+    for req, one in zip(requests, got, strict=True):
+        alone = read_rows(backed, req.rows, genes=req.genes, chunk_size=11)
+        np.testing.assert_array_equal(one.X.toarray(), alone.X.toarray())
+        assert one.obs_names.equals(alone.obs_names)

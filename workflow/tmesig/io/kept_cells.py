@@ -4,12 +4,13 @@ QC writes tables only (``qc_metrics.tsv``, column ``kept``); the cluster stage t
 cells from the ingested file, and the genes detected in at least ``min_cells_per_gene`` of
 them (QC's gene rule), without ever holding the whole ingested matrix in memory.
 
-:func:`read_rows` reads some cells of a backed ``clustered.h5ad`` (log-normalised, as
-:func:`tmesig.io.expression.read_expression` would give them), so that a stage that works on
-one lineage or on a capped sample of cells at a time never holds the whole matrix.
+:func:`read_rows` (from :mod:`tmesig.io.backed_rows`, re-exported here) reads some cells of a
+backed ``clustered.h5ad`` (log-normalised, as :func:`tmesig.io.expression.read_expression`
+would give them), so that a stage that works on one lineage or on a capped sample of cells at
+a time never holds the whole matrix.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +19,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .backed_rows import read_rows
 from .errors import InputError
 from .expression import (
-    EXPRESSION_KEY,
-    LOG_NORMALISED,
     ROW_CHUNK,
-    SIZE_FACTOR,
     _stack_csr,
     iter_rows,
-    needs_normalising,
     normalise_block,
 )
 
@@ -278,80 +276,3 @@ def kept_blocks(
                 yield sp.csr_matrix(part[:, kept.genes], dtype=np.float32)
     finally:
         backed.file.close()
-
-
-def read_rows(
-    adata: ad.AnnData,
-    rows: np.ndarray,
-    *,
-    genes: Sequence[str] | None = None,
-    chunk_size: int = ROW_CHUNK,
-) -> ad.AnnData:
-    """Some cells of ``adata`` in memory, log-normalised when the file stores counts.
-
-    Parameters
-    ----------
-    adata
-        In memory (then ``adata[rows]``, a view, is returned) or backed
-        (:func:`tmesig.io.expression.read_expression` with ``backed=True``): the rows are
-        read a chunk of cells at a time and each chunk is log-normalised with its cells'
-        ``obs["size_factor"]`` (the numbers of the in-memory read, bit for bit).
-    rows
-        Row indices, increasing (or a boolean mask).
-    genes
-        Keep only these genes (those in ``adata``, in its order); None: all.
-    chunk_size
-        Cells read at a time from a backed file.
-
-    Returns
-    -------
-    anndata.AnnData
-        The cells (``obs``, ``obsm`` rows, ``var``, ``varm``, ``uns``); never ``obsp``.
-    """
-    rows = np.asarray(rows)
-    if rows.dtype == bool:
-        rows = np.flatnonzero(rows)
-    cols = slice(None) if genes is None else np.flatnonzero(adata.var_names.isin(list(genes)))
-    if not adata.isbacked:
-        return adata[rows] if genes is None else adata[rows, cols]
-    if rows.size and np.any(np.diff(rows) <= 0):
-        msg = "read_rows: rows must be increasing and unique"
-        raise ValueError(msg)
-    normalise = needs_normalising(adata)
-    blocks = list(_row_blocks(adata, rows, cols, normalise=normalise, chunk_size=chunk_size))
-    if not blocks:
-        matrix = sp.csr_matrix((0, len(adata.var_names[cols])), dtype=np.float32)
-    elif sp.issparse(blocks[0]):
-        matrix = _stack_csr(blocks)  # frees each block once copied
-    else:
-        matrix = np.vstack(blocks)
-    del blocks
-    out = ad.AnnData(
-        X=matrix,
-        obs=adata.obs.iloc[rows].copy(),
-        var=adata.var.iloc[cols].copy(),
-        obsm={k: np.asarray(v)[rows] for k, v in adata.obsm.items()},
-        varm={k: np.asarray(v)[cols] for k, v in adata.varm.items()},
-        uns=dict(adata.uns),
-    )
-    if normalise:
-        out.uns[EXPRESSION_KEY] = {**out.uns[EXPRESSION_KEY], "x": LOG_NORMALISED}
-    return out
-
-
-def _row_blocks(
-    adata: ad.AnnData, rows: np.ndarray, cols, *, normalise: bool, chunk_size: int
-) -> Iterator:
-    """The ``rows`` x ``cols`` of a backed file, one chunk of the file at a time, each
-    log-normalised as it is read (row by row: the numbers of the whole-matrix read)."""
-    x = adata.X
-    size_factors = adata.obs[SIZE_FACTOR].to_numpy() if normalise else None
-    lo, hi = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 0)
-    for start in range(lo, hi, int(chunk_size)):
-        stop = min(start + int(chunk_size), hi)
-        take = rows[(rows >= start) & (rows < stop)] - start
-        if take.size:
-            block = x[start:stop]
-            block = sp.csr_matrix(block) if sp.issparse(block) else np.asarray(block)
-            block = block[take][:, cols]
-            yield normalise_block(block, size_factors[start + take]) if normalise else block

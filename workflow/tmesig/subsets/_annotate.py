@@ -12,6 +12,7 @@ from tmesig.annotate import gene_set_scores
 from tmesig.constants import LINEAGES, UNASSIGNED
 from tmesig.io.kept_cells import read_rows
 
+from ._from_file import Prefetched, prefetch_lineages
 from ._identity import identity_call
 from ._levels import LineageCalls, child_calls, root_calls
 from ._markers import SubsetMarkers, load_subset_markers
@@ -72,11 +73,13 @@ def annotate_subsets(
     opts = SubsetOptions() if options is None else options
     lin = _lineage_labels(adata, lineage)
     acc = _Accumulator(adata.n_obs, markers)
-    for lin_name in LINEAGES:
-        rows = np.flatnonzero(lin == lin_name)
-        if not markers.of_lineage(lin_name) or rows.size == 0:
-            continue
-        _annotate_lineage(adata, lin_name, rows, markers, opts, acc)
+    todo = {n: np.flatnonzero(lin == n) for n in LINEAGES if markers.of_lineage(n)}
+    todo = {n: rows for n, rows in todo.items() if rows.size}
+    ahead = {}
+    if adata.isbacked:  # one pass for the sketched lineages and the first small ones
+        ahead = prefetch_lineages(adata, todo, markers=markers, options=opts)
+    for lin_name, rows in todo.items():
+        _annotate_lineage(adata, lin_name, rows, markers, opts, acc, ahead.pop(lin_name, None))
     return acc.tables(adata, lin, opts)
 
 
@@ -206,12 +209,13 @@ def _annotate_lineage(
     markers: SubsetMarkers,
     opts: SubsetOptions,
     acc: _Accumulator,
+    ahead: Prefetched | None = None,
 ) -> None:
-    """Scores, sub-clusters, root / identity / child calls and axes of one lineage."""
+    """Scores, sub-clusters, root / identity / child calls and axes of one lineage (its
+    cells ``ahead`` when read in advance from a backed file, else read here)."""
     lin_subsets = markers.of_lineage(lin_name)
     # a view; from a backed file, this lineage's cells (a sketched one: its marker genes only)
-    streamed = _sketched_from_file(adata, rows.size, opts)
-    sub = read_rows(adata, rows, genes=_lineage_genes(markers, lin_name) if streamed else None)
+    sub = read_rows(adata, rows) if ahead is None else ahead.sub
     scores = gene_set_scores(
         sub,
         {s.name: list(s.genes) for s in lin_subsets},
@@ -232,9 +236,9 @@ def _annotate_lineage(
     # Sub-clusters (and the kNN graph used for propagation).
     id_roots = [s for s in lin_subsets if s.parent is None and s.identity]
     use_identity = opts.propagate and len(id_roots) >= 2
-    source = (adata, rows) if streamed else None
+    fitted = None if ahead is None else ahead.fitted
     labels, graph = subclusters(
-        sub, lin_subsets, use_identity=use_identity, options=opts, source=source
+        sub, lin_subsets, use_identity=use_identity, options=opts, fitted=fitted
     )
     cats = sorted(set(labels), key=lambda x: (len(x), x))
     codes = pd.Categorical(labels, categories=cats).codes
@@ -268,19 +272,3 @@ def _annotate_lineage(
         in_subset = calls.cl_call[codes] == axis.subset
         acc.axes[axis.name][rows[in_subset]] = value[in_subset]
     acc.add_cluster_rows(lin_name, cats, codes, rows, calls)
-
-
-def _sketched_from_file(adata: ad.AnnData, n: int, opts: SubsetOptions) -> bool:
-    """A lineage sub-clustered on a sketch, from a backed file: its cells are read with
-    their marker genes only, the sketch with all genes, the projection chunk by chunk."""
-    big = opts.sketch_above is not None and n > opts.sketch_above
-    return bool(adata.isbacked and big and opts.layer is None)
-
-
-def _lineage_genes(markers: SubsetMarkers, lin_name: str) -> list[str]:
-    """Every gene the lineage's scores, identity calls and axes read."""
-    genes = [g for s in markers.of_lineage(lin_name) for g in (*s.genes, *s.negative)]
-    genes += [g for s in markers.of_lineage(lin_name) for g in s.identity]
-    for axis in (a for a in markers.axes if a.lineage == lin_name):
-        genes += [*axis.positive, *axis.negative]
-    return genes

@@ -4,14 +4,15 @@ cells, every other cell labelled by kNN transfer in the sketch's PCA space."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from tmesig.io.backed_rows import RowRequest, iter_row_sets
 from tmesig.io.expression import ROW_CHUNK
-from tmesig.io.kept_cells import read_rows
 
 from ._options import SubsetOptions
 from ._pca import lineage_pca
@@ -19,12 +20,38 @@ from ._pca import lineage_pca
 if TYPE_CHECKING:
     import anndata as ad
 
-__all__ = ["SKETCH_STRATA", "sketch_rows", "sketched_subclusters"]
+__all__ = [
+    "SKETCH_STRATA",
+    "SketchFit",
+    "fit_sketch",
+    "project_from_file",
+    "sketch_rows",
+    "sketched_subclusters",
+]
 
 #: ``obs`` column the sketch is stratified by when present (the clustering's clusters).
 SKETCH_STRATA = "leiden"
 #: Cells every stratum keeps (all of them when it has fewer) whatever its share.
 MIN_PER_STRATUM = 200
+
+
+@dataclass(frozen=True)
+class SketchFit:
+    """A lineage's fitted sketch.
+
+    Attributes
+    ----------
+    rows
+        The sketch's cells, as positions among the lineage's cells (increasing).
+    work
+        :func:`fit_sketch` of them.
+    pcs
+        Every cell of the lineage on the sketch's components.
+    """
+
+    rows: np.ndarray
+    work: ad.AnnData
+    pcs: np.ndarray
 
 
 def sketch_rows(strata: np.ndarray | None, n_keep: int, *, seed: int) -> np.ndarray:
@@ -79,17 +106,34 @@ def _project(sub: ad.AnnData, work: ad.AnnData, chunk: int = 20_000) -> np.ndarr
     return out
 
 
-def _project_file(adata: ad.AnnData, rows: np.ndarray, work: ad.AnnData) -> np.ndarray:
-    """:func:`_project` for the ``rows`` of a backed file, one chunk of the file at a time
-    (only the sketch's genes of the rows in that chunk are held)."""
-    comps, offset = _loadings(work)
-    out = np.empty((rows.size, comps.shape[1]))
-    part_of = rows // ROW_CHUNK
-    for c in np.unique(part_of):
-        sel = np.flatnonzero(part_of == c)
-        part = read_rows(adata, rows[sel], genes=work.var_names)
-        out[sel] = _on_components(part, work, comps, offset)
-    return out
+def project_from_file(
+    adata: ad.AnnData, lineages: Sequence[tuple[np.ndarray, ad.AnnData]]
+) -> list[np.ndarray]:
+    """:func:`_project` of several lineages' cells of a backed file, in one pass over it.
+
+    Parameters
+    ----------
+    adata
+        The backed file.
+    lineages
+        Per lineage: its rows in the file and its fitted sketch (:func:`fit_sketch`).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Per lineage, every cell on its sketch's components (the numbers of :func:`_project`).
+    """
+    loads = [_loadings(work) for _, work in lineages]
+    n_pcs = [comps.shape[1] for comps, _ in loads]
+    outs = [np.empty((rows.size, n)) for (rows, _), n in zip(lineages, n_pcs, strict=True)]
+    requests = [RowRequest(rows, list(work.var_names)) for rows, work in lineages]
+    order = [  # the file's columns of each request, in its sketch's gene order
+        adata.var_names[adata.var_names.isin(r.genes)].get_indexer(work.var_names)
+        for r, (_, work) in zip(requests, lineages, strict=True)
+    ]
+    for k, pos, block in iter_row_sets(adata, requests, chunk_size=ROW_CHUNK):
+        outs[k][pos] = _on_matrix(block[:, order[k]], *loads[k])
+    return outs
 
 
 def _loadings(work: ad.AnnData) -> tuple[np.ndarray, np.ndarray]:
@@ -101,9 +145,43 @@ def _loadings(work: ad.AnnData) -> tuple[np.ndarray, np.ndarray]:
 
 def _on_components(part: ad.AnnData, work: ad.AnnData, comps, offset) -> np.ndarray:
     """Cells of ``part`` (the sketch's genes among its columns) on the components."""
-    block = part.X[:, part.var_names.get_indexer(work.var_names)]
+    return _on_matrix(part.X[:, part.var_names.get_indexer(work.var_names)], comps, offset)
+
+
+def _on_matrix(block, comps, offset) -> np.ndarray:
+    """Cells x the sketch's genes (in its order) on the components."""
     block = block @ comps if sp.issparse(block) else np.asarray(block) @ comps
     return np.asarray(block) - offset
+
+
+def fit_sketch(
+    sketch: ad.AnnData, *, extra_genes: Sequence[str], options: SubsetOptions
+) -> ad.AnnData:
+    """HVGs, PCA, kNN and Leiden (``obs["_sub"]``) of a lineage's sketch.
+
+    Parameters
+    ----------
+    sketch
+        The sketch's cells, all genes (log-normalised ``X``).
+    extra_genes
+        The lineage's marker and identity genes (always in the PCA).
+    options
+        ``seed``, ``n_neighbors``, ``resolution``, ``n_top_genes``.
+
+    Returns
+    -------
+    anndata.AnnData
+        The sketch restricted to the PCA's genes, with ``varm["PCs"]`` and ``obsm["X_pca"]``.
+    """
+    import scanpy as sc
+
+    from tmesig.cluster import leiden as run_leiden
+
+    work = lineage_pca(sketch, extra_genes=extra_genes, options=options)
+    k = min(options.n_neighbors, work.n_obs - 1)
+    sc.pp.neighbors(work, n_neighbors=k, random_state=options.seed)
+    run_leiden(work, resolution=options.resolution, seed=options.seed, key_added="_sub")
+    return work
 
 
 def sketched_subclusters(
@@ -112,16 +190,16 @@ def sketched_subclusters(
     extra_genes: Sequence[str],
     use_identity: bool,
     options: SubsetOptions,
-    source: tuple[ad.AnnData, np.ndarray] | None = None,
+    fitted: SketchFit | None = None,
 ) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """Sub-clusters of a lineage with more than ``options.sketch_above`` cells.
 
     A sketch of ``sketch_above`` cells (:func:`sketch_rows`, stratified by
-    ``obs['leiden']`` when present) gets the HVGs, PCA and Leiden of
-    :func:`tmesig.subsets._pca.lineage_pca`; every cell is projected on the sketch's
-    components, and each cell outside the sketch takes the majority sub-cluster of its
-    ``n_neighbors`` nearest sketch cells. With ``use_identity`` the kNN graph of *all*
-    cells (in that PCA space) is built for the label spreading.
+    ``obs['leiden']`` when present) gets the HVGs, PCA and Leiden of :func:`fit_sketch`;
+    every cell is projected on the sketch's components, and each cell outside the sketch
+    takes the majority sub-cluster of its ``n_neighbors`` nearest sketch cells. With
+    ``use_identity`` the kNN graph of *all* cells (in that PCA space) is built for the
+    label spreading.
 
     Parameters
     ----------
@@ -133,10 +211,10 @@ def sketched_subclusters(
         Build the kNN graph of all cells.
     options
         ``sketch_above``, ``seed``, ``n_neighbors``, ``resolution``, ``n_top_genes``.
-    source
-        A backed file and the lineage's rows in it (``sub`` may then hold only some
-        genes): the sketch's cells are read from it with all genes, and every cell is
-        projected one chunk of the file at a time (the same numbers as from ``sub``).
+    fitted
+        The sketch already fitted and every cell projected, from a backed file
+        (:func:`tmesig.subsets._from_file.prefetch_lineages`; ``sub`` may then hold only
+        some genes).
 
     Returns
     -------
@@ -146,22 +224,19 @@ def sketched_subclusters(
     import scanpy as sc
     from sklearn.neighbors import NearestNeighbors
 
-    from tmesig.cluster import leiden as run_leiden
     from tmesig.cluster import transfer_labels
 
-    emb = sub
-    if options.layer is not None:
-        emb = sc.AnnData(sub.layers[options.layer], obs=sub.obs[[]], var=sub.var[[]])
-    strata = sub.obs[SKETCH_STRATA].to_numpy() if SKETCH_STRATA in sub.obs else None
-    rows = sketch_rows(strata, int(options.sketch_above), seed=options.seed)
-    sketch = emb[rows] if source is None else read_rows(source[0], source[1][rows])
-    work = lineage_pca(sketch, extra_genes=extra_genes, options=options)
-    del sketch
+    if fitted is None:
+        emb = sub
+        if options.layer is not None:
+            emb = sc.AnnData(sub.layers[options.layer], obs=sub.obs[[]], var=sub.var[[]])
+        strata = sub.obs[SKETCH_STRATA].to_numpy() if SKETCH_STRATA in sub.obs else None
+        rows = sketch_rows(strata, int(options.sketch_above), seed=options.seed)
+        work = fit_sketch(emb[rows], extra_genes=extra_genes, options=options)
+        fitted = SketchFit(rows=rows, work=work, pcs=_project(emb, work))
+    rows, work, pcs = fitted.rows, fitted.work, fitted.pcs
     k = min(options.n_neighbors, work.n_obs - 1)
-    sc.pp.neighbors(work, n_neighbors=k, random_state=options.seed)
-    run_leiden(work, resolution=options.resolution, seed=options.seed, key_added="_sub")
     names, codes = np.unique(work.obs["_sub"].astype(str).to_numpy(), return_inverse=True)
-    pcs = _project(emb, work) if source is None else _project_file(*source, work)
     nn = NearestNeighbors(n_neighbors=k).fit(work.obsm["X_pca"])
     idx = nn.kneighbors(pcs, return_distance=False)
     labels = transfer_labels(names[codes], idx)  # majority vote, shared with the clustering

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from ._markers import Subset
 from ._options import SubsetOptions
 from ._pca import lineage_pca
-from ._sketch import sketched_subclusters
+from ._sketch import SketchFit, sketched_subclusters
 
 if TYPE_CHECKING:
     import anndata as ad
@@ -25,14 +25,14 @@ def subclusters(
     *,
     use_identity: bool,
     options: SubsetOptions,
-    source: tuple[ad.AnnData, np.ndarray] | None = None,
+    fitted: SketchFit | None = None,
 ) -> tuple[np.ndarray, sp.csr_matrix | None]:
     """Sub-cluster labels (str) of a lineage's cells and their kNN graph.
 
     Lineages with fewer than ``options.min_cells_subcluster`` cells are one sub-cluster
     (``"0"``); their graph is still built (for propagation) when ``use_identity`` and the
-    lineage has at least 5 cells, else it is ``None``. ``source`` (a backed file and the
-    lineage's rows in it) is passed on to :func:`sketched_subclusters`.
+    lineage has at least 5 cells, else it is ``None``. ``fitted`` (a sketch fitted from a
+    backed file) is passed on to :func:`sketched_subclusters`.
     """
     n = sub.n_obs
     labels, graph = None, None
@@ -43,7 +43,7 @@ def subclusters(
             extra_genes=marker_genes,
             use_identity=use_identity,
             options=options,
-            source=source,
+            fitted=fitted,
         )
     if n >= options.min_cells_subcluster or (use_identity and n >= 5):
         marker_genes = [g for s in lin_subsets for g in (*s.genes, *s.identity)]
