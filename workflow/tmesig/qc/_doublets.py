@@ -10,8 +10,13 @@ Speed: scrublet always runs on one thread (BLAS and numba), so its scores do not
 the threads a job has; with ``n_jobs`` > 1 and a backed (file) matrix of at least
 :data:`PARALLEL_MIN_CELLS` screened cells, the parts run in ``n_jobs`` worker processes
 (joblib's loky), each reading its own part from the file: the same scores, ``n_jobs`` parts
-at a time (memory: ``n_jobs`` parts). pynndescent's unused query index is not built
-(:func:`tmesig.cluster.graph_only`).
+at a time (memory: ``n_jobs`` parts).
+
+Neighbours: scrublet's kNN of observed and simulated cells is exact (scanpy's
+``use_approx_neighbors=False``, scikit-learn), not pynndescent (its default above ~1,400
+cells). With scrublet's ``k`` growing as the square root of the cells, exact search was 3.4x,
+3.3x and 2.4x faster on parts of 6,250, 12,500 and 20,000 simulated cells, with doublet
+scores correlated at 0.99998 with the approximate ones (and no approximation to explain).
 """
 
 import contextlib
@@ -25,7 +30,6 @@ import pandas as pd
 import scanpy as sc
 import scipy.sparse as sp
 
-from ..cluster import graph_only
 from ..io.errors import InputError
 from ._metrics import count_rows
 from ._options import QcOptions
@@ -66,8 +70,8 @@ def _scrublet(x: Any, names: pd.Index, seed: int) -> tuple[pd.Series, pd.Series,
     """Scores, calls and threshold of scrublet on one part (counts ``x``, cells ``names``)."""
     sub = ad.AnnData(X=x)
     sub.obs_names = names
-    with _one_thread(), graph_only():
-        sc.pp.scrublet(sub, random_state=seed, verbose=False)
+    with _one_thread():
+        sc.pp.scrublet(sub, random_state=seed, verbose=False, use_approx_neighbors=False)
     pred = sub.obs["predicted_doublet"].astype(bool)
     return sub.obs["doublet_score"], pred, float(sub.uns["scrublet"]["threshold"])
 
