@@ -1,10 +1,13 @@
 """tmesig.cnv.cnv_profiles: infercnvpy's profiles, in this process when there is one job."""
 
+import anndata as ad
 import numpy as np
 import pytest
 from conftest import planted_cnv
 from infercnvpy.tl import _infercnv as impl
 from tmesig.cnv import CnvOptions, add_gene_positions, cnv_profiles
+from tmesig.cnv import _profiles as tmesig_profiles
+from tmesig.cnv._profiles import kept_windows_mean
 from tmesig.cnv._signal import loo_cluster_corr
 
 GROUPS = {"T_NK": 60, "myeloid": 40, "tumour": 50}
@@ -45,3 +48,82 @@ def test_leave_one_out_correlation_in_row_chunks_is_the_hand_pearson():
         assert got[i] == pytest.approx(np.corrcoef(x[i], others)[0, 1], abs=1e-12)
     assert np.isnan(got[49])
     np.testing.assert_array_equal(got, loo_cluster_corr(x, codes, chunk=1000))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("genes", "n", "step"), [(1500, 100, 10), (333, 17, 3), (250, 100, 1)])
+def test_kept_windows_are_infercnvpys_running_mean_bit_for_bit(dtype, genes, n, step):
+    rng = np.random.default_rng(genes + n)
+    x = np.clip(rng.normal(size=(200, genes)), -3, 3).astype(dtype)
+    x[rng.random(x.shape) < 0.6] = 0  # mostly zero, as after the reference bounds
+    ref, _ = impl._running_mean(x, n=n, step=step, gene_list=np.arange(genes))
+    got = kept_windows_mean(x, n=n, step=step)
+    assert got.dtype == ref.dtype == np.float64
+    np.testing.assert_array_equal(got, ref)  # identical, not close
+    # by hand: window j = the pyramid-weighted mean of genes j*step .. j*step + n - 1
+    w = np.minimum(np.arange(1, n + 1), np.arange(n, 0, -1))
+    j = (genes - n) // step
+    seg = x[:, j * step : j * step + n].astype(float)
+    np.testing.assert_allclose(got[:, j], seg @ w / w.sum(), rtol=1e-12, atol=1e-15)
+
+
+def test_profiles_with_kept_windows_only_are_infercnvpys(monkeypatch):
+    kept, calls = [], []
+
+    def counted(*args, **kwargs):
+        kept.append(1)
+        return kept_windows_mean(*args, **kwargs)
+
+    monkeypatch.setattr(tmesig_profiles, "kept_windows_mean", counted)
+    fast = _profiles(n_jobs=1)
+    assert kept  # the kept windows only were smoothed
+
+    def plain(*args, **kwargs):  # infercnvpy's smoothing, every window convolved
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    original = impl._running_mean
+    monkeypatch.setattr(tmesig_profiles, "_fast_running_mean", lambda fn: plain)
+    slow = _profiles(n_jobs=1)
+    assert calls  # the plain smoothing ran
+    np.testing.assert_array_equal(fast, slow)
+    assert impl._running_mean is original  # restored after the run
+
+
+def test_small_kernels_and_a_differing_probe_fall_back_to_infercnvpy(monkeypatch):
+    x = np.random.default_rng(3).normal(size=(20, 300))
+    original = impl._running_mean
+    smooth = tmesig_profiles._fast_running_mean(original)
+    # numpy convolves kernels of up to 11 with its own loop: infercnvpy's numbers
+    genes = np.arange(300)
+    np.testing.assert_array_equal(
+        smooth(x, n=7, step=3, gene_list=genes)[0], original(x, n=7, step=3, gene_list=genes)[0]
+    )
+    monkeypatch.setattr(tmesig_profiles, "kept_windows_mean", lambda x, **kw: np.zeros((20, 21)))
+    np.testing.assert_array_equal(
+        smooth(x, n=100, step=10, gene_list=genes)[0],
+        original(x, n=100, step=10, gene_list=genes)[0],
+    )
+
+
+def test_cnv_clusters_build_the_knn_graph_without_the_query_index(monkeypatch):
+    import pynndescent
+    import scanpy as sc
+    from tmesig.cnv._signal import _cnv_clusters
+
+    original, seen = pynndescent.NNDescent.compress_index, []
+    real = sc.pp.neighbors
+
+    def spy(*args, **kwargs):  # pynndescent's index step is skipped while the graph is built
+        seen.append(pynndescent.NNDescent.compress_index is not original)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sc.pp, "neighbors", spy)
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(m, 0.1, size=(40, 12)) for m in (0.0, 1.0)])
+    adata = ad.AnnData(np.zeros((80, 1), dtype=np.float32))
+    codes = _cnv_clusters(adata, x, CnvOptions())
+    assert seen == [True]
+    assert pynndescent.NNDescent.compress_index is original  # restored
+    # the two planted profiles are two clusters
+    assert len(set(codes[:40])) == 1 and len(set(codes[40:])) == 1 and codes[0] != codes[40]

@@ -126,3 +126,25 @@ def test_pseudobulk_of_a_backed_panel_file_equals_the_in_memory_read(tmp_path):
     for i, row in meta[meta["level"] == "lineage"].iterrows():
         key = (row["compartment"], row["patient"], row["condition"])
         np.testing.assert_allclose(got[i], hand[key], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.float64])
+def test_pseudobulk_sums_in_float64_whatever_the_stored_dtype(dtype, tmp_path):
+    # 2**24 + 1 is not a float32: a float32 sum of the group would lose the 1
+    x = np.array([[2**24, 3], [1, 4], [5, 6]], dtype=dtype)
+    obs = pd.DataFrame(
+        {"patient": ["P1", "P1", "P2"], "condition": ["pre"] * 3, "lineage": ["T_NK"] * 3},
+        index=["a", "b", "c"],
+    )
+    path = tmp_path / "x.h5ad"
+    ad.AnnData(X=sp.csr_matrix(x), obs=obs).write_h5ad(path)
+    meta, vals = de.pseudobulk(
+        path,
+        {"lineage": obs["lineage"]},
+        patient=obs["patient"],
+        condition=obs["condition"],
+        layer=None,
+    )
+    assert vals.dtype == np.float64
+    np.testing.assert_array_equal(vals, [[2**24 + 1, 7], [5, 6]])
+    assert meta["n_cells"].tolist() == [2, 1]

@@ -112,3 +112,24 @@ def test_two_levels_in_one_run_equal_each_level_alone(data):
     assert joint["lineage"].set_index(["compartment", "set"]).loc[("myeloid", "UP"), "p_null"] == (
         1 / 4001
     )
+
+
+def test_null_set_contrasts_are_the_plain_loop_bit_for_bit():
+    """Each null set: its genes' contrasts added in order times 1/k, then the kept control
+    genes' times -1/kept, in one accumulator per sample (a plain numpy loop)."""
+    rng = np.random.default_rng(5)
+    d_t = np.ascontiguousarray(rng.normal(size=(400, 23)))
+    null = rng.integers(0, 400, (57, 9))
+    ctrl = rng.integers(0, 400, (57, 120))
+    keep = rng.random((57, 120)) > 0.1
+    keep[3] = False  # no control kept: the weight's denominator is 1
+    want = np.empty((23, 57))
+    for i in range(57):
+        acc = np.zeros(23)
+        for g in null[i]:
+            acc += (1.0 / 9) * d_t[g]
+        w = -1.0 / max(int(keep[i].sum()), 1)
+        for g in ctrl[i][keep[i]]:
+            acc += w * d_t[g]
+        want[:, i] = acc
+    np.testing.assert_array_equal(null_set_contrasts(null, ctrl, keep, d_t), want)

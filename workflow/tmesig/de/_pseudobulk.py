@@ -25,6 +25,7 @@ from ..score._chunks import iter_chunks
 __all__ = ["pseudobulk", "read_obs"]
 
 _SKIP = {"", "nan", "NA", "None", UNASSIGNED}
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def read_obs(path: str | Path) -> tuple[pd.DataFrame, pd.Index, dict[str, Any]]:
@@ -134,7 +135,9 @@ def pseudobulk(
         ind = sp.csr_matrix(
             (np.ones(len(rows)), (part[rows, levels], rows)), shape=(n_groups, block.shape[0])
         )
-        summed = np.asarray((ind @ block.astype(np.float64)).todense())
+        if block.dtype not in _FLOATS:  # float32 is summed in float64 by scipy itself
+            block = block.astype(np.float64)
+        summed = np.asarray((ind @ block).todense())
         total = summed if total is None else total + summed
     if total is None:
         total = np.zeros((n_groups, 0))

@@ -94,17 +94,20 @@ def _score_contrasts(null, ctrl, keep, d_t, out):  # pragma: no cover - numba
             n_keep += keep[i, j]
         w_ctrl = -1.0 / max(n_keep, 1)
         w_null = 1.0 / k
-        for r in range(n_rows):
-            out[r, i] = 0.0
+        # one null set's sums in a contiguous buffer (``out`` is written once per set):
+        # the same additions in the same order as accumulating in ``out[:, i]``
+        acc = np.zeros(n_rows)
         for j in range(k):
             g = null[i, j]
             for r in range(n_rows):
-                out[r, i] += w_null * d_t[g, r]
+                acc[r] += w_null * d_t[g, r]
         for j in range(ctrl.shape[1]):
             if keep[i, j]:
                 g = ctrl[i, j]
                 for r in range(n_rows):
-                    out[r, i] += w_ctrl * d_t[g, r]
+                    acc[r] += w_ctrl * d_t[g, r]
+        for r in range(n_rows):
+            out[r, i] = acc[r]
 
 
 def null_set_contrasts(
