@@ -175,11 +175,13 @@ def fit_sketch(
     """
     import scanpy as sc
 
+    from tmesig.cluster import graph_only
     from tmesig.cluster import leiden as run_leiden
 
     work = lineage_pca(sketch, extra_genes=extra_genes, options=options)
     k = min(options.n_neighbors, work.n_obs - 1)
-    sc.pp.neighbors(work, n_neighbors=k, random_state=options.seed)
+    with graph_only():  # the graph only: pynndescent's query index is never used
+        sc.pp.neighbors(work, n_neighbors=k, random_state=options.seed)
     run_leiden(work, resolution=options.resolution, seed=options.seed, key_added="_sub")
     return work
 
@@ -224,7 +226,7 @@ def sketched_subclusters(
     import scanpy as sc
     from sklearn.neighbors import NearestNeighbors
 
-    from tmesig.cluster import transfer_labels
+    from tmesig.cluster import graph_only, transfer_labels
 
     if fitted is None:
         emb = sub
@@ -244,6 +246,7 @@ def sketched_subclusters(
     graph = None
     if use_identity:
         full = sc.AnnData(np.zeros((sub.n_obs, 1), dtype=np.float32), obsm={"X_pca": pcs})
-        sc.pp.neighbors(full, n_neighbors=k, use_rep="X_pca", random_state=options.seed)
+        with graph_only():
+            sc.pp.neighbors(full, n_neighbors=k, use_rep="X_pca", random_state=options.seed)
         graph = sp.csr_matrix(full.obsp["connectivities"])
     return labels.astype(str), graph

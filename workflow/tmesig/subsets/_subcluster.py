@@ -75,11 +75,14 @@ def _knn_leiden(
     """
     import scanpy as sc
 
+    from tmesig.cluster import graph_only
     from tmesig.cluster import leiden as run_leiden
 
     seed = options.seed
     work = lineage_pca(sub, extra_genes=extra_genes, options=options)
-    sc.pp.neighbors(work, n_neighbors=min(options.n_neighbors, work.n_obs - 1), random_state=seed)
+    with graph_only():  # the graph only: pynndescent's query index is never used
+        k = min(options.n_neighbors, work.n_obs - 1)
+        sc.pp.neighbors(work, n_neighbors=k, random_state=seed)
     graph = sp.csr_matrix(work.obsp["connectivities"])
     if not leiden:
         return None, graph
