@@ -21,6 +21,7 @@ from .expression import (
     LOG_NORMALISED,
     ROW_CHUNK,
     SIZE_FACTOR,
+    _gene_columns,
     _stack_csr,
     needs_normalising,
     normalise_block,
@@ -222,6 +223,5 @@ def _as_rows(rows: np.ndarray, *, check: bool = True) -> np.ndarray:
 
 def _columns(adata: ad.AnnData, genes: Sequence[str] | None):
     """Positions of ``genes`` in ``adata.var_names`` (file order), or every column."""
-    if genes is None:
-        return slice(None)
-    return np.flatnonzero(adata.var_names.isin(list(genes)))
+    cols = _gene_columns(adata.var_names, genes)
+    return slice(None) if cols is None else cols
