@@ -106,24 +106,22 @@ def test_small_kernels_and_a_differing_probe_fall_back_to_infercnvpy(monkeypatch
     )
 
 
-def test_cnv_clusters_build_the_knn_graph_without_the_query_index(monkeypatch):
-    import pynndescent
-    import scanpy as sc
+def test_cnv_clusters_build_the_knn_graph_through_the_one_knn_call(monkeypatch):
+    import tmesig.cluster
     from tmesig.cnv._signal import _cnv_clusters
 
-    original, seen = pynndescent.NNDescent.compress_index, []
-    real = sc.pp.neighbors
+    seen = []
+    real = tmesig.cluster.knn_graph
 
-    def spy(*args, **kwargs):  # pynndescent's index step is skipped while the graph is built
-        seen.append(pynndescent.NNDescent.compress_index is not original)
-        return real(*args, **kwargs)
+    def spy(adata, **kwargs):  # the project's one kNN call (exact at this size)
+        seen.append((adata.n_obs, kwargs["use_rep"], kwargs["n_neighbors"]))
+        return real(adata, **kwargs)
 
-    monkeypatch.setattr(sc.pp, "neighbors", spy)
+    monkeypatch.setattr(tmesig.cluster, "knn_graph", spy)
     rng = np.random.default_rng(0)
     x = np.vstack([rng.normal(m, 0.1, size=(40, 12)) for m in (0.0, 1.0)])
     adata = ad.AnnData(np.zeros((80, 1), dtype=np.float32))
     codes = _cnv_clusters(adata, x, CnvOptions())
-    assert seen == [True]
-    assert pynndescent.NNDescent.compress_index is original  # restored
+    assert seen == [(80, "X_pca", 15)]
     # the two planted profiles are two clusters
     assert len(set(codes[:40])) == 1 and len(set(codes[40:])) == 1 and codes[0] != codes[40]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import scanpy as sc
 
-from tmesig.cluster import leiden
+from tmesig.cluster import knn_graph, leiden
 from tmesig.constants import UNASSIGNED
 
 __all__ = ["keep_disjoint", "refine_mixed", "split_all"]
@@ -90,7 +90,7 @@ def _subclusters(sub: ad.AnnData, *, seed: int, resolution: float) -> np.ndarray
         return None
     sub.obsm.pop("X_pca", None)
     sc.pp.pca(sub, n_comps=n_comps, random_state=seed)
-    sc.pp.neighbors(sub, n_neighbors=min(15, sub.n_obs - 1), random_state=seed)
+    knn_graph(sub, n_neighbors=15, seed=seed)
     leiden(sub, resolution=resolution, seed=seed, key_added="_sub")
     return sub.obs["_sub"].astype(str).to_numpy()
 

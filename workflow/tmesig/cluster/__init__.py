@@ -18,24 +18,28 @@ Harmony) space and their inverse-distance weighted mean UMAP position (:mod:`._t
 Modules: :mod:`._leiden` (the one Leiden call), :mod:`._genes` (highly variable genes),
 :mod:`._sketch` (options, sketch), :mod:`._streamed` (the large path's reading),
 :mod:`._transfer` (placing cells outside the sketch), :mod:`._cluster` (:func:`cluster`),
-:mod:`._graph_only` (kNN graphs without pynndescent's unused query index).
+:mod:`._knn` (the one kNN-graph call: exact up to 120,000 cells), :mod:`._graph_only` (above
+it, pynndescent without its unused query index).
 """
 
 from ._cluster import cluster, cluster_marked
 from ._genes import highly_variable_chunked, n_components, pca_genes, seurat_batched, seurat_frame
 from ._graph_only import graph_only
+from ._knn import EXACT_MAX, knn_graph
 from ._leiden import leiden
 from ._sketch import SKETCH_METHODS, SketchOptions, sketch_indices
 from ._streamed import streamed_expression
 from ._transfer import knn_to_sketch, transfer_embedding, transfer_labels
 
 __all__ = [
+    "EXACT_MAX",
     "SKETCH_METHODS",
     "SketchOptions",
     "cluster",
     "cluster_marked",
     "graph_only",
     "highly_variable_chunked",
+    "knn_graph",
     "knn_to_sketch",
     "leiden",
     "n_components",

@@ -7,7 +7,7 @@ import scanpy as sc
 
 from ..input_mode import input_mode
 from ._genes import n_components, pca_genes
-from ._graph_only import graph_only
+from ._knn import knn_graph
 from ._leiden import leiden
 from ._sketch import SketchOptions, sketch_indices
 from ._transfer import knn_to_sketch, transfer_embedding, transfer_labels
@@ -27,10 +27,7 @@ def _harmony(pcs: np.ndarray, obs, *, key: str, seed: int) -> np.ndarray:
 
 def _graph(adata: ad.AnnData, rep: str, *, n_neighbors: int, resolution: float, seed: int) -> None:
     """Neighbours on ``obsm[rep]``, Leiden and UMAP (in place)."""
-    with graph_only():  # the graph only: pynndescent's query index is never used
-        sc.pp.neighbors(
-            adata, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep=rep, random_state=seed
-        )
+    knn_graph(adata, n_neighbors=n_neighbors, use_rep=rep, seed=seed)
     leiden(adata, resolution=resolution, seed=seed)
     sc.tl.umap(adata, random_state=seed)
     adata.obs["leiden"] = adata.obs["leiden"].astype(str)

@@ -65,7 +65,7 @@ def _cnv_clusters(adata: ad.AnnData, x: np.ndarray, opts: CnvOptions) -> np.ndar
     import scanpy as sc
     from sklearn.decomposition import PCA
 
-    from tmesig.cluster import graph_only, leiden
+    from tmesig.cluster import knn_graph, leiden
 
     seed = opts.seed
     n_comps = int(max(2, min(30, x.shape[0] - 1, x.shape[1] - 1)))
@@ -74,9 +74,7 @@ def _cnv_clusters(adata: ad.AnnData, x: np.ndarray, opts: CnvOptions) -> np.ndar
     )
     adata.obsm["X_cnv_pca"] = pcs
     tmp = sc.AnnData(np.zeros((adata.n_obs, 1), dtype=np.float32), obsm={"X_pca": pcs})
-    with graph_only():  # the same graph, without pynndescent's unused query index
-        n_neighbors = min(15, adata.n_obs - 1)
-        sc.pp.neighbors(tmp, use_rep="X_pca", n_neighbors=n_neighbors, random_state=seed)
+    knn_graph(tmp, n_neighbors=15, use_rep="X_pca", seed=seed)
     leiden(tmp, resolution=opts.resolution, seed=seed)
     return tmp.obs["leiden"].astype(int).to_numpy()
 

@@ -173,15 +173,12 @@ def fit_sketch(
     anndata.AnnData
         The sketch restricted to the PCA's genes, with ``varm["PCs"]`` and ``obsm["X_pca"]``.
     """
-    import scanpy as sc
 
-    from tmesig.cluster import graph_only
+    from tmesig.cluster import knn_graph
     from tmesig.cluster import leiden as run_leiden
 
     work = lineage_pca(sketch, extra_genes=extra_genes, options=options)
-    k = min(options.n_neighbors, work.n_obs - 1)
-    with graph_only():  # the graph only: pynndescent's query index is never used
-        sc.pp.neighbors(work, n_neighbors=k, random_state=options.seed)
+    knn_graph(work, n_neighbors=options.n_neighbors, seed=options.seed)
     run_leiden(work, resolution=options.resolution, seed=options.seed, key_added="_sub")
     return work
 
@@ -226,7 +223,7 @@ def sketched_subclusters(
     import scanpy as sc
     from sklearn.neighbors import NearestNeighbors
 
-    from tmesig.cluster import graph_only, transfer_labels
+    from tmesig.cluster import knn_graph, transfer_labels
 
     if fitted is None:
         emb = sub
@@ -246,7 +243,6 @@ def sketched_subclusters(
     graph = None
     if use_identity:
         full = sc.AnnData(np.zeros((sub.n_obs, 1), dtype=np.float32), obsm={"X_pca": pcs})
-        with graph_only():
-            sc.pp.neighbors(full, n_neighbors=k, use_rep="X_pca", random_state=options.seed)
+        knn_graph(full, n_neighbors=k, use_rep="X_pca", seed=options.seed)
         graph = sp.csr_matrix(full.obsp["connectivities"])
     return labels.astype(str), graph

@@ -73,16 +73,13 @@ def _knn_leiden(
 
     HVGs of the lineage's cells + the lineage's marker genes, PCA, kNN (seeded).
     """
-    import scanpy as sc
 
-    from tmesig.cluster import graph_only
+    from tmesig.cluster import knn_graph
     from tmesig.cluster import leiden as run_leiden
 
     seed = options.seed
     work = lineage_pca(sub, extra_genes=extra_genes, options=options)
-    with graph_only():  # the graph only: pynndescent's query index is never used
-        k = min(options.n_neighbors, work.n_obs - 1)
-        sc.pp.neighbors(work, n_neighbors=k, random_state=seed)
+    knn_graph(work, n_neighbors=options.n_neighbors, seed=seed)
     graph = sp.csr_matrix(work.obsp["connectivities"])
     if not leiden:
         return None, graph
