@@ -2,16 +2,17 @@
 
 A cluster refuses or leaves pending a job that asks for far more than it needs, and kills
 one that asks for less. Each rule's request is a model of its real cost in the stored values
-(non-zeros) and cells × genes of its largest input matrix, read from the file's header
+(non-zeros), their square root (stages that stream the matrix) and cells × genes of its
+largest input matrix (a scattered job: its share of it), read from the file's header
 without loading it (:func:`largest_matrix`: h5ad CSR/CSC/dense, 10x ``.h5``, MatrixMarket
 files and 10x directories, estimated for dense text and unreadable files), plus a fixed
 part. The coefficients of every rule are in one table, ``resources/compute/rule_costs.tsv``
 (:data:`COSTS_TABLE`), fitted to Snakemake's benchmark files of whole-pipeline runs at
 several sizes; the measurements are kept in ``benchmarks/data/resources/measurements.tsv``
 and ``tests/unit/test_resources_model.py`` checks every request against them (between 1× and
-2× the measured peak at the largest size, wall time at least the measured one). A retried
-job asks for more at each attempt (:func:`request`), so ``--retries 2`` recovers a job
-killed for memory or time.
+2× the measured peak at 100,000 cells, 1× and 2.5× at every size, wall time at least the
+measured one). A retried job asks for more at each attempt (:func:`request`), so
+``--retries 2`` recovers a job killed for memory or time.
 
 Refit after a change of the pipeline (one command; run directories as left by
 ``benchmarks/bench_scale.py`` or any snakemake run, at several sizes)::
@@ -30,6 +31,7 @@ from ._costs import (
     MEM_HEADROOM,
     MIN_MEM_MB,
     MIN_RUNTIME,
+    SPLIT_FROM,
     TIME_HEADROOM,
     Cost,
     Request,
@@ -48,6 +50,7 @@ __all__ = [
     "MEM_HEADROOM",
     "MIN_MEM_MB",
     "MIN_RUNTIME",
+    "SPLIT_FROM",
     "TIME_HEADROOM",
     "EMPTY",
     "Cost",

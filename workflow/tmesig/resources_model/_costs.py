@@ -19,6 +19,7 @@ __all__ = [
     "TIME_HEADROOM",
     "Cost",
     "Request",
+    "SPLIT_FROM",
     "block_share",
     "load_costs",
     "mem_mb",
@@ -34,6 +35,8 @@ MEM_HEADROOM = 1.25
 TIME_HEADROOM = 2.0
 #: Each further attempt asks this share of the first attempt's request more (2: 1.5×, 3: 2×).
 ATTEMPT_STEP = 0.5
+#: The rule whose coefficients a scattered job's rule uses until it is measured itself.
+SPLIT_FROM = {"qc_doublets": "qc", "score_chunk": "score", "score_stats": "score"}
 #: Smallest requests: an interpreter with its libraries; SLURM's usual time granularity.
 MIN_MEM_MB = 256
 MIN_RUNTIME = 10
@@ -41,10 +44,12 @@ MIN_RUNTIME = 10
 
 @dataclass(frozen=True)
 class Cost:
-    """A rule's measured cost: ``base + per_mnnz × nnz / 1e6 + per_gentries × entries / 1e9``.
+    """A rule's measured cost: ``base + a × mnnz + b × gentries + c × √mnnz``.
 
-    ``nnz`` is the stored values of the rule's largest input matrix, ``entries`` its cells ×
-    genes (what a dense copy costs); one pair of coefficients for the peak resident memory
+    ``mnnz`` is the stored values of the rule's largest input matrix in millions,
+    ``gentries`` its cells × genes in 10⁹ (what a dense copy costs); the square-root term
+    is the cost of a stage that streams the matrix and keeps only part of it (memory that
+    grows slower than the matrix). One set of coefficients for the peak resident memory
     (MB), one for the wall time (minutes).
 
     Attributes
@@ -55,6 +60,9 @@ class Cost:
         Peak memory in MB: fixed part, per million stored values, per 10⁹ cells × genes.
     min_base, min_per_mnnz, min_per_gentries : float
         Wall time in minutes: the same three terms.
+    mem_per_sqrt_mnnz, min_per_sqrt_mnnz : float
+        Memory (MB) and wall time (minutes) per √(stored values / 10⁶); 0 in a table
+        written before the term existed.
     """
 
     rule: str
@@ -64,6 +72,8 @@ class Cost:
     min_base: float
     min_per_mnnz: float
     min_per_gentries: float
+    mem_per_sqrt_mnnz: float = 0.0
+    min_per_sqrt_mnnz: float = 0.0
 
     def memory(self, size: MatrixSize) -> float:
         """Modelled peak memory in MB for ``size``.
@@ -73,7 +83,8 @@ class Cost:
         size
             The rule's largest input matrix.
         """
-        return self.mem_base_mb + _terms(size, self.mem_per_mnnz, self.mem_per_gentries)
+        terms = (self.mem_per_mnnz, self.mem_per_gentries, self.mem_per_sqrt_mnnz)
+        return self.mem_base_mb + _terms(size, *terms)
 
     def minutes(self, size: MatrixSize) -> float:
         """Modelled wall time in minutes for ``size``.
@@ -83,11 +94,13 @@ class Cost:
         size
             The rule's largest input matrix.
         """
-        return self.min_base + _terms(size, self.min_per_mnnz, self.min_per_gentries)
+        terms = (self.min_per_mnnz, self.min_per_gentries, self.min_per_sqrt_mnnz)
+        return self.min_base + _terms(size, *terms)
 
 
-def _terms(size: MatrixSize, per_mnnz: float, per_gentries: float) -> float:
-    return per_mnnz * size.nnz / 1e6 + per_gentries * size.entries / 1e9
+def _terms(size: MatrixSize, per_mnnz: float, per_gentries: float, per_sqrt: float) -> float:
+    mnnz = size.nnz / 1e6
+    return per_mnnz * mnnz + per_gentries * size.entries / 1e9 + per_sqrt * math.sqrt(mnnz)
 
 
 @dataclass(frozen=True)
@@ -125,11 +138,17 @@ def load_costs(path: str | Path | None = None) -> dict[str, Cost]:
 
 @cache
 def _load(path: str) -> tuple[tuple[str, Cost], ...]:
-    names = [f.name for f in fields(Cost)]
+    names = [f.name for f in fields(Cost)][1:]
     with open(path, newline="") as handle:
         rows = csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")
-        costs = [Cost(r["rule"], *(float(r[n]) for n in names[1:])) for r in rows]
+        costs = [Cost(r["rule"], **{n: float(r.get(n) or 0.0) for n in names}) for r in rows]
     return tuple((c.rule, c) for c in costs)
+
+
+def _cost_of(rule: str, costs: Mapping[str, Cost]) -> Cost:
+    """``rule``'s coefficients; a scattered job's rule without its own row uses the rule it
+    was split from (:data:`SPLIT_FROM`); any other rule without a row, :func:`_unknown`."""
+    return costs.get(rule) or costs.get(SPLIT_FROM.get(rule, "")) or _unknown(costs)
 
 
 def _unknown(costs: Mapping[str, Cost]) -> Cost:
@@ -150,7 +169,9 @@ def request(
     Parameters
     ----------
     rule
-        The rule's name; one without coefficients gets the largest of every coefficient.
+        The rule's name; a scattered job's rule without coefficients of its own gets those
+        of the rule it was split from (:data:`SPLIT_FROM`), any other rule without
+        coefficients the largest of every coefficient.
     size
         Its largest input matrix (:func:`largest_matrix`).
     attempt
@@ -166,7 +187,7 @@ def request(
         :data:`MIN_RUNTIME`.
     """
     costs = load_costs() if costs is None else costs
-    cost = costs.get(rule) or _unknown(costs)
+    cost = _cost_of(rule, costs)
     k = _scale(attempt)
     mem = _up(max(MIN_MEM_MB, cost.memory(size) * MEM_HEADROOM), 100)
     minutes = _up(max(MIN_RUNTIME, cost.minutes(size) * TIME_HEADROOM), 1)
