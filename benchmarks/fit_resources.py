@@ -117,6 +117,8 @@ def _input_size(run: Path, inputs: list[str], dataset_size: MatrixSize) -> Matri
     paths = [Path(p) if Path(p).is_absolute() else run / p for p in inputs]
     gone = [p for p in paths if not p.exists() and p.name.endswith((".h5ad", ".h5", ".mtx.gz"))]
     size = largest_matrix(paths)
+    if not size.exact and dataset_size.exact:  # a temp() matrix left half-written
+        return dataset_size
     return dataset_size if gone and dataset_size.nnz > size.nnz else size
 
 

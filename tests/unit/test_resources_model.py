@@ -415,3 +415,17 @@ def test_fit_script_reads_the_jobs_of_scattered_rules(tmp_path, counts):
     stats = table[table["rule"] == "score_stats"].iloc[0]
     assert (stats["n_obs"], stats["nnz"]) == (200, counts[:200].nnz)
     assert set(table["size"]) == {300}
+
+
+def test_a_peak_that_falls_with_size_gets_the_smallest_envelope():
+    """Peaks of 1,000, 1,000 and 500 MB at 20, 200 and 2,000 M non-zeros (a stage that
+    streams above some size): a fit that grows with the matrix is at least 1,000 MB at the
+    largest, so 2× its peak at best, reached by the constant 1,000 MB; the envelope reaches
+    it."""
+    fit = _fit_module()
+    nnz = np.array([20e6, 200e6, 2000e6])
+    table = pd.DataFrame({"n_obs": nnz / 2000, "n_vars": 20_000, "nnz": nnz})
+    y = np.array([1000.0, 1000.0, 500.0])
+    ratios = fit._features(table) @ fit.fit_terms(fit._features(table), y) / y
+    assert ratios.min() >= 1 - 1e-6
+    assert ratios.max() == pytest.approx(2.0, rel=1e-3)
