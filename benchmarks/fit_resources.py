@@ -37,19 +37,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy.optimize import nnls
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
+from tmesig.io.ingest_file import STREAM_ABOVE  # noqa: E402
 from tmesig.resources_model import (  # noqa: E402
     COSTS_TABLE,
     SPLIT_FROM,
+    STREAMED,
     Cost,
     MatrixSize,
     block_share,
     job_share,
     largest_matrix,
+    modelled_rule,
     request,
 )
 
@@ -124,12 +128,22 @@ def _input_size(run: Path, inputs: list[str], dataset_size: MatrixSize) -> Matri
 
 def _job_size(run: Path, rule: str, n: int | None, inputs: list[str], data: MatrixSize):
     """What the workflow computes the job's request from: its largest input matrix, for a
-    job of a scattered rule the share of it the job reads (``job_cost``, ``chunk_cost``)."""
+    job of a scattered rule the share of it the job reads (``common.smk``: ``cost(rule,
+    per="job")`` or ``per="chunk"``)."""
     size = _input_size(run, inputs, data)
     plans = [run / p for p in inputs if p.endswith("plan.tsv")]
     if rule in SCATTERED and n is not None and plans and plans[0].is_file():
         size = size.part(SCATTERED[rule](plans[0], n))
     return size
+
+
+def _stream_above(run: Path, rule: str) -> int | None:
+    """The streaming threshold the run's stage used: its config's, else the default."""
+    if rule not in STREAMED:
+        return None
+    path = run / "config.yaml"
+    config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    return (config.get(rule) or {}).get("stream_above", STREAM_ABOVE)
 
 
 def read_run(run: Path) -> pd.DataFrame:
@@ -157,6 +171,7 @@ def read_run(run: Path) -> pd.DataFrame:
             [run / p for p in ingest] if ingest else [*run.glob("*.h5ad"), *run.glob("*.h5")]
         )
         m = _job_size(run, rule, n, inputs, data)
+        rule = modelled_rule(rule, m, stream_above=_stream_above(run, rule))
         rows.append([data.n_obs, rule, m.n_obs, m.n_vars, m.nnz, b["s"], b["max_rss"]])
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -156,6 +156,19 @@ def test_a_scattered_job_without_its_own_row_uses_the_rule_it_was_split_from():
     assert rm.request("qc_doublets", size, costs=own).mem_mb == 300  # (100 + 100) × 1.25
 
 
+def test_a_streamed_ingest_is_modelled_by_its_own_row():
+    big, small = rm.MatrixSize(1_000_000, 20_000, 2_000_000_000), rm.MatrixSize(9, 20, 50)
+    assert rm.modelled_rule("ingest", big, stream_above=100_000) == "ingest_streamed"
+    assert rm.modelled_rule("ingest", big, stream_above=None) == "ingest"  # never streams
+    assert rm.modelled_rule("ingest", small, stream_above=100_000) == "ingest"
+    assert rm.modelled_rule("cluster", big, stream_above=100) == "cluster"  # not a streamer
+    # in memory: grows with the matrix; streamed: a flat 900 MB
+    costs = {"ingest": rm.Cost("ingest", 300.0, 10.0, 0.0, 1.0, 0.0, 0.0)}
+    assert rm.request("ingest_streamed", big, costs=costs) == rm.request("ingest", big, costs=costs)
+    costs["ingest_streamed"] = rm.Cost("ingest_streamed", 900.0, 0.0, 0.0, 6.0, 0.0, 0.0)
+    assert rm.request("ingest_streamed", big, costs=costs).mem_mb == 1200  # 900 × 1.25, up
+
+
 def test_unknown_rule_is_generous_and_no_matrix_is_the_floor():
     costs = rm.load_costs()
     size = rm.MatrixSize(50_000, 20_000, 100_000_000)
@@ -285,6 +298,10 @@ def test_fit_script_reads_a_run_directory(tmp_path, counts):
         )
     table = _fit_module().read_run(run).set_index("rule")
     assert table.loc["ingest", ["n_obs", "n_vars", "nnz"]].tolist() == [300, 120, counts.nnz]
+    # with the run's stream_above under its cells, its ingest is the streamed regime
+    (run / "config.yaml").write_text("ingest:\n  stream_above: 299\n")
+    streamed = _fit_module().read_run(run).set_index("rule")
+    assert "ingest_streamed" in streamed.index and "ingest" not in streamed.index
     assert table.loc["cluster", "nnz"] == counts.nnz
     assert table.loc["score", ["n_obs", "nnz"]].tolist() == [200, counts[:200].nnz]
     assert table.loc["score", "max_rss"] == 300.0 and table.loc["score", "s"] == 30.5

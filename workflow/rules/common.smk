@@ -32,39 +32,40 @@ def seeded(section):
     return sheet.with_seed(config, section)
 
 
-def cost(rule):
-    """mem_mb of a rule from its largest input matrix, more at each attempt (resources_model)."""
+def _share(per, input, wildcards):
+    """The job's share of the matrix: a QC doublet job's cells, a score block's rows, or 1."""
+    if per == "job":
+        return resources_model.job_share(input.plan, int(wildcards.job))
+    if per == "chunk":
+        return resources_model.block_share(input.plan, int(wildcards.chunk))
+    return 1.0
+
+
+def _stream_above(rule):
+    """Cells above which a streaming stage reads its input in chunks (None: not streamed)."""
+    return config.get(rule, {}).get("stream_above") if rule in resources_model.STREAMED else None
+
+
+def cost(rule, per=None):
+    """mem_mb of a rule from its largest input matrix (per="job"/"chunk": the job's share of
+    it, from the plan), more at each attempt (resources_model)."""
 
     def mem(wildcards, input, attempt):
-        return resources_model.mem_mb(rule, input, attempt=attempt)
+        share, above = _share(per, input, wildcards), _stream_above(rule)
+        return resources_model.mem_mb(
+            rule, input, attempt=attempt, share=share, stream_above=above
+        )
 
     return mem
 
 
-def minutes(rule):
-    """runtime (minutes) of a rule from its largest input matrix, more at each attempt."""
+def minutes(rule, per=None):
+    """runtime (minutes) of a rule, like cost()."""
 
     def runtime(wildcards, input, attempt):
-        return resources_model.runtime(rule, input, attempt=attempt)
+        share, above = _share(per, input, wildcards), _stream_above(rule)
+        return resources_model.runtime(
+            rule, input, attempt=attempt, share=share, stream_above=above
+        )
 
     return runtime
-
-
-def job_cost(rule):
-    """mem_mb of one job of QC's doublet plan: its share of the cells."""
-
-    def mem(wildcards, input, attempt):
-        share = resources_model.job_share(input.plan, int(wildcards.job))
-        return resources_model.mem_mb(rule, input, attempt=attempt, share=share)
-
-    return mem
-
-
-def chunk_cost(rule):
-    """mem_mb of one block of a scattered rule: its share of the matrix (the plan's rows)."""
-
-    def mem(wildcards, input, attempt):
-        share = resources_model.block_share(input.plan, int(wildcards.chunk))
-        return resources_model.mem_mb(rule, input, attempt=attempt, share=share)
-
-    return mem

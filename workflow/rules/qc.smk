@@ -41,8 +41,8 @@ rule qc_doublets:
         ENV
     threads: 2
     resources:
-        mem_mb=job_cost("qc"),
-        runtime=minutes("qc"),
+        mem_mb=cost("qc_doublets", per="job"),
+        runtime=minutes("qc_doublets", per="job"),
     params:
         qc=seeded("qc"),
         ingest=config["ingest"],

@@ -39,8 +39,8 @@ rule score_stats:
     conda:
         ENV
     resources:
-        mem_mb=cost("score"),
-        runtime=minutes("score"),
+        mem_mb=cost("score_stats"),
+        runtime=minutes("score_stats"),
     params:
         score=seeded("score"),
     script:
@@ -65,8 +65,8 @@ rule score_chunk:
     conda:
         ENV
     resources:
-        mem_mb=chunk_cost("score"),
-        runtime=minutes("score"),
+        mem_mb=cost("score_chunk", per="chunk"),
+        runtime=minutes("score_chunk", per="chunk"),
     params:
         score=seeded("score"),
     script:

@@ -32,6 +32,7 @@ from ._costs import (
     MIN_MEM_MB,
     MIN_RUNTIME,
     SPLIT_FROM,
+    STREAMED,
     TIME_HEADROOM,
     Cost,
     Request,
@@ -39,6 +40,7 @@ from ._costs import (
     job_share,
     load_costs,
     mem_mb,
+    modelled_rule,
     request,
     runtime,
 )
@@ -51,6 +53,7 @@ __all__ = [
     "MIN_MEM_MB",
     "MIN_RUNTIME",
     "SPLIT_FROM",
+    "STREAMED",
     "TIME_HEADROOM",
     "EMPTY",
     "Cost",
@@ -62,6 +65,7 @@ __all__ = [
     "load_costs",
     "matrix_size",
     "mem_mb",
+    "modelled_rule",
     "request",
     "runtime",
 ]

@@ -20,9 +20,11 @@ __all__ = [
     "Cost",
     "Request",
     "SPLIT_FROM",
+    "STREAMED",
     "block_share",
     "load_costs",
     "mem_mb",
+    "modelled_rule",
     "request",
     "runtime",
 ]
@@ -36,7 +38,16 @@ TIME_HEADROOM = 2.0
 #: Each further attempt asks this share of the first attempt's request more (2: 1.5×, 3: 2×).
 ATTEMPT_STEP = 0.5
 #: The rule whose coefficients a scattered job's rule uses until it is measured itself.
-SPLIT_FROM = {"qc_doublets": "qc", "score_chunk": "score", "score_stats": "score"}
+SPLIT_FROM = {
+    "qc_doublets": "qc",
+    "score_chunk": "score",
+    "score_stats": "score",
+    "ingest_streamed": "ingest",
+}
+#: Rules that read their input a chunk of cells at a time above a number of cells: their
+#: memory stops growing with the matrix there, so that regime has its own coefficients
+#: (row ``<rule>_streamed``; :func:`modelled_rule`).
+STREAMED = ("ingest",)
 #: Smallest requests: an interpreter with its libraries; SLURM's usual time granularity.
 MIN_MEM_MB = 256
 MIN_RUNTIME = 10
@@ -199,7 +210,34 @@ def _up(value: float, step: int) -> int:
     return int(math.ceil(value / step - 1e-9) * step)
 
 
-def mem_mb(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1, share: float = 1.0) -> int:
+def modelled_rule(rule: str, size: MatrixSize, *, stream_above: int | None = None) -> str:
+    """The row of the cost table that models ``rule`` on a matrix of ``size``.
+
+    A rule of :data:`STREAMED` above ``stream_above`` cells (the stage then streams its
+    input) is modelled by ``<rule>_streamed``; any other, by its own row.
+
+    Parameters
+    ----------
+    rule
+        The rule's name.
+    size
+        Its input matrix.
+    stream_above
+        The stage's streaming threshold in cells (None: it never streams).
+    """
+    if rule in STREAMED and stream_above is not None and size.n_obs > stream_above:
+        return f"{rule}_streamed"
+    return rule
+
+
+def mem_mb(
+    rule: str,
+    inputs: Iterable[str | Path],
+    *,
+    attempt: int = 1,
+    share: float = 1.0,
+    stream_above: int | None = None,
+) -> int:
     """Snakemake ``mem_mb`` of ``rule`` from its input files (:func:`request`).
 
     Parameters
@@ -212,12 +250,21 @@ def mem_mb(rule: str, inputs: Iterable[str | Path], *, attempt: int = 1, share: 
         Snakemake's attempt.
     share
         The share of the matrix's cells the job reads (a block of a scattered rule).
+    stream_above
+        Cells above which the stage streams its input (:func:`modelled_rule`).
     """
-    return request(rule, largest_matrix(inputs).part(share), attempt=attempt).mem_mb
+    size = largest_matrix(inputs).part(share)
+    name = modelled_rule(rule, size, stream_above=stream_above)
+    return request(name, size, attempt=attempt).mem_mb
 
 
 def runtime(
-    rule: str, inputs: Iterable[str | Path], *, attempt: int = 1, share: float = 1.0
+    rule: str,
+    inputs: Iterable[str | Path],
+    *,
+    attempt: int = 1,
+    share: float = 1.0,
+    stream_above: int | None = None,
 ) -> int:
     """Snakemake ``runtime`` (minutes) of ``rule`` from its input files (:func:`request`).
 
@@ -231,8 +278,12 @@ def runtime(
         Snakemake's attempt.
     share
         The share of the matrix's cells the job reads (a block of a scattered rule).
+    stream_above
+        Cells above which the stage streams its input (:func:`modelled_rule`).
     """
-    return request(rule, largest_matrix(inputs).part(share), attempt=attempt).runtime
+    size = largest_matrix(inputs).part(share)
+    name = modelled_rule(rule, size, stream_above=stream_above)
+    return request(name, size, attempt=attempt).runtime
 
 
 def block_share(plan: str | Path, chunk: int) -> float:
