@@ -155,3 +155,43 @@ def test_parts_in_worker_processes_score_as_one_after_the_other(tmp_path, monkey
     pd.testing.assert_frame_equal(s, mem_s)
     assert s["doublets"].str.startswith("applied in").all()  # several parts per sample
     assert m["doublet_score"].notna().all()
+
+
+def test_a_part_where_scrublet_finds_no_threshold_calls_no_doublets_and_says_so(monkeypatch):
+    """scrublet's automatic threshold (skimage's minimum between two modes) can fail on a
+    part whose simulated scores are not bimodal: scanpy then warns, stores no threshold and
+    calls nothing. Seen on a 15,000-cell part of the 1,000,000-cell benchmark."""
+    import skimage.filters
+
+    a = planted_counts(n_per_group=100, n_genes=300, samples=("s1",))
+    opts = qc.QcOptions(min_genes=1, nmads=50, doublet_max_cells=150, min_cells_doublets=10)
+    normal, s0 = qc.qc_tables(a, options=opts)
+    real, calls = skimage.filters.threshold_minimum, []
+
+    def second_part_fails(image=None, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("Unable to find two maxima in histogram")
+        return real(image, *args, **kwargs)
+
+    monkeypatch.setattr(skimage.filters, "threshold_minimum", second_part_fails)
+    m, s = qc.qc_tables(a, options=opts)
+    assert len(calls) == 2  # one threshold per part
+    status = "applied in 2 random parts of <= 150; 1 part(s) without a threshold"
+    assert s.loc[0, "doublets"].startswith(status)
+    # the same scores; the first part's calls as before, none in the second
+    assert np.allclose(m["doublet_score"], normal["doublet_score"])
+    parts = qc.split_rows(np.arange(a.n_obs), max_cells=150, seed=opts.seed)
+    assert m["predicted_doublet"].to_numpy()[parts[1]].sum() == 0
+    same = (
+        m["predicted_doublet"].to_numpy()[parts[0]]
+        == normal["predicted_doublet"].to_numpy()[parts[0]]
+    )
+    assert same.all()
+    assert np.isfinite(s.loc[0, "doublet_threshold"])  # the part that had one
+
+    calls.clear()
+    monkeypatch.setattr(skimage.filters, "threshold_minimum", lambda *a, **k: 1 / 0)
+    m, s = qc.qc_tables(a, options=opts)
+    assert s.loc[0, "doublets"].startswith("scored, not applied")
+    assert not m["predicted_doublet"].any() and np.isnan(s.loc[0, "doublet_threshold"])

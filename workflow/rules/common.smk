@@ -41,31 +41,35 @@ def _share(per, input, wildcards):
     return 1.0
 
 
-def _stream_above(rule):
+def _stream_above(name):
     """Cells above which a streaming stage reads its input in chunks (None: not streamed)."""
-    return config.get(rule, {}).get("stream_above") if rule in resources_model.STREAMED else None
+    return (
+        config.get(name, {}).get("stream_above")
+        if name in resources_model.STREAMED
+        else None
+    )
 
 
-def cost(rule, per=None):
-    """mem_mb of a rule from its largest input matrix (per="job"/"chunk": the job's share of
-    it, from the plan), more at each attempt (resources_model)."""
+def cost(name, per=None):
+    """mem_mb for ``name`` (a rule) from its largest input matrix (per="job" or "chunk": the job's
+    share of it, from the plan), more at each attempt (resources_model)."""
 
     def mem(wildcards, input, attempt):
-        share, above = _share(per, input, wildcards), _stream_above(rule)
+        share, above = _share(per, input, wildcards), _stream_above(name)
         return resources_model.mem_mb(
-            rule, input, attempt=attempt, share=share, stream_above=above
+            name, input, attempt=attempt, share=share, stream_above=above
         )
 
     return mem
 
 
-def minutes(rule, per=None):
+def minutes(name, per=None):
     """runtime (minutes) of a rule, like cost()."""
 
     def runtime(wildcards, input, attempt):
-        share, above = _share(per, input, wildcards), _stream_above(rule)
+        share, above = _share(per, input, wildcards), _stream_above(name)
         return resources_model.runtime(
-            rule, input, attempt=attempt, share=share, stream_above=above
+            name, input, attempt=attempt, share=share, stream_above=above
         )
 
     return runtime

@@ -21,7 +21,7 @@ rule de:
         paths.benchmark("de")
     conda:
         ENV
-    threads: 2  # pydeseq2 fits genes and gseapy permutes on 2
+    threads: 1  # mostly one core: runs beside flag, enrichment, genes (more: --set-threads de=N)
     resources:
         mem_mb=cost("de"),
         runtime=minutes("de"),

@@ -17,7 +17,7 @@ rule enrichment:
         paths.benchmark("enrichment")
     conda:
         ENV
-    threads: 2  # gseapy prerank permutes on 2 threads
+    threads: 1  # mostly one core: runs beside de, flag, genes
     resources:
         mem_mb=cost("enrichment"),
         runtime=minutes("enrichment"),

@@ -25,7 +25,7 @@ rule flag:
         paths.benchmark("flag")
     conda:
         ENV
-    threads: 2  # the null scoring kernels are numba-parallel
+    threads: 1  # mostly one core: runs beside de, enrichment, genes
     resources:
         mem_mb=cost("flag"),
         runtime=minutes("flag"),

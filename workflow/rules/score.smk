@@ -99,7 +99,7 @@ rule score:
         paths.benchmark("score")
     conda:
         ENV
-    threads: 2
+    threads: 1  # mostly one core (mean load < 1 core at 100,000 cells): runs beside subsets
     resources:
         mem_mb=cost("score"),
         runtime=minutes("score"),

@@ -4,7 +4,10 @@ Memory is bounded by the largest screened part, whatever the number of samples: 
 counts are read (rows of a backed file), screened and freed before the next. A sample above
 :attr:`QcOptions.doublet_max_cells` is screened in random parts of at most that many cells
 (deterministic from ``seed``); each part gets its own automatic threshold (the summary
-records their median).
+records their median). When scrublet finds no threshold in a part (its simulated doublets'
+scores are not bimodal; scrublet then warns and calls nothing), that part's cells keep
+their scores, none is called a doublet, and the sample's ``doublets`` status says how many
+parts had no threshold.
 
 Speed: scrublet always runs on one thread (BLAS and numba), so its scores do not depend on
 the threads a job has; with ``n_jobs`` > 1 and a backed (file) matrix of at least
@@ -73,7 +76,8 @@ def _scrublet(x: Any, names: pd.Index, seed: int) -> tuple[pd.Series, pd.Series,
     with _one_thread():
         sc.pp.scrublet(sub, random_state=seed, verbose=False, use_approx_neighbors=False)
     pred = sub.obs["predicted_doublet"].astype(bool)
-    return sub.obs["doublet_score"], pred, float(sub.uns["scrublet"]["threshold"])
+    threshold = sub.uns["scrublet"].get("threshold")  # absent: none found, nothing called
+    return sub.obs["doublet_score"], pred, float("nan" if threshold is None else threshold)
 
 
 @contextlib.contextmanager
@@ -180,11 +184,22 @@ def screen_samples(
             score, pred, threshold = next(results)
             scores[part], calls[part] = score, pred
             thresholds.append(threshold)
-        row["doublets"] = "applied"
-        if len(parts) > 1:
-            row["doublets"] = f"applied in {len(parts)} random parts of <= {opts.doublet_max_cells}"
-        row["doublet_threshold"] = float(np.median(thresholds))
+        row["doublets"] = _status(thresholds, max_cells=opts.doublet_max_cells)
+        found = [t for t in thresholds if not np.isnan(t)]
+        row["doublet_threshold"] = float(np.median(found)) if found else float("nan")
     m["doublet_score"], m["predicted_doublet"] = scores, calls
+
+
+def _status(thresholds: list[float], *, max_cells: int) -> str:
+    """The sample's doublet status: applied (in how many parts), or where no threshold was
+    found (scrublet's scores not bimodal: no doublets called there)."""
+    n, missing = len(thresholds), int(np.isnan(thresholds).sum())
+    status = "applied" if n == 1 else f"applied in {n} random parts of <= {max_cells}"
+    if missing == n:
+        return "scored, not applied: scrublet found no threshold (scores not bimodal)"
+    if missing:
+        status += f"; {missing} part(s) without a threshold (no doublets called there)"
+    return status
 
 
 def _checked(
