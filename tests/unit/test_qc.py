@@ -103,7 +103,7 @@ def test_options_from_config_and_defaults():
     opts = qc.QcOptions.from_config(section)
     assert dataclasses.asdict(opts) == {
         **{k: v for k, v in section.items() if k != "unrelated"},
-        "doublet_max_cells": 20_000,
+        "doublet_max_cells": 10_000,
         "chunk_size": 20_000,
         "sample_key": "sample",
         "input_mode": "counts",

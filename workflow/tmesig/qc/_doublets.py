@@ -20,6 +20,13 @@ Neighbours: scrublet's kNN of observed and simulated cells is exact (scanpy's
 cells). With scrublet's ``k`` growing as the square root of the cells, exact search was 3.4x,
 3.3x and 2.4x faster on parts of 6,250, 12,500 and 20,000 simulated cells, with doublet
 scores correlated at 0.99998 with the approximate ones (and no approximation to explain).
+
+Part size: exact search costs grow with the square of a part's cells, so the default cap
+(:attr:`QcOptions.doublet_max_cells`, 10,000: about one 10x channel, which is what
+scrublet models) keeps parts small. On one sample of 15,450 simulated cells (6 types, 450
+planted doublets of two types): whole, 26.1 s, AUC 0.9943, 87.1 % of doublets and 0.69 % of
+singlets called; in 2 parts (cap 10,000), 18.6 s, AUC 0.9949, 87.6 % and 0.94 %; in 4 parts
+(cap 5,000), 9.2 s, AUC 0.9915, 87.3 % and 1.05 %.
 """
 
 import contextlib

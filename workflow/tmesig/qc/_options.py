@@ -70,7 +70,7 @@ class QcOptions:
     seed: int = 0
     panel_min_genes_fraction: float = 0.02
     panel_doublets: bool = False
-    doublet_max_cells: int = 20_000
+    doublet_max_cells: int = 10_000
     chunk_size: int = 20_000
     sample_key: str = "sample"
     input_mode: str = COUNTS
