@@ -4,7 +4,7 @@ Run by hand (needs the ``bench`` extra: ``pip install -e ".[bench]"``)::
 
     python benchmarks/bench_scale.py [--sizes 10000,100000] [--full] [--cores 2]
                                      [--workdir /tmp/bench_scale] [--no-notebook] [--all]
-                                     [--mem-mb 20000]
+                                     [--mem-mb 20000] [--figures-from FIGURES.json]
 
 Per size: simulated counts (:mod:`tmesig.simulate`, written in chunks; 20,000 genes, 16
 patients, responders vs non-responders sampled pre and post, mast and plasma cells thinned
@@ -70,6 +70,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-notebook", action="store_true")
     p.add_argument("--all", action="store_true", help="rule all (figures, pages) not the tables")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--figures-from",
+        type=Path,
+        help="scale_figures.json of an earlier run: its sizes not run here join the targets",
+    )
     p.add_argument("--notebook-worker", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--notebook-out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -237,9 +242,30 @@ def main(argv: list[str] | None = None) -> int:
         _print_size(figs[n])
         _write(figs, args)
     print()
-    for line in rep.targets(figs):
+    for line in rep.targets(with_earlier(figs, args.figures_from)):
         print(line)
     return 0
+
+
+def with_earlier(figs: dict, path: Path | None) -> dict:
+    """``figs`` plus the sizes of an earlier run's ``scale_figures.json`` not measured here
+    (each said on the terminal; the written figures stay this run's own).
+
+    Parameters
+    ----------
+    figs
+        This run's figures by size.
+    path
+        The earlier run's ``scale_figures.json`` (None: ``figs`` as it is).
+    """
+    if path is None:
+        return figs
+    earlier = {int(n): f for n, f in json.loads(Path(path).read_text())["sizes"].items()}
+    out = dict(figs)
+    for n in sorted(set(earlier) - set(figs)):
+        out[n] = earlier[n]
+        print(f"# {n:,} cells: figures from an earlier run ({path}), not measured here")
+    return out
 
 
 if __name__ == "__main__":

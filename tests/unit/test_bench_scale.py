@@ -191,3 +191,21 @@ def test_thinned_design_plants_rare_types():
         assert kinds[name] == round(share * 5_000) and kinds[name] / 5_000 < 0.01
     assert sim.obs["patient"].nunique() == 16 and set(sim.obs["response"]) == {"R", "NR"}
     assert sim.counts(0, 10).shape == (10, 2_000)
+
+
+def test_an_earlier_runs_size_joins_the_targets(tmp_path, capsys):
+    import json
+
+    import bench_scale
+
+    earlier = tmp_path / "scale_figures.json"
+    blob = {"sizes": {"1000000": _fig(6000.0, 12_000.0), "100000": _fig(9.0, 9.0)}}
+    earlier.write_text(json.dumps(blob))
+    here = {100_000: _fig(600.0, 5_000.0)}
+    merged = bench_scale.with_earlier(here, earlier)
+    assert merged[100_000] is here[100_000]  # this run's own size is kept
+    assert merged[1_000_000]["pipeline"]["wall_s"] == 6000.0
+    assert "1,000,000 cells: figures from an earlier run" in capsys.readouterr().out
+    by = {ln.split(":")[0].removeprefix("target "): ln for ln in rep.targets(merged)}
+    assert by["growth_100k_to_1m"].endswith("10.00 (goal <= 11) PASS")  # 6000 / 600
+    assert bench_scale.with_earlier(here, None) is here
