@@ -15,6 +15,7 @@ rule enrichment:
         paths.log("enrichment"),
     benchmark:
         paths.benchmark("enrichment")
+    priority: 1  # third longest after states (68 s at 100,000 cells)
     conda:
         ENV
     threads: 1  # mostly one core: runs beside de, flag, genes

@@ -23,6 +23,7 @@ rule flag:
         paths.log("flag"),
     benchmark:
         paths.benchmark("flag")
+    priority: 2  # second longest after states (88 s at 100,000 cells)
     conda:
         ENV
     threads: 1  # mostly one core: runs beside de, enrichment, genes
