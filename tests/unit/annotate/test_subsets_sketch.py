@@ -82,3 +82,29 @@ def test_sketch_agrees_with_full_subclustering(tnk, tmp_path) -> None:
 def test_sketch_above_must_allow_subclusters() -> None:
     with pytest.raises(ValueError, match="sketch_above"):
         SubsetOptions(sketch_above=10)
+
+
+def test_sketch_transfer_uses_the_fast_exact_search_with_the_same_labels(tnk) -> None:
+    """Every cell's nearest sketch cells by scikit-learn's ArgKmin (float64, C-ordered), not
+    its chunked fallback (what mixed float32/float64 arrays fell to): the same labels."""
+    import sklearn
+    from sklearn.metrics._pairwise_distances_reduction import ArgKmin
+
+    lineage = tnk.obs["compartment"].astype(str)
+    opts = SubsetOptions(sketch_above=400)
+    real, used = ArgKmin.compute, []
+
+    def spy(*args, **kwargs):
+        used.append((kwargs["X"].shape[0], kwargs["Y"].shape[0]))
+        return real(*args, **kwargs)
+
+    with patch.object(ArgKmin, "compute", spy):
+        fast, _ = annotate_subsets(tnk, lineage, options=opts)
+    # every cell of each sketched lineage placed on its sketch by ArgKmin
+    sizes = lineage.value_counts()
+    sketched = sizes[sizes > 400].tolist()
+    assert len(sketched) >= 2
+    assert all(any(x == n and y < n for x, y in used) for n in sketched), used
+    with sklearn.config_context(enable_cython_pairwise_dist=False):  # the chunked path
+        slow, _ = annotate_subsets(tnk, lineage, options=opts)
+    pd.testing.assert_frame_equal(fast, slow)
