@@ -171,7 +171,7 @@ def read_run(run: Path) -> pd.DataFrame:
             [run / p for p in ingest] if ingest else [*run.glob("*.h5ad"), *run.glob("*.h5")]
         )
         m = _job_size(run, rule, n, inputs, data)
-        rule = modelled_rule(rule, m, stream_above=_stream_above(run, rule))
+        rule = modelled_rule(rule, m, stream_above=_stream_above(run, rule), inputs=inputs)
         rows.append([data.n_obs, rule, m.n_obs, m.n_vars, m.nnz, b["s"], b["max_rss"]])
     return pd.DataFrame(rows, columns=COLUMNS)
 

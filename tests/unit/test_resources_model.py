@@ -169,6 +169,18 @@ def test_a_streamed_ingest_is_modelled_by_its_own_row():
     assert rm.request("ingest_streamed", big, costs=costs).mem_mb == 1200  # 900 × 1.25, up
 
 
+def test_a_scattered_datasets_qc_and_score_only_join_and_have_their_own_rows():
+    size = rm.MatrixSize(1_000_000, 20_000, 2_000_000_000)
+    joined = ["results/d/ingested.h5ad", "results/d/qc/plan.tsv", "results/d/qc/doublets_0.parquet"]
+    assert rm.modelled_rule("qc", size, inputs=joined) == "qc_join"
+    assert rm.modelled_rule("qc", size, inputs=["results/d/ingested.h5ad"]) == "qc"
+    chunks = ["results/d/score/plan.tsv", "results/d/score/chunk_3.parquet"]
+    assert rm.modelled_rule("score", size, inputs=chunks) == "score_join"
+    assert rm.modelled_rule("flag", size, inputs=chunks) == "flag"  # not a join
+    costs = {"qc": rm.Cost("qc", 300.0, 6.0, 0.0, 0.5, 0.01, 0.0)}
+    assert rm.request("qc_join", size, costs=costs) == rm.request("qc", size, costs=costs)
+
+
 def test_unknown_rule_is_generous_and_no_matrix_is_the_floor():
     costs = rm.load_costs()
     size = rm.MatrixSize(50_000, 20_000, 100_000_000)

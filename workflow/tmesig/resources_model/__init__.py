@@ -28,6 +28,7 @@ measurements and the coefficient table, then print each rule's request against i
 from ._costs import (
     ATTEMPT_STEP,
     COSTS_TABLE,
+    JOINS,
     MEM_HEADROOM,
     MIN_MEM_MB,
     MIN_RUNTIME,
@@ -49,6 +50,7 @@ from ._size import EMPTY, MatrixSize, largest_matrix, matrix_size
 __all__ = [
     "ATTEMPT_STEP",
     "COSTS_TABLE",
+    "JOINS",
     "MEM_HEADROOM",
     "MIN_MEM_MB",
     "MIN_RUNTIME",

@@ -13,6 +13,7 @@ from ._size import MatrixSize, largest_matrix
 __all__ = [
     "ATTEMPT_STEP",
     "COSTS_TABLE",
+    "JOINS",
     "MEM_HEADROOM",
     "MIN_MEM_MB",
     "MIN_RUNTIME",
@@ -43,7 +44,12 @@ SPLIT_FROM = {
     "score_chunk": "score",
     "score_stats": "score",
     "ingest_streamed": "ingest",
+    "qc_join": "qc",
+    "score_join": "score",
 }
+#: Rules that, when their dataset is scattered, only join their jobs' tables (a file name
+#: part of those tables): a different job, with its own row ``<rule>_join``.
+JOINS = {"qc": "/qc/doublets_", "score": "/score/chunk_"}
 #: Rules that read their input a chunk of cells at a time above a number of cells: their
 #: memory stops growing with the matrix there, so that regime has its own coefficients
 #: (row ``<rule>_streamed``; :func:`modelled_rule`).
@@ -210,11 +216,18 @@ def _up(value: float, step: int) -> int:
     return int(math.ceil(value / step - 1e-9) * step)
 
 
-def modelled_rule(rule: str, size: MatrixSize, *, stream_above: int | None = None) -> str:
+def modelled_rule(
+    rule: str,
+    size: MatrixSize,
+    *,
+    stream_above: int | None = None,
+    inputs: Iterable[str | Path] = (),
+) -> str:
     """The row of the cost table that models ``rule`` on a matrix of ``size``.
 
-    A rule of :data:`STREAMED` above ``stream_above`` cells (the stage then streams its
-    input) is modelled by ``<rule>_streamed``; any other, by its own row.
+    A rule of :data:`JOINS` whose inputs are its scattered jobs' tables only joins them:
+    ``<rule>_join``. A rule of :data:`STREAMED` above ``stream_above`` cells (the stage then
+    streams its input) is modelled by ``<rule>_streamed``; any other, by its own row.
 
     Parameters
     ----------
@@ -224,7 +237,11 @@ def modelled_rule(rule: str, size: MatrixSize, *, stream_above: int | None = Non
         Its input matrix.
     stream_above
         The stage's streaming threshold in cells (None: it never streams).
+    inputs
+        Its input files.
     """
+    if rule in JOINS and any(JOINS[rule] in str(f) for f in inputs):
+        return f"{rule}_join"
     if rule in STREAMED and stream_above is not None and size.n_obs > stream_above:
         return f"{rule}_streamed"
     return rule
@@ -253,8 +270,9 @@ def mem_mb(
     stream_above
         Cells above which the stage streams its input (:func:`modelled_rule`).
     """
+    inputs = list(inputs)
     size = largest_matrix(inputs).part(share)
-    name = modelled_rule(rule, size, stream_above=stream_above)
+    name = modelled_rule(rule, size, stream_above=stream_above, inputs=inputs)
     return request(name, size, attempt=attempt).mem_mb
 
 
@@ -281,8 +299,9 @@ def runtime(
     stream_above
         Cells above which the stage streams its input (:func:`modelled_rule`).
     """
+    inputs = list(inputs)
     size = largest_matrix(inputs).part(share)
-    name = modelled_rule(rule, size, stream_above=stream_above)
+    name = modelled_rule(rule, size, stream_above=stream_above, inputs=inputs)
     return request(name, size, attempt=attempt).runtime
 
 
