@@ -43,6 +43,7 @@ from ._costs import (
     mem_mb,
     modelled_rule,
     request,
+    request_for,
     runtime,
 )
 from ._size import EMPTY, MatrixSize, largest_matrix, matrix_size
@@ -69,5 +70,6 @@ __all__ = [
     "mem_mb",
     "modelled_rule",
     "request",
+    "request_for",
     "runtime",
 ]

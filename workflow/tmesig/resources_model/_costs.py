@@ -27,6 +27,7 @@ __all__ = [
     "mem_mb",
     "modelled_rule",
     "request",
+    "request_for",
     "runtime",
 ]
 
@@ -247,15 +248,16 @@ def modelled_rule(
     return rule
 
 
-def mem_mb(
+def request_for(
     rule: str,
     inputs: Iterable[str | Path],
     *,
     attempt: int = 1,
     share: float = 1.0,
     stream_above: int | None = None,
-) -> int:
-    """Snakemake ``mem_mb`` of ``rule`` from its input files (:func:`request`).
+) -> Request:
+    """What ``rule`` asks for with these input files (:func:`request` on the row
+    :func:`modelled_rule` picks and the largest input matrix).
 
     Parameters
     ----------
@@ -273,36 +275,37 @@ def mem_mb(
     inputs = list(inputs)
     size = largest_matrix(inputs).part(share)
     name = modelled_rule(rule, size, stream_above=stream_above, inputs=inputs)
-    return request(name, size, attempt=attempt).mem_mb
+    return request(name, size, attempt=attempt)
 
 
-def runtime(
-    rule: str,
-    inputs: Iterable[str | Path],
-    *,
-    attempt: int = 1,
-    share: float = 1.0,
-    stream_above: int | None = None,
-) -> int:
-    """Snakemake ``runtime`` (minutes) of ``rule`` from its input files (:func:`request`).
+def mem_mb(rule: str, inputs: Iterable[str | Path], **options) -> int:
+    """Snakemake ``mem_mb`` of ``rule`` (:func:`request_for`; same options).
 
     Parameters
     ----------
     rule
         The rule's name.
     inputs
-        Its input files (the largest matrix among them is measured).
-    attempt
-        Snakemake's attempt.
-    share
-        The share of the matrix's cells the job reads (a block of a scattered rule).
-    stream_above
-        Cells above which the stage streams its input (:func:`modelled_rule`).
+        Its input files.
+    **options
+        ``attempt``, ``share``, ``stream_above`` (:func:`request_for`).
     """
-    inputs = list(inputs)
-    size = largest_matrix(inputs).part(share)
-    name = modelled_rule(rule, size, stream_above=stream_above, inputs=inputs)
-    return request(name, size, attempt=attempt).runtime
+    return request_for(rule, inputs, **options).mem_mb
+
+
+def runtime(rule: str, inputs: Iterable[str | Path], **options) -> int:
+    """Snakemake ``runtime`` in minutes: the request's time (:func:`request_for`).
+
+    Parameters
+    ----------
+    rule
+        As for :func:`mem_mb`.
+    inputs
+        As for :func:`mem_mb`.
+    **options
+        As for :func:`mem_mb`.
+    """
+    return request_for(rule, inputs, **options).runtime
 
 
 def block_share(plan: str | Path, chunk: int) -> float:
