@@ -161,15 +161,19 @@ def read_run(run: Path) -> pd.DataFrame:
         for d in datasets & where or {""}:
             by_rule.setdefault((d, rec["rule"]), rec.get("input") or [])
     rows = []
+    data_size: dict[str, MatrixSize] = {}
     for f, b in sorted(bench.items()):
         dataset, rule, n = jobs[f]
         rec = by_log.get(_stem(f.relative_to(run)))
         inputs = (rec.get("input") or []) if rec else by_rule.get((dataset, rule), [])
         rule = rec["rule"] if rec else rule
-        ingest = by_rule.get((dataset, "ingest"))
-        data = largest_matrix(
-            [run / p for p in ingest] if ingest else [*run.glob("*.h5ad"), *run.glob("*.h5")]
-        )
+        if dataset not in data_size:  # each dataset's header read once, not per table
+            ingest = by_rule.get((dataset, "ingest"))
+            files = (
+                [run / p for p in ingest] if ingest else [*run.glob("*.h5ad"), *run.glob("*.h5")]
+            )
+            data_size[dataset] = largest_matrix(files)
+        data = data_size[dataset]
         m = _job_size(run, rule, n, inputs, data)
         rule = modelled_rule(rule, m, stream_above=_stream_above(run, rule), inputs=inputs)
         rows.append([data.n_obs, rule, m.n_obs, m.n_vars, m.nnz, b["s"], b["max_rss"]])
