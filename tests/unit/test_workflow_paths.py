@@ -16,6 +16,7 @@ RESULTS = {
     "ingested.h5ad",
     "ingest_summary.json",
     "qc_metrics.tsv",
+    "umap.tsv",
     "qc_summary.tsv",
     "clustered.h5ad",
     "annotation.tsv",

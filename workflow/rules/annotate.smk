@@ -33,6 +33,7 @@ rule annotate:
         paths.log("annotate"),
     benchmark:
         paths.benchmark("annotate")
+    priority: 5  # on the critical path: before umap and scoring, which start with it
     conda:
         ENV
     resources:
@@ -45,13 +46,16 @@ rule annotate:
         "../scripts/annotate.py"
 
 
-# The final per-cell table: lineage calls + the cell state (subsets and copy number).
+# The final per-cell tables: the subset calls joined with the copy-number calls, and lineage
+# calls + the cell state.
 rule states:
     input:
         lineages=paths.annotation_lineages,
-        subsets=[paths.annotation_subsets] if paths.subsets else [],
+        subsets=[paths.subset_calls] if paths.subsets else [],
+        cnv=[paths.cnv_calls] if paths.subsets else [],
         markers=paths.subset_markers_yaml,
     output:
+        **({"subsets": paths.annotation_subsets} if paths.subsets else {}),
         cells=paths.annotation,
     log:
         paths.log("states"),

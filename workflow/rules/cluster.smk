@@ -21,3 +21,24 @@ rule cluster:
         ingest=config["ingest"],
     script:
         "../scripts/cluster.py"
+
+
+# UMAP in its own job: seeded UMAP uses one core, and only the figures need it, so it runs
+# beside annotation, scoring and sub-clustering instead of before them.
+rule umap:
+    input:
+        h5ad=paths.clustered,
+    output:
+        umap=paths.umap,
+    log:
+        paths.log("umap"),
+    benchmark:
+        paths.benchmark("umap")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=cost("umap"),
+        runtime=minutes("umap"),
+    script:
+        "../scripts/umap.py"

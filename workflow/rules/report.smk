@@ -1,6 +1,7 @@
 rule figures:
     input:
         clustered=paths.clustered,
+        umap=paths.umap,
         annotation=paths.annotation,
         scores=paths.scores,
         coverage=paths.coverage,

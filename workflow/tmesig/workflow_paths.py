@@ -27,6 +27,8 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
     "ingest": ("ingested", "ingest_summary"),
     "qc": ("qc_metrics", "qc_summary"),
     "cluster": ("clustered",),
+    # the UMAP coordinates: beside annotation and scoring, not before them
+    "umap": ("umap",),
     "annotate": (
         "annotation_lineages",
         "annotation_clusters",
@@ -34,18 +36,17 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
         "celltypist_agreement",
         "annotation_markers",
     ),
-    "subsets": (
-        "annotation_subsets",
-        "annotation_subclusters",
+    # sub-clustering and copy number run side by side; states joins them
+    "subsets": ("annotation_subclusters",),
+    "cnv": ("cnv_heatmap", "cnv_scatter"),
+    "subset_figures": (
         "umap_subsets",
         "subset_markers",
         "annotation_confidence",
-        "cnv_heatmap",
-        "cnv_scatter",
         "umap_malignancy",
     ),
-    # the final per-cell table: lineage + cell state (tmesig.states)
-    "states": ("annotation",),
+    # the final per-cell tables: subsets with malignant cells, lineage + cell state
+    "states": ("annotation", "annotation_subsets"),
     "score": ("scores", "coverage"),
     "genes": ("genes", "dotplot_genes_levels"),
     "flag": ("compartments", "flags"),
@@ -100,6 +101,10 @@ _ANALYSIS_TARGETS = (
     "dotplot_genes_levels",
 )
 _SUBSET_TARGETS = ("annotation_subsets", "umap_subsets", "cnv_heatmap", "umap_malignancy")
+#: Files written only when the subset stage runs (``subsets.enabled``).
+_SUBSET_ONLY = frozenset(
+    (*_BY_RULE["subsets"], *_BY_RULE["cnv"], *_BY_RULE["subset_figures"], "annotation_subsets")
+)
 _TABLE_TARGETS = _BY_RULE["tables"]
 
 
@@ -173,6 +178,7 @@ class WorkflowPaths:
     qc_plan = f"{_DS}/qc/plan.tsv"
     qc_doublets = f"{_DS}/qc/doublets_{{job}}.parquet"
     clustered = f"{_DS}/clustered.h5ad"
+    umap = f"{_DS}/umap.tsv"
     # annotate (lineages), states (the final per-cell table: lineage and cell state)
     annotation_lineages = f"{_DS}/annotation_lineages.tsv"
     annotation = f"{_DS}/annotation.tsv"
@@ -180,7 +186,9 @@ class WorkflowPaths:
     label_agreement = f"{_DS}/label_agreement.tsv"
     celltypist_agreement = f"{_DS}/celltypist_agreement.tsv"
     annotation_markers = f"{_DS}/annotation_markers.tsv"
-    # subsets
+    # subsets: the sub-clustering's and the copy-number calls (joined by rule states)
+    subset_calls = f"{_DS}/subsets/subset_calls.parquet"
+    cnv_calls = f"{_DS}/subsets/cnv_calls.parquet"
     annotation_subsets = f"{_DS}/annotation_subsets.tsv"
     annotation_subclusters = f"{_DS}/annotation_subclusters.tsv"
     umap_subsets = f"{_FIG}/umap_subsets.png"
@@ -374,9 +382,7 @@ class WorkflowPaths:
         dataset
             A dataset id.
         """
-        names = [
-            n for rule, ns in _BY_RULE.items() if rule != "subsets" or self.subsets for n in ns
-        ]
+        names = [n for ns in _BY_RULE.values() for n in ns if self.subsets or n not in _SUBSET_ONLY]
         if dataset not in self.conditioned:
             names = [n for n in names if n not in _BY_RULE["forest"]]
         return [getattr(self, n).format(dataset=dataset) for n in names]

@@ -1,6 +1,8 @@
 """Clustering on a sketch: the sketch keeps rare cells, the transfer recovers planted labels."""
 
+import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 import scanpy as sc
 from sklearn.metrics import adjusted_rand_score
@@ -145,3 +147,30 @@ def test_config_schema_sketch_keys_match_the_package():
     assert SketchOptions.from_config(defaults) == SketchOptions()
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["cluster"]
     assert SketchOptions.from_config(config) == SketchOptions()
+
+
+@pytest.mark.parametrize(
+    ("sketch_above", "batch_key"), [(10**9, None), (0, None), (10**9, "batch"), (0, "batch")]
+)
+def test_umap_after_clustering_equals_umap_during_clustering(planted, sketch_above, batch_key):
+    """Rule umap's coordinates (clustered without UMAP, embedded later from what was stored)
+    are the ones clustering with UMAP makes: whole graph or sketch, with or without Harmony."""
+    forced = SketchOptions(sketch_above=sketch_above, sketch_size=90, sketch_method="uniform")
+    a, b = _lognorm(planted), _lognorm(planted)
+    a.obs["batch"] = b.obs["batch"] = np.where(np.arange(a.n_obs) % 2, "b1", "b2")
+    opts = {"n_hvg": 200, "n_pcs": 10, "n_neighbors": 10, "resolution": 0.3, "seed": 0}
+    cluster.cluster(a, sketch=forced, batch_key=batch_key, **opts)
+    cluster.cluster(b, sketch=forced, batch_key=batch_key, umap=False, **opts)
+    assert "X_umap" not in b.obsm
+    pd.testing.assert_series_equal(a.obs["leiden"], b.obs["leiden"])
+    # only what the workflow's clustered.h5ad keeps: obs, obsm, obsp, uns (no X)
+    light = ad.AnnData(
+        obs=b.obs[["in_sketch"]].copy(),
+        obsm=dict(b.obsm),
+        obsp=dict(b.obsp),
+        uns={k: b.uns[k] for k in ("tmesig_cluster", "neighbors") if k in b.uns},
+    )
+    got = cluster.umap_embedding(light)
+    assert got.dtype == np.float32 and got.shape == (a.n_obs, 2)
+    np.testing.assert_array_equal(got, a.obsm["X_umap"])
+    assert (~a.obs["in_sketch"]).sum() == (0 if sketch_above else a.n_obs - 90)

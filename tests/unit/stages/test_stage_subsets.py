@@ -1,4 +1,5 @@
-"""Stage ``subsets`` (tmesig.stages.subsets): subset calls, CNV calls, figures."""
+"""Stages ``subsets``, ``cnv``, ``states`` and ``subset_figures`` chained as the workflow
+chains them: subset calls, CNV calls, their join, the figures."""
 
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from tmesig.cnv import CnvOptions, call_malignant
 from tmesig.io.expression import normalise_in_place
 from tmesig.paths import MARKERS_DIR
 from tmesig.stages import StageIO
+from tmesig.stages import cnv as cnv_stage
+from tmesig.stages import states as states_stage
+from tmesig.stages import subset_figures as figures_stage
 from tmesig.stages import subsets as stage
 from tmesig.subsets import SubsetOptions, annotate_subsets
 
@@ -26,12 +30,14 @@ CONFIG = {
     "cnv": True,
     "cnv_window": 100,
 }
-FIGURES = ("umap", "umap_malignancy", "dotplot", "confidence", "cnv_heatmap", "cnv_scatter")
+FIGURES = ("umap", "umap_malignancy", "dotplot", "confidence")
+CNV_FIGURES = ("cnv_heatmap", "cnv_scatter")
+MARKERS = str(MARKERS_DIR / "subsets.yaml")
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory) -> tuple[Path, Path]:
-    """600 demo cells, clustered, and their lineage annotation table."""
+def inputs(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """600 demo cells, clustered (UMAP in its own table), and their lineage annotation."""
     demo = ad.read_h5ad(DEMO)
     adata = demo[np.random.default_rng(1).choice(demo.n_obs, 600, replace=False)].copy()
     adata.layers["counts"] = adata.X.copy()
@@ -41,28 +47,47 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
     cells.insert(0, "source", "tmesig markers")
     cells.index.name = "cell"
     folder = tmp_path_factory.mktemp("subsets")
+    cluster.write_umap(adata.obsm["X_umap"], adata.obs_names, folder / "umap.tsv")
     adata.write_h5ad(folder / "clustered.h5ad")
     cells.to_csv(folder / "annotation.tsv", sep="\t", float_format="%.6g")
-    return folder / "clustered.h5ad", folder / "annotation.tsv"
+    return folder / "clustered.h5ad", folder / "annotation.tsv", folder / "umap.tsv"
 
 
-def _io(inputs: tuple[Path, Path], out: Path, **config) -> StageIO:
-    h5ad, annotation = inputs
-    outputs = {"cells": out / "cells.tsv", "clusters": out / "clusters.tsv"}
-    outputs |= {k: out / f"{k}.png" for k in FIGURES}
-    return StageIO(
-        input={
-            "h5ad": str(h5ad),
-            "annotation": str(annotation),
-            "markers": str(MARKERS_DIR / "subsets.yaml"),
-        },
-        output={k: str(v) for k, v in outputs.items()},
-        params={"subsets": {**CONFIG, **config}},
+def _run_all(inputs, out: Path, **config) -> dict[str, str]:
+    """Rules subsets, cnv, states and subset_figures as the workflow chains them."""
+    h5ad, annotation, umap = (str(x) for x in inputs)
+    params = {"subsets": {**CONFIG, **config}}
+    common = {"h5ad": h5ad, "annotation": annotation, "markers": MARKERS}
+    said = {}
+    sub = {"cells": out / "subset_calls.parquet", "clusters": out / "clusters.tsv"}
+    said["subsets"] = stage.run(StageIO(input=common, output=_str(sub), params=params))
+    calls = {"calls": out / "cnv_calls.parquet"} | {k: out / f"{k}.png" for k in CNV_FIGURES}
+    said["cnv"] = cnv_stage.run(StageIO(input=common, output=_str(calls), params=params))
+    joined = {"cells": out / "annotation_final.tsv", "subsets": out / "cells.tsv"}
+    said["states"] = states_stage.run(
+        StageIO(
+            input={
+                "lineages": annotation,
+                "subsets": [str(sub["cells"])],
+                "cnv": [str(calls["calls"])],
+                "markers": MARKERS,
+            },
+            output=_str(joined),
+        )
     )
+    figures = {k: out / f"{k}.png" for k in FIGURES}
+    figure_inputs = common | {"umap": umap, "cells": str(joined["subsets"])}
+    figures_io = StageIO(input=figure_inputs, output=_str(figures), params=params)
+    figures_stage.run(figures_io)
+    return said
+
+
+def _str(d: dict) -> dict[str, str]:
+    return {k: str(v) for k, v in d.items()}
 
 
 def test_subsets_stage_with_cnv(inputs, tmp_path):
-    summary = stage.run(_io(inputs, tmp_path))
+    said = _run_all(inputs, tmp_path)
     cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
     adata = ad.read_h5ad(inputs[0])
     lineage = pd.read_csv(inputs[1], sep="\t", index_col=0)["compartment"].astype(str)
@@ -75,23 +100,24 @@ def test_subsets_stage_with_cnv(inputs, tmp_path):
     assert cells.columns[-1] == "final_subset"
     malignant = cells["cnv_call"] == "malignant"
     assert (cells.loc[malignant, "final_subset"] == "malignant").all()
-    called = int((cells["final_subset"] != "unassigned").sum())
-    assert summary.startswith(f"subsets called for {called:,} of {len(cells):,} cells (")
-    assert f"{int(malignant.sum()):,} malignant by copy number; " in summary
+    called = int((cells["subset"] != "unassigned").sum())
+    assert said["subsets"].startswith(f"subsets called for {called:,} of {len(cells):,} cells (")
+    assert said["cnv"].startswith(f"{int(malignant.sum()):,} malignant by copy number; ")
     removed = cells["removed_from_reference"]
-    assert f"{int(removed.sum()):,} reference cells removed in all" in summary
+    assert f"{int(removed.sum()):,} reference cells removed in all" in said["cnv"]
     assert not (cells["is_reference"] & removed).any()
+    assert f"{int((cells['final_subset'] == 'malignant').sum()):,} malignant" in said["states"]
     got_clusters = pd.read_csv(tmp_path / "clusters.tsv", sep="\t")
     assert list(got_clusters.columns) == list(clusters.columns)
-    for name in FIGURES:
+    for name in FIGURES + CNV_FIGURES:
         assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_subsets_stage_without_cnv(inputs, tmp_path):
-    stage.run(_io(inputs, tmp_path, cnv=False))
+    _run_all(inputs, tmp_path, cnv=False)
     cells = pd.read_csv(tmp_path / "cells.tsv", sep="\t", index_col=0)
     assert (cells["cnv_call"] == "not run").all()
     assert (cells["final_subset"] == cells["subset"]).all()
     assert "cnv_score" not in cells.columns
-    for name in FIGURES:
+    for name in FIGURES + CNV_FIGURES:
         assert (tmp_path / f"{name}.png").stat().st_size > 0

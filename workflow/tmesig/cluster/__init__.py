@@ -19,7 +19,8 @@ Modules: :mod:`._leiden` (the one Leiden call), :mod:`._genes` (highly variable 
 :mod:`._sketch` (options, sketch), :mod:`._streamed` (the large path's reading),
 :mod:`._transfer` (placing cells outside the sketch), :mod:`._cluster` (:func:`cluster`),
 :mod:`._knn` (the one kNN-graph call: exact up to 120,000 cells), :mod:`._graph_only` (above
-it, pynndescent without its unused query index).
+it, pynndescent without its unused query index), :mod:`._umap` (UMAP after clustering, the
+workflow's rule ``umap``, and its table).
 """
 
 from ._cluster import cluster, cluster_marked
@@ -30,6 +31,7 @@ from ._leiden import leiden
 from ._sketch import SKETCH_METHODS, SketchOptions, sketch_indices
 from ._streamed import streamed_expression
 from ._transfer import knn_to_sketch, transfer_embedding, transfer_labels
+from ._umap import placed_embedding, read_umap, umap_embedding, write_umap
 
 __all__ = [
     "EXACT_MAX",
@@ -44,10 +46,14 @@ __all__ = [
     "leiden",
     "n_components",
     "pca_genes",
+    "placed_embedding",
+    "read_umap",
     "seurat_batched",
     "seurat_frame",
     "sketch_indices",
     "streamed_expression",
     "transfer_embedding",
     "transfer_labels",
+    "umap_embedding",
+    "write_umap",
 ]

@@ -1,4 +1,5 @@
-"""The clustering stage's computation: genes, PCA (+ Harmony), graph, Leiden, UMAP."""
+"""The clustering stage's computation: genes, PCA (+ Harmony), graph, Leiden (and UMAP,
+unless the caller embeds later with :func:`tmesig.cluster.umap_embedding`)."""
 
 import anndata as ad
 import numpy as np
@@ -10,7 +11,8 @@ from ._genes import n_components, pca_genes
 from ._knn import knn_graph
 from ._leiden import leiden
 from ._sketch import SketchOptions, sketch_indices
-from ._transfer import knn_to_sketch, transfer_embedding, transfer_labels
+from ._transfer import knn_to_sketch, transfer_labels
+from ._umap import placed_embedding
 
 __all__ = ["cluster", "cluster_marked"]
 
@@ -25,11 +27,14 @@ def _harmony(pcs: np.ndarray, obs, *, key: str, seed: int) -> np.ndarray:
     return np.ascontiguousarray(z if z.shape[0] == pcs.shape[0] else z.T, dtype=np.float32)
 
 
-def _graph(adata: ad.AnnData, rep: str, *, n_neighbors: int, resolution: float, seed: int) -> None:
-    """Neighbours on ``obsm[rep]``, Leiden and UMAP (in place)."""
+def _graph(
+    adata: ad.AnnData, rep: str, *, n_neighbors: int, resolution: float, seed: int, umap: bool
+) -> None:
+    """Neighbours on ``obsm[rep]``, Leiden and (``umap``) UMAP, in place."""
     knn_graph(adata, n_neighbors=n_neighbors, use_rep=rep, seed=seed)
     leiden(adata, resolution=resolution, seed=seed)
-    sc.tl.umap(adata, random_state=seed)
+    if umap:
+        sc.tl.umap(adata, random_state=seed)
     adata.obs["leiden"] = adata.obs["leiden"].astype(str)
 
 
@@ -41,22 +46,21 @@ def _on_sketch(
     n_neighbors: int,
     resolution: float,
     seed: int,
+    umap: bool,
 ) -> dict:
     """Graph, Leiden and UMAP on a sketch; the other cells by nearest sketch cells (in place)."""
     coords = adata.obsm[rep]
     idx = sketch_indices(coords, size=sketch.sketch_size, method=sketch.sketch_method, seed=seed)
     sub = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names[idx]), obsm={rep: coords[idx]})
-    _graph(sub, rep, n_neighbors=n_neighbors, resolution=resolution, seed=seed)
+    _graph(sub, rep, n_neighbors=n_neighbors, resolution=resolution, seed=seed, umap=umap)
     rest = np.setdiff1d(np.arange(adata.n_obs), idx)
     nb, dist = knn_to_sketch(coords, idx, rest, k=n_neighbors, seed=seed)
     labels = np.empty(adata.n_obs, dtype=object)
     labels[idx] = sub.obs["leiden"].to_numpy()
     labels[rest] = transfer_labels(sub.obs["leiden"].to_numpy(), nb)
-    umap = np.empty((adata.n_obs, 2), dtype=np.float32)
-    umap[idx] = sub.obsm["X_umap"]
-    umap[rest] = transfer_embedding(sub.obsm["X_umap"], nb, dist)
+    if umap:
+        adata.obsm["X_umap"] = placed_embedding(sub.obsm["X_umap"], idx, rest, nb, dist)
     adata.obs["leiden"] = labels.astype(str)
-    adata.obsm["X_umap"] = umap
     in_sketch = np.zeros(adata.n_obs, dtype=bool)
     in_sketch[idx] = True
     adata.obs["in_sketch"] = in_sketch
@@ -82,6 +86,7 @@ def cluster(
     batch_key: str | None = None,
     seed: int = 0,
     sketch: SketchOptions | None = None,
+    umap: bool = True,
 ) -> ad.AnnData:
     """Run the clustering stage in place and return ``adata``.
 
@@ -106,13 +111,18 @@ def cluster(
     sketch
         When to cluster on a sketch (default :class:`SketchOptions`: above 200,000 cells, a
         geometric sketch of 100,000). Genes and PCA (and Harmony) always use every cell.
+    umap
+        Embed with UMAP here (``obsm["X_umap"]``); False leaves it to
+        :func:`tmesig.cluster.umap_embedding` (the same coordinates, computed later: the
+        workflow's rule ``umap`` runs beside annotation and scoring).
 
     Returns
     -------
     AnnData
         With ``obs["leiden"]``, ``obs["in_sketch"]`` (every cell ``True`` without a sketch),
-        ``obsm["X_pca"]``, ``obsm["X_umap"]``, with a batch key ``obsm["X_pca_harmony"]``,
-        and ``uns["tmesig_cluster"]`` (settings; ``sketch``: method, size, transfer).
+        ``obsm["X_pca"]``, ``obsm["X_umap"]`` (``umap``), with a batch key
+        ``obsm["X_pca_harmony"]``, and ``uns["tmesig_cluster"]`` (settings; ``sketch``:
+        method, size, transfer).
 
     Raises
     ------
@@ -133,6 +143,7 @@ def cluster(
         batch_key=batch_key,
         seed=seed,
         sketch=sketch,
+        umap=umap,
     )
 
 
@@ -146,6 +157,7 @@ def cluster_marked(
     batch_key: str | None,
     seed: int,
     sketch: SketchOptions,
+    umap: bool = True,
 ) -> ad.AnnData:
     """:func:`cluster` after the genes are chosen: PCA on ``var["highly_variable"]`` onwards.
 
@@ -170,6 +182,8 @@ def cluster_marked(
         Seed for PCA, sketch, Leiden and UMAP.
     sketch
         When and how to cluster on a sketch.
+    umap
+        Embed with UMAP here (see :func:`cluster`).
 
     Returns
     -------
@@ -186,7 +200,7 @@ def cluster_marked(
             adata.obsm["X_pca"], adata.obs, key=batch_key, seed=seed
         )
         rep = "X_pca_harmony"
-    graph = {"n_neighbors": n_neighbors, "resolution": resolution, "seed": seed}
+    graph = {"n_neighbors": n_neighbors, "resolution": resolution, "seed": seed, "umap": umap}
     if large:
         sketched = _on_sketch(adata, rep, sketch=sketch, **graph)
     else:
@@ -205,5 +219,6 @@ def cluster_marked(
         "input_mode": input_mode(adata),
         "sketch": sketched,
     }
-    adata.obsm["X_umap"] = adata.obsm["X_umap"].astype(np.float32)
+    if umap:
+        adata.obsm["X_umap"] = adata.obsm["X_umap"].astype(np.float32)
     return adata

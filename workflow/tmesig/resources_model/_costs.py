@@ -47,6 +47,9 @@ SPLIT_FROM = {
     "ingest_streamed": "ingest",
     "qc_join": "qc",
     "score_join": "score",
+    "cnv": "subsets",
+    "subset_figures": "subsets",
+    "umap": "cluster",
 }
 #: Rules that, when their dataset is scattered, only join their jobs' tables (a file name
 #: part of those tables): a different job, with its own row ``<rule>_join``.

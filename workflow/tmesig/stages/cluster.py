@@ -1,4 +1,4 @@
-"""Stage ``cluster``: the QC-kept cells, normalised, highly variable genes, PCA, Leiden, UMAP.
+"""Stage ``cluster``: the QC-kept cells, normalised, highly variable genes, PCA, Leiden.
 
 Inputs
     ``h5ad`` (``ingested.h5ad``: the stored values, read a chunk of cells at a time);
@@ -8,8 +8,9 @@ Outputs
     ``h5ad`` (``clustered.h5ad``, the one matrix file downstream: ``X`` = the stored values
     of the kept cells and genes (streamed from ``ingested.h5ad``; no log-normalised copy, no
     counts layer), ``obs`` with the QC metrics, ``size_factor`` and ``leiden``, ``var``
-    ``highly_variable``, PCA, UMAP, ``uns["tmesig_expression"]``: see
-    :mod:`tmesig.io.expression`, whose ``read_expression`` opens it).
+    ``highly_variable``, PCA, the kNN graph (or the sketch), ``uns["tmesig_expression"]``:
+    see :mod:`tmesig.io.expression`, whose ``read_expression`` opens it). UMAP is stage
+    :mod:`~tmesig.stages.umap`'s (rule ``umap``, beside annotation and scoring).
 Params
     ``cluster`` (config section: ``n_hvg``, ``n_pcs``, ``n_neighbors``, ``resolution``,
     ``batch_key``, ``seed``; above ``sketch_above`` kept cells, the large path:
@@ -80,13 +81,13 @@ def run(io: StageIO) -> str:
             batch_key=p["batch_key"],
             chunk_size=_STREAM_CHUNK,
         )
-        clustering.cluster_marked(adata, n_hvg=n_hvg, sketch=sketch, **options)
+        clustering.cluster_marked(adata, n_hvg=n_hvg, sketch=sketch, umap=False, **options)
     else:
         if large:  # every kept cell's row named in qc_metrics.tsv but fewer in the file
             adata, kept = read_kept(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
             store_input_mode(adata, mode)
         normalise_in_place(adata, mode=mode)
-        clustering.cluster(adata, n_hvg=p["n_hvg"], sketch=sketch, **options)
+        clustering.cluster(adata, n_hvg=p["n_hvg"], sketch=sketch, umap=False, **options)
     n_clusters = adata.obs["leiden"].nunique()
     adata.X = None
     adata.uns[EXPRESSION_KEY] = {**adata.uns[EXPRESSION_KEY], "x": STORED}

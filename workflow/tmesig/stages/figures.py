@@ -1,8 +1,8 @@
 """Stage ``figures``: the per-dataset report figures (rule ``figures``, workflow/rules/report.smk).
 
 Inputs
-    ``clustered`` (``clustered.h5ad``, with ``obsm["X_umap"]`` and ``obs`` ``sample``,
-    ``patient``, ``condition``), ``annotation`` (``annotation.tsv``), ``scores``
+    ``clustered`` (``clustered.h5ad``: ``obs`` ``sample``, ``patient``, ``condition`` and the
+    card genes), ``umap`` (``umap.tsv``), ``annotation`` (``annotation.tsv``), ``scores``
     (``scores.parquet``), ``coverage`` (``coverage.tsv``), ``flags`` (``flags.tsv``),
     ``compartments`` (``compartments.tsv``), ``qc_metrics`` and ``qc_summary`` (QC tables),
     ``sets`` (the library's set files).
@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import report, signatures
+from ..cluster import read_umap
 from ..constants import (
     COL_COMPARTMENT,
     COL_CONDITION,
@@ -75,8 +76,9 @@ def run(io: StageIO) -> str:
     out = io.output
     library = signatures.load_library(io.input["sets"])
     genes = signatures.card_genes(library)
-    # only the genes the dot plot draws; the UMAPs use obs and obsm
+    # only the genes the dot plot draws; the UMAPs use obs and umap.tsv
     adata = read_expression(io.input["clustered"], genes=genes)
+    adata.obsm["X_umap"] = read_umap(io.input["umap"], adata.obs_names)
     ann = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     adata.obs[COL_COMPARTMENT] = ann.loc[adata.obs_names, COL_COMPARTMENT].astype("category")
     scores = pd.read_parquet(io.input["scores"]).loc[adata.obs_names]
