@@ -178,4 +178,4 @@ def test_clustering_identical(runs):
     x = ad.read_h5ad(_mini(plain, "clustered"))
     y = ad.read_h5ad(_mini(killed, "clustered"))
     assert list(x.obs["leiden"]) == list(y.obs["leiden"])
-    np.testing.assert_array_equal(x.obsm["X_umap"], y.obsm["X_umap"])
+    np.testing.assert_array_equal(x.obsm["X_pca"], y.obsm["X_pca"])

@@ -111,14 +111,18 @@ def test_cells_missing_from_subsets_are_unassigned():
 def test_stage_writes_annotation(tmp_path, enabled):
     lineages, subsets = _tables()
     lineages.to_csv(tmp_path / "lin.tsv", sep="\t")
-    subsets.to_csv(tmp_path / "sub.tsv", sep="\t")
+    calls = subsets.drop(columns=["cnv_call"]).assign(lineage=lineages["compartment"])
+    calls.to_parquet(tmp_path / "sub.parquet")
+    cnv = subsets[["cnv_call"]].assign(cnv_score=np.linspace(0, 1, len(subsets)))
+    cnv.to_parquet(tmp_path / "cnv.parquet")
     io = StageIO(
         input={
             "lineages": str(tmp_path / "lin.tsv"),
-            "subsets": [str(tmp_path / "sub.tsv")] if enabled else [],
+            "subsets": [str(tmp_path / "sub.parquet")] if enabled else [],
+            "cnv": [str(tmp_path / "cnv.parquet")] if enabled else [],
             "markers": str(MARKERS_PATH),
         },
-        output={"cells": str(tmp_path / "annotation.tsv")},
+        output={"cells": str(tmp_path / "annotation.tsv"), "subsets": str(tmp_path / "s.tsv")},
     )
     line = stage.run(io)
     out = pd.read_csv(tmp_path / "annotation.tsv", sep="\t", index_col=0)
@@ -126,5 +130,13 @@ def test_stage_writes_annotation(tmp_path, enabled):
     if enabled:
         assert out.loc["exh", "state"] == "CD8_exhausted"
         assert "2 malignant, 1 of them annotated outside the epithelial lineage" in line
+        # annotation_subsets.tsv: the subset calls, the CNV columns, final_subset by hand
+        joined = pd.read_csv(tmp_path / "s.tsv", sep="\t", index_col=0)
+        assert list(joined.columns) == [*calls.columns, "cnv_call", "cnv_score", "final_subset"]
+        final = joined["final_subset"].to_dict()
+        assert final["epiM"] == final["fibM"] == MALIGNANT  # copy number wins
+        assert final["epiN"] == "alveolar_epithelium" and final["exh"] == "CD8_T"
+        assert final["epiU"] == U  # uncertain: not malignant, not other_normal_epithelium
     else:
         assert set(out["state"]) == {U} and "disabled" in line
+        assert not (tmp_path / "s.tsv").exists()

@@ -27,8 +27,7 @@ _BY_RULE: dict[str, tuple[str, ...]] = {
     "ingest": ("ingested", "ingest_summary"),
     "qc": ("qc_metrics", "qc_summary"),
     "cluster": ("clustered",),
-    # the UMAP coordinates: beside annotation and scoring, not before them
-    "umap": ("umap",),
+    "umap": ("umap",),  # the UMAP coordinates: beside annotation and scoring, not before them
     "annotate": (
         "annotation_lineages",
         "annotation_clusters",
@@ -102,9 +101,8 @@ _ANALYSIS_TARGETS = (
 )
 _SUBSET_TARGETS = ("annotation_subsets", "umap_subsets", "cnv_heatmap", "umap_malignancy")
 #: Files written only when the subset stage runs (``subsets.enabled``).
-_SUBSET_ONLY = frozenset(
-    (*_BY_RULE["subsets"], *_BY_RULE["cnv"], *_BY_RULE["subset_figures"], "annotation_subsets")
-)
+_SUBSET_ONLY = {"annotation_subsets", *_BY_RULE["subsets"], *_BY_RULE["cnv"]}
+_SUBSET_ONLY |= set(_BY_RULE["subset_figures"])
 _TABLE_TARGETS = _BY_RULE["tables"]
 
 
@@ -196,7 +194,6 @@ class WorkflowPaths:
     annotation_confidence = f"{_FIG}/annotation_confidence.png"
     cnv_heatmap = f"{_FIG}/cnv_heatmap.png"
     cnv_scatter = f"{_FIG}/cnv_scatter.png"
-    # score, flag
     scores = f"{_DS}/scores.parquet"
     coverage = f"{_DS}/coverage.tsv"
     # scattered scoring (datasets of scatter.min_cells or more): plan, gene statistics, blocks
@@ -209,7 +206,6 @@ class WorkflowPaths:
     dotplot_genes_levels = f"{_FIG}/dotplot_genes_levels.png"
     compartments = f"{_DS}/compartments.tsv"
     flags = f"{_DS}/flags.tsv"
-    # figures
     umap_compartment = f"{_FIG}/umap_compartment.png"
     umap_scores = f"{_FIG}/umap_scores.png"
     dotplot_card_genes = f"{_FIG}/dotplot_card_genes.png"
@@ -228,9 +224,8 @@ class WorkflowPaths:
     # de: gene-level condition comparison (pseudobulk + pydeseq2) and its prerank
     de_conditions = f"{_DS}/de_conditions.tsv"
     enrichment_conditions = f"{_DS}/enrichment_conditions.tsv"
-    # findings (rule summary): the page, the per-patient table, a folder holding the
-    # per-patient heatmap (empty with fewer than 3 patients); across datasets (rule
-    # cross_dataset, only with two or more datasets)
+    # findings (rule summary): page, per-patient table, folder of the per-patient heatmap
+    # (empty below 3 patients); across datasets (rule cross_dataset, 2 or more datasets)
     summary_html = f"{_DS}/summary.html"
     summary_md = f"{_DS}/summary.md"
     patients = f"{_DS}/patients.tsv"

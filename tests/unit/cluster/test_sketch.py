@@ -152,18 +152,19 @@ def test_config_schema_sketch_keys_match_the_package():
 @pytest.mark.parametrize(
     ("sketch_above", "batch_key"), [(10**9, None), (0, None), (10**9, "batch"), (0, "batch")]
 )
-def test_umap_after_clustering_equals_umap_during_clustering(planted, sketch_above, batch_key):
-    """Rule umap's coordinates (clustered without UMAP, embedded later from what was stored)
-    are the ones clustering with UMAP makes: whole graph or sketch, with or without Harmony."""
+def test_umap_after_clustering_equals_scanpy_on_the_clustering_graph(
+    planted, sketch_above, batch_key
+):
+    """Rule umap's coordinates, from only what clustered.h5ad keeps (no X), against scanpy's
+    UMAP run by hand: on the clustering's own AnnData (whole graph), or on the sketch cells'
+    exact kNN graph with every other cell at its nearest sketch cells' weighted position."""
     forced = SketchOptions(sketch_above=sketch_above, sketch_size=90, sketch_method="uniform")
-    a, b = _lognorm(planted), _lognorm(planted)
-    a.obs["batch"] = b.obs["batch"] = np.where(np.arange(a.n_obs) % 2, "b1", "b2")
+    b = _lognorm(planted)
+    b.obs["batch"] = np.where(np.arange(b.n_obs) % 2, "b1", "b2")
     opts = {"n_hvg": 200, "n_pcs": 10, "n_neighbors": 10, "resolution": 0.3, "seed": 0}
-    cluster.cluster(a, sketch=forced, batch_key=batch_key, **opts)
-    cluster.cluster(b, sketch=forced, batch_key=batch_key, umap=False, **opts)
+    cluster.pca_genes(b, n_hvg=200, n_pcs=10, batch_key=batch_key, chunked=False)
+    cluster.cluster_marked(b, sketch=forced, batch_key=batch_key, **opts)
     assert "X_umap" not in b.obsm
-    pd.testing.assert_series_equal(a.obs["leiden"], b.obs["leiden"])
-    # only what the workflow's clustered.h5ad keeps: obs, obsm, obsp, uns (no X)
     light = ad.AnnData(
         obs=b.obs[["in_sketch"]].copy(),
         obsm=dict(b.obsm),
@@ -171,6 +172,20 @@ def test_umap_after_clustering_equals_umap_during_clustering(planted, sketch_abo
         uns={k: b.uns[k] for k in ("tmesig_cluster", "neighbors") if k in b.uns},
     )
     got = cluster.umap_embedding(light)
-    assert got.dtype == np.float32 and got.shape == (a.n_obs, 2)
-    np.testing.assert_array_equal(got, a.obsm["X_umap"])
-    assert (~a.obs["in_sketch"]).sum() == (0 if sketch_above else a.n_obs - 90)
+    assert got.dtype == np.float32 and got.shape == (b.n_obs, 2)
+    rep = "X_pca_harmony" if batch_key else "X_pca"
+    if sketch_above:
+        sc.tl.umap(b, random_state=0)
+        want = b.obsm["X_umap"]
+    else:
+        idx = np.flatnonzero(b.obs["in_sketch"])
+        rest = np.flatnonzero(~b.obs["in_sketch"].to_numpy(bool))
+        sub = ad.AnnData(obs=pd.DataFrame(index=b.obs_names[idx]), obsm={rep: b.obsm[rep][idx]})
+        sc.pp.neighbors(sub, n_neighbors=10, use_rep=rep, transformer="sklearn", random_state=0)
+        sc.tl.umap(sub, random_state=0)
+        nb, dist = cluster.knn_to_sketch(b.obsm[rep], idx, rest, k=10, seed=0)
+        want = np.empty((b.n_obs, 2), dtype=np.float32)
+        want[idx] = sub.obsm["X_umap"]
+        want[rest] = cluster.transfer_embedding(sub.obsm["X_umap"], nb, dist)
+        assert len(rest) == b.n_obs - 90
+    np.testing.assert_array_equal(got, np.asarray(want, dtype=np.float32))

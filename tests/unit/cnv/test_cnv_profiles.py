@@ -125,3 +125,19 @@ def test_cnv_clusters_build_the_knn_graph_through_the_one_knn_call(monkeypatch):
     assert seen == [(80, "X_pca", 15)]
     # the two planted profiles are two clusters
     assert len(set(codes[:40])) == 1 and len(set(codes[40:])) == 1 and codes[0] != codes[40]
+
+
+@pytest.mark.parametrize("n_windows", [60, 4001])
+def test_cnv_profile_pcs_equal_arpacks(n_windows):
+    """The profiles' PCs (covariance route while the windows are few) are ARPACK's PCs."""
+    from sklearn.decomposition import PCA
+    from tmesig.cnv._signal import _cnv_clusters
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 0.05, size=(300, n_windows))
+    x[:100, : n_windows // 3] += 0.4  # a planted gain in a third of the cells
+    x[100:160, -n_windows // 4 :] -= 0.3
+    adata = ad.AnnData(np.zeros((300, 1), dtype=np.float32))
+    _cnv_clusters(adata, x, CnvOptions())
+    want = PCA(n_components=30, random_state=0, svd_solver="arpack").fit_transform(x - x.mean(0))
+    np.testing.assert_allclose(adata.obsm["X_cnv_pca"], want, atol=1e-8)

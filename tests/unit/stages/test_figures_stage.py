@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import scanpy as sc
 from tmesig import paths, report
+from tmesig.cluster import write_umap
 from tmesig.signatures import card_genes, load_library
 from tmesig.stages import StageIO
 from tmesig.stages import figures as stage
@@ -29,8 +30,8 @@ def inputs(planted, tmp_path) -> dict[str, str]:
     names = list(a.var_names)
     names[:6] = ["CD274", "NT5E", "LAG3", "HAVCR2", "TIGIT", "SLC7A11"]  # B2M absent
     a.var_names = names
-    a.obsm["X_umap"] = rng.normal(size=(a.n_obs, 2))
     a.write_h5ad(tmp_path / "clustered.h5ad")
+    write_umap(rng.normal(size=(a.n_obs, 2)), a.obs_names, tmp_path / "umap.tsv")
     compartment = a.obs["group"].map({"A": "T_NK", "B": "myeloid", "C": "malignant"})
     pd.DataFrame({"compartment": compartment}, index=a.obs_names).to_csv(
         tmp_path / "annotation.tsv", sep="\t"
@@ -66,6 +67,7 @@ def inputs(planted, tmp_path) -> dict[str, str]:
         key: str(tmp_path / name)
         for key, name in [
             ("clustered", "clustered.h5ad"),
+            ("umap", "umap.tsv"),
             ("annotation", "annotation.tsv"),
             ("scores", "scores.parquet"),
             ("flags", "flags.tsv"),

@@ -31,7 +31,7 @@ from ._leiden import leiden
 from ._sketch import SKETCH_METHODS, SketchOptions, sketch_indices
 from ._streamed import streamed_expression
 from ._transfer import knn_to_sketch, transfer_embedding, transfer_labels
-from ._umap import placed_embedding, read_umap, umap_embedding, write_umap
+from ._umap import read_umap, umap_embedding, write_umap
 
 __all__ = [
     "EXACT_MAX",
@@ -46,7 +46,6 @@ __all__ = [
     "leiden",
     "n_components",
     "pca_genes",
-    "placed_embedding",
     "read_umap",
     "seurat_batched",
     "seurat_frame",

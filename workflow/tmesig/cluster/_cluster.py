@@ -1,5 +1,5 @@
-"""The clustering stage's computation: genes, PCA (+ Harmony), graph, Leiden (and UMAP,
-unless the caller embeds later with :func:`tmesig.cluster.umap_embedding`)."""
+"""The clustering stage's computation: genes, PCA (+ Harmony), graph, Leiden; UMAP after it
+(:func:`tmesig.cluster.umap_embedding`: in :func:`cluster`, or the workflow's rule ``umap``)."""
 
 import anndata as ad
 import numpy as np
@@ -12,7 +12,7 @@ from ._knn import knn_graph
 from ._leiden import leiden
 from ._sketch import SketchOptions, sketch_indices
 from ._transfer import knn_to_sketch, transfer_labels
-from ._umap import placed_embedding
+from ._umap import umap_embedding
 
 __all__ = ["cluster", "cluster_marked"]
 
@@ -27,14 +27,10 @@ def _harmony(pcs: np.ndarray, obs, *, key: str, seed: int) -> np.ndarray:
     return np.ascontiguousarray(z if z.shape[0] == pcs.shape[0] else z.T, dtype=np.float32)
 
 
-def _graph(
-    adata: ad.AnnData, rep: str, *, n_neighbors: int, resolution: float, seed: int, umap: bool
-) -> None:
-    """Neighbours on ``obsm[rep]``, Leiden and (``umap``) UMAP, in place."""
+def _graph(adata: ad.AnnData, rep: str, *, n_neighbors: int, resolution: float, seed: int) -> None:
+    """Neighbours on ``obsm[rep]`` and Leiden, in place."""
     knn_graph(adata, n_neighbors=n_neighbors, use_rep=rep, seed=seed)
     leiden(adata, resolution=resolution, seed=seed)
-    if umap:
-        sc.tl.umap(adata, random_state=seed)
     adata.obs["leiden"] = adata.obs["leiden"].astype(str)
 
 
@@ -46,20 +42,17 @@ def _on_sketch(
     n_neighbors: int,
     resolution: float,
     seed: int,
-    umap: bool,
 ) -> dict:
-    """Graph, Leiden and UMAP on a sketch; the other cells by nearest sketch cells (in place)."""
+    """Graph and Leiden on a sketch; the other cells by nearest sketch cells (in place)."""
     coords = adata.obsm[rep]
     idx = sketch_indices(coords, size=sketch.sketch_size, method=sketch.sketch_method, seed=seed)
     sub = ad.AnnData(obs=pd.DataFrame(index=adata.obs_names[idx]), obsm={rep: coords[idx]})
-    _graph(sub, rep, n_neighbors=n_neighbors, resolution=resolution, seed=seed, umap=umap)
+    _graph(sub, rep, n_neighbors=n_neighbors, resolution=resolution, seed=seed)
     rest = np.setdiff1d(np.arange(adata.n_obs), idx)
     nb, dist = knn_to_sketch(coords, idx, rest, k=n_neighbors, seed=seed)
     labels = np.empty(adata.n_obs, dtype=object)
     labels[idx] = sub.obs["leiden"].to_numpy()
     labels[rest] = transfer_labels(sub.obs["leiden"].to_numpy(), nb)
-    if umap:
-        adata.obsm["X_umap"] = placed_embedding(sub.obsm["X_umap"], idx, rest, nb, dist)
     adata.obs["leiden"] = labels.astype(str)
     in_sketch = np.zeros(adata.n_obs, dtype=bool)
     in_sketch[idx] = True
@@ -86,7 +79,6 @@ def cluster(
     batch_key: str | None = None,
     seed: int = 0,
     sketch: SketchOptions | None = None,
-    umap: bool = True,
 ) -> ad.AnnData:
     """Run the clustering stage in place and return ``adata``.
 
@@ -111,18 +103,14 @@ def cluster(
     sketch
         When to cluster on a sketch (default :class:`SketchOptions`: above 200,000 cells, a
         geometric sketch of 100,000). Genes and PCA (and Harmony) always use every cell.
-    umap
-        Embed with UMAP here (``obsm["X_umap"]``); False leaves it to
-        :func:`tmesig.cluster.umap_embedding` (the same coordinates, computed later: the
-        workflow's rule ``umap`` runs beside annotation and scoring).
 
     Returns
     -------
     AnnData
         With ``obs["leiden"]``, ``obs["in_sketch"]`` (every cell ``True`` without a sketch),
-        ``obsm["X_pca"]``, ``obsm["X_umap"]`` (``umap``), with a batch key
-        ``obsm["X_pca_harmony"]``, and ``uns["tmesig_cluster"]`` (settings; ``sketch``:
-        method, size, transfer).
+        ``obsm["X_pca"]``, ``obsm["X_umap"]`` (:func:`tmesig.cluster.umap_embedding`), with a
+        batch key ``obsm["X_pca_harmony"]``, and ``uns["tmesig_cluster"]`` (settings;
+        ``sketch``: method, size, transfer).
 
     Raises
     ------
@@ -134,7 +122,7 @@ def cluster(
     n_hvg = min(n_hvg, adata.n_vars)
     hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
     pca_genes(adata, n_hvg=n_hvg, n_pcs=n_pcs, batch_key=hv_batch, chunked=large)
-    return cluster_marked(
+    cluster_marked(
         adata,
         n_hvg=n_hvg,
         n_pcs=n_pcs,
@@ -143,8 +131,9 @@ def cluster(
         batch_key=batch_key,
         seed=seed,
         sketch=sketch,
-        umap=umap,
     )
+    adata.obsm["X_umap"] = umap_embedding(adata)
+    return adata
 
 
 def cluster_marked(
@@ -157,9 +146,10 @@ def cluster_marked(
     batch_key: str | None,
     seed: int,
     sketch: SketchOptions,
-    umap: bool = True,
 ) -> ad.AnnData:
-    """:func:`cluster` after the genes are chosen: PCA on ``var["highly_variable"]`` onwards.
+    """:func:`cluster` after the genes are chosen, without UMAP: PCA on
+    ``var["highly_variable"]`` onwards (UMAP: :func:`tmesig.cluster.umap_embedding`, the
+    workflow's rule ``umap``, which runs beside annotation and scoring).
 
     ``X`` needs values only in the highly variable genes' columns (the large path reads only
     those: :func:`tmesig.cluster.streamed_expression`).
@@ -182,13 +172,11 @@ def cluster_marked(
         Seed for PCA, sketch, Leiden and UMAP.
     sketch
         When and how to cluster on a sketch.
-    umap
-        Embed with UMAP here (see :func:`cluster`).
 
     Returns
     -------
     AnnData
-        As :func:`cluster` returns it.
+        As :func:`cluster` returns it, without ``obsm["X_umap"]``.
     """
     large = sketch.applies(adata.n_obs)
     hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
@@ -200,7 +188,7 @@ def cluster_marked(
             adata.obsm["X_pca"], adata.obs, key=batch_key, seed=seed
         )
         rep = "X_pca_harmony"
-    graph = {"n_neighbors": n_neighbors, "resolution": resolution, "seed": seed, "umap": umap}
+    graph = {"n_neighbors": n_neighbors, "resolution": resolution, "seed": seed}
     if large:
         sketched = _on_sketch(adata, rep, sketch=sketch, **graph)
     else:
@@ -219,6 +207,4 @@ def cluster_marked(
         "input_mode": input_mode(adata),
         "sketch": sketched,
     }
-    if umap:
-        adata.obsm["X_umap"] = adata.obsm["X_umap"].astype(np.float32)
     return adata

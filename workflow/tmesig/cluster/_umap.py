@@ -1,12 +1,12 @@
-"""UMAP after clustering: the coordinates :func:`tmesig.cluster.cluster` would have made.
+"""UMAP after clustering (:func:`tmesig.cluster.cluster` calls it last).
 
 The workflow clusters without UMAP (rule ``cluster``) and embeds in its own rule (``umap``),
 which runs beside annotation, scoring and sub-clustering: UMAP is single-threaded when
 seeded and nothing but the figures needs it. :func:`umap_embedding` reads what clustering
-stored (the representation, the kNN graph or the sketch, the settings) and returns the same
-coordinates: scanpy's ``umap`` on the stored graph, or on the sketch's graph (rebuilt by the
-same deterministic call) with the other cells placed as :func:`tmesig.cluster.cluster` places
-them. The coordinates are written as a table (``umap.tsv``, :func:`write_umap`).
+stored (the representation, the kNN graph or the sketch, the settings): scanpy's ``umap`` on
+the stored graph, or on the sketch's graph (rebuilt by the same deterministic call) with each
+other cell at the inverse-distance weighted mean position of its nearest sketch cells. The
+coordinates are written as a table (``umap.tsv``, :func:`write_umap`).
 """
 
 from pathlib import Path
@@ -19,13 +19,13 @@ import scanpy as sc
 from ._knn import knn_graph
 from ._transfer import knn_to_sketch, transfer_embedding
 
-__all__ = ["placed_embedding", "read_umap", "umap_embedding", "write_umap"]
+__all__ = ["read_umap", "umap_embedding", "write_umap"]
 
 #: Columns of ``umap.tsv`` after ``cell``.
 UMAP_COLUMNS = ("umap_1", "umap_2")
 
 
-def placed_embedding(
+def _placed(
     sketch_umap: np.ndarray, idx: np.ndarray, rest: np.ndarray, nb: np.ndarray, dist: np.ndarray
 ) -> np.ndarray:
     """Every cell's UMAP position: the sketch's own, the others their neighbours' weighted mean.
@@ -52,7 +52,7 @@ def placed_embedding(
 
 
 def umap_embedding(adata: ad.AnnData) -> np.ndarray:
-    """UMAP of a clustered AnnData made with ``cluster(..., umap=False)``.
+    """UMAP of a clustered AnnData (:func:`tmesig.cluster.cluster_marked`'s output).
 
     Parameters
     ----------
@@ -64,7 +64,7 @@ def umap_embedding(adata: ad.AnnData) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Cells × 2 float32: the coordinates ``cluster(..., umap=True)`` gives.
+        Cells × 2 float32.
     """
     settings = adata.uns["tmesig_cluster"]
     seed, k = int(settings["seed"]), int(settings["n_neighbors"])
@@ -85,7 +85,7 @@ def umap_embedding(adata: ad.AnnData) -> np.ndarray:
     knn_graph(sub, n_neighbors=k, use_rep=rep, seed=seed)
     sc.tl.umap(sub, random_state=seed)
     nb, dist = knn_to_sketch(coords, idx, rest, k=k, seed=seed)
-    return placed_embedding(sub.obsm["X_umap"], idx, rest, nb, dist)
+    return _placed(sub.obsm["X_umap"], idx, rest, nb, dist)
 
 
 def write_umap(coords: np.ndarray, obs_names, path: str | Path) -> None:

@@ -15,7 +15,11 @@ from ._profiles import cnv_profiles
 if TYPE_CHECKING:
     import anndata as ad
 
-__all__ = ["Signal", "cnv_signal", "loo_cluster_corr"]
+__all__ = ["COVARIANCE_MAX_WINDOWS", "Signal", "cnv_signal", "loo_cluster_corr"]
+
+#: Up to this many CNV windows the profiles' PCA goes through the windows' covariance matrix
+#: (at most 128 MB); above it, ARPACK.
+COVARIANCE_MAX_WINDOWS = 4000
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,10 @@ def _cnv_clusters(adata: ad.AnnData, x: np.ndarray, opts: CnvOptions) -> np.ndar
 
     seed = opts.seed
     n_comps = int(max(2, min(30, x.shape[0] - 1, x.shape[1] - 1)))
-    pcs = PCA(n_components=n_comps, random_state=seed, svd_solver="arpack").fit_transform(
+    # exact either way; the covariance route (windows x windows) is several times faster than
+    # ARPACK's iterations while the windows are few (tested against ARPACK)
+    solver = "covariance_eigh" if x.shape[1] <= COVARIANCE_MAX_WINDOWS else "arpack"
+    pcs = PCA(n_components=n_comps, random_state=seed, svd_solver=solver).fit_transform(
         x - x.mean(axis=0)
     )
     adata.obsm["X_cnv_pca"] = pcs

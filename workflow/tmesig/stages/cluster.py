@@ -81,13 +81,17 @@ def run(io: StageIO) -> str:
             batch_key=p["batch_key"],
             chunk_size=_STREAM_CHUNK,
         )
-        clustering.cluster_marked(adata, n_hvg=n_hvg, sketch=sketch, umap=False, **options)
+        clustering.cluster_marked(adata, n_hvg=n_hvg, sketch=sketch, **options)
     else:
         if large:  # every kept cell's row named in qc_metrics.tsv but fewer in the file
             adata, kept = read_kept(io.input["h5ad"], metrics, min_cells_per_gene=min_cells)
             store_input_mode(adata, mode)
         normalise_in_place(adata, mode=mode)
-        clustering.cluster(adata, n_hvg=p["n_hvg"], sketch=sketch, umap=False, **options)
+        n_hvg = min(p["n_hvg"], adata.n_vars)
+        key = p["batch_key"]
+        batch = key if key and adata.obs[key].nunique() > 1 else None
+        clustering.pca_genes(adata, n_hvg=n_hvg, n_pcs=p["n_pcs"], batch_key=batch, chunked=False)
+        clustering.cluster_marked(adata, n_hvg=n_hvg, sketch=sketch, **options)
     n_clusters = adata.obs["leiden"].nunique()
     adata.X = None
     adata.uns[EXPRESSION_KEY] = {**adata.uns[EXPRESSION_KEY], "x": STORED}

@@ -80,7 +80,7 @@ def run(io: StageIO) -> str:
     _with_calls(profiled, calls, lineage.loc[profiled.obs_names], annotation)
     markers = load_subset_markers(io.input["markers"])
     fig = report_annotation.cnv_heatmap(profiled, seed=p["seed"], parents=parents_of(markers))
-    save(fig, out["cnv_heatmap"], 100)
+    save(fig, out["cnv_heatmap"], dpi=100)
     save(report_annotation.cnv_scatter(calls), out["cnv_scatter"])
     malignant = int((calls["cnv_call"].astype(str) == MALIGNANT).sum())
     other = calls.attrs["n_malignant_other_lineage"]

@@ -33,7 +33,7 @@ __all__ = ["CNV_DISABLED", "parents_of", "run", "save"]
 CNV_DISABLED = "copy-number inference disabled (subsets.cnv: false)"
 
 
-def save(fig: Figure, path: str, dpi: int = 120) -> None:
+def save(fig: Figure, path: str, *, dpi: int = 120) -> None:
     """Write ``fig`` to ``path`` (tight box) and close it.
 
     Parameters
@@ -49,7 +49,7 @@ def save(fig: Figure, path: str, dpi: int = 120) -> None:
     plt.close(fig)
 
 
-def parents_of(markers, cells: pd.DataFrame | None = None) -> dict[str, str]:
+def parents_of(markers, *, cells: pd.DataFrame | None = None) -> dict[str, str]:
     """Subset -> lineage (its colour family): the marker file's, then, for final subsets the
     file does not name (``other_normal_epithelium``), the lineage most of their cells have.
 
@@ -68,13 +68,18 @@ def parents_of(markers, cells: pd.DataFrame | None = None) -> dict[str, str]:
     return out
 
 
-def run(io: StageIO) -> None:
+def run(io: StageIO) -> str:
     """Draw the UMAPs by subset and by malignancy, the marker dot plot, the confidences.
 
     Parameters
     ----------
     io
         The stage's files and parameters (see the module docstring).
+
+    Returns
+    -------
+    str
+        ``"4 figures for <n> cells"``.
     """
     out, p = io.output, io.params["subsets"]
     cells = pd.read_csv(io.input["cells"], sep="\t", index_col=0)
@@ -86,7 +91,7 @@ def run(io: StageIO) -> None:
     embedded.obs["final_subset"] = cells["final_subset"].astype(str).to_numpy()
     embedded.obs["cnv_call"] = cells["cnv_call"].astype(str).to_numpy()
     titles = {"lineage": "lineage", "final_subset": "subset (shades of its lineage's colour)"}
-    parents = parents_of(markers, cells)
+    parents = parents_of(markers, cells=cells)
     keys = ("lineage", "final_subset")
     fig = report_annotation.umap_by(embedded, keys=keys, titles=titles, parents=parents)
     save(fig, out["umap"])
@@ -112,3 +117,4 @@ def run(io: StageIO) -> None:
         thresholds=thresholds,
     )
     save(fig, out["confidence"])
+    return f"4 figures for {len(cells):,} cells"
