@@ -19,6 +19,7 @@ rule subsets:
         paths.benchmark("subsets")
     conda:
         ENV
+    priority: 1  # before umap, which only the figures need
     threads: 1  # one core: cnv, score and umap run beside it
     resources:
         mem_mb=cost("subsets"),
