@@ -97,9 +97,9 @@ rule score:
         paths.log("score"),
     benchmark:
         paths.benchmark("score")
+    priority: 1  # before umap: flag and conditions wait for the scores, nothing for the UMAP
     conda:
         ENV
-    priority: 1  # before umap: flag and conditions wait for the scores, nothing for the UMAP
     threads: 1  # mostly one core (mean load < 1 core at 100,000 cells): runs beside subsets
     resources:
         mem_mb=cost("score"),

@@ -17,9 +17,9 @@ rule subsets:
         paths.log("subsets"),
     benchmark:
         paths.benchmark("subsets")
+    priority: 1  # before umap, which only the figures need
     conda:
         ENV
-    priority: 1  # before umap, which only the figures need
     threads: 1  # one core: cnv, score and umap run beside it
     resources:
         mem_mb=cost("subsets"),
