@@ -180,3 +180,21 @@ def test_state_level_flags_named_with_their_lineage():
     first = next(x for x in md.splitlines() if "`m2_tam`" in x)
     assert first.startswith("| macrophage (myeloid) |")
     assert any(x.startswith("| myeloid |") and "`m2_tam`" in x for x in md.splitlines())
+
+
+def test_ingest_notes_are_stated_on_the_page():
+    notes = [
+        "the files were merged over the 480 genes measured in every file; 20 genes missing from "
+        "at least one file were dropped (a gene not measured is not a zero), 3 of them in the "
+        "signature library",
+        *(f"note {i}" for i in range(7)),
+    ]
+    base = {"cells": 220, "genes": 480, "samples": 2, "patients": 2, "matrix": {}}
+    facts, md, html = _page(dataset_tables(ingest={**base, "notes": notes}))
+    assert facts.ingest_notes == tuple(notes)
+    shown = [line for line in md.splitlines() if line.startswith("- At ingest: ")]
+    assert len(shown) == 6 and "20 genes missing from at least one file were dropped" in shown[0]
+    assert "note 4" in md and "note 5" not in md
+    assert "2 more ingest notes in" in md and "2 more ingest notes in" in html
+    _, md_none, _ = _page(dataset_tables(ingest=base))
+    assert "At ingest" not in md_none

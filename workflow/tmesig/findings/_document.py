@@ -17,6 +17,8 @@ __all__ = ["PATIENTS_HEATMAP", "findings_page"]
 #: The per-patient heatmap, relative to the dataset's folder (written with >= 3 patients).
 PATIENTS_HEATMAP = "report/patients/patients_heatmap.png"
 _DIRECTION = {"up": "high = resistance", "down": "low = resistance"}
+#: Ingest notes shown on the page (the rest: in ingest_summary.json).
+MAX_INGEST_NOTES = 6
 
 
 def _genes(top: object) -> str:
@@ -63,6 +65,17 @@ def _headline(f: Findings) -> list:
     ]
 
 
+def _ingest_items(notes: tuple[str, ...]) -> list[tuple]:
+    """One item per ingest note (at most :data:`MAX_INGEST_NOTES`, then how many more)."""
+    items = [
+        ("At ingest: ", n, " (", tab("ingest_summary.json"), ")") for n in notes[:MAX_INGEST_NOTES]
+    ]
+    if len(notes) > MAX_INGEST_NOTES:
+        more = f"{len(notes) - MAX_INGEST_NOTES} more ingest notes in "
+        items.append((more, tab("ingest_summary.json")))
+    return items
+
+
 def _data(f: Findings) -> list:
     s = f.size
     comps = " · ".join(f"{c} {count(n)}" for c, n in f.compartments.items())
@@ -85,6 +98,7 @@ def _data(f: Findings) -> list:
                     ")",
                 ),
                 ("Cells per compartment: ", comps, " (", tab("annotation.tsv"), ")"),
+                *_ingest_items(f.ingest_notes),
             )
         ),
         Heading("Quality control, one line per sample"),

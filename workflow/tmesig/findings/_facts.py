@@ -99,6 +99,9 @@ class Findings:
         Card items with genes absent from the matrix; sets not scored.
     lineages_absent : list of str
         Lineages with no cell.
+    ingest_notes : tuple of str
+        What ingest found and decided (``ingest_summary.json`` ``notes``): counts recovered,
+        genes dropped when files were merged, control features removed...
     options : FindingsOptions
         The thresholds the page restates.
     """
@@ -119,6 +122,7 @@ class Findings:
     missing_card: pd.DataFrame
     unscored: pd.DataFrame
     lineages_absent: list[str] = field(default_factory=list)
+    ingest_notes: tuple[str, ...] = ()
     options: FindingsOptions = field(default_factory=FindingsOptions)
 
 
@@ -238,5 +242,6 @@ def collect_findings(tables: DatasetTables, *, options: FindingsOptions) -> Find
         missing_card=_missing_card(t),
         unscored=_unscored(t),
         lineages_absent=[c for c in LINEAGES if counts.get(c, 0) == 0],
+        ingest_notes=tuple(str(n) for n in t.ingest.get("notes") or ()),
         options=o,
     )

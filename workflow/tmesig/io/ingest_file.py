@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .controls import drop_control_features
 from .counts import COUNT_STATES, find_counts
 from .errors import InputError
 from .formats import _unreadable, file_label, read_any
@@ -181,6 +182,9 @@ def _ingest_file(
     """Read one file: its counts (duplicated symbols summed), symbols, obs and record."""
     raw, fmt = _read_checked(path, stream=stream)
     counts, var, decision, positive = _file_counts(raw, path, options, sample_col)
+    counts, var, kept = drop_control_features(counts, var, decision)
+    if positive is not None and kept is not None:
+        positive = positive[kept]
     n_cells, obs = int(raw.n_obs), raw.obs.copy()
     obs.index = raw.obs_names.astype(str)
     del raw  # the file's other matrices go now: only the chosen one is kept (peak memory)
