@@ -42,6 +42,10 @@ varies the random parts, so no result rests on one gene list):
     gene families (keratins, EPCAM, CDH1, claudins, mucins, ...), plus KRT8.
 ``merfish_like``
     ``krt8_only`` thinned to a median of 40 genes per cell (the held-out MERFISH case).
+``merfish_spill``
+    ``merfish_like`` with segmentation spill-over first: every cell also receives 20 % of
+    a random other cell's transcripts (:func:`_panel_data.spill`), so every cell carries
+    foreign markers, as imaging segmentation gives them.
 ``one_marker``
     Half the panel from pegasus markers, at most one whole-transcriptome marker per lineage,
     the rest random genes (the unit test's panel).
@@ -61,8 +65,6 @@ seeds and one line per goal panel on the LOWEST seed (one bad draw fails a real 
 """
 
 import argparse
-import json
-import re
 import sys
 import time
 import warnings
@@ -84,18 +86,31 @@ from tmesig import cluster, paths, qc  # noqa: E402
 from tmesig.constants import UNASSIGNED  # noqa: E402
 from tmesig.input_mode import store_input_mode  # noqa: E402
 from tmesig.io.expression import normalise_in_place  # noqa: E402
-from tmesig.signatures import load_library  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _panel_data import (  # noqa: E402
+    PANEL_SIZE,
+    designed_panel,
+    find,
+    krt8_only,
+    one_marker_panel,
+    other_datasets_de,
+    spill,
+    thin,
+)
 
 QIAN_MAP = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["annotate"][
     "label_mapping"
 ]
-PANEL_SIZE = 400
 GOAL = 0.8
+#: Share of a neighbour's transcripts a cell receives in ``merfish_spill``.
+SPILL = 0.2
 GOAL_PANELS = (
     "designed",
     "designed_sparse",
     "krt8_only",
     "merfish_like",
+    "merfish_spill",
     "one_marker",
     "pbmc_400",
     "pbmc_sparse",
@@ -112,132 +127,17 @@ PBMC_MAP = {
     "CD8+ Cytotoxic T": "T_NK",
     "CD8+/CD45RA+ Naive Cytotoxic": "T_NK",
 }
-#: Epithelial gene families removed from the KRT8-only panels (besides the marker lists).
-EPITHELIAL_FAMILY = re.compile(
-    r"^(KRT\d+[A-Z]?|EPCAM|CDH1|CLDN\d+|MUC\d+[A-Z]?|ELF3|ESRP\d|SPINT\d|CEACAM\d+|"
-    r"TACSTD2|SFTP[A-D]\d?|NAPSA|SCGB\w+|PAX8|WFDC2|MSLN|CRB3|GRHL\d|OVOL\d|ST14|PRSS8)$"
-)
 
 
-def find(data_dir: Path | None, shipped: Path) -> Path:
-    """``data_dir / shipped.name`` when given and present, else the shipped file."""
-    if data_dir is not None and (data_dir / shipped.name).is_file():
-        return data_dir / shipped.name
-    return shipped
-
-
-def pegasus_markers(per_type: int) -> list[str]:
-    """The first ``per_type`` positive markers of every pegasus cell type (file order)."""
-    out: list[str] = []
-
-    def walk(types: list[dict]) -> None:
-        for ct in types:
-            genes = [g[:-1] for b in ct["markers"] for g in b["genes"] if g.endswith("+")]
-            out.extend(genes[:per_type])
-            walk(ct.get("subtypes", {}).get("cell_types", []))
-
-    for name in ("human_immune_cell_markers.json", "human_lung_cell_markers.json"):
-        walk(json.loads((paths.MARKERS_DIR / name).read_text())["cell_types"])
-    return list(dict.fromkeys(out))
-
-
-def de_genes(adata: ad.AnnData, labels: pd.Series, *, top: int, counts: bool) -> list[str]:
-    """Top ``top`` up-regulated genes (Wilcoxon) per label of another dataset."""
-    a = adata.copy()
-    if counts:
-        sc.pp.normalize_total(a, target_sum=1e4)
-        sc.pp.log1p(a)
-    else:
-        a.X = np.log1p(a.X / 10.0)
-    a.obs["label"] = pd.Categorical(labels.astype(str))
-    sc.tl.rank_genes_groups(a, "label", method="wilcoxon")
-    names = pd.DataFrame(a.uns["rank_genes_groups"]["names"])
-    return list(dict.fromkeys(names.head(top).to_numpy().T.ravel().tolist()))
-
-
-def other_datasets_de(data_dir: Path | None) -> list[str]:
-    """DE genes of Tirosh 2016 (malignant / oligodendrocyte / microglia) and Wu 2020."""
-    tirosh = ad.read_h5ad(find(data_dir, paths.TIROSH2016))
-    label = (
-        tirosh.obs["cell_type"].astype(str).str.replace(r"^malignant_.*", "malignant", regex=True)
-    )
-    wu = ad.read_h5ad(find(data_dir, paths.WU2020_TCELLS))
-    wu.var_names_make_unique()
-    prefix = wu.obs["cluster_orig"].astype(str).str.split(".").str[0]
-    keep = prefix.isin(["4", "8"]).to_numpy()
-    return de_genes(tirosh, label, top=15, counts=False) + de_genes(
-        wu[keep].copy(), prefix[keep], top=15, counts=True
-    )
-
-
-def hallmark_genes() -> list[str]:
-    genes: list[str] = []
-    for line in paths.HALLMARK_GMT.read_text().splitlines():
-        genes.extend(line.split("\t")[2:])
-    return sorted(set(genes))
-
-
-def designed_panel(var: pd.Index, de: list[str], seed: int) -> list[str]:
-    """Pegasus markers + other-dataset DE genes + library genes, filled with Hallmark genes."""
-    rng = np.random.default_rng(seed)
-    library = [g for gs in load_library() for g in gs.genes]
-    core = [g for g in dict.fromkeys([*pegasus_markers(4), *de, *library]) if g in var]
-    if len(core) > PANEL_SIZE:
-        core = sorted(rng.choice(core, PANEL_SIZE, replace=False))
-    fill = sorted(set(hallmark_genes()) & set(var) - set(core))
-    n_fill = max(PANEL_SIZE - len(core), 0)
-    return sorted([*core, *rng.choice(fill, n_fill, replace=False)])
-
-
-def epithelial_genes() -> set[str]:
-    """Every epithelial gene of the marker resources (and pegasus epithelial types)."""
-    out = set(an.load_markers(an.PANEL_MARKERS)["epithelial"])
-    out |= set(an.load_markers()["epithelial"])
-    return out
-
-
-def krt8_only(panel: list[str], var: pd.Index) -> list[str]:
-    """``panel`` without epithelial markers, with KRT8 (when measured) as the only one."""
-    epi = epithelial_genes()
-    kept = [g for g in panel if not (g in epi or EPITHELIAL_FAMILY.match(g))]
-    return sorted([*kept, "KRT8"] if "KRT8" in var else kept)
-
-
-def one_marker_panel(var: pd.Index, seed: int) -> list[str]:
-    """The unit test's panel: half pegasus markers, one core marker per lineage, rest random."""
-    rng = np.random.default_rng(seed)
-    core = an.load_markers()
-    pegasus = set(pegasus_markers(1000))
-    allcore = {g for genes in core.values() for g in genes}
-    vs = set(var)
-    keep = {rng.choice(sorted(set(g) & vs)) for g in core.values() if set(g) & vs}
-    pool = sorted((pegasus & vs) - allcore)
-    genes = list(rng.choice(pool, PANEL_SIZE // 2 - len(keep), replace=False)) + sorted(keep)
-    rest = sorted(vs - set(genes) - allcore)
-    return sorted(genes + list(rng.choice(rest, PANEL_SIZE - len(genes), replace=False)))
-
-
-def thin(counts: sp.csr_matrix, *, median_genes: float, seed: int) -> sp.csr_matrix:
-    """Binomial thinning of counts to a median of ``median_genes`` genes detected per cell."""
-    counts = sp.csr_matrix(counts)
-    lo, hi = 0.0, 1.0
-    for _ in range(20):
-        p = (lo + hi) / 2
-        out = counts.copy()
-        out.data = np.random.default_rng(seed).binomial(out.data.astype(np.int64), p)
-        out.eliminate_zeros()
-        if np.median(np.diff(out.indptr)) < median_genes:
-            lo = p
-        else:
-            hi = p
-    out.data = out.data.astype(np.float32)
-    return out
-
-
-def prepare(demo: ad.AnnData, panel: list[str], *, depth: float | None, seed: int) -> ad.AnnData:
-    """Panel subset -> counts (thinned) -> panel QC -> clustering, as the pipeline does."""
+def prepare(
+    demo: ad.AnnData, panel: list[str], *, depth: float | None, seed: int, spilled: float = 0.0
+) -> ad.AnnData:
+    """Panel subset -> counts (spilled over, thinned) -> panel QC -> clustering, as the
+    pipeline does."""
     a = demo[:, panel].copy()
     counts = sp.csr_matrix(a.X, dtype=np.float32)
+    if spilled:
+        counts = spill(counts, fraction=spilled, seed=seed)
     if depth is not None:
         counts = thin(counts, median_genes=depth, seed=seed)
     a.X = counts.copy()
@@ -306,7 +206,7 @@ def score(truth: pd.Series, calls: pd.Series) -> dict:
 
 
 def panels(demo: ad.AnnData, pbmc: ad.AnnData, data_dir: Path | None, seed: int) -> dict:
-    """Panel name -> (dataset, genes, thinning depth or None)."""
+    """Panel name -> (dataset, genes, thinning depth or None[, spill-over fraction])."""
     var = pd.Index(demo.var_names)
     designed = designed_panel(var, other_datasets_de(data_dir), seed)
     rng = np.random.default_rng(seed)
@@ -316,6 +216,7 @@ def panels(demo: ad.AnnData, pbmc: ad.AnnData, data_dir: Path | None, seed: int)
         "designed_sparse": (demo, designed, 50.0),
         "krt8_only": (demo, krt8_only(designed, var), None),
         "merfish_like": (demo, krt8_only(designed, var), 40.0),
+        "merfish_spill": (demo, krt8_only(designed, var), 40.0, SPILL),
         "one_marker": (demo, one_marker_panel(var, seed + 3), None),
         "random": (demo, sorted(rng.choice(var, PANEL_SIZE, replace=False)), None),
         "pbmc_400": (pbmc, pbmc_400, None),
@@ -334,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     pbmc = pbmc_counts()
     rows = []
     for seed in args.seeds:
-        for name, (data, genes, depth) in panels(demo, pbmc, args.data_dir, seed).items():
+        for name, (data, genes, depth, *spilled) in panels(demo, pbmc, args.data_dir, seed).items():
             if args.only and name not in args.only:
                 continue
             t0 = time.perf_counter()
@@ -342,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             if cached is not None and cached.is_file():
                 kept = ad.read_h5ad(cached)
             else:
-                kept = prepare(data, genes, depth=depth, seed=seed)
+                kept = prepare(data, genes, depth=depth, seed=seed, spilled=sum(spilled))
                 if cached is not None:
                     cached.parent.mkdir(parents=True, exist_ok=True)
                     kept.write_h5ad(cached)

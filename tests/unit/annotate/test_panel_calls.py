@@ -181,3 +181,52 @@ def test_one_shared_gene_does_not_call_a_lineage_with_several_markers():
     assert one["compartment"].tolist() == [UNASSIGNED, UNASSIGNED]  # equal PECAM1 rates
     with pytest.raises(ValueError, match="min_support"):
         annotate.PanelOptions(min_support=0)
+
+
+def _tumour_with_stromal_genes(genes_present: list[str]) -> ad.AnnData:
+    """Planted: fibroblasts detecting COL1A1, DCN and TAGLN (60 % of cells); tumour cells
+    detecting TAGLN, SCARA3 and SBSPON (60 %; broader fibroblast candidates that tumours
+    express) and KRT8 (25 %); T cells detecting CD3E, CD2 and NKG7. 80 cells each, 3 %
+    background, 20 noise genes."""
+    rng = np.random.default_rng(5)
+    planted = {
+        "0": ["COL1A1", "DCN", "TAGLN"],
+        "1": ["TAGLN", "SCARA3", "SBSPON"],
+        "2": ["CD3E", "CD2", "NKG7"],
+    }
+    genes = [*genes_present, *(f"N{i}" for i in range(20))]
+    n = 80
+    x = (rng.random((3 * n, len(genes))) < 0.03).astype(float)
+    for k, (_, marked) in enumerate(planted.items()):
+        for g in marked:
+            if g in genes:
+                x[k * n : (k + 1) * n, genes.index(g)] = rng.random(n) < 0.6
+    x[n : 2 * n, genes.index("KRT8")] = rng.random(n) < 0.25
+    x *= 1.0 + rng.random(x.shape)
+    return _adata(x, genes, [str(k) for k in range(3) for _ in range(n)])
+
+
+def test_a_lineage_with_core_markers_is_not_called_from_broader_candidates_alone():
+    cand = {
+        "T_NK": ["CD3E", "CD2", "NKG7"],
+        "fibroblast": ["COL1A1", "DCN", "TAGLN", "SCARA3", "SBSPON"],
+        "epithelial": ["KRT8"],
+    }
+    genes = ["COL1A1", "DCN", "TAGLN", "SCARA3", "SBSPON", "KRT8", "CD3E", "CD2", "NKG7"]
+    a = _tumour_with_stromal_genes(genes)
+    opts = annotate.PanelOptions(refine=False, split=False, rescue=False)
+    core = {"fibroblast": ["COL1A1", "DCN"], "epithelial": ["KRT8"], "T_NK": ["CD3E", "CD2"]}
+    # without core markers the tumour cluster is called from its three stromal candidates
+    _, old, _ = annotate.annotate_panel(a, cand, options=opts, core={})
+    assert old["compartment"].tolist() == ["fibroblast", "fibroblast", "T_NK"]
+    # fibroblasts' two core markers are on the panel: the tumour cluster shows neither
+    _, new, _ = annotate.annotate_panel(a, cand, options=opts, core=core)
+    assert new["compartment"].tolist() == ["fibroblast", "epithelial", "T_NK"]
+    # the default core markers are the compartment marker file's (COL1A1, DCN, KRT8...)
+    _, default, _ = annotate.annotate_panel(a, cand, options=opts)
+    assert default["compartment"].tolist() == new["compartment"].tolist()
+    # one core marker on the panel (DCN absent) cannot gate: the old call stands
+    genes1 = [g for g in genes if g != "DCN"]
+    a1 = _tumour_with_stromal_genes(genes1)
+    _, one, _ = annotate.annotate_panel(a1, cand, options=opts, core=core)
+    assert one["compartment"].tolist() == ["fibroblast", "fibroblast", "T_NK"]

@@ -20,6 +20,10 @@ Here the call is made on each cluster as a whole:
   markers (``min_contrast`` each) or as many as ``L``'s best-scoring cluster does, if fewer:
   one gene that another cell type also expresses (PECAM1 on plasma cells) cannot call a
   lineage whose own clusters show several markers, while a KRT8-only lineage needs one;
+  and when the panel measures and uses two or more of ``L``'s *core* markers (the
+  compartment marker file: COL1A1, DCN... for fibroblasts), ``c`` must show one of them: a
+  lineage is not called from its broader candidates alone (tumour cells detecting TAGLN,
+  SCARA3 and SBSPON, pegasus fibroblast-subtype genes, are not fibroblasts);
 * ``top`` / ``second`` are the best two lineages, ``margin = (S_top - S_second) / S_top``;
   ``agreement`` weighs the votes of the cluster's cells *with any marker detected* for
   ``top`` against their votes for other lineages in excess of the rest of the data's
@@ -49,6 +53,7 @@ Per cell: ``cell_compartment`` / ``cell_confidence`` as in :func:`tmesig.annotat
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import anndata as ad
 import numpy as np
@@ -58,6 +63,8 @@ import scipy.sparse as sp
 from tmesig.constants import LINEAGES, UNASSIGNED
 from tmesig.margins import best_two, relative_margin
 
+from . import _markers
+from ._panel_contrast import _contrast, cluster_contrast
 from ._panel_refine import keep_disjoint, refine_mixed, split_all
 from ._panel_rescue import rescue_unassigned
 from ._panel_votes import agreement as _agreement
@@ -130,71 +137,21 @@ class PanelOptions:
                 raise ValueError(msg)
 
 
-def cluster_contrast(
-    adata: ad.AnnData, genes: Sequence[str], *, cluster_key: str = "leiden"
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Detection fraction per cluster and its contrast with the other cells.
-
-    Parameters
-    ----------
-    adata
-        Cells x genes (``X``: zero where a gene is not detected), clusters in
-        ``obs[cluster_key]``.
-    genes
-        Genes of ``adata`` to tabulate.
-    cluster_key
-        ``obs`` column with the clusters.
-
-    Returns
-    -------
-    fraction, contrast : pandas.DataFrame
-        Clusters (category order if categorical, else sorted) x genes: the fraction of the
-        cluster's cells detecting the gene, and that fraction minus the fraction among all
-        other cells (``0`` when there are no other cells).
-    """
-    return _contrast(adata, adata.obs[cluster_key], genes)
-
-
-def _contrast(
-    adata: ad.AnnData, labels: pd.Series, genes: Sequence[str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`cluster_contrast` for the cluster labels ``labels`` (one per cell)."""
-    if isinstance(labels.dtype, pd.CategoricalDtype):
-        categories = [c for c in labels.cat.categories if (labels == c).any()]
-    else:
-        categories = sorted(labels.unique(), key=lambda x: (str(type(x)), x))
-    codes = pd.Categorical(labels, categories=categories).codes
-    var = pd.Index(adata.var_names)
-    detected = sp.csr_matrix(adata.X[:, var.get_indexer(list(genes))])
-    detected.eliminate_zeros()
-    detected.data = np.ones_like(detected.data, dtype=np.float64)
-    n_clusters, n_cells = len(categories), len(codes)
-    indicator = sp.csr_matrix(
-        (np.ones(n_cells), (codes, np.arange(n_cells))), shape=(n_clusters, n_cells)
-    )
-    per_cluster = np.asarray((indicator @ detected).todense()).reshape(n_clusters, len(genes))
-    sizes = np.bincount(codes, minlength=n_clusters).astype(float)[:, None]
-    fraction = per_cluster / sizes
-    rest = n_cells - sizes
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rest_fraction = np.where(rest > 0, (per_cluster.sum(axis=0) - per_cluster) / rest, 0.0)
-    contrast = np.where(rest > 0, fraction - rest_fraction, 0.0)
-    index = pd.Index(categories, dtype=object, name="cluster")
-    return (
-        pd.DataFrame(fraction, index=index, columns=list(genes)),
-        pd.DataFrame(contrast, index=index, columns=list(genes)),
-    )
-
-
 def _lineage_scores(
-    contrast: pd.DataFrame, used: Mapping[str, list[str]], opts: "PanelOptions"
+    contrast: pd.DataFrame,
+    used: Mapping[str, list[str]],
+    opts: "PanelOptions",
+    core: Mapping[str, Sequence[str]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clusters x lineages: the score and the score the call uses (NaN: no marker used).
 
     The score is the sum of the ``top_k`` largest positive contrasts over
     ``k + (top_k - k) * shrink`` (``k`` markers available, at most ``top_k``). The call
     uses it where at least ``min(min_support, n)`` markers reach ``min_contrast``, ``n``
-    the number that reach it in the lineage's best-scoring cluster, and 0 elsewhere.
+    the number that reach it in the lineage's best-scoring cluster, and, when any of the
+    lineage's ``core`` markers is used, one of them reaches it too (a lineage is not called
+    from its broader candidates alone: tumour cells detecting a few smooth-muscle genes are
+    not fibroblasts); 0 elsewhere.
     """
     raw = pd.DataFrame(np.nan, index=contrast.index, columns=list(used), dtype=float)
     gated = raw.copy()
@@ -205,10 +162,13 @@ def _lineage_scores(
         k = min(opts.top_k, len(genes))
         top = -np.sort(-values, axis=1)[:, :k]
         score = top.sum(axis=1) / (k + (opts.top_k - k) * opts.shrink)
-        support = (values >= opts.min_contrast).sum(axis=1)
+        reach = values >= opts.min_contrast
+        support = reach.sum(axis=1)
         need = min(opts.min_support, support[int(np.argmax(score))])
+        is_core = np.isin(genes, list(core.get(lin, ())))
+        core_ok = reach[:, is_core].any(axis=1) if is_core.sum() >= opts.min_support else True
         raw[lin] = score
-        gated[lin] = np.where(support >= need, score, 0.0)
+        gated[lin] = np.where((support >= need) & core_ok, score, 0.0)
     return raw, gated
 
 
@@ -218,6 +178,7 @@ def annotate_panel(
     *,
     cluster_key: str = "leiden",
     options: PanelOptions | None = None,
+    core: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
     """Lineage per cluster and cell on a targeted panel (see the module docstring).
 
@@ -233,6 +194,10 @@ def annotate_panel(
         ``obs`` column with the clusters.
     options
         Thresholds (default :class:`PanelOptions()`).
+    core
+        Lineage -> its canonical markers (default: the compartment marker file,
+        :func:`tmesig.annotate.load_markers`). When the panel measures and uses any of a
+        lineage's core markers, a cluster is called that lineage only if it shows one of them.
 
     Returns
     -------
@@ -250,16 +215,18 @@ def annotate_panel(
     lineages = [lin for lin in LINEAGES if lin in candidates]
     measured = {lin: [g for g in dict.fromkeys(candidates[lin]) if g in var] for lin in lineages}
     labels = adata.obs[cluster_key]
-    cells, clusters, used = _annotate_once(adata, labels, measured, opts)
+    core = _markers.load_markers() if core is None else core
+    once = partial(_annotate_once, adata, measured=measured, opts=opts, core=core)
+    cells, clusters, used = once(labels)
     if opts.refine:
         refined = refine_mixed(adata, labels, clusters, min_score=opts.min_score, seed=opts.seed)
         if refined is not None:
             labels = refined
-            cells, clusters, used = _annotate_once(adata, labels, measured, opts)
+            cells, clusters, used = once(labels)
     if opts.split:
         trial = split_all(adata, labels, seed=opts.seed)
         if trial is not None:
-            _, trial_calls, trial_used = _annotate_once(adata, trial, measured, opts)
+            _, trial_calls, trial_used = once(trial)
             kept = keep_disjoint(
                 adata,
                 labels,
@@ -271,7 +238,7 @@ def annotate_panel(
             )
             if kept is not None:
                 labels = kept
-                cells, clusters, used = _annotate_once(adata, labels, measured, opts)
+                cells, clusters, used = once(labels)
     rescued: dict[str, str] = {}
     if opts.rescue:
         clusters = rescue_unassigned(
@@ -290,8 +257,10 @@ def annotate_panel(
 def _annotate_once(
     adata: ad.AnnData,
     labels: pd.Series,
+    *,
     measured: Mapping[str, list[str]],
     opts: PanelOptions,
+    core: Mapping[str, Sequence[str]],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
     """One pass of :func:`annotate_panel` over the clusters ``labels``."""
     lineages = list(measured)
@@ -299,7 +268,7 @@ def _annotate_once(
     _, contrast = _contrast(adata, labels, genes)
     best = contrast.max(axis=0) if len(contrast) > 1 else contrast.iloc[0] * 0.0
     used = {lin: [g for g in v if best[g] >= opts.min_contrast] for lin, v in measured.items()}
-    raw, scores = _lineage_scores(contrast, used, opts)
+    raw, scores = _lineage_scores(contrast, used, opts, core)
     comps = np.array(lineages, dtype=object)
     cell_scores = _cell_scores(adata, used, lineages, opts.top_k)
     c_idx, c_best, _, c_second = best_two(cell_scores)

@@ -52,7 +52,7 @@ def _call(adata, mode: str, *, markers, candidates, options) -> tuple[pd.DataFra
     marker suffices (:mod:`tmesig.annotate._panel_calls`); else marker scores per cell."""
     if mode != PANEL:
         return annotate(adata, markers, cluster_key="leiden", options=options)
-    cells, clusters, _ = annotate_panel(adata, candidates, cluster_key="leiden")
+    cells, clusters, _ = annotate_panel(adata, candidates, cluster_key="leiden", core=markers)
     if cells.attrs.get("rescued"):
         logger.info(
             "panel: unassigned clusters called from their resemblance to called lineages: %s",
