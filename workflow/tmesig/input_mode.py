@@ -103,7 +103,9 @@ def resolve_input_mode(adata: ad.AnnData, *, requested: str = "auto") -> str:
     return decide_input_mode(normalised=False, n_genes=n_genes, requested=asked)
 
 
-def decide_input_mode(*, normalised: bool, n_genes: int, requested: str = "auto") -> str:
+def decide_input_mode(
+    *, normalised: bool, n_genes: int, requested: str = "auto", imaging: bool = False
+) -> str:
     """The input mode from what ingest found (the one rule ingest and QC both apply).
 
     Parameters
@@ -114,17 +116,22 @@ def decide_input_mode(*, normalised: bool, n_genes: int, requested: str = "auto"
         Genes of the ingested matrix.
     requested
         The config's ``ingest.input_mode``.
+    imaging
+        Ingest found an imaging platform's control features (blank codewords,
+        negative-control probes: :mod:`tmesig.io.controls`), whatever the number of genes
+        (Xenium 5K, CosMx 6K panels).
 
     Returns
     -------
     str
         ``normalised`` for kept log values; else ``panel`` when requested, or with ``auto``
-        (or ``normalised`` requested) for fewer than :data:`PANEL_MAX_GENES` genes; else
-        ``counts``.
+        (or ``normalised`` requested) for fewer than :data:`PANEL_MAX_GENES` genes or
+        ``imaging``; else ``counts``.
     """
     if normalised:
         return NORMALISED
-    if requested == PANEL or (requested != COUNTS and n_genes < PANEL_MAX_GENES):
+    small = n_genes < PANEL_MAX_GENES or imaging
+    if requested == PANEL or (requested != COUNTS and small):
         return PANEL
     return COUNTS
 

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from tmesig import paths
 from tmesig.io import IngestOptions, ingest
-from tmesig.io.controls import CONTROL_RE, control_mask
+from tmesig.io.controls import CONTROL_RE, _imaging, control_mask
 
 rows_module = importlib.import_module("tmesig.io.rows")
 
@@ -118,3 +118,44 @@ def test_file_without_controls_is_untouched(tmp_path):
     out, record = ingest(tmp_path / "d.h5ad", dataset="d")
     assert "control_features" not in record["matrix"]
     assert out.n_vars == 30
+
+
+def _wide(tmp_path, names, *, n_cells=40):
+    rng = np.random.default_rng(3)
+    x = rng.poisson(0.3, size=(n_cells, len(names))).astype(np.float32)
+    x[:, 0] += 1
+    a = ad.AnnData(X=sp.csr_matrix(x), var=pd.DataFrame(index=names))
+    a.obs_names = [f"c{i}" for i in range(n_cells)]
+    p = tmp_path / "wide.h5ad"
+    a.write_h5ad(p)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("controls", "requested", "mode"),
+    [
+        (["Blank-1", "Blank-2", "NegControlProbe_00003"], "auto", "panel"),  # a Xenium 5K-like
+        (["ERCC-00002", "ERCC-00003"], "auto", "counts"),  # Smart-seq spike-ins: not imaging
+        (["Blank-1", "Blank-2"], "counts", "counts"),  # the config decides when it says
+    ],
+)
+def test_imaging_controls_make_a_large_panel_a_panel(tmp_path, controls, requested, mode):
+    genes = _coding(1200)
+    out, record = ingest(
+        _wide(tmp_path, [*genes, *controls]),
+        dataset="d",
+        options=IngestOptions(input_mode=requested),
+    )
+    assert record["genes"] == 1200 and record["input_mode"] == mode
+    assert record["matrix"]["control_features"]["imaging"] is ("Blank-1" in controls)
+    said = any("treated as a targeted panel" in n for n in record["notes"])
+    assert said is (mode == "panel")
+
+
+def test_antibody_capture_is_not_an_imaging_control():
+    var = pd.DataFrame(
+        {"feature_types": ["Gene Expression", "Antibody Capture", "Blank Codeword"]},
+        index=["CD3E", "CD3_TotalSeqB", "BLANK_X"],
+    )
+    assert _imaging(var, np.array([False, True, False])) is False
+    assert _imaging(var, np.array([False, True, True])) is True

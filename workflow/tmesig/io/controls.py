@@ -28,6 +28,7 @@ __all__ = [
     "CONTROL_RE",
     "CONTROL_TYPES",
     "FEATURE_TYPE_COLUMNS",
+    "IMAGING_TYPES",
     "control_mask",
     "drop_control_features",
 ]
@@ -62,8 +63,24 @@ CONTROL_TYPES = frozenset(
         "peaks",
     }
 )
+#: Controls only imaging panels carry: every name control but ERCC spike-ins, and these types.
+IMAGING_TYPES = frozenset(t for t in CONTROL_TYPES if "codeword" in t or "control" in t)
+_SPIKE_IN_RE = re.compile(r"^ercc-\d{5}$", re.IGNORECASE)
 #: Control names shown in the record.
 _SHOWN = 5
+
+
+def _imaging(var: pd.DataFrame, mask: np.ndarray) -> bool:
+    """Whether the controls of ``mask`` include an imaging panel's (not only spike-ins and
+    non-RNA 10x features): the data then come from an imaging platform."""
+    names = pd.Index(var.index.astype(str))[mask]
+    if any(CONTROL_RE.match(n.strip()) and not _SPIKE_IN_RE.match(n.strip()) for n in names):
+        return True
+    col = next((c for c in FEATURE_TYPE_COLUMNS if c in var.columns), None)
+    if col is None:
+        return False
+    types = var[col].astype(str).str.strip().str.lower().to_numpy()[mask]
+    return bool(np.isin(types, list(IMAGING_TYPES)).any())
 
 
 def control_mask(var: pd.DataFrame) -> tuple[np.ndarray, str]:
@@ -136,7 +153,12 @@ def drop_control_features(
     share = _count_share(counts, mask)
     keep = np.flatnonzero(~mask)
     names = [str(x) for x in var.index[mask][:_SHOWN]]
-    decision["control_features"] = {"removed": n, "rule": rule, "examples": names}
+    decision["control_features"] = {
+        "removed": n,
+        "rule": rule,
+        "examples": names,
+        "imaging": _imaging(var, mask),
+    }
     decision["control_count_share"] = None if share is None else round(share, 6)
     said = "" if share is None else f", {share:.2%} of the counts"
     decision.setdefault("notes", []).append(

@@ -9,7 +9,7 @@ from typing import Any
 
 import anndata as ad
 
-from ..input_mode import decide_input_mode
+from ..input_mode import PANEL_MAX_GENES, decide_input_mode
 
 __all__ = ["add_decisions", "summary"]
 
@@ -30,10 +30,12 @@ def add_decisions(
     requested
         The config's ``ingest.input_mode``.
     """
+    imaging = any(p.info["matrix"].get("control_features", {}).get("imaging") for p in parts)
     summary["input_mode"] = decide_input_mode(
         normalised=any(p.info["matrix"].get("normalised") for p in parts),
         n_genes=summary["genes"],
         requested=requested,
+        imaging=imaging,
     )
     multi = len(parts) > 1
     notes = [
@@ -44,6 +46,12 @@ def add_decisions(
     else:
         notes.append(merge["note"])
     summary.update({k: v for k, v in merge.items() if k != "note"})
+    if imaging and summary["input_mode"] == "panel" and summary["genes"] >= PANEL_MAX_GENES:
+        notes.append(
+            f"an imaging panel's control features were found: the {summary['genes']} genes are "
+            "treated as a targeted panel (set ingest.input_mode: counts to treat them as a "
+            "whole transcriptome)"
+        )
     if requested == "normalised" and summary["input_mode"] != "normalised":
         notes.append("ingest.input_mode is normalised, but counts were found and are used")
     summary["notes"] = notes
