@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import scanpy as sc
 
-from ..input_mode import input_mode
+from ..input_mode import PANEL, input_mode
 from ._genes import n_components, pca_genes
 from ._knn import knn_graph
 from ._leiden import leiden
+from ._scaled_pca import scaled_pca
 from ._sketch import SketchOptions, sketch_indices
 from ._transfer import knn_to_sketch, transfer_labels
 from ._umap import umap_embedding
@@ -181,7 +182,10 @@ def cluster_marked(
     large = sketch.applies(adata.n_obs)
     hv_batch = batch_key if batch_key and adata.obs[batch_key].nunique() > 1 else None
     n_comps = n_components(adata, n_pcs=n_pcs)
-    sc.pp.pca(adata, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
+    if input_mode(adata) == PANEL:  # genes chosen one by one: each scaled to unit variance
+        scaled_pca(adata, n_comps=n_comps, seed=seed)
+    else:
+        sc.pp.pca(adata, n_comps=n_comps, mask_var="highly_variable", random_state=seed)
     rep = "X_pca"
     if hv_batch is not None:
         adata.obsm["X_pca_harmony"] = _harmony(
