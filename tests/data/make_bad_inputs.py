@@ -537,6 +537,27 @@ def _download_over_cap(d: Path) -> dict:
     return {"data": d / "served.h5ad", "url": url, "needs_server": True}
 
 
+def _seed_out_of_range(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"seed": -1})  # numpy refused it at QC, after ingest
+
+
+def _half_contrast(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"conditions": {"reference": "R"}})
+
+
+def _alias_bomb(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    _write_case(d, path=str(p))
+    nests = "".join(
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )  # *i: 9**9 strings; the schema validator walked them all to print one error
+    raw = f"samples: {d / 'samples.tsv'}\na: &a [x, x, x, x, x, x, x, x, x]\n{nests}"
+    (d / "config.yaml").write_text(raw + "annotate:\n  label_mapping:\n    T: *i\n")
+    return {"data": p}
+
+
 P_READ = ("not a readable", "empty", "truncated")
 F_EXPORT = ("export", "download")
 
@@ -767,6 +788,30 @@ CASES += [
         ("over the cap",),
         ("download.max_bytes",),
         names="url",
+    ),
+    Case(
+        "config_seed_out_of_range",
+        _seed_out_of_range,
+        "config",
+        ("seed: -1 is less than the minimum",),
+        ("correct or remove",),
+        names="config",
+    ),
+    Case(
+        "config_reference_without_test",
+        _half_contrast,
+        "config",
+        ("conditions.test is not",),
+        ("set conditions.test",),
+        names="config",
+    ),
+    Case(
+        "config_yaml_alias_bomb",
+        _alias_bomb,
+        "config",
+        ("anchors and aliases",),
+        ("write the values out",),
+        names="config",
     ),
 ]
 

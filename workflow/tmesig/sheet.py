@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from .config_rules import check_contrast, check_size
 from .io.errors import InputError
 from .io.urls import SHA256_RE, has_credentials, has_scheme, is_url, redact, url_format
 from .paths import SCHEMAS_DIR
@@ -115,13 +116,17 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
     Raises
     ------
     InputError
-        A key given twice in one of ``files`` (YAML would silently keep the last), an unknown
-        key, a value of the wrong type or out of range, or a key of an earlier version: a
-        per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
+        A key given twice in one of ``files`` (YAML would silently keep the last), a
+        configuration that expands to more than
+        :data:`~tmesig.config_rules.MAX_CONFIG_VALUES` values (nested YAML aliases), an
+        unknown key, a value of the wrong type or out of range, ``conditions.reference``
+        without ``conditions.test`` (or the reverse) or equal to it, or a key of an earlier
+        version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
     """
     for f in files:
         _check_duplicate_keys(f)
     where = ", ".join(str(f) for f in files) or "the configuration"
+    check_size(config, where)
     _check_retired(config, where)
     problems = schema_problems(config, _CONFIG_SCHEMA, fill_defaults=True)
     if problems:
@@ -131,6 +136,7 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
             + ". Fix: correct or remove these keys (every key, its type and default are listed in "
             "workflow/schemas/config.schema.yaml)"
         )
+    check_contrast(config, where)
     return config
 
 

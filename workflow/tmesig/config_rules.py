@@ -1,0 +1,109 @@
+"""Configuration checks the JSON schema cannot express: its size, and keys that go together.
+
+Called by :func:`tmesig.sheet.check_config`: :func:`check_size` before the schema (a
+YAML "billion laughs" file, whose anchors and aliases nest copies of copies, is small on
+disk and in memory but astronomically large once walked: the schema validator, or any
+message that shows a value, would never finish), :func:`check_contrast` after it.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from .io.errors import InputError
+
+__all__ = ["MAX_CONFIG_VALUES", "check_contrast", "check_size", "expanded_size"]
+
+#: Values a configuration may hold once every YAML alias is expanded (the shipped one: ~200).
+MAX_CONFIG_VALUES = 100_000
+
+
+def expanded_size(value: Any, *, limit: int = MAX_CONFIG_VALUES) -> int:
+    """Values in ``value`` counting every alias as a full copy (each shared object walked once).
+
+    Parameters
+    ----------
+    value
+        A configuration as YAML loads it (dicts, lists, scalars).
+    limit
+        Counting stops once the total passes this (the result is then ``> limit``).
+
+    Returns
+    -------
+    int
+        1 for a scalar; 1 plus the sizes of the items (keys and values) of a list or dict.
+    """
+    memo: dict[int, int] = {}
+
+    def size(x: Any) -> int:
+        if not isinstance(x, dict | list):
+            return 1
+        if id(x) in memo:
+            return memo[id(x)]
+        items = [*x.keys(), *x.values()] if isinstance(x, dict) else x
+        total = 1
+        for item in items:
+            total += size(item)
+            if total > limit:
+                break
+        memo[id(x)] = total
+        return total
+
+    return size(value)
+
+
+def check_size(config: Mapping[str, Any], where: str) -> None:
+    """Refuse a configuration that expands to more than :data:`MAX_CONFIG_VALUES` values.
+
+    Parameters
+    ----------
+    config
+        The configuration as loaded.
+    where
+        The file(s) it was read from, named in the message.
+
+    Raises
+    ------
+    InputError
+        Naming the files, the problem and the fix.
+    """
+    if expanded_size(dict(config)) > MAX_CONFIG_VALUES:
+        raise InputError(
+            f"{where}: invalid configuration - it expands to more than {MAX_CONFIG_VALUES:,} "
+            "values: YAML anchors and aliases (&name, *name) nest copies of copies (a 'billion "
+            "laughs' file), which no check could walk. Fix: write the values out without "
+            "nested aliases (a tmesig configuration holds a few hundred values)"
+        )
+
+
+def check_contrast(config: Mapping[str, Any], where: str) -> None:
+    """Refuse ``conditions.reference`` without ``conditions.test`` (or the reverse), or the two
+    naming the same condition (a comparison of a condition with itself).
+
+    Parameters
+    ----------
+    config
+        The configuration, valid against the schema.
+    where
+        The file(s) it was read from, named in the message.
+
+    Raises
+    ------
+    InputError
+        Naming the files, the keys and the fix.
+    """
+    section = config.get("conditions", {})
+    reference, test = section.get("reference"), section.get("test")
+    if (reference is None) != (test is None):
+        given, other = ("reference", "test") if test is None else ("test", "reference")
+        raise InputError(
+            f"{where}: invalid configuration - conditions.{given} is set "
+            f"({section[given]!r}) but conditions.{other} is not; the comparison needs both. "
+            f"Fix: set conditions.{other} to the other condition, or remove conditions.{given} "
+            "(with exactly two conditions in the data, the alphabetically first is the reference)"
+        )
+    if reference is not None and str(reference).strip() == str(test).strip():
+        raise InputError(
+            f"{where}: invalid configuration - conditions.reference and conditions.test are "
+            f"both {reference!r}: a condition compared with itself. Fix: set conditions.test "
+            "to the other condition"
+        )
