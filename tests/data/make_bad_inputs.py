@@ -537,6 +537,25 @@ def _download_over_cap(d: Path) -> dict:
     return {"data": d / "served.h5ad", "url": url, "needs_server": True}
 
 
+def _row_extra_value(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    # one value more than the header: pandas took the first column as the index, so that
+    # 'dataset' held the path and 'path' the sha256
+    header = "dataset\tpath\tsha256\tsample_col\n"
+    (d / "samples.tsv").write_text(header + f"bad\t{p}\t{GOOD_SHA}\tsample\tresponse\n")
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"data": p}
+
+
+def _same_file_twice(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    (d / "samples.tsv").write_text(f"dataset\tpath\nbad\t{p}\nbad_again\t{d}/./data.h5ad\n")
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"data": p}
+
+
 def _seed_out_of_range(d: Path) -> dict:
     return _h5ad(d, good_adata(), config={"seed": -1})  # numpy refused it at QC, after ingest
 
@@ -788,6 +807,22 @@ CASES += [
         ("over the cap",),
         ("download.max_bytes",),
         names="url",
+    ),
+    Case(
+        "sheet_row_with_extra_value",
+        _row_extra_value,
+        "sheet",
+        ("row 1 has 5 values but the header has 4 columns",),
+        ("one tab between columns",),
+        names="sheet",
+    ),
+    Case(
+        "sheet_same_file_two_datasets",
+        _same_file_twice,
+        "sheet",
+        ("both name",),
+        ("one row per file",),
+        names="sheet",
     ),
     Case(
         "config_seed_out_of_range",

@@ -6,7 +6,7 @@ names the file, the problem and the fix.
 """
 
 import copy
-import io
+import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -19,6 +19,7 @@ from .config_rules import check_contrast, check_size
 from .io.errors import InputError
 from .io.urls import SHA256_RE, has_credentials, has_scheme, is_url, redact, url_format
 from .paths import SCHEMAS_DIR
+from .sheet_table import read_table
 
 __all__ = [
     "DATASET_RE",
@@ -308,37 +309,11 @@ def _check_url_parts(p: str, where: str) -> None:
         )
 
 
-def _read_table(path: str) -> pd.DataFrame:
-    if not Path(path).exists():
-        raise InputError(
-            f"{path}: sample sheet not found; create it (see config/samples.tsv) or set 'samples' "
-            "in the config"
-        )
-    try:
-        # only whole lines starting with '#' are comments: a '#' inside a path or value is kept
-        # (pandas' comment="#" would cut the row there and silently drop its sha256)
-        lines = Path(path).read_text().splitlines(keepends=True)
-        text = "".join(x for x in lines if not x.lstrip().startswith("#"))
-        sheet = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False)
-    except Exception as err:
-        raise InputError(
-            f"{path}: not a readable tab-separated sample sheet ({err}). Fix: write it as TSV "
-            "with a header (dataset, path, sha256, sample_col, patient_col, condition_col)"
-        ) from None
-    missing = [c for c in SHEET_COLUMNS if c not in sheet.columns]
-    if missing:
-        raise InputError(
-            f"{path}: the sample sheet lacks the column(s) {', '.join(missing)} (it has: "
-            f"{', '.join(sheet.columns)}). Fix: add them to the header (tab-separated)"
-        )
-    return sheet
-
-
 def read_sheet(path: str) -> pd.DataFrame:
     """Read and validate the sample sheet; optional columns get the schema's default ("").
 
-    Lines whose first non-blank character is ``#`` are comments; a ``#`` anywhere else is
-    part of the value (a path may contain one).
+    Read by :func:`tmesig.sheet_table.read_table`: comment and blank lines skipped, every
+    value stripped of surrounding spaces; a ``#`` inside a value is kept (a path may hold one).
 
     Parameters
     ----------
@@ -354,9 +329,10 @@ def read_sheet(path: str) -> pd.DataFrame:
     ------
     InputError
         A missing or unreadable file, missing columns, a bad row (see :func:`check_row`),
-        a schema violation, no rows, or a repeated dataset id.
+        a schema violation, no rows, a dataset id repeated (also in another letter case),
+        or a file or URL named by two datasets.
     """
-    sheet = _read_table(path)
+    sheet = read_table(path)
     for i, row in enumerate(sheet.to_dict("records")):
         check_row(path, i, row)
     problems = [
@@ -377,9 +353,38 @@ def read_sheet(path: str) -> pd.DataFrame:
             sheet[col] = spec["default"]
     if sheet.empty:
         raise InputError(f"{path}: the sample sheet has no dataset rows; add one row per dataset")
+    _check_unique(path, sheet)
+    return sheet.set_index("dataset", drop=False)
+
+
+def _check_unique(path: str, sheet: pd.DataFrame) -> None:
+    """Refuse dataset ids equal but for case, and one file (or URL) named by two datasets."""
     if sheet["dataset"].duplicated().any():
         dup = ", ".join(sorted(set(sheet.loc[sheet["dataset"].duplicated(), "dataset"])))
         raise InputError(
             f"{path}: dataset ids must be unique; repeated: {dup}. Fix: rename one of them"
         )
-    return sheet.set_index("dataset", drop=False)
+    folded = sheet["dataset"].str.casefold()
+    if folded.duplicated().any():
+        dup = sorted(set(sheet.loc[folded.isin(folded[folded.duplicated()]), "dataset"]))
+        raise InputError(
+            f"{path}: dataset ids must be unique ignoring letter case (the results/<dataset>/ "
+            f"folders of {' and '.join(dup)} are one folder on macOS and Windows). Fix: rename "
+            "one of them"
+        )
+    seen: dict[str, str] = {}
+    for ds, p in zip(sheet["dataset"], sheet["path"], strict=True):
+        for part in [x.strip() for x in p.split(",") if x.strip()]:
+            key = part if is_url(part) else os.path.realpath(part)
+            if key in seen and seen[key] == ds:
+                raise InputError(
+                    f"{path}: dataset {ds!r} names {redact(part)} twice: its cells would be "
+                    "counted twice. Fix: name each file once in the 'path' column"
+                )
+            if key in seen:
+                raise InputError(
+                    f"{path}: datasets {seen[key]!r} and {ds!r} both name {redact(part)}: the same "
+                    "cells would be analysed twice and count as two datasets in the cross-dataset "
+                    "summary. Fix: keep one row per file (remove or merge the other)"
+                )
+            seen[key] = ds
