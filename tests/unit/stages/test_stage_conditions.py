@@ -142,7 +142,11 @@ def test_conditions_stage_equals_the_package(cohort, result):
 def test_conditions_stage_without_two_conditions(cohort, tmp_path):
     io = _io(cohort, tmp_path / "none", clustered="clustered_one.h5ad")
     assert conditions_stage.run(io) == "condition comparison: none"
-    note = "no condition to compare: name a condition column (condition_col) in the sample sheet"
+    note = (  # the column holds one condition, 'all': naming a column is not the fix
+        "no condition to compare: every cell of the dataset is of condition 'all' (its "
+        "condition column has one value); to compare conditions, put the samples of both in "
+        "one dataset (one sample-sheet row)"
+    )
     assert _read(io.output["conditions"]).to_dict("list") == {"note": [note]}
     assert sorted(p.name for p in tmp_path.joinpath("none").iterdir()) == ["conditions.tsv"]
 

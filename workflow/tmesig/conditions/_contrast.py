@@ -5,7 +5,9 @@ from dataclasses import dataclass
 
 from ..io.errors import InputError
 
-__all__ = ["Contrast", "resolve_contrast"]
+__all__ = ["Contrast", "no_contrast_note", "resolve_contrast"]
+
+_MISSING = ("", "NA", "nan")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def resolve_contrast(
     InputError
         When a named condition is absent, or there are more than two levels and none is named.
     """
-    levels = sorted({str(x) for x in levels if str(x) not in ("", "NA", "nan")})
+    levels = sorted({str(x) for x in levels if str(x) not in _MISSING})
     if reference is not None or test is not None:
         missing = [x for x in (reference, test) if x is None or x not in levels]
         if missing:
@@ -70,3 +72,28 @@ def resolve_contrast(
         )
         raise InputError(msg)
     return Contrast(levels[0], levels[1], note=f"reference '{levels[0]}' chosen alphabetically")
+
+
+def no_contrast_note(levels: Sequence[str]) -> str:
+    """The note of a table without a comparison: no condition column, or only one condition.
+
+    Parameters
+    ----------
+    levels
+        The condition of each cell (or the distinct conditions); ``""``, ``NA``, ``nan`` ignored.
+
+    Returns
+    -------
+    str
+        ``"no condition to compare: ..."`` with the reason and the fix.
+    """
+    found = sorted({str(x) for x in levels if str(x) not in _MISSING})
+    if not found:
+        return (
+            "no condition to compare: name a condition column (condition_col) in the sample sheet"
+        )
+    return (
+        f"no condition to compare: every cell of the dataset is of condition {found[0]!r} (its "
+        "condition column has one value); to compare conditions, put the samples of both in "
+        "one dataset (one sample-sheet row)"
+    )

@@ -39,9 +39,6 @@ from ._io import StageIO
 
 __all__ = ["run"]
 
-_NO_CONTRAST = (
-    "no condition to compare: name a condition column (condition_col) in the sample sheet"
-)
 _NO_TEST = "no compartment had enough patients per condition for a test (see de_conditions.tsv)"
 
 
@@ -108,7 +105,10 @@ def run(io: StageIO) -> str:
         raise InputError(f"{path}: {err}") from None
     if contrast is None:
         for name in ("de_conditions", "enrichment_conditions"):
-            _write(pd.DataFrame({"note": [_NO_CONTRAST]}), io.output[name])
+            _write(
+                pd.DataFrame({"note": [conditions.no_contrast_note(condition.unique())]}),
+                io.output[name],
+            )
         return "gene-level comparison: none"
     opts = de.DeOptions.from_config(p, io.params["enrichment"], threads=io.threads)
     annotation = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
