@@ -564,6 +564,10 @@ def _half_contrast(d: Path) -> dict:
     return _h5ad(d, good_adata(), config={"conditions": {"reference": "R"}})
 
 
+def _author_labels_unmapped(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"annotate": {"use_author_labels": True}})
+
+
 def _alias_bomb(d: Path) -> dict:
     p = d / "data.h5ad"
     good_adata().write_h5ad(p)
@@ -838,6 +842,14 @@ CASES += [
         "config",
         ("conditions.test is not",),
         ("set conditions.test",),
+        names="config",
+    ),
+    Case(
+        "config_author_labels_without_mapping",
+        _author_labels_unmapped,
+        "config",
+        ("annotate.label_mapping is empty",),
+        ("map each author label to a lineage",),
         names="config",
     ),
     Case(

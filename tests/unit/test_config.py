@@ -200,3 +200,14 @@ def test_yaml_alias_bomb_refused_quickly():
         "samples: x.tsv\nannotate:\n  label_mapping: &m {CD8: T_NK}\n  celltypist_mapping: *m\n"
     )
     assert check_config(yaml.safe_load(shared))["annotate"]["celltypist_mapping"] == {"CD8": "T_NK"}
+
+
+def test_author_labels_without_a_mapping_refused():
+    cfg = {"samples": "x.tsv", "annotate": {"use_author_labels": True}}
+    with pytest.raises(InputError) as err:
+        check_config(cfg, files=["my/config.yaml"])
+    msg = str(err.value)
+    assert "annotate.use_author_labels is true but annotate.label_mapping is empty" in msg
+    assert "Fix: map each author label to a lineage" in msg
+    cfg["annotate"]["label_mapping"] = {"T cell": "T_NK"}
+    assert check_config(cfg)["annotate"]["use_author_labels"] is True

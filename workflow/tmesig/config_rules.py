@@ -3,7 +3,8 @@
 Called by :func:`tmesig.sheet.check_config`: :func:`check_size` before the schema (a
 YAML "billion laughs" file, whose anchors and aliases nest copies of copies, is small on
 disk and in memory but astronomically large once walked: the schema validator, or any
-message that shows a value, would never finish), :func:`check_contrast` after it.
+message that shows a value, would never finish), :func:`check_contrast` and
+:func:`check_author_labels` after it.
 """
 
 from collections.abc import Mapping
@@ -11,7 +12,13 @@ from typing import Any
 
 from .io.errors import InputError
 
-__all__ = ["MAX_CONFIG_VALUES", "check_contrast", "check_size", "expanded_size"]
+__all__ = [
+    "MAX_CONFIG_VALUES",
+    "check_author_labels",
+    "check_contrast",
+    "check_size",
+    "expanded_size",
+]
 
 #: Values a configuration may hold once every YAML alias is expanded (the shipped one: ~200).
 MAX_CONFIG_VALUES = 100_000
@@ -106,4 +113,32 @@ def check_contrast(config: Mapping[str, Any], where: str) -> None:
             f"{where}: invalid configuration - conditions.reference and conditions.test are "
             f"both {reference!r}: a condition compared with itself. Fix: set conditions.test "
             "to the other condition"
+        )
+
+
+def check_author_labels(config: Mapping[str, Any], where: str) -> None:
+    """Refuse ``annotate.use_author_labels`` without ``annotate.label_mapping``: the authors'
+    free-text labels ('T_cell', 'Macrophage') would become lineages no stage knows.
+
+    Parameters
+    ----------
+    config
+        The configuration, valid against the schema.
+    where
+        The file(s) it was read from, named in the message.
+
+    Raises
+    ------
+    InputError
+        Naming the files, the keys and the fix.
+    """
+    section = config.get("annotate", {})
+    if section.get("use_author_labels") and not section.get("label_mapping"):
+        raise InputError(
+            f"{where}: invalid configuration - annotate.use_author_labels is true but "
+            "annotate.label_mapping is empty: the authors' labels would be used as lineages "
+            "as written, and no lineage-specific stage (T-cell states, malignant calls, the "
+            "lineage flags) knows them. Fix: map each author label to a lineage (T_NK, "
+            "B_plasma, myeloid, mast, neutrophil, fibroblast, endothelial, epithelial) or to "
+            "unassigned in annotate.label_mapping, or set use_author_labels to false"
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from .config_rules import check_contrast, check_size
+from .config_rules import check_author_labels, check_contrast, check_size
 from .io.errors import InputError
 from .io.urls import SHA256_RE, has_credentials, has_scheme, is_url, redact, url_format
 from .paths import SCHEMAS_DIR
@@ -121,7 +121,8 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
         configuration that expands to more than
         :data:`~tmesig.config_rules.MAX_CONFIG_VALUES` values (nested YAML aliases), an
         unknown key, a value of the wrong type or out of range, ``conditions.reference``
-        without ``conditions.test`` (or the reverse) or equal to it, or a key of an earlier
+        without ``conditions.test`` (or the reverse) or equal to it,
+        ``annotate.use_author_labels`` without ``annotate.label_mapping``, or a key of an earlier
         version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
     """
     for f in files:
@@ -138,6 +139,7 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
             "workflow/schemas/config.schema.yaml)"
         )
     check_contrast(config, where)
+    check_author_labels(config, where)
     return config
 
 
