@@ -568,6 +568,15 @@ def _author_labels_unmapped(d: Path) -> dict:
     return _h5ad(d, good_adata(), config={"annotate": {"use_author_labels": True}})
 
 
+def _nan_threshold(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    _write_case(d, path=str(p))
+    raw = f"samples: {d / 'samples.tsv'}\nqc:\n  doublets: false\n  nmads: .nan\n"
+    (d / "config.yaml").write_text(raw)  # .nan passed 'exclusiveMinimum: 0'
+    return {"data": p}
+
+
 def _alias_bomb(d: Path) -> dict:
     p = d / "data.h5ad"
     good_adata().write_h5ad(p)
@@ -850,6 +859,14 @@ CASES += [
         "config",
         ("annotate.label_mapping is empty",),
         ("map each author label to a lineage",),
+        names="config",
+    ),
+    Case(
+        "config_nan_threshold",
+        _nan_threshold,
+        "config",
+        ("qc.nmads: nan", "not a finite number"),
+        ("give a finite number",),
         names="config",
     ),
     Case(

@@ -211,3 +211,14 @@ def test_author_labels_without_a_mapping_refused():
     assert "Fix: map each author label to a lineage" in msg
     cfg["annotate"]["label_mapping"] = {"T cell": "T_NK"}
     assert check_config(cfg)["annotate"]["use_author_labels"] is True
+
+
+def test_nan_and_infinite_numbers_refused():
+    # to the schema, .nan passes every minimum and maximum; .inf broke the download's timeout
+    text = "samples: x.tsv\nflag:\n  alpha: .nan\ndownload:\n  timeout_s: .inf\n"
+    with pytest.raises(InputError) as err:
+        check_config(yaml.safe_load(text), files=["my/config.yaml"])
+    msg = str(err.value)
+    assert msg.startswith("my/config.yaml: invalid configuration - ")
+    assert "flag.alpha: nan" in msg and "download.timeout_s: inf" in msg
+    assert "not a finite number" in msg and "Fix: give a finite number" in msg

@@ -3,10 +3,12 @@
 Called by :func:`tmesig.sheet.check_config`: :func:`check_size` before the schema (a
 YAML "billion laughs" file, whose anchors and aliases nest copies of copies, is small on
 disk and in memory but astronomically large once walked: the schema validator, or any
-message that shows a value, would never finish), :func:`check_contrast` and
-:func:`check_author_labels` after it.
+message that shows a value, would never finish) and :func:`check_finite` (YAML's ``.nan``
+and ``.inf`` are numbers to the schema: a NaN passes every ``minimum`` and ``maximum``),
+:func:`check_contrast` and :func:`check_author_labels` after it.
 """
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +18,7 @@ __all__ = [
     "MAX_CONFIG_VALUES",
     "check_author_labels",
     "check_contrast",
+    "check_finite",
     "check_size",
     "expanded_size",
 ]
@@ -79,6 +82,42 @@ def check_size(config: Mapping[str, Any], where: str) -> None:
             "values: YAML anchors and aliases (&name, *name) nest copies of copies (a 'billion "
             "laughs' file), which no check could walk. Fix: write the values out without "
             "nested aliases (a tmesig configuration holds a few hundred values)"
+        )
+
+
+def _not_finite(value: Any, where: str = "") -> list[str]:
+    """The dotted keys of every NaN or infinite number in ``value``."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [f"{where or '(top level)'}: {value}"]
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _not_finite(v, f"{where}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in _not_finite(v, f"{where}[{i}]")]
+    return []
+
+
+def check_finite(config: Mapping[str, Any], where: str) -> None:
+    """Refuse a NaN or infinite number anywhere in the configuration (``.nan``, ``.inf``).
+
+    Parameters
+    ----------
+    config
+        The configuration as loaded (after :func:`check_size`).
+    where
+        The file(s) it was read from, named in the message.
+
+    Raises
+    ------
+    InputError
+        Naming the files, every such key and the fix.
+    """
+    bad = _not_finite(dict(config))
+    if bad:
+        raise InputError(
+            f"{where}: invalid configuration - {'; '.join(bad[:10])}: not a finite number (a "
+            "NaN passes every range check and then compares false with everything; an "
+            "infinite timeout or threshold breaks the stage that uses it). Fix: give a finite "
+            "number (e.g. 1e9 for 'very large')"
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from .config_rules import check_author_labels, check_contrast, check_size
+from .config_rules import check_author_labels, check_contrast, check_finite, check_size
 from .io.errors import InputError
 from .io.urls import SHA256_RE, has_credentials, has_scheme, is_url, redact, url_format
 from .paths import SCHEMAS_DIR
@@ -117,18 +117,18 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
     Raises
     ------
     InputError
-        A key given twice in one of ``files`` (YAML would silently keep the last), a
-        configuration that expands to more than
-        :data:`~tmesig.config_rules.MAX_CONFIG_VALUES` values (nested YAML aliases), an
-        unknown key, a value of the wrong type or out of range, ``conditions.reference``
-        without ``conditions.test`` (or the reverse) or equal to it,
-        ``annotate.use_author_labels`` without ``annotate.label_mapping``, or a key of an earlier
-        version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
+        A key given twice in one of ``files`` (YAML would silently keep the last); more than
+        :data:`~tmesig.config_rules.MAX_CONFIG_VALUES` values once YAML aliases are expanded;
+        a NaN or infinite number; an unknown key, a value of the wrong type or out of range;
+        ``conditions.reference`` without ``conditions.test`` (or the reverse) or equal to it;
+        ``annotate.use_author_labels`` without ``annotate.label_mapping``; or a key of an
+        earlier version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
     """
     for f in files:
         _check_duplicate_keys(f)
     where = ", ".join(str(f) for f in files) or "the configuration"
     check_size(config, where)
+    check_finite(config, where)
     _check_retired(config, where)
     problems = schema_problems(config, _CONFIG_SCHEMA, fill_defaults=True)
     if problems:
