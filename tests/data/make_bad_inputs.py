@@ -556,6 +556,15 @@ def _same_file_twice(d: Path) -> dict:
     return {"data": p}
 
 
+def _condition_is_sample(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    header = "dataset\tpath\tsample_col\tcondition_col\n"
+    (d / "samples.tsv").write_text(header + f"bad\t{p}\tsample\tsample\n")
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"data": p}
+
+
 def _seed_out_of_range(d: Path) -> dict:
     return _h5ad(d, good_adata(), config={"seed": -1})  # numpy refused it at QC, after ingest
 
@@ -574,6 +583,16 @@ def _nan_threshold(d: Path) -> dict:
     _write_case(d, path=str(p))
     raw = f"samples: {d / 'samples.tsv'}\nqc:\n  doublets: false\n  nmads: .nan\n"
     (d / "config.yaml").write_text(raw)  # .nan passed 'exclusiveMinimum: 0'
+    return {"data": p}
+
+
+def _yte_template(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    _write_case(d, path=str(p))
+    # Snakemake evaluates '?...' expressions of such a file as Python when it loads it
+    raw = f"__use_yte__: true\nsamples: {d / 'samples.tsv'}\nseed: ?0\n"
+    (d / "config.yaml").write_text(raw)
     return {"data": p}
 
 
@@ -838,6 +857,14 @@ CASES += [
         names="sheet",
     ),
     Case(
+        "sheet_condition_col_is_sample_col",
+        _condition_is_sample,
+        "sheet",
+        ("condition_col and sample_col both name",),
+        ("set condition_col",),
+        names="sheet",
+    ),
+    Case(
         "config_seed_out_of_range",
         _seed_out_of_range,
         "config",
@@ -867,6 +894,14 @@ CASES += [
         "config",
         ("qc.nmads: nan", "not a finite number"),
         ("give a finite number",),
+        names="config",
+    ),
+    Case(
+        "config_yte_template",
+        _yte_template,
+        "config",
+        ("yte template",),
+        ("remove __use_yte__",),
         names="config",
     ),
     Case(

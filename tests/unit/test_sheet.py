@@ -290,3 +290,27 @@ def test_presigned_and_upper_case_urls_accepted(tmp_path):
     text = f"dataset\tpath\tsha256\nd1\t{signed}\t{SHA}\nd2\thttps://example.org/T.H5AD\t{SHA}\n"
     sheet = read_sheet(_write(tmp_path, text))
     assert sheet.loc["d1", "path"] == signed and sheet.loc["d2", "path"].endswith(".H5AD")
+
+
+def test_yte_template_config_refused(tmp_path):
+    from tmesig.sheet import check_config
+
+    text = "__use_yte__: true\nsamples: s.tsv\nseed: ?1 + 1\n"
+    path = _config_file(tmp_path, text)
+    with pytest.raises(InputError) as err:
+        check_config({"samples": "s.tsv", "seed": 2}, files=[path])  # what yte left
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: the configuration is a yte template (__use_yte__)")
+    assert "Fix: remove __use_yte__" in msg
+
+
+@pytest.mark.parametrize("role", ["sample", "patient"])
+def test_condition_col_that_is_the_sample_or_patient_col_refused(role):
+    row = {"dataset": "d", "path": "x.h5ad", f"{role}_col": "response", "condition_col": "response"}
+    with pytest.raises(InputError) as err:
+        check_row("s.tsv", 0, row)
+    msg = str(err.value)
+    assert msg.startswith("s.tsv: row 1 (dataset 'd'): condition_col and ")
+    assert f"{role}_col both name the column 'response'" in msg and "Fix: set condition_col" in msg
+    check_row("s.tsv", 0, {**row, "condition_col": "arm"})
+    check_row("s.tsv", 0, {"dataset": "d", "path": "x.h5ad", "sample_col": "p", "patient_col": "p"})

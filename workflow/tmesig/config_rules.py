@@ -1,4 +1,7 @@
-"""Configuration checks the JSON schema cannot express: its size, and keys that go together.
+"""Configuration checks the JSON schema cannot express: the files, the size, keys that go together.
+
+:func:`check_config_file` reads each configuration file again: a key given twice in one
+mapping (YAML keeps the last silently) and a yte template are refused.
 
 Called by :func:`tmesig.sheet.check_config`: :func:`check_size` before the schema (a
 YAML "billion laughs" file, whose anchors and aliases nest copies of copies, is small on
@@ -10,6 +13,7 @@ and ``.inf`` are numbers to the schema: a NaN passes every ``minimum`` and ``max
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .io.errors import InputError
@@ -17,6 +21,7 @@ from .io.errors import InputError
 __all__ = [
     "MAX_CONFIG_VALUES",
     "check_author_labels",
+    "check_config_file",
     "check_contrast",
     "check_finite",
     "check_size",
@@ -180,4 +185,68 @@ def check_author_labels(config: Mapping[str, Any], where: str) -> None:
             "lineage flags) knows them. Fix: map each author label to a lineage (T_NK, "
             "B_plasma, myeloid, mast, neutrophil, fibroblast, endothelial, epithelial) or to "
             "unassigned in annotate.label_mapping, or set use_author_labels to false"
+        )
+
+
+def _strict_loader() -> type:
+    """A YAML SafeLoader that refuses a mapping key given twice (PyYAML keeps the last)."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise _DuplicateKey(key, seen[key], line)
+                seen[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, first: int, second: int) -> None:
+        super().__init__(key, first, second)
+        self.key, self.first, self.second = key, first, second
+
+
+def check_config_file(path: str | Path) -> None:
+    """Refuse a config file in which a key appears twice in the same mapping, or a yte
+    template (a top-level ``__use_yte__``).
+
+    Parameters
+    ----------
+    path
+        A configuration file Snakemake read (a name that is not a readable file is skipped).
+
+    Raises
+    ------
+    InputError
+        Naming the file, the line(s) or key, and the fix.
+    """
+    import yaml
+
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return  # Snakemake read the file; a name that is not a file is only named in messages
+    try:
+        doc = yaml.load(text, Loader=_strict_loader())  # a SafeLoader subclass: no tags run code
+    except _DuplicateKey as dup:
+        raise InputError(
+            f"{path}: line {dup.second}: the key {dup.key!r} appears a second time in the same "
+            f"block (first at line {dup.first}); YAML keeps only the last one, so the settings "
+            "of the first would be silently lost. Fix: merge the two into one block"
+        ) from None
+    except yaml.YAMLError:
+        return  # Snakemake has already parsed the file; its own errors come first
+    if isinstance(doc, dict) and "__use_yte__" in doc:
+        raise InputError(
+            f"{path}: the configuration is a yte template (__use_yte__): Snakemake evaluates "
+            "its Python expressions when it loads the file, before any check, and the values "
+            "tmesig validates are not the ones written. tmesig configurations are plain YAML. "
+            "Fix: remove __use_yte__ and write the values out (and do not run configuration "
+            "files from others that hold it: their code has already run)"
         )

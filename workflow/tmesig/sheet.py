@@ -10,12 +10,17 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .config_rules import check_author_labels, check_contrast, check_finite, check_size
+from .config_rules import (
+    check_author_labels,
+    check_config_file,
+    check_contrast,
+    check_finite,
+    check_size,
+)
 from .io.errors import InputError
 from .io.urls import SHA256_RE, has_credentials, has_scheme, is_url, redact, url_format
 from .paths import SCHEMAS_DIR
@@ -117,7 +122,8 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
     Raises
     ------
     InputError
-        A key given twice in one of ``files`` (YAML would silently keep the last); more than
+        A key given twice in one of ``files`` (YAML would silently keep the last) or a file
+        that is a yte template (``__use_yte__``); more than
         :data:`~tmesig.config_rules.MAX_CONFIG_VALUES` values once YAML aliases are expanded;
         a NaN or infinite number; an unknown key, a value of the wrong type or out of range;
         ``conditions.reference`` without ``conditions.test`` (or the reverse) or equal to it;
@@ -125,7 +131,7 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
         earlier version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
     """
     for f in files:
-        _check_duplicate_keys(f)
+        check_config_file(f)
     where = ", ".join(str(f) for f in files) or "the configuration"
     check_size(config, where)
     check_finite(config, where)
@@ -141,50 +147,6 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
     check_contrast(config, where)
     check_author_labels(config, where)
     return config
-
-
-def _strict_loader() -> type:
-    """A YAML SafeLoader that refuses a mapping key given twice (PyYAML keeps the last)."""
-    import yaml
-
-    class StrictLoader(yaml.SafeLoader):
-        def construct_mapping(self, node, deep=False):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=True)
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    raise _DuplicateKey(key, seen[key], line)
-                seen[key] = line
-            return super().construct_mapping(node, deep=deep)
-
-    return StrictLoader
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: Any, first: int, second: int) -> None:
-        super().__init__(key, first, second)
-        self.key, self.first, self.second = key, first, second
-
-
-def _check_duplicate_keys(path: str | Path) -> None:
-    """Refuse a config file in which a key appears twice in the same mapping."""
-    import yaml
-
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError):
-        return  # Snakemake read the file; a name that is not a file is only named in messages
-    try:
-        yaml.load(text, Loader=_strict_loader())  # a SafeLoader subclass: no tags run code
-    except _DuplicateKey as dup:
-        raise InputError(
-            f"{path}: line {dup.second}: the key {dup.key!r} appears a second time in the same "
-            f"block (first at line {dup.first}); YAML keeps only the last one, so the settings "
-            "of the first would be silently lost. Fix: merge the two into one block"
-        ) from None
-    except yaml.YAMLError:
-        return  # Snakemake has already parsed the file; its own errors come first
 
 
 def _check_retired(config: Mapping[str, Any], where: str) -> None:
@@ -246,10 +208,10 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
     Raises
     ------
     InputError
-        A bad dataset id; a URL that is not http(s), carries credentials (``user:password@``,
-        refused; messages show it redacted), shares its row with other paths, or has no or a
-        malformed sha256 or an unknown extension; or a sha256 count that differs from the
-        number of paths.
+        A bad dataset id; a condition_col that is also the sample_col or patient_col; a URL
+        that is not http(s), carries credentials (``user:password@``, refused; messages show
+        it redacted), shares its row with other paths, or has no or a malformed sha256 or an
+        unknown extension; or a sha256 count that differs from the number of paths.
     """
     ds = str(row.get("dataset", ""))
     where = f"{path}: row {i + 1} (dataset {ds!r})"
@@ -264,6 +226,7 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
             f"{where}: the dataset id {ds!r} is reserved: results/{ds}/ holds the "
             f"{RESERVED_DATASET_IDS[ds]}. Fix: rename the dataset in the sample sheet"
         )
+    _check_roles(row, where)
     p = str(row.get("path", ""))
     sha = str(row.get("sha256", "") or "")
     _check_url_parts(p, where)
@@ -285,6 +248,19 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
             f"{where}: {n_paths} path(s) but {n_sha} sha256 value(s). Fix: give one sha256 per "
             "path, separated by ',', in the same order, or leave the sha256 column empty"
         )
+
+
+def _check_roles(row: Mapping[str, Any], where: str) -> None:
+    """The condition column cannot also be the sample or the patient column."""
+    cond = str(row.get("condition_col", "") or "").strip()
+    for role in ("sample", "patient"):
+        if cond and str(row.get(f"{role}_col", "") or "").strip() == cond:
+            raise InputError(
+                f"{where}: condition_col and {role}_col both name the column {cond!r}: every "
+                f"{role} would be its own condition, and the comparison would be of {role}s, "
+                f"not of conditions. Fix: set condition_col to the column that holds the "
+                f"condition (e.g. response or timepoint) and {role}_col to the {role} column"
+            )
 
 
 def _check_url_parts(p: str, where: str) -> None:
