@@ -181,3 +181,12 @@ def test_options_from_config_and_min_patients():
         contrast=conditions.Contrast("R", "NR"),
     )
     assert np.allclose(out["resistance_effect"], -out["std_effect"])
+
+
+def test_with_unit_note_only_when_every_patient_is_a_sample():
+    c = conditions.Contrast("pre", "post", note="picked")
+    same = pd.Series(["s1", "s2"])
+    got = conditions.with_unit_note(c, patient=same, sample=same)
+    assert got.note.startswith("picked; each sample counted as its own patient")
+    assert got.reference == "pre" and got.test == "post"
+    assert conditions.with_unit_note(c, patient=pd.Series(["p1", "p1"]), sample=same) is c

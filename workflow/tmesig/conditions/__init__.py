@@ -23,7 +23,7 @@ families: *primary* (the pre-specified hypotheses, :func:`primary_in`) and *expl
 
 from ..signatures import primary_in
 from ._compare import ConditionOptions, compare_conditions, gene_counts
-from ._contrast import Contrast, no_contrast_note, resolve_contrast
+from ._contrast import Contrast, no_contrast_note, resolve_contrast, with_unit_note
 from ._mixed import MixedFit, mixed_model, satterthwaite_df
 from ._samples import compare_samples, patient_means, sample_means
 from ._units import compare_units
@@ -43,4 +43,5 @@ __all__ = [
     "resolve_contrast",
     "sample_means",
     "satterthwaite_df",
+    "with_unit_note",
 ]

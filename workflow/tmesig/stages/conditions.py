@@ -68,6 +68,10 @@ def run(io: StageIO) -> str:
     if contrast is None:
         res = pd.DataFrame({"note": [conditions.no_contrast_note(cells[COL_CONDITION].unique())]})
     else:
+        if COL_SAMPLE in cells.columns:
+            contrast = conditions.with_unit_note(
+                contrast, patient=cells[COL_PATIENT], sample=cells[COL_SAMPLE]
+            )
         res = conditions.compare_conditions(
             scores,
             sets,

@@ -28,6 +28,7 @@ from ..constants import (
     COL_CONDITION,
     COL_PARENT,
     COL_PATIENT,
+    COL_SAMPLE,
     COL_STATE,
     LEVEL_LINEAGE,
     LEVEL_STATE,
@@ -110,6 +111,10 @@ def run(io: StageIO) -> str:
                 io.output[name],
             )
         return "gene-level comparison: none"
+    if COL_SAMPLE in obs.columns:
+        contrast = conditions.with_unit_note(
+            contrast, patient=obs[COL_PATIENT], sample=obs[COL_SAMPLE]
+        )
     opts = de.DeOptions.from_config(p, io.params["enrichment"], threads=io.threads)
     annotation = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     annotation = annotation.reindex(obs.index.astype(str))
