@@ -565,6 +565,13 @@ def _condition_is_sample(d: Path) -> dict:
     return {"data": p}
 
 
+def _headerless_with_password(d: Path) -> dict:
+    url = f"https://alice:{PASSWORD}@127.0.0.1:9/data.h5ad"
+    (d / "samples.tsv").write_text(f"bad\t{url}\t{'b' * 64}\n")  # no header line
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"url": url, "absent": True, "secrets": [PASSWORD, "alice"]}
+
+
 def _seed_out_of_range(d: Path) -> dict:
     return _h5ad(d, good_adata(), config={"seed": -1})  # numpy refused it at QC, after ingest
 
@@ -862,6 +869,14 @@ CASES += [
         "sheet",
         ("condition_col and sample_col both name",),
         ("set condition_col",),
+        names="sheet",
+    ),
+    Case(
+        "sheet_headerless_url_password",
+        _headerless_with_password,
+        "sheet",
+        ("lacks the column(s) dataset, path",),
+        ("add them to the header",),
         names="sheet",
     ),
     Case(

@@ -314,3 +314,10 @@ def test_condition_col_that_is_the_sample_or_patient_col_refused(role):
     assert f"{role}_col both name the column 'response'" in msg and "Fix: set condition_col" in msg
     check_row("s.tsv", 0, {**row, "condition_col": "arm"})
     check_row("s.tsv", 0, {"dataset": "d", "path": "x.h5ad", "sample_col": "p", "patient_col": "p"})
+
+
+def test_headerless_sheet_does_not_show_a_url_password(tmp_path):
+    # without a header the first row is read as one: its URL must be shown redacted
+    path = _write(tmp_path, f"d1\thttps://alice:hunter2@example.org/x.h5ad\t{SHA}\n")
+    msg = _fails(path, "lacks the column(s) dataset, path", "https://***@example.org/x.h5ad")
+    assert "hunter2" not in msg and "alice" not in msg

@@ -84,7 +84,7 @@ def _header(path: str, rows: list[list[str]]) -> list[str]:
         hint = " - it looks comma-separated" if comma else ""
         raise InputError(
             f"{path}: the sample sheet lacks the column(s) {', '.join(missing)} (it has: "
-            f"{', '.join(header)}){hint}. Fix: add them to the header, separated by tabs"
+            f"{redact(', '.join(header))}){hint}. Fix: add them to the header, separated by tabs"
         )
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice or "" in header:
