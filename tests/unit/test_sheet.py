@@ -321,3 +321,10 @@ def test_headerless_sheet_does_not_show_a_url_password(tmp_path):
     path = _write(tmp_path, f"d1\thttps://alice:hunter2@example.org/x.h5ad\t{SHA}\n")
     msg = _fails(path, "lacks the column(s) dataset, path", "https://***@example.org/x.h5ad")
     assert "hunter2" not in msg and "alice" not in msg
+
+
+def test_url_in_the_dataset_column_shown_redacted(tmp_path):
+    # columns swapped: the URL, password included, is the 'dataset' value
+    text = f"path\tdataset\tsha256\nd1\thttps://alice:hunter2@example.org/x.h5ad\t{SHA}\n"
+    msg = _fails(_write(tmp_path, text), "invalid dataset id", "https://***@example.org/x.h5ad")
+    assert "hunter2" not in msg and "alice" not in msg

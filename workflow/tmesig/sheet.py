@@ -214,7 +214,7 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
         unknown extension; or a sha256 count that differs from the number of paths.
     """
     ds = str(row.get("dataset", ""))
-    where = f"{path}: row {i + 1} (dataset {ds!r})"
+    where = f"{path}: row {i + 1} (dataset {redact(repr(ds))})"
     if not re.fullmatch(DATASET_RE, ds):
         raise InputError(
             f"{where}: invalid dataset id - it names results/<dataset>/, so only letters, digits, "
