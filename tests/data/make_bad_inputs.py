@@ -537,6 +537,85 @@ def _download_over_cap(d: Path) -> dict:
     return {"data": d / "served.h5ad", "url": url, "needs_server": True}
 
 
+def _row_extra_value(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    # one value more than the header: pandas took the first column as the index, so that
+    # 'dataset' held the path and 'path' the sha256
+    header = "dataset\tpath\tsha256\tsample_col\n"
+    (d / "samples.tsv").write_text(header + f"bad\t{p}\t{GOOD_SHA}\tsample\tresponse\n")
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"data": p}
+
+
+def _same_file_twice(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    (d / "samples.tsv").write_text(f"dataset\tpath\nbad\t{p}\nbad_again\t{d}/./data.h5ad\n")
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"data": p}
+
+
+def _condition_is_sample(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    header = "dataset\tpath\tsample_col\tcondition_col\n"
+    (d / "samples.tsv").write_text(header + f"bad\t{p}\tsample\tsample\n")
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"data": p}
+
+
+def _headerless_with_password(d: Path) -> dict:
+    url = f"https://alice:{PASSWORD}@127.0.0.1:9/data.h5ad"
+    (d / "samples.tsv").write_text(f"bad\t{url}\t{'b' * 64}\n")  # no header line
+    (d / "config.yaml").write_text(yaml.safe_dump({"samples": str(d / "samples.tsv")}))
+    return {"url": url, "absent": True, "secrets": [PASSWORD, "alice"]}
+
+
+def _seed_out_of_range(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"seed": -1})  # numpy refused it at QC, after ingest
+
+
+def _half_contrast(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"conditions": {"reference": "R"}})
+
+
+def _author_labels_unmapped(d: Path) -> dict:
+    return _h5ad(d, good_adata(), config={"annotate": {"use_author_labels": True}})
+
+
+def _nan_threshold(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    _write_case(d, path=str(p))
+    raw = f"samples: {d / 'samples.tsv'}\nqc:\n  doublets: false\n  nmads: .nan\n"
+    (d / "config.yaml").write_text(raw)  # .nan passed 'exclusiveMinimum: 0'
+    return {"data": p}
+
+
+def _yte_template(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    _write_case(d, path=str(p))
+    # Snakemake evaluates '?...' expressions of such a file as Python when it loads it
+    raw = f"__use_yte__: true\nsamples: {d / 'samples.tsv'}\nseed: ?0\n"
+    (d / "config.yaml").write_text(raw)
+    return {"data": p}
+
+
+def _alias_bomb(d: Path) -> dict:
+    p = d / "data.h5ad"
+    good_adata().write_h5ad(p)
+    _write_case(d, path=str(p))
+    nests = "".join(
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )  # *i: 9**9 strings; the schema validator walked them all to print one error
+    raw = f"samples: {d / 'samples.tsv'}\na: &a [x, x, x, x, x, x, x, x, x]\n{nests}"
+    (d / "config.yaml").write_text(raw + "annotate:\n  label_mapping:\n    T: *i\n")
+    return {"data": p}
+
+
 P_READ = ("not a readable", "empty", "truncated")
 F_EXPORT = ("export", "download")
 
@@ -767,6 +846,86 @@ CASES += [
         ("over the cap",),
         ("download.max_bytes",),
         names="url",
+    ),
+    Case(
+        "sheet_row_with_extra_value",
+        _row_extra_value,
+        "sheet",
+        ("row 1 has 5 values but the header has 4 columns",),
+        ("one tab between columns",),
+        names="sheet",
+    ),
+    Case(
+        "sheet_same_file_two_datasets",
+        _same_file_twice,
+        "sheet",
+        ("both name",),
+        ("one row per file",),
+        names="sheet",
+    ),
+    Case(
+        "sheet_condition_col_is_sample_col",
+        _condition_is_sample,
+        "sheet",
+        ("condition_col and sample_col both name",),
+        ("set condition_col",),
+        names="sheet",
+    ),
+    Case(
+        "sheet_headerless_url_password",
+        _headerless_with_password,
+        "sheet",
+        ("lacks the column(s) dataset, path",),
+        ("add them to the header",),
+        names="sheet",
+    ),
+    Case(
+        "config_seed_out_of_range",
+        _seed_out_of_range,
+        "config",
+        ("seed: -1 is less than the minimum",),
+        ("correct or remove",),
+        names="config",
+    ),
+    Case(
+        "config_reference_without_test",
+        _half_contrast,
+        "config",
+        ("conditions.test is not",),
+        ("set conditions.test",),
+        names="config",
+    ),
+    Case(
+        "config_author_labels_without_mapping",
+        _author_labels_unmapped,
+        "config",
+        ("annotate.label_mapping is empty",),
+        ("map each author label to a lineage",),
+        names="config",
+    ),
+    Case(
+        "config_nan_threshold",
+        _nan_threshold,
+        "config",
+        ("qc.nmads: nan", "not a finite number"),
+        ("give a finite number",),
+        names="config",
+    ),
+    Case(
+        "config_yte_template",
+        _yte_template,
+        "config",
+        ("yte template",),
+        ("remove __use_yte__",),
+        names="config",
+    ),
+    Case(
+        "config_yaml_alias_bomb",
+        _alias_bomb,
+        "config",
+        ("anchors and aliases",),
+        ("write the values out",),
+        names="config",
     ),
 ]
 

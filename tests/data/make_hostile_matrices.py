@@ -149,6 +149,24 @@ def _contrast_absent(d: Path) -> dict:
     return _write(d, a, row={"condition_col": "response"}, config=config)
 
 
+def _condition_case_split(d: Path) -> dict:
+    """'R', 'r' and 'NR ': three levels to the eye of a string compare, two in truth."""
+    a = demo()
+    resp = {
+        s: c for s, c in zip(sorted(a.obs["sample"].unique()), ["R", "NR ", "r", "NR"], strict=True)
+    }
+    a.obs["response"] = a.obs["sample"].map(resp).to_numpy()
+    return _write(d, a, row={"condition_col": "response"})
+
+
+def _author_labels_unmapped(d: Path) -> dict:
+    """use_author_labels with a mapping that misses 'Endothelial' and has 'T cell' for 'T_cell'."""
+    mapping = {"Epithelial": "epithelial", "Fibroblast": "fibroblast", "Macrophage": "myeloid"}
+    mapping.update({"T cell": "T_NK", "B_cell": "B_plasma"})
+    config = {"annotate": {"use_author_labels": True, "label_mapping": mapping}}
+    return _write(d, demo(), config=config)
+
+
 def _batch_key_absent(d: Path) -> dict:
     return _write(d, demo(), config={"cluster": {"batch_key": "batch"}})
 
@@ -220,6 +238,18 @@ REFUSALS: list[Case] = [
     Case("three_condition_levels", _three_conditions, ("3 levels",), ("conditions.reference",)),
     Case("contrast_levels_absent", _contrast_absent, ("not in the data",), ("fix the config",)),
     Case("batch_key_absent", _batch_key_absent, ("cluster.batch_key",), ("or null",)),
+    Case(
+        "author_labels_not_in_the_mapping",
+        _author_labels_unmapped,
+        ("2 of the 6 labels of label_col 'cell_type'", "'Endothelial', 'T_cell'"),
+        ("in annotate.label_mapping",),
+    ),
+    Case(
+        "condition_levels_differ_in_case",
+        _condition_case_split,
+        ("differ only in letter case", "'R' / 'r'"),
+        ("same way in the data",),
+    ),
 ]
 #: Inputs that must be ingested (the test checks the treatment).
 ACCEPTED: list[Case] = [

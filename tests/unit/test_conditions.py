@@ -48,6 +48,14 @@ def test_too_few_patients_reported_not_tested():
     assert "fewer than 3 patients" in res["note"] and res["effect"] == pytest.approx(2.5)
 
 
+def test_no_contrast_note_says_why():
+    none = conditions.no_contrast_note(["NA", "NA"])
+    assert none.endswith("name a condition column (condition_col) in the sample sheet")
+    one = conditions.no_contrast_note(["R", "R", "nan"])
+    assert one.startswith("no condition to compare: every cell of the dataset is of condition 'R'")
+    assert "condition_col" not in one and "one dataset (one sample-sheet row)" in one
+
+
 def test_resolve_contrast():
     c = conditions.resolve_contrast(["R", "NR", "R"], reference=None, test=None)
     assert (c.reference, c.test) == ("NR", "R") and "alphabetically" in c.note
@@ -173,3 +181,12 @@ def test_options_from_config_and_min_patients():
         contrast=conditions.Contrast("R", "NR"),
     )
     assert np.allclose(out["resistance_effect"], -out["std_effect"])
+
+
+def test_with_unit_note_only_when_every_patient_is_a_sample():
+    c = conditions.Contrast("pre", "post", note="picked")
+    same = pd.Series(["s1", "s2"])
+    got = conditions.with_unit_note(c, patient=same, sample=same)
+    assert got.note.startswith("picked; each sample counted as its own patient")
+    assert got.reference == "pre" and got.test == "post"
+    assert conditions.with_unit_note(c, patient=pd.Series(["p1", "p1"]), sample=same) is c

@@ -139,3 +139,86 @@ def test_sheet_defaults_and_checksum_pattern(tmp_path):
     path = _sheet(tmp_path, {"dataset": ["ok"], "path": ["d.h5ad"], "sha256": ["abc"]})
     with pytest.raises(InputError, match="invalid sample sheet - row 1, sha256: 'abc' does not"):
         read_sheet(path)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**40])
+def test_seed_outside_numpys_range_refused(seed):
+    # numpy (scrublet, Leiden, UMAP...) takes seeds 0..2**32-1: refused before any job, not at QC
+    with pytest.raises(
+        InputError, match="seed: .*(less than the minimum|greater than the maximum)"
+    ):
+        check_config({"samples": "x.tsv", "seed": seed}, files=["my/config.yaml"])
+    assert check_config({"samples": "x.tsv", "seed": 2**32 - 1})["seed"] == 2**32 - 1
+
+
+@pytest.mark.parametrize(
+    ("conditions", "problem", "fix"),
+    [
+        (
+            {"reference": "R"},
+            "conditions.reference is set ('R') but conditions.test is not",
+            "set conditions.test",
+        ),
+        (
+            {"test": "post"},
+            "conditions.test is set ('post') but conditions.reference is not",
+            "set conditions.reference",
+        ),
+        (
+            {"reference": "R", "test": "R"},
+            "both 'R': a condition compared with itself",
+            "set conditions.test",
+        ),
+    ],
+)
+def test_half_or_self_contrast_refused(conditions, problem, fix):
+    with pytest.raises(InputError) as err:
+        check_config({"samples": "x.tsv", "conditions": conditions}, files=["my/config.yaml"])
+    msg = str(err.value)
+    assert msg.startswith("my/config.yaml: invalid configuration - ") and problem in msg
+    assert f"Fix: {fix}" in msg
+    ok = check_config({"samples": "x.tsv", "conditions": {"reference": "R", "test": "NR"}})
+    assert ok["conditions"]["reference"] == "R"
+
+
+def test_yaml_alias_bomb_refused_quickly():
+    import time
+
+    levels = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    )  # *i stands for 9**9 = 387,420,489 strings
+    text = f"samples: x.tsv\n{levels}annotate:\n  label_mapping:\n    T: *i\n"
+    start = time.monotonic()
+    with pytest.raises(InputError) as err:
+        check_config(yaml.safe_load(text), files=["my/config.yaml"])
+    assert time.monotonic() - start < 5
+    msg = str(err.value)
+    assert msg.startswith("my/config.yaml: invalid configuration - it expands to more than")
+    assert "anchors and aliases" in msg and "Fix: write the values out" in msg
+    shared = (
+        "samples: x.tsv\nannotate:\n  label_mapping: &m {CD8: T_NK}\n  celltypist_mapping: *m\n"
+    )
+    assert check_config(yaml.safe_load(shared))["annotate"]["celltypist_mapping"] == {"CD8": "T_NK"}
+
+
+def test_author_labels_without_a_mapping_refused():
+    cfg = {"samples": "x.tsv", "annotate": {"use_author_labels": True}}
+    with pytest.raises(InputError) as err:
+        check_config(cfg, files=["my/config.yaml"])
+    msg = str(err.value)
+    assert "annotate.use_author_labels is true but annotate.label_mapping is empty" in msg
+    assert "Fix: map each author label to a lineage" in msg
+    cfg["annotate"]["label_mapping"] = {"T cell": "T_NK"}
+    assert check_config(cfg)["annotate"]["use_author_labels"] is True
+
+
+def test_nan_and_infinite_numbers_refused():
+    # to the schema, .nan passes every minimum and maximum; .inf broke the download's timeout
+    text = "samples: x.tsv\nflag:\n  alpha: .nan\ndownload:\n  timeout_s: .inf\n"
+    with pytest.raises(InputError) as err:
+        check_config(yaml.safe_load(text), files=["my/config.yaml"])
+    msg = str(err.value)
+    assert msg.startswith("my/config.yaml: invalid configuration - ")
+    assert "flag.alpha: nan" in msg and "download.timeout_s: inf" in msg
+    assert "not a finite number" in msg and "Fix: give a finite number" in msg

@@ -222,3 +222,109 @@ def test_config_without_duplicates_and_anchors_accepted(tmp_path):
     path = _config_file(tmp_path, text)
     config = check_config(yaml.safe_load(text), files=[path])
     assert config["qc"]["nmads"] == 4 and config["flag"]["min_cells"] == 5
+
+
+def test_spreadsheet_and_editor_artefacts_read_as_meant(tmp_path):
+    # a BOM, CRLF line ends, trailing tabs (header and rows), a whitespace-only line and
+    # spaces around values; pandas read the row's trailing tab as an index column, so that
+    # 'dataset' held the path
+    text = (
+        "\ufeffdataset\tpath\tsha256\tsample_col \t\r\n"
+        f" one \t data/a.h5ad \t {SHA} \t sample \t\r\n"
+        " \t \r\n"
+        "two\tdata/b.h5ad\t\t\t\t\r\n"
+    )
+    sheet = read_sheet(_write(tmp_path, text))
+    assert list(sheet.index) == ["one", "two"]
+    assert sheet.loc["one", "path"] == "data/a.h5ad" and sheet.loc["one", "sha256"] == SHA
+    assert sheet.loc["one", "sample_col"] == "sample" and sheet.loc["two", "sha256"] == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (
+            b"dataset\tpath\nd1\tx.h5ad\tsecret\n",
+            ("row 1 has 3 values but the header has 2 columns", "'secret'", "one tab between"),
+        ),
+        (b"dataset\tpath\tpath\nd1\tx.h5ad\ty.h5ad\n", ("header names path twice", "one distinct")),
+        (b"dataset,path\nd1,x.h5ad\n", ("lacks the column(s) dataset, path", "comma-separated")),
+        (
+            "dataset\tpath\nd1\tcaf\u00e9.h5ad\n".encode("latin-1"),
+            ("not UTF-8 text: byte 0xe9 at line 2", "save it as UTF-8"),
+        ),
+        ("dataset\tpath\nd1\tx.h5ad\n".encode("utf-16"), ("UTF-16 text", "save it as UTF-8")),
+        (b"dataset\tpath\nd1\tx\0.h5ad\n", ("line 2", "NUL byte", "plain UTF-8 text")),
+    ],
+)
+def test_malformed_sheet_files_refused_by_name(tmp_path, content, words):
+    path = tmp_path / "samples.tsv"
+    path.write_bytes(content)
+    msg = _fails(str(path), *words)
+    assert "Fix:" in msg
+
+
+def test_one_file_named_twice_or_dataset_ids_equal_but_for_case_refused(tmp_path):
+    url = "https://example.org/x/tumour.h5ad"
+    for rows, words in [
+        (
+            "one\ta.h5ad\ntwo\t./a.h5ad\n",
+            ("datasets 'one' and 'two' both name ./a.h5ad", "one row per file"),
+        ),
+        (
+            f"one\t{url}\t{SHA}\ntwo\t{url}\t{SHA}\n",
+            ("datasets 'one' and 'two' both name", "one row per file"),
+        ),
+        (
+            "one\ta.h5ad,b.h5ad,a.h5ad\n",
+            ("dataset 'one' names a.h5ad twice", "name each file once"),
+        ),
+        ("Tumour\ta.h5ad\ntumour\tb.h5ad\n", ("unique ignoring letter case", "Tumour and tumour")),
+    ]:
+        _fails(_write(tmp_path, "dataset\tpath\tsha256\n" + rows), *words)
+
+
+def test_presigned_and_upper_case_urls_accepted(tmp_path):
+    # the credentials message recommends a pre-signed link: its '&' must not be refused
+    signed = "https://bucket.example.org/t.h5ad?X-Amz-Algorithm=AWS4&X-Amz-Signature=abc"
+    text = f"dataset\tpath\tsha256\nd1\t{signed}\t{SHA}\nd2\thttps://example.org/T.H5AD\t{SHA}\n"
+    sheet = read_sheet(_write(tmp_path, text))
+    assert sheet.loc["d1", "path"] == signed and sheet.loc["d2", "path"].endswith(".H5AD")
+
+
+def test_yte_template_config_refused(tmp_path):
+    from tmesig.sheet import check_config
+
+    text = "__use_yte__: true\nsamples: s.tsv\nseed: ?1 + 1\n"
+    path = _config_file(tmp_path, text)
+    with pytest.raises(InputError) as err:
+        check_config({"samples": "s.tsv", "seed": 2}, files=[path])  # what yte left
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: the configuration is a yte template (__use_yte__)")
+    assert "Fix: remove __use_yte__" in msg
+
+
+@pytest.mark.parametrize("role", ["sample", "patient"])
+def test_condition_col_that_is_the_sample_or_patient_col_refused(role):
+    row = {"dataset": "d", "path": "x.h5ad", f"{role}_col": "response", "condition_col": "response"}
+    with pytest.raises(InputError) as err:
+        check_row("s.tsv", 0, row)
+    msg = str(err.value)
+    assert msg.startswith("s.tsv: row 1 (dataset 'd'): condition_col and ")
+    assert f"{role}_col both name the column 'response'" in msg and "Fix: set condition_col" in msg
+    check_row("s.tsv", 0, {**row, "condition_col": "arm"})
+    check_row("s.tsv", 0, {"dataset": "d", "path": "x.h5ad", "sample_col": "p", "patient_col": "p"})
+
+
+def test_headerless_sheet_does_not_show_a_url_password(tmp_path):
+    # without a header the first row is read as one: its URL must be shown redacted
+    path = _write(tmp_path, f"d1\thttps://alice:hunter2@example.org/x.h5ad\t{SHA}\n")
+    msg = _fails(path, "lacks the column(s) dataset, path", "https://***@example.org/x.h5ad")
+    assert "hunter2" not in msg and "alice" not in msg
+
+
+def test_url_in_the_dataset_column_shown_redacted(tmp_path):
+    # columns swapped: the URL, password included, is the 'dataset' value
+    text = f"path\tdataset\tsha256\nd1\thttps://alice:hunter2@example.org/x.h5ad\t{SHA}\n"
+    msg = _fails(_write(tmp_path, text), "invalid dataset id", "https://***@example.org/x.h5ad")
+    assert "hunter2" not in msg and "alice" not in msg

@@ -17,6 +17,7 @@ rule ingest:
         row=dataset_row,
         ingest=config["ingest"],
         cluster=config["cluster"],
+        annotate=config["annotate"],
         conditions=config["conditions"],
         signature_files=paths.signature_files,
     script:

@@ -6,18 +6,25 @@ names the file, the problem and the fix.
 """
 
 import copy
-import io
+import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .config_rules import (
+    check_author_labels,
+    check_config_file,
+    check_contrast,
+    check_finite,
+    check_size,
+)
 from .io.errors import InputError
 from .io.urls import SHA256_RE, has_credentials, has_scheme, is_url, redact, url_format
 from .paths import SCHEMAS_DIR
+from .sheet_table import read_table
 
 __all__ = [
     "DATASET_RE",
@@ -115,13 +122,19 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
     Raises
     ------
     InputError
-        A key given twice in one of ``files`` (YAML would silently keep the last), an unknown
-        key, a value of the wrong type or out of range, or a key of an earlier version: a
-        per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
+        A key given twice in one of ``files`` (YAML would silently keep the last) or a file
+        that is a yte template (``__use_yte__``); more than
+        :data:`~tmesig.config_rules.MAX_CONFIG_VALUES` values once YAML aliases are expanded;
+        a NaN or infinite number; an unknown key, a value of the wrong type or out of range;
+        ``conditions.reference`` without ``conditions.test`` (or the reverse) or equal to it;
+        ``annotate.use_author_labels`` without ``annotate.label_mapping``; or a key of an
+        earlier version: a per-stage ``seed`` (replaced by the top-level ``seed``) or ``report``.
     """
     for f in files:
-        _check_duplicate_keys(f)
+        check_config_file(f)
     where = ", ".join(str(f) for f in files) or "the configuration"
+    check_size(config, where)
+    check_finite(config, where)
     _check_retired(config, where)
     problems = schema_problems(config, _CONFIG_SCHEMA, fill_defaults=True)
     if problems:
@@ -131,51 +144,9 @@ def check_config(config: dict[str, Any], *, files: Iterable[str] = ()) -> dict[s
             + ". Fix: correct or remove these keys (every key, its type and default are listed in "
             "workflow/schemas/config.schema.yaml)"
         )
+    check_contrast(config, where)
+    check_author_labels(config, where)
     return config
-
-
-def _strict_loader() -> type:
-    """A YAML SafeLoader that refuses a mapping key given twice (PyYAML keeps the last)."""
-    import yaml
-
-    class StrictLoader(yaml.SafeLoader):
-        def construct_mapping(self, node, deep=False):
-            seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                key = self.construct_object(key_node, deep=True)
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    raise _DuplicateKey(key, seen[key], line)
-                seen[key] = line
-            return super().construct_mapping(node, deep=deep)
-
-    return StrictLoader
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: Any, first: int, second: int) -> None:
-        super().__init__(key, first, second)
-        self.key, self.first, self.second = key, first, second
-
-
-def _check_duplicate_keys(path: str | Path) -> None:
-    """Refuse a config file in which a key appears twice in the same mapping."""
-    import yaml
-
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError):
-        return  # Snakemake read the file; a name that is not a file is only named in messages
-    try:
-        yaml.load(text, Loader=_strict_loader())  # a SafeLoader subclass: no tags run code
-    except _DuplicateKey as dup:
-        raise InputError(
-            f"{path}: line {dup.second}: the key {dup.key!r} appears a second time in the same "
-            f"block (first at line {dup.first}); YAML keeps only the last one, so the settings "
-            "of the first would be silently lost. Fix: merge the two into one block"
-        ) from None
-    except yaml.YAMLError:
-        return  # Snakemake has already parsed the file; its own errors come first
 
 
 def _check_retired(config: Mapping[str, Any], where: str) -> None:
@@ -237,13 +208,13 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
     Raises
     ------
     InputError
-        A bad dataset id; a URL that is not http(s), carries credentials (``user:password@``,
-        refused; messages show it redacted), shares its row with other paths, or has no or a
-        malformed sha256 or an unknown extension; or a sha256 count that differs from the
-        number of paths.
+        A bad dataset id; a condition_col that is also the sample_col or patient_col; a URL
+        that is not http(s), carries credentials (``user:password@``, refused; messages show
+        it redacted), shares its row with other paths, or has no or a malformed sha256 or an
+        unknown extension; or a sha256 count that differs from the number of paths.
     """
     ds = str(row.get("dataset", ""))
-    where = f"{path}: row {i + 1} (dataset {ds!r})"
+    where = f"{path}: row {i + 1} (dataset {redact(repr(ds))})"
     if not re.fullmatch(DATASET_RE, ds):
         raise InputError(
             f"{where}: invalid dataset id - it names results/<dataset>/, so only letters, digits, "
@@ -255,6 +226,7 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
             f"{where}: the dataset id {ds!r} is reserved: results/{ds}/ holds the "
             f"{RESERVED_DATASET_IDS[ds]}. Fix: rename the dataset in the sample sheet"
         )
+    _check_roles(row, where)
     p = str(row.get("path", ""))
     sha = str(row.get("sha256", "") or "")
     _check_url_parts(p, where)
@@ -276,6 +248,19 @@ def check_row(path: str, i: int, row: Mapping[str, Any]) -> None:
             f"{where}: {n_paths} path(s) but {n_sha} sha256 value(s). Fix: give one sha256 per "
             "path, separated by ',', in the same order, or leave the sha256 column empty"
         )
+
+
+def _check_roles(row: Mapping[str, Any], where: str) -> None:
+    """The condition column cannot also be the sample or the patient column."""
+    cond = str(row.get("condition_col", "") or "").strip()
+    for role in ("sample", "patient"):
+        if cond and str(row.get(f"{role}_col", "") or "").strip() == cond:
+            raise InputError(
+                f"{where}: condition_col and {role}_col both name the column {cond!r}: every "
+                f"{role} would be its own condition, and the comparison would be of {role}s, "
+                f"not of conditions. Fix: set condition_col to the column that holds the "
+                f"condition (e.g. response or timepoint) and {role}_col to the {role} column"
+            )
 
 
 def _check_url_parts(p: str, where: str) -> None:
@@ -302,37 +287,11 @@ def _check_url_parts(p: str, where: str) -> None:
         )
 
 
-def _read_table(path: str) -> pd.DataFrame:
-    if not Path(path).exists():
-        raise InputError(
-            f"{path}: sample sheet not found; create it (see config/samples.tsv) or set 'samples' "
-            "in the config"
-        )
-    try:
-        # only whole lines starting with '#' are comments: a '#' inside a path or value is kept
-        # (pandas' comment="#" would cut the row there and silently drop its sha256)
-        lines = Path(path).read_text().splitlines(keepends=True)
-        text = "".join(x for x in lines if not x.lstrip().startswith("#"))
-        sheet = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False)
-    except Exception as err:
-        raise InputError(
-            f"{path}: not a readable tab-separated sample sheet ({err}). Fix: write it as TSV "
-            "with a header (dataset, path, sha256, sample_col, patient_col, condition_col)"
-        ) from None
-    missing = [c for c in SHEET_COLUMNS if c not in sheet.columns]
-    if missing:
-        raise InputError(
-            f"{path}: the sample sheet lacks the column(s) {', '.join(missing)} (it has: "
-            f"{', '.join(sheet.columns)}). Fix: add them to the header (tab-separated)"
-        )
-    return sheet
-
-
 def read_sheet(path: str) -> pd.DataFrame:
     """Read and validate the sample sheet; optional columns get the schema's default ("").
 
-    Lines whose first non-blank character is ``#`` are comments; a ``#`` anywhere else is
-    part of the value (a path may contain one).
+    Read by :func:`tmesig.sheet_table.read_table`: comment and blank lines skipped, every
+    value stripped of surrounding spaces; a ``#`` inside a value is kept (a path may hold one).
 
     Parameters
     ----------
@@ -348,9 +307,10 @@ def read_sheet(path: str) -> pd.DataFrame:
     ------
     InputError
         A missing or unreadable file, missing columns, a bad row (see :func:`check_row`),
-        a schema violation, no rows, or a repeated dataset id.
+        a schema violation, no rows, a dataset id repeated (also in another letter case),
+        or a file or URL named by two datasets.
     """
-    sheet = _read_table(path)
+    sheet = read_table(path)
     for i, row in enumerate(sheet.to_dict("records")):
         check_row(path, i, row)
     problems = [
@@ -371,9 +331,38 @@ def read_sheet(path: str) -> pd.DataFrame:
             sheet[col] = spec["default"]
     if sheet.empty:
         raise InputError(f"{path}: the sample sheet has no dataset rows; add one row per dataset")
+    _check_unique(path, sheet)
+    return sheet.set_index("dataset", drop=False)
+
+
+def _check_unique(path: str, sheet: pd.DataFrame) -> None:
+    """Refuse dataset ids equal but for case, and one file (or URL) named by two datasets."""
     if sheet["dataset"].duplicated().any():
         dup = ", ".join(sorted(set(sheet.loc[sheet["dataset"].duplicated(), "dataset"])))
         raise InputError(
             f"{path}: dataset ids must be unique; repeated: {dup}. Fix: rename one of them"
         )
-    return sheet.set_index("dataset", drop=False)
+    folded = sheet["dataset"].str.casefold()
+    if folded.duplicated().any():
+        dup = sorted(set(sheet.loc[folded.isin(folded[folded.duplicated()]), "dataset"]))
+        raise InputError(
+            f"{path}: dataset ids must be unique ignoring letter case (the results/<dataset>/ "
+            f"folders of {' and '.join(dup)} are one folder on macOS and Windows). Fix: rename "
+            "one of them"
+        )
+    seen: dict[str, str] = {}
+    for ds, p in zip(sheet["dataset"], sheet["path"], strict=True):
+        for part in [x.strip() for x in p.split(",") if x.strip()]:
+            key = part if is_url(part) else os.path.realpath(part)
+            if key in seen and seen[key] == ds:
+                raise InputError(
+                    f"{path}: dataset {ds!r} names {redact(part)} twice: its cells would be "
+                    "counted twice. Fix: name each file once in the 'path' column"
+                )
+            if key in seen:
+                raise InputError(
+                    f"{path}: datasets {seen[key]!r} and {ds!r} both name {redact(part)}: the same "
+                    "cells would be analysed twice and count as two datasets in the cross-dataset "
+                    "summary. Fix: keep one row per file (remove or merge the other)"
+                )
+            seen[key] = ds

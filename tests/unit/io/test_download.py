@@ -102,6 +102,9 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", "ftp://127.0.0.1/x.h5ad")
             self.end_headers()
             return
+        if path in _ODD:
+            self._send_odd(*_ODD[path])
+            return
         self.send_response(200)
         if path == "/huge":
             self.send_header("Content-Length", str(50 * 10**9))
@@ -123,6 +126,25 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
             pass
         finally:
             type(self).sent[path] = n
+
+    def _send_odd(self, headers, body):
+        self.send_response(200)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+
+#: /cut announces 100,000 bytes and sends 1,000; /gzip a compressed body; /page a web page.
+_ODD = {
+    "/cut": ({"Content-Length": "100000"}, b"x" * 1000),
+    "/gzip": ({"Content-Encoding": "gzip", "Content-Length": "20"}, b"\x1f\x8b" + b"\0" * 18),
+    "/page": (
+        {"Content-Type": "text/html; charset=utf-8", "Content-Length": "13"},
+        b"<html></html>",
+    ),
+}
 
 
 @pytest.fixture
@@ -325,3 +347,28 @@ def test_workflow_sigterm_leaves_no_partial_download(hostile, tmp_path):
     assert proc.returncode != 0
     assert not downloads.exists() or not any(downloads.iterdir())
     assert b"s3cr3t" not in out
+
+
+def test_body_cut_short_named_as_such(hostile, tmp_path):
+    dest = tmp_path / "downloads" / "d.h5ad"
+    with pytest.raises(InputError) as err:
+        fetch_url(f"{hostile}/cut", dest, sha256="0" * 64)
+    msg = str(err.value)  # not a 'sha256 mismatch': the transfer broke, trying again may work
+    assert msg.startswith(f"{hostile}/cut: download cut short")
+    assert (
+        "after 1,000 of the 100,000 bytes it announced" in msg and "run the workflow again" in msg
+    )
+    _no_partial(dest)
+
+
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [("/gzip", "it compressed, Content-Encoding: gzip"), ("/page", "a web page, text/html")],
+)
+def test_checksum_mismatch_says_what_the_server_sent(hostile, tmp_path, path, said):
+    dest = tmp_path / "downloads" / "d.h5ad"
+    with pytest.raises(InputError) as err:
+        fetch_url(f"{hostile}{path}", dest, sha256="0" * 64)
+    msg = str(err.value)
+    assert "sha256 mismatch" in msg and f"(the server sent {said}" in msg
+    _no_partial(dest)

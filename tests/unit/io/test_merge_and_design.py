@@ -100,3 +100,29 @@ def test_label_col_and_batch_key_checked_against_the_ingested_columns():
         check_named_columns(obs, label_col=None, batch_key="cell_type", where="f.h5ad")
     msg = str(err.value)
     assert "cluster.batch_key 'cell_type'" in msg and "'orig_cell_type'" in msg
+
+
+def test_labels_stripped_and_labels_differing_only_in_case_refused(tmp_path):
+    obs = pd.DataFrame(
+        {
+            "smp": np.repeat(["s1", "s2", "s3", "s4"], 5),
+            "resp": ["R"] * 5 + ["R "] * 5 + ["NR"] * 5 + [" NR"] * 5,  # one level each, spaced
+            "donor": np.repeat(["p1", "p2", "p3", "p4"], 5),
+        },
+        index=[f"c{i}" for i in range(20)],
+    )
+    p, _ = _file(tmp_path, "d.h5ad", ["B2M", "CD274"], seed=7, obs=obs)
+    out, s = ingest(p, dataset="d", sample_col="smp", condition_col="resp", patient_col="donor")
+    assert list(out.obs["condition"].cat.categories) == ["NR", "R"]
+    assert s["conditions"] == ["NR", "R"]
+    for col, role, bad in [("resp", "condition", "r"), ("donor", "patient", "P1")]:
+        values = obs[col].to_numpy().copy()
+        values[5:10] = bad  # s2's label differs from s1's only in case
+        p2, _ = _file(
+            tmp_path, f"{role}.h5ad", ["B2M", "CD274"], seed=8, obs=obs.assign(**{col: values})
+        )
+        with pytest.raises(InputError) as err:
+            ingest(p2, dataset="d", sample_col="smp", condition_col="resp", patient_col="donor")
+        msg = str(err.value)
+        assert str(p2) in msg and f"{col!r} ({role})" in msg and "differ only in letter case" in msg
+        assert f"'{bad}'" in msg and f"'{role}_col'" in msg

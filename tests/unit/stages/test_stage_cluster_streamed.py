@@ -175,3 +175,17 @@ def test_scan_kept_is_read_kept_without_values(planted, tmp_path):
     expected = sp.csr_matrix(whole.X @ sp.diags(cols.astype(np.float32)))
     expected.eliminate_zeros()
     assert (x != expected).nnz == 0 and x.nnz == expected.nnz
+
+
+def test_no_gene_left_by_min_cells_per_gene_is_named(planted, tmp_path):
+    # was sklearn's 'Found array with 0 feature(s)' from the PCA, naming no config key
+    path, _ = _ingested(planted, tmp_path, "counts")
+    metrics = kept_cells.read_qc_metrics(tmp_path / "qc_metrics.tsv")
+    for read in (kept_cells.read_kept, kept_cells.scan_kept):
+        with pytest.raises(kept_cells.InputError) as err:
+            read(path, metrics, min_cells_per_gene=10**6)
+        msg = str(err.value)
+        assert msg.startswith(f"{path}: only 0 gene(s) are detected in at least")
+        assert (
+            "qc.min_cells_per_gene = 1000000" in msg and "Fix: lower qc.min_cells_per_gene" in msg
+        )

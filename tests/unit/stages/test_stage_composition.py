@@ -103,7 +103,11 @@ def test_composition_stage_without_states_or_conditions(cohort, tmp_path):
     assert set(_read(io.output["composition"])["level"]) == {"lineage"}
     io = _io(cohort, tmp_path / "none", clustered="clustered_one.h5ad", reference=None, test=None)
     assert composition_stage.run(io) == "composition: no condition to compare"
-    note = "no condition to compare: name a condition column (condition_col) in the sample sheet"
+    note = (  # the column holds one condition, 'all': naming a column is not the fix
+        "no condition to compare: every cell of the dataset is of condition 'all' (its "
+        "condition column has one value); to compare conditions, put the samples of both in "
+        "one dataset (one sample-sheet row)"
+    )
     assert _read(io.output["composition"]).to_dict("list") == {"note": [note]}
     assert set(_read(io.output["composition_by_patient"])["condition"]) == {"all"}
 

@@ -142,7 +142,11 @@ def test_conditions_stage_equals_the_package(cohort, result):
 def test_conditions_stage_without_two_conditions(cohort, tmp_path):
     io = _io(cohort, tmp_path / "none", clustered="clustered_one.h5ad")
     assert conditions_stage.run(io) == "condition comparison: none"
-    note = "no condition to compare: name a condition column (condition_col) in the sample sheet"
+    note = (  # the column holds one condition, 'all': naming a column is not the fix
+        "no condition to compare: every cell of the dataset is of condition 'all' (its "
+        "condition column has one value); to compare conditions, put the samples of both in "
+        "one dataset (one sample-sheet row)"
+    )
     assert _read(io.output["conditions"]).to_dict("list") == {"note": [note]}
     assert sorted(p.name for p in tmp_path.joinpath("none").iterdir()) == ["conditions.tsv"]
 
@@ -152,3 +156,19 @@ def test_conditions_stage_names_the_file_on_a_bad_contrast(cohort, tmp_path):
     with pytest.raises(InputError, match=r"clustered\.h5ad: conditions \['responders'\]"):
         conditions_stage.run(io)
     assert not (tmp_path / "bad" / "conditions.tsv").exists()
+
+
+def test_samples_as_patients_said_in_every_row(cohort, tmp_path):
+    # pre and post without a patient column: compared as independent samples, and said so
+    obs = ad.read_h5ad(cohort / "clustered.h5ad").obs
+    obs["patient"] = obs["sample"]
+    ad.AnnData(obs=obs).write_h5ad(tmp_path / "clustered_nopatient.h5ad")
+    io = _io(cohort, tmp_path / "out", clustered="clustered_nopatient.h5ad")
+    io.input["clustered"] = str(tmp_path / "clustered_nopatient.h5ad")
+    conditions_stage.run(io)
+    table = _read(io.output["conditions"])
+    assert table["note"].str.contains("name the patient column (patient_col)", regex=False).all()
+    assert set(table["design"]) <= {"unpaired", "insufficient"}
+    io = _io(cohort, tmp_path / "paired")  # with patients: no such note
+    conditions_stage.run(io)
+    assert not _read(io.output["conditions"])["note"].str.contains("patient_col").any()

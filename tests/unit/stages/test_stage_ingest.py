@@ -115,3 +115,26 @@ def test_above_stream_above_the_file_is_written_block_by_block_with_the_same_con
     assert (tmp_path / "mem.json").read_text() == (tmp_path / "stream.json").read_text()
     with h5py.File(tmp_path / "stream.h5ad") as f:
         assert f["X"]["indptr"].dtype == np.int64  # room for more than 2**31 values
+
+
+def test_author_labels_the_mapping_leaves_out_refused_before_writing(tmp_path):
+    p = tmp_path / "d.h5ad"
+    a = ad.read_h5ad(_h5ad(p))
+    a.obs["ct"] = np.resize(["T cell", "Macrophage", "Tumour"], a.n_obs)
+    a.write_h5ad(p)
+    io = _io(tmp_path, str(p))
+    io.params["row"]["label_col"] = "ct"
+    mapping = {"T cell": "T_NK", "Macrophages": "myeloid"}  # a typo: 'Macrophages'
+    io.params["annotate"] = {"use_author_labels": True, "label_mapping": mapping}
+    with pytest.raises(InputError) as err:
+        stage.run(io)
+    msg = str(err.value)
+    assert msg.startswith(str(p)) and "2 of the 3 labels of label_col 'ct'" in msg
+    assert "('Macrophage', 'Tumour')" in msg and "in annotate.label_mapping" in msg
+    assert not (tmp_path / "out").exists()
+    io.params["annotate"]["use_author_labels"] = False  # agreement only: unmapped is fine
+    (tmp_path / "out").mkdir()
+    stage.run(io)
+    mapping.update(Macrophage="myeloid", Tumour="epithelial")
+    io.params["annotate"]["use_author_labels"] = True
+    stage.run(io)

@@ -23,7 +23,7 @@ families: *primary* (the pre-specified hypotheses, :func:`primary_in`) and *expl
 
 from ..signatures import primary_in
 from ._compare import ConditionOptions, compare_conditions, gene_counts
-from ._contrast import Contrast, resolve_contrast
+from ._contrast import Contrast, no_contrast_note, resolve_contrast, with_unit_note
 from ._mixed import MixedFit, mixed_model, satterthwaite_df
 from ._samples import compare_samples, patient_means, sample_means
 from ._units import compare_units
@@ -37,9 +37,11 @@ __all__ = [
     "compare_units",
     "gene_counts",
     "mixed_model",
+    "no_contrast_note",
     "patient_means",
     "primary_in",
     "resolve_contrast",
     "sample_means",
     "satterthwaite_df",
+    "with_unit_note",
 ]

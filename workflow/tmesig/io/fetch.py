@@ -5,7 +5,9 @@ before the body is read), at most ``download.deadline_s`` seconds in all (checke
 read; one read waits at most ``download.timeout_s``), only http(s) redirects. The body goes to
 a hidden temporary file beside the destination, renamed into place only once its SHA-256
 matches; on an error, SIGTERM, SIGINT or SIGHUP the temporary file is removed (a SIGKILL
-leaves one behind, removed by the next attempt). URLs appear in messages only through
+leaves one behind, removed by the next attempt). A body shorter than its ``Content-Length``
+is reported as cut short (not as a checksum mismatch), and a mismatch says when the server
+sent a compressed body or a web page. URLs appear in messages only through
 :func:`tmesig.io.urls.redact`.
 """
 
@@ -172,12 +174,12 @@ def fetch_url(
     tmp = Path(tmp_name)
     try:
         with _clean_exit_on_signals(), os.fdopen(fd, "wb") as fh:
-            digest = _download(url, fh, options=opts)
+            digest, sent = _download(url, fh, options=opts)
         if digest != sha256.lower():
             msg = (
-                f"{shown}: sha256 mismatch (sheet says {sha256.lower()}, download is {digest}); "
-                "nothing was kept - check that the URL and the 'sha256' column of the sample "
-                "sheet name the same file"
+                f"{shown}: sha256 mismatch (sheet says {sha256.lower()}, download is {digest})"
+                f"{sent}; nothing was kept - check that the URL and the 'sha256' column of the "
+                "sample sheet name the same file"
             )
             raise InputError(msg)
         os.replace(tmp, dest)
@@ -252,14 +254,15 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
-def _download(url: str, fh: BinaryIO, *, options: DownloadOptions) -> str:
-    """Stream ``url`` into ``fh`` within the bounds; return the body's SHA-256."""
+def _download(url: str, fh: BinaryIO, *, options: DownloadOptions) -> tuple[str, str]:
+    """Stream ``url`` into ``fh`` within the bounds; return the body's SHA-256 and what the
+    server said it sent when that is not a plain file (see :func:`_sent`)."""
     shown = redact(url)
     start = time.monotonic()
     try:
         timeout = min(options.timeout_s, options.deadline_s)
         with _OPENER.open(url, timeout=timeout) as resp:
-            return _stream(resp, fh, shown=shown, start=start, options=options)
+            return _stream(resp, fh, shown=shown, start=start, options=options), _sent(resp)
     except urllib.error.HTTPError as err:
         msg = (
             f"{shown}: the server answered HTTP {err.code} ({err.reason}); check the URL in the "
@@ -301,7 +304,25 @@ def _stream(resp: Any, fh: BinaryIO, *, shown: str, start: float, options: Downl
                 f"{_FIX_LOCAL}"
             )
             raise InputError(msg)
+    if declared and declared.strip().isdigit() and total < int(declared):
+        msg = (
+            f"{shown}: download cut short - the server closed the connection after {total:,} "
+            f"of the {int(declared):,} bytes it announced (Content-Length); nothing was kept - "
+            f"run the workflow again (the download restarts), {_FIX_LOCAL}"
+        )
+        raise InputError(msg)
     return h.hexdigest()
+
+
+def _sent(resp: Any) -> str:
+    """`` (the server sent ...)`` for a compressed body or a web page, else ``""``."""
+    encoding = (resp.headers.get("Content-Encoding") or "identity").strip().lower()
+    kind = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if encoding != "identity":
+        return f" (the server sent it compressed, Content-Encoding: {encoding})"
+    if kind in ("text/html", "application/xhtml+xml"):
+        return f" (the server sent a web page, {kind}: a login, error or landing page?)"
+    return ""
 
 
 def _too_large(shown: str, what: str, options: DownloadOptions) -> str:

@@ -125,6 +125,14 @@ def _pass(
     finally:
         backed.file.close()
     genes = seen >= int(min_cells_per_gene)
+    if genes.sum() < 2:
+        msg = (
+            f"{path}: only {int(genes.sum())} gene(s) are detected in at least "
+            f"qc.min_cells_per_gene = {min_cells_per_gene} of the {int(rows.sum()):,} QC-kept "
+            "cells: nothing to cluster on. Fix: lower qc.min_cells_per_gene in the config "
+            "(default 3)"
+        )
+        raise InputError(msg)
     adata = shell[rows].copy()[:, genes].copy()
     for col in QC_OBS_COLUMNS:
         if col in metrics.columns:
@@ -157,6 +165,11 @@ def read_kept(
     adata, kept
         The kept cells × genes (``X`` as stored; ``obs`` with :data:`QC_OBS_COLUMNS`) and the
         masks (for :func:`kept_blocks`).
+    Raises
+    ------
+    InputError
+        Fewer than two genes detected in ``min_cells_per_gene`` kept cells (the config key
+        is named).
     """
     blocks: list = []
     adata, kept = _pass(path, metrics, min_cells_per_gene, chunk_size=chunk_size, keep=blocks)

@@ -1,8 +1,10 @@
 """Cell metadata of a dataset: sample, patient and condition per cell, and the design checks.
 
 The sample sheet names obs columns for the sample, patient and condition of each cell;
-:func:`build_obs` reads them (refusing missing or missing-looking labels such as ``''`` or
-``'nan'``), :func:`check_design` refuses a condition or patient that varies within one
+:func:`build_obs` reads them (surrounding spaces removed: ``'R '`` is ``'R'``; refusing
+missing or missing-looking labels such as ``''`` or ``'nan'``, and labels that differ only
+in letter case, such as ``'R'`` and ``'r'``, which would split one condition, patient or
+sample in two), :func:`check_design` refuses a condition or patient that varies within one
 sample (samples and patients are the units of every test), and :func:`check_named_columns`
 refuses a ``label_col`` or ``cluster.batch_key`` naming a column the data lack - all at
 ingest, before any output is written.
@@ -50,7 +52,7 @@ def _obs_column(
             f"choose another column in the sample sheet ('{role}_col')"
         )
         raise InputError(msg)
-    return values.astype(str)
+    return text  # stripped: 'R ' and 'R' are one label
 
 
 def _part_obs(f: File, columns: dict[str, str | None], default_sample: str, multi: bool):
@@ -96,7 +98,8 @@ def build_obs(
     Raises
     ------
     InputError
-        A named column that is absent or holds missing labels, or repeated barcodes.
+        A named column that is absent, holds missing labels or labels that differ only in
+        letter case; or repeated barcodes.
     """
     multi = len(files) > 1
     obs_parts = [_part_obs(f, columns, f[2] if multi else dataset, multi) for f in files]
@@ -107,6 +110,7 @@ def build_obs(
             "barcodes unique"
         )
         raise InputError(msg)
+    _check_label_case(obs, columns, where=where)
     for col in ("sample", "patient", "condition") + (("file",) if multi else ()):
         obs[col] = pd.Categorical(obs[col].astype(str))
     if multi:
@@ -114,6 +118,26 @@ def build_obs(
             if col.startswith("orig_") and obs[col].dtype == object:
                 obs[col] = obs[col].astype(str)
     return obs
+
+
+def _check_label_case(obs: pd.DataFrame, columns: dict[str, str | None], *, where: Path) -> None:
+    """Refuse sample, patient or condition labels that differ only in letter case."""
+    for role in ("sample", "patient", "condition"):
+        if not columns.get(role):
+            continue
+        labels = pd.Index(pd.unique(obs[role].astype(str)))
+        folded = labels.str.casefold()
+        clashes = [sorted(labels[folded == f]) for f in pd.unique(folded[folded.duplicated()])]
+        if not clashes:
+            continue
+        shown = "; ".join(" / ".join(map(repr, c)) for c in clashes[:5])
+        msg = (
+            f"{where}: obs column {columns[role]!r} ({role}) has labels that differ only in "
+            f"letter case ({shown}); they would count as different {role}s, splitting one "
+            f"{role} in two. Fix: write each {role} the same way in the data, or choose "
+            f"another column in the sample sheet ('{role}_col')"
+        )
+        raise InputError(msg)
 
 
 def check_design(obs: pd.DataFrame, columns: dict[str, str | None], *, where: Path) -> None:

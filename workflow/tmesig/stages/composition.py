@@ -39,10 +39,6 @@ from ._io import StageIO
 
 __all__ = ["run"]
 
-_NO_CONTRAST = (
-    "no condition to compare: name a condition column (condition_col) in the sample sheet"
-)
-
 
 def _tables(io: StageIO, patient: pd.Series, condition: pd.Series) -> pd.DataFrame:
     """Lineage rows, then state rows (none when the annotation has no confident state)."""
@@ -94,7 +90,9 @@ def run(io: StageIO) -> str:
     fig.savefig(out["composition_plot"], dpi=120, bbox_inches="tight")
     plt.close(fig)
     if contrast is None:
-        pd.DataFrame({"note": [_NO_CONTRAST]}).to_csv(out["composition"], sep="\t", index=False)
+        pd.DataFrame({"note": [conditions.no_contrast_note(condition.unique())]}).to_csv(
+            out["composition"], sep="\t", index=False
+        )
         return "composition: no condition to compare"
     res = composition.compare_composition(
         table,

@@ -31,10 +31,6 @@ from ._io import StageIO
 
 __all__ = ["run"]
 
-_NO_CONTRAST = (
-    "no condition to compare: name a condition column (condition_col) in the sample sheet"
-)
-
 
 def _cells(io: StageIO) -> pd.DataFrame:
     """Per-cell labels: the annotation's lineage/state/parent, the obs' patient/sample/condition."""
@@ -70,8 +66,12 @@ def run(io: StageIO) -> str:
     except ValueError as err:
         raise InputError(f"{io.input['clustered']}: {err}") from None
     if contrast is None:
-        res = pd.DataFrame({"note": [_NO_CONTRAST]})
+        res = pd.DataFrame({"note": [conditions.no_contrast_note(cells[COL_CONDITION].unique())]})
     else:
+        if COL_SAMPLE in cells.columns:
+            contrast = conditions.with_unit_note(
+                contrast, patient=cells[COL_PATIENT], sample=cells[COL_SAMPLE]
+            )
         res = conditions.compare_conditions(
             scores,
             sets,

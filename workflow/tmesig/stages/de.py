@@ -28,6 +28,7 @@ from ..constants import (
     COL_CONDITION,
     COL_PARENT,
     COL_PATIENT,
+    COL_SAMPLE,
     COL_STATE,
     LEVEL_LINEAGE,
     LEVEL_STATE,
@@ -39,9 +40,6 @@ from ._io import StageIO
 
 __all__ = ["run"]
 
-_NO_CONTRAST = (
-    "no condition to compare: name a condition column (condition_col) in the sample sheet"
-)
 _NO_TEST = "no compartment had enough patients per condition for a test (see de_conditions.tsv)"
 
 
@@ -108,8 +106,15 @@ def run(io: StageIO) -> str:
         raise InputError(f"{path}: {err}") from None
     if contrast is None:
         for name in ("de_conditions", "enrichment_conditions"):
-            _write(pd.DataFrame({"note": [_NO_CONTRAST]}), io.output[name])
+            _write(
+                pd.DataFrame({"note": [conditions.no_contrast_note(condition.unique())]}),
+                io.output[name],
+            )
         return "gene-level comparison: none"
+    if COL_SAMPLE in obs.columns:
+        contrast = conditions.with_unit_note(
+            contrast, patient=obs[COL_PATIENT], sample=obs[COL_SAMPLE]
+        )
     opts = de.DeOptions.from_config(p, io.params["enrichment"], threads=io.threads)
     annotation = pd.read_csv(io.input["annotation"], sep="\t", index_col=0)
     annotation = annotation.reindex(obs.index.astype(str))

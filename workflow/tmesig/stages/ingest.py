@@ -2,8 +2,10 @@
 
 Every check that can fail on the data is made here, before anything is written: the files
 (:func:`tmesig.io.ingest`), the sheet's ``label_col`` and the config's
-``cluster.batch_key`` (columns the data must have) and the condition levels the config
-compares (:func:`tmesig.conditions.resolve_contrast`, as the conditions stage will).
+``cluster.batch_key`` (columns the data must have), the author labels
+``annotate.label_mapping`` must map when ``annotate.use_author_labels`` is on, and the
+condition levels the config compares (:func:`tmesig.conditions.resolve_contrast`, as the
+conditions stage will).
 
 Inputs
     ``data``: the dataset's file(s) (one path, or a list for a multi-file dataset).
@@ -14,7 +16,8 @@ Outputs
 Params
     ``row``: the dataset's sample-sheet row (``sha256``, ``sample_col``, ``patient_col``,
     ``condition_col``, ``label_col``); ``ingest``: the config's ``ingest`` section;
-    ``cluster``: its ``cluster`` section (``batch_key``); ``conditions``: its
+    ``cluster``: its ``cluster`` section (``batch_key``); ``annotate``: its ``annotate``
+    section (``use_author_labels``, ``label_mapping``); ``conditions``: its
     ``conditions`` section (``reference``, ``test``); ``signature_files``: the signature
     library's set files.
 Wildcards
@@ -40,6 +43,7 @@ def _check_config_names(adata, summary: dict, io: StageIO) -> None:
         batch_key=io.params.get("cluster", {}).get("batch_key"),
         where=where,
     )
+    _check_label_mapping(adata.obs, io.params["row"].get("label_col"), io, where=where)
     p = io.params.get("conditions", {})
     try:
         conditions.resolve_contrast(
@@ -48,6 +52,24 @@ def _check_config_names(adata, summary: dict, io: StageIO) -> None:
     except InputError as err:
         col = io.params["row"].get("condition_col") or "(none: every cell is 'NA')"
         raise InputError(f"{where}: condition column {col}: {err}") from None
+
+
+def _check_label_mapping(obs, label_col: str | None, io: StageIO, *, where: str) -> None:
+    """With annotate.use_author_labels, refuse author labels that label_mapping leaves out."""
+    a = io.params.get("annotate", {})
+    if not (a.get("use_author_labels") and label_col and a.get("label_mapping")):
+        return
+    labels = set(obs[f"orig_{label_col}"].dropna().astype(str))
+    unmapped = sorted(labels - set(a["label_mapping"]))
+    if unmapped:
+        shown = ", ".join(map(repr, unmapped[:8])) + (", ..." if len(unmapped) > 8 else "")
+        raise InputError(
+            f"{where}: annotate.use_author_labels is true but {len(unmapped)} of the "
+            f"{len(labels)} labels of label_col {label_col!r} are not in annotate.label_mapping "
+            f"({shown}); their cells would be unassigned and left out of every lineage. Fix: "
+            "map each of them to a lineage or to unassigned in annotate.label_mapping (the "
+            "keys must match the labels exactly)"
+        )
 
 
 def run(io: StageIO) -> str:
