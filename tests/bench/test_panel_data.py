@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from _panel_data import spill, thin  # noqa: E402
+from _panel_data import spill, thin
 
 
 def test_spill_adds_a_share_of_another_cells_transcripts():
