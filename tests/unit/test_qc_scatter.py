@@ -92,3 +92,12 @@ def test_a_missing_job_or_a_stale_plan_is_refused(cohort, tmp_path):
     with pytest.raises(InputError, match="do not match"):
         qc.qc_tables(backed, options=OPTS, doublets=swapped)
     backed.file.close()
+
+
+def test_doublet_jobs_bounded_by_max_jobs(monkeypatch, cohort):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("tmesig.score._scatter"), "MAX_JOBS", 2)
+    plan = qc.doublet_plan(cohort.obs["sample"], options=OPTS, scatter=ScatterOptions(10, 1))
+    # 360 cells in at most 2 jobs: blocks raised to 180 cells (as chunk_cells 180 packs them)
+    assert plan.groupby("job")["n_cells"].sum().tolist() == [176, 175]

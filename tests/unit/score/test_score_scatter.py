@@ -150,3 +150,16 @@ def test_gather_inputs_by_plan(tmp_path):
         "coverage": "results/d/score/coverage.tsv",
         "chunks": ["results/d/score/chunk_0.parquet", "results/d/score/chunk_1.parquet"],
     }
+
+
+def test_no_plan_has_more_than_max_jobs():
+    from tmesig.score._scatter import MAX_JOBS
+
+    chunk_plan, ScatterOptions = score.chunk_plan, score.ScatterOptions
+    plan = chunk_plan(1_000_000, options=ScatterOptions(min_cells=1, chunk_cells=1))
+    assert len(plan) == MAX_JOBS == 1000  # blocks of 1,000 cells, not a million jobs
+    assert (plan["stop"] - plan["start"]).eq(1000).all() and plan["stop"].iloc[-1] == 1_000_000
+    odd = chunk_plan(1_000_001, options=ScatterOptions(min_cells=1, chunk_cells=1))
+    assert len(odd) <= MAX_JOBS and odd["stop"].iloc[-1] == 1_000_001
+    # a plan within the bound is unchanged
+    assert len(chunk_plan(5000, options=ScatterOptions(min_cells=1, chunk_cells=10))) == 500

@@ -93,9 +93,9 @@ def doublet_plan(
     if len(samples) < opts.min_cells or options.doublet_skip_reason() is not None:
         return empty
     parts = doublet_parts(samples, options=options)
-    jobs, job, filled = [], 0, 0
+    jobs, job, filled, block = [], 0, 0, opts.block(len(samples))
     for _, rows in parts:
-        if filled and filled + len(rows) > opts.chunk_cells:
+        if filled and filled + len(rows) > block:
             job, filled = job + 1, 0
         jobs.append(job)
         filled += len(rows)

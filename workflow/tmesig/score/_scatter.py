@@ -38,6 +38,10 @@ __all__ = [
 PLAN_COLUMNS = ("chunk", "start", "stop")
 
 
+#: Most jobs a scatter plan makes (blocks are made larger to stay within it).
+MAX_JOBS = 1000
+
+
 @dataclass(frozen=True)
 class ScatterOptions:
     """When scoring is split, and into blocks of how many cells.
@@ -47,11 +51,17 @@ class ScatterOptions:
     min_cells : int
         Datasets with at least this many cells are scored in blocks (separate jobs).
     chunk_cells : int
-        Cells per block.
+        Cells per block (at least; see :meth:`block`).
     """
 
     min_cells: int = 200_000
     chunk_cells: int = 100_000
+
+    def block(self, n_cells: int) -> int:
+        """Cells per block for ``n_cells`` cells: ``chunk_cells``, raised so that no plan
+        has more than :data:`MAX_JOBS` blocks (``chunk_cells: 1`` on a million cells must
+        not make a million jobs)."""
+        return max(int(self.chunk_cells), -(-int(n_cells) // MAX_JOBS))
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> "ScatterOptions":
@@ -85,7 +95,7 @@ def chunk_plan(
         msg = f"scatter: min_cells and chunk_cells must be positive, got {opts}."
         raise InputError(msg)
     n = int(n_cells)
-    step = opts.chunk_cells if n >= opts.min_cells and method != "scanpy" else max(n, 1)
+    step = opts.block(n) if n >= opts.min_cells and method != "scanpy" else max(n, 1)
     starts = np.arange(0, n, step, dtype=np.int64)
     stops = np.minimum(starts + step, n)
     return pd.DataFrame({"chunk": np.arange(len(starts)), "start": starts, "stop": stops})
