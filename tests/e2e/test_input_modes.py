@@ -11,6 +11,7 @@ writes (QC, annotation, coverage, enrichment). The two runs are independent and 
 job at a time (a chain of stages): they run side by side.
 """
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -102,11 +103,25 @@ def _normalised(tmp):
     return a
 
 
+#: An imaging panel's control features added to the panel (removed at ingest).
+CONTROLS = [f"Blank-{i}" for i in range(20)] + [f"NegControlProbe_{i:05d}" for i in range(6)]
+
+
 def _panel(tmp):
+    import anndata as ad
+
     a = _cells(100)
     a = a[:, _panel_genes(a.var_names)].copy()
     a.obsm.clear()
-    _write_run(tmp, a, input_mode="auto")
+    rng = np.random.default_rng(7)
+    noise = sp.csr_matrix(rng.poisson(0.05, size=(a.n_obs, len(CONTROLS))).astype(np.float32))
+    with_controls = ad.concat(
+        [a, ad.AnnData(X=noise, obs=a.obs[[]], var=pd.DataFrame(index=CONTROLS))],
+        axis=1,
+        merge="first",
+    )
+    with_controls.obs = a.obs.copy()
+    _write_run(tmp, with_controls, input_mode="auto")
     return a
 
 
@@ -176,6 +191,12 @@ def test_panel_input_runs_and_says_so(panel_run):
     cl = ad.read_h5ad(_out(tmp, "clustered"))
     info = cl.uns["tmesig_cluster"]
     assert info["input_mode"] == "panel" and bool(cl.var["highly_variable"].all())
+    # the imaging controls were removed at ingest, counted, and said on the findings page
+    ingest = json.loads(_out(tmp, "ingest_summary").read_text())
+    assert ingest["matrix"]["control_features"]["removed"] == len(CONTROLS)
+    assert not set(CONTROLS) & set(cl.var_names) and ingest["genes"] == given.n_vars
+    page = _out(tmp, "summary_md").read_text()
+    assert f"{len(CONTROLS)} control features removed by name" in page
     assert info["n_pcs"] <= max(2, cl.n_vars // 10)
     ann = pd.read_csv(_out(tmp, "annotation"), sep="\t", index_col=0)
     author = cl.obs["orig_cell_type"].astype(str)

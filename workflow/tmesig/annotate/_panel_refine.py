@@ -18,9 +18,9 @@ the rest of their cluster (their own lineage's markers up, the cluster's lineage
 import anndata as ad
 import numpy as np
 import pandas as pd
-import scanpy as sc
 
 from tmesig.cluster import knn_graph, leiden
+from tmesig.cluster._scaled_pca import scaled_pca
 from tmesig.constants import UNASSIGNED
 
 __all__ = ["keep_disjoint", "refine_mixed", "split_all"]
@@ -89,7 +89,8 @@ def _subclusters(sub: ad.AnnData, *, seed: int, resolution: float) -> np.ndarray
     if n_comps < 2:
         return None
     sub.obsm.pop("X_pca", None)
-    sc.pp.pca(sub, n_comps=n_comps, random_state=seed)
+    sub.var["highly_variable"] = True
+    scaled_pca(sub, n_comps=n_comps, seed=seed)  # as the panel's clustering
     knn_graph(sub, n_neighbors=15, seed=seed)
     leiden(sub, resolution=resolution, seed=seed, key_added="_sub")
     return sub.obs["_sub"].astype(str).to_numpy()
