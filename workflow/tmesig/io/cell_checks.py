@@ -24,7 +24,15 @@ import scipy.sparse as sp
 
 from .errors import InputError
 
-__all__ = ["LOG_MAX", "MAX_VALUE", "cell_profile", "check_cells", "scale_mixture"]
+__all__ = [
+    "CELL_MIN_COUNTS",
+    "EMPTY_MAX_COUNTS",
+    "LOG_MAX",
+    "MAX_VALUE",
+    "cell_profile",
+    "check_cells",
+    "scale_mixture",
+]
 
 #: Largest plausible value of one gene in one cell (counts or normalised values).
 MAX_VALUE = 1e9
@@ -34,6 +42,10 @@ LOG_MAX = 20.0
 _MIN_NNZ = 5
 #: Cells read at a time (the float64 copy and its temporaries stay a few hundred MB).
 _CHUNK = 1024
+#: A barcode with fewer counts is an empty droplet (ambient RNA), not a cell.
+EMPTY_MAX_COUNTS = 20
+#: A barcode with at least this many counts holds a cell.
+CELL_MIN_COUNTS = 200
 
 
 def _row_stats(m: sp.csr_matrix) -> dict[str, np.ndarray]:
@@ -188,7 +200,9 @@ def check_cells(
     Returns
     -------
     dict
-        Evidence: how many cells are integer, log-scale, non-integer or too sparse to tell.
+        Evidence: how many cells are integer, log-scale, non-integer or too sparse to tell,
+        how many total less than :data:`EMPTY_MAX_COUNTS` (``cells_below_empty_max``) and at
+        least :data:`CELL_MIN_COUNTS` (``cells_above_cell_min``).
 
     Raises
     ------
@@ -201,6 +215,8 @@ def check_cells(
     _check_values(df, names, source)
     counts = df["kind"].value_counts()
     ev = {f"cells_{k}": int(counts.get(k, 0)) for k in ("integer", "log", "non_integer", "sparse")}
+    ev["cells_below_empty_max"] = int((df["total"] < EMPTY_MAX_COUNTS).sum())
+    ev["cells_above_cell_min"] = int((df["total"] >= CELL_MIN_COUNTS).sum())
     mix = scale_mixture(df)
     if mix is None:
         return ev

@@ -197,15 +197,11 @@ def _as_values(name, x, var, decision, state, transform, note, *, normalised):
     return name, m, var
 
 
-def _choose(
-    candidates: list[Candidate],
-    states: dict[str, MatrixState],
-    decision: dict[str, Any],
-    *,
-    allow_non_counts: bool,
-    accept_log: bool,
+def _choose_counts(
+    candidates: list[Candidate], states: dict[str, MatrixState], decision: dict[str, Any]
 ) -> Candidate | None:
-    """The chosen candidate with the matrix to use (recovered or un-logged); records why."""
+    """The candidate holding counts, mixed scales (refused later) or recoverable counts, with
+    the matrix to use (recovered); records why."""
     for wanted in COUNT_STATES:
         for name, x, var in candidates:
             if states[name].state == wanted:
@@ -221,16 +217,34 @@ def _choose(
         if states[name].state == "mixed":
             decision.update(source=name, state="mixed", recovered=False, non_counts=False)
             return name, x, var
-    chosen = _recovered(candidates, states, decision)
-    if chosen is None:
-        chosen = _non_counts(
-            candidates,
-            states,
-            decision,
-            allow_non_counts=allow_non_counts,
-            accept_log=accept_log,
-        )
-    return chosen
+    return _recovered(candidates, states, decision)
+
+
+def _choose(
+    candidates: list[Candidate],
+    states: dict[str, MatrixState],
+    decision: dict[str, Any],
+    *,
+    source: str,
+    options: dict[str, bool],
+) -> Candidate | None:
+    """Counts from the standard places (recovered ones included), then from another layer
+    (velocyto's 'spliced', a model's output: noted), then non-count values as allowed."""
+    groups = [[c for c in candidates if c[0] in _STANDARD]]
+    groups.append([c for c in candidates if c[0] not in _STANDARD])
+    for group in groups if source == "auto" else [candidates]:
+        chosen = _choose_counts(group, states, decision)
+        if chosen is None:
+            continue
+        if chosen[0] not in _STANDARD and source == "auto":
+            decision.setdefault("notes", []).append(
+                f"{chosen[0]}: counts read from this layer, as no standard place "
+                "(layers['counts'], .raw, X) holds counts or recoverable counts; check that it "
+                "holds every count of each cell (velocyto's 'spliced' layer holds only the "
+                "spliced reads)"
+            )
+        return chosen
+    return _non_counts(candidates, states, decision, **options)
 
 
 def _columns(
@@ -292,7 +306,9 @@ def find_counts(
     counts wins; otherwise count-like corrected (or half-integer) values are used; otherwise
     counts are recovered from ``log1p`` of normalised counts or from normalised counts (CPM,
     CP10k) when every cell's smallest non-zero value is one count (checked: recovered values
-    must be integers); otherwise, with ``allow_non_counts``, log2(TPM+1) (un-logged) or
+    must be integers). Another layer is looked at the same way only when none of the standard
+    places serves (counts exactly recovered from ``X`` beat velocyto's ``spliced`` counts);
+    otherwise, with ``allow_non_counts``, log2(TPM+1) (un-logged) or
     CPM/TPM values are used, or with ``accept_log`` log-scale values are kept as they are.
     Everything else is refused. The chosen matrix is checked cell by cell before its
     conversion to float32 (:func:`~tmesig.io.check_cells`).
@@ -336,9 +352,8 @@ def find_counts(
         "allow_non_counts": allow_non_counts,
         "candidates": {k: asdict(v) for k, v in states.items()},
     }
-    chosen = _choose(
-        candidates, states, decision, allow_non_counts=allow_non_counts, accept_log=accept_log
-    )
+    options = {"allow_non_counts": allow_non_counts, "accept_log": accept_log}
+    chosen = _choose(candidates, states, decision, source=source, options=options)
     if chosen is None:
         raise _no_counts_error(states, allow_non_counts)
     decision["cells"] = check_cells(

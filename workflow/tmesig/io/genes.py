@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from .. import paths
 from .errors import InputError
+from .gene_names import clean_gene_names
 from .rows import is_stream
 
 __all__ = [
@@ -284,7 +285,9 @@ def var_symbols(
 ) -> tuple[pd.Index, dict[str, Any]]:
     """The tmesig symbol of every gene of one dataset file.
 
-    Ensembl IDs are mapped (:func:`map_gene_ids`), mouse data is refused or upper-cased,
+    Names are cleaned (:func:`tmesig.io.gene_names.clean_gene_names`: white space, genome
+    prefixes, R's dots), Ensembl IDs are mapped (:func:`map_gene_ids`), mouse data is refused
+    or upper-cased,
     and aliases are renamed (:func:`resolve_aliases`). Duplicated symbols are left for
     :func:`sum_duplicate_genes`.
 
@@ -309,9 +312,17 @@ def var_symbols(
         Mouse data without ``uppercase_mouse``, mouse Ensembl IDs without symbols, or
         Ensembl IDs none of which has a symbol.
     """
+    var, cleaned = clean_gene_names(var, SYMBOL_COLUMNS)
     names = pd.Index(var.index.astype(str))
+    if cleaned["genes_other_genome"] and not (names != "").any():
+        msg = (
+            f"{path}: every gene is of genome {', '.join(cleaned['genes_other_genome'])} (the "
+            "prefix of each name), none human; the signature library is human - use human data"
+        )
+        raise InputError(msg)
     species = _species(var, names, path=path)
     symbols, gene_info = map_gene_ids(var, names)
+    gene_info.update(cleaned)
     gene_info["species"] = species
     if species["species"] == "mouse":
         if not uppercase_mouse:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cell_checks import CELL_MIN_COUNTS, EMPTY_MAX_COUNTS
 from .counts import COUNT_STATES, find_counts
 from .errors import InputError
 from .formats import _unreadable, file_label, read_any
@@ -136,6 +137,7 @@ def _file_counts(
         )
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
+    _refuse_unfiltered(path, decision)
     if is_stream(counts):
         return (counts, var, *_scanned(counts, path, decision))
     if counts.nnz and float(counts.data.min()) < 0:
@@ -144,6 +146,25 @@ def _file_counts(
         frac_int = _fraction_integer(counts.data)
         decision["fraction_integer_all_cells"] = round(frac_int, 6)
     return counts, var, decision, None
+
+
+def _refuse_unfiltered(path: Path, decision: dict[str, Any]) -> None:
+    """Refuse counts of every droplet (a 10x raw_feature_bc_matrix): most barcodes hold a few
+    counts of ambient RNA beside the cells; QC cannot separate them (its thresholds would be
+    set on the empty droplets)."""
+    cells = decision["cells"]
+    n = sum(cells[f"cells_{k}"] for k in ("integer", "log", "non_integer", "sparse"))
+    empty, full = cells["cells_below_empty_max"], cells["cells_above_cell_min"]
+    if decision.get("non_counts") or decision.get("normalised") or not 2 * empty > n or full < 3:
+        return
+    msg = (
+        f"{path}: {empty} of {n} barcodes hold fewer than {EMPTY_MAX_COUNTS} counts beside "
+        f"{full} with at least {CELL_MIN_COUNTS}: an unfiltered matrix of every droplet (e.g. "
+        "10x raw_feature_bc_matrix), mostly empty droplets; supply the filtered matrix "
+        "(filtered_feature_bc_matrix) or call the cells first (e.g. EmptyDrops, CellBender) "
+        "and supply those"
+    )
+    raise InputError(msg)
 
 
 def _negative(path: Path, decision: dict[str, Any]) -> InputError:
@@ -185,6 +206,7 @@ def _ingest_file(
     obs.index = raw.obs_names.astype(str)
     del raw  # the file's other matrices go now: only the chosen one is kept (peak memory)
     symbols, gene_info = var_symbols(var, path=path, uppercase_mouse=options.uppercase_mouse)
+    decision.setdefault("notes", []).extend(gene_info.pop("notes"))
     found = None if positive is None else {g for g in symbols[positive] if g}
     n_in = counts.shape[1]
     counts, symbols = sum_duplicate_genes(counts, symbols)

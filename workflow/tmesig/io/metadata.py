@@ -27,7 +27,8 @@ File = tuple[pd.DataFrame, Path, str]  # one file's obs, its path and its label
 def _obs_column(
     obs: pd.DataFrame, column: str | None, *, role: str, path: Path
 ) -> pd.Series | None:
-    """The obs column the sheet names for ``role`` (as str), or None when none is named."""
+    """The obs column the sheet names for ``role`` (as str, surrounding white space removed),
+    or None when none is named."""
     if column is None or column == "":
         return None
     if column not in obs.columns:
@@ -50,7 +51,7 @@ def _obs_column(
             f"choose another column in the sample sheet ('{role}_col')"
         )
         raise InputError(msg)
-    return values.astype(str)
+    return text  # 'P1 ' and 'P1' (a spreadsheet's stray space) are one label
 
 
 def _part_obs(f: File, columns: dict[str, str | None], default_sample: str, multi: bool):
