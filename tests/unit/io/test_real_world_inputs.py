@@ -89,3 +89,23 @@ def test_spreadsheet_dates_noted(tmp_path):
     _, s = ingest(write(tmp_path, adata(x, [*SYMBOLS, "1-Mar", "Sep-09"])), dataset="d")
     assert s["gene_ids"]["names_like_dates"] == 2
     assert any("dates by a spreadsheet" in n for n in s["notes"])
+
+
+def test_raw_of_every_gene_beats_a_counts_layer_of_the_variable_genes(tmp_path):
+    """scanpy: layers['counts'] = X; normalise, log1p; raw = adata; keep 20 HVGs; scale."""
+    x = _deep(seed=7)
+    genes = [f"G{i}" for i in range(100)]
+    full = adata(log1p_norm(x).astype(np.float32), genes)
+    a = full[:, :20].copy()
+    a.raw = full
+    a.layers["counts"] = x[:, :20]
+    a.X = (a.X.toarray() - 1.0).astype(np.float32)  # scaled: negative values
+    out, s = ingest(write(tmp_path, a), dataset="d")
+    assert s["matrix"]["source"] == "raw" and out.n_vars == 100
+    np.testing.assert_array_equal(out.X.toarray(), x.toarray())
+    # .raw without recoverable counts: the layer's 20 genes, and the summary says so
+    full.X = full.X * 1.5  # no longer log1p of one total per cell
+    a.raw = full
+    out, s = ingest(write(tmp_path, a, "b.h5ad"), dataset="d")
+    assert s["matrix"]["source"] == "layers/counts" and out.n_vars == 20
+    assert any(".raw holds 100 genes" in n for n in s["notes"])

@@ -220,6 +220,16 @@ def _choose_counts(
     return _recovered(candidates, states, decision)
 
 
+def _groups(candidates: list[Candidate]) -> list[list[Candidate]]:
+    """The candidates in the order they are tried: ``.raw`` first when it holds more genes
+    than ``X`` (scanpy's ``adata.raw = adata`` before subsetting to variable genes), then the
+    other standard places, then any other layer."""
+    n_x = max((len(v) for name, _, v in candidates if name != "raw"), default=0)
+    wide = [c for c in candidates if c[0] == "raw" and len(c[2]) > n_x]
+    standard = [c for c in candidates if c[0] in _STANDARD and c not in wide]
+    return [wide, standard, [c for c in candidates if c[0] not in _STANDARD]]
+
+
 def _choose(
     candidates: list[Candidate],
     states: dict[str, MatrixState],
@@ -228,20 +238,29 @@ def _choose(
     source: str,
     options: dict[str, bool],
 ) -> Candidate | None:
-    """Counts from the standard places (recovered ones included), then from another layer
-    (velocyto's 'spliced', a model's output: noted), then non-count values as allowed."""
-    groups = [[c for c in candidates if c[0] in _STANDARD]]
-    groups.append([c for c in candidates if c[0] not in _STANDARD])
-    for group in groups if source == "auto" else [candidates]:
+    """Counts from the standard places (recovered ones included; ``.raw`` first when it has
+    more genes), then from another layer (velocyto's 'spliced': noted), then non-count values
+    as allowed."""
+    notes = decision.setdefault("notes", [])
+    for group in _groups(candidates) if source == "auto" else [candidates]:
         chosen = _choose_counts(group, states, decision)
         if chosen is None:
             continue
         if chosen[0] not in _STANDARD and source == "auto":
-            decision.setdefault("notes", []).append(
+            notes.append(
                 f"{chosen[0]}: counts read from this layer, as no standard place "
                 "(layers['counts'], .raw, X) holds counts or recoverable counts; check that it "
                 "holds every count of each cell (velocyto's 'spliced' layer holds only the "
                 "spliced reads)"
+            )
+        wider = (
+            max(len(v) for name, _, v in candidates if name == "raw") if states.get("raw") else 0
+        )
+        if wider > len(chosen[2]):
+            notes.append(
+                f"{chosen[0]}: counts of {len(chosen[2])} genes; .raw holds {wider} genes but "
+                f"{STATE_WORDS.get(states['raw'].state, states['raw'].state)} (no counts can "
+                "be recovered from them): the other genes are not analysed"
             )
         return chosen
     return _non_counts(candidates, states, decision, **options)
