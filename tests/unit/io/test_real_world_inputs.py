@@ -109,3 +109,14 @@ def test_raw_of_every_gene_beats_a_counts_layer_of_the_variable_genes(tmp_path):
     out, s = ingest(write(tmp_path, a, "b.h5ad"), dataset="d")
     assert s["matrix"]["source"] == "layers/counts" and out.n_vars == 20
     assert any(".raw holds 100 genes" in n for n in s["notes"])
+
+
+def test_transposed_matrix_refused_naming_the_fix(tmp_path):
+    x = _deep(seed=8, g=len(SYMBOLS))
+    t = adata(sp.csr_matrix(x.T), [f"AAACCTG{i:04d}-1" for i in range(60)])
+    t.obs_names = SYMBOLS
+    p = write(tmp_path, t)
+    with pytest.raises(InputError) as err:
+        ingest(p, dataset="d")
+    msg = str(err.value)
+    assert str(p) in msg and "transposed" in msg and "adata.T" in msg

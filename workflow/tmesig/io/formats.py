@@ -34,6 +34,7 @@ from .urls import is_url
 
 __all__ = [
     "FORMATS",
+    "READ_NOTES",
     "URL_RE",
     "dataset_format",
     "file_label",
@@ -44,6 +45,8 @@ __all__ = [
     "split_paths",
 ]
 
+#: ``uns`` key of the notes a reader leaves for the ingest summary.
+READ_NOTES = "tmesig_read_notes"
 #: Format name -> what it is, for messages.
 FORMATS = {
     "h5ad": "h5ad file (AnnData)",
@@ -210,11 +213,41 @@ def read_10x_h5(path: str | Path) -> ad.AnnData:
 
     path = Path(path)
     check_hdf5(path)
+    genome = _v2_genome(path)
     try:
-        a = sc.read_10x_h5(path, gex_only=True)
+        a = sc.read_10x_h5(path, genome=genome, gex_only=True)
     except Exception as err:  # h5py/scanpy raise many types for foreign or corrupt files
         raise _unreadable(path, "10x_h5", err) from err
+    if genome is not None:
+        a.uns[READ_NOTES] = [
+            f"a 10x (v2) file of several genomes: only the matrix of {genome} is read (the "
+            "cells of another species keep only their few human counts)"
+        ]
     return _ids_as_var_names(a)
+
+
+def _v2_genome(path: Path) -> str | None:
+    """The human genome of a v2 file of several genomes (one group each: barnyard/PDX)."""
+    import h5py
+
+    from .gene_names import HUMAN_GENOMES
+
+    try:
+        with h5py.File(path, "r") as f:
+            groups = [k for k in f if isinstance(f[k], h5py.Group)]
+    except Exception:  # unreadable: reported by the reader
+        return None
+    if "matrix" in groups or len(groups) < 2:
+        return None
+    human = [g for g in groups if g in HUMAN_GENOMES]
+    if len(human) != 1:
+        msg = (
+            f"{path}: a 10x (v2) file of several genomes ({', '.join(groups)}) and "
+            f"{'none' if not human else 'more than one'} of them human (GRCh38, hg19...); "
+            "the signature library is human - supply the file of the human genome"
+        )
+        raise InputError(msg)
+    return human[0]
 
 
 def read_10x_mtx(path: str | Path) -> ad.AnnData:
@@ -268,7 +301,8 @@ def read_10x_mtx(path: str | Path) -> ad.AnnData:
     keep = np.ones(len(feats), dtype=bool)
     if feats.shape[1] > 2:
         keep = (feats[2] == "Gene Expression").to_numpy()
-    var = pd.DataFrame({"gene_symbols": names[keep]}, index=pd.Index(ids[keep], name=None))
+    index = ids[keep] if _ensembl_ids(ids[keep]) else names[keep]
+    var = pd.DataFrame({"gene_symbols": names[keep]}, index=pd.Index(index, name=None))
     obs = pd.DataFrame(index=pd.Index(barcodes.to_numpy(), name=None))
     return ad.AnnData(X=m[:, np.flatnonzero(keep)], obs=obs, var=var)
 
@@ -291,7 +325,7 @@ def _parse_part(folder: Path, part: Path, what: str, parse: Callable[[str], Any]
 
 def _ids_as_var_names(a: ad.AnnData) -> ad.AnnData:
     var = a.var.copy()
-    if "gene_ids" in var.columns:
+    if "gene_ids" in var.columns and _ensembl_ids(var["gene_ids"]):
         symbols = a.var_names.astype(str)
         var.index = var["gene_ids"].astype(str).to_numpy()
         var["gene_symbols"] = symbols.to_numpy()
@@ -301,6 +335,16 @@ def _ids_as_var_names(a: ad.AnnData) -> ad.AnnData:
         a.var["gene_symbols"] = a.var_names.astype(str)
     a.var.index.name = None
     return a
+
+
+def _ensembl_ids(ids: Any) -> bool:
+    """Whether a 10x id column holds Ensembl IDs (a custom reference may hold anything: its
+    names are then the genes' names)."""
+    from .genes import ENSEMBL_RE
+
+    ids = pd.Index(np.asarray(ids, dtype=str))
+    ids = ids.str.replace(r"^[A-Za-z0-9]+_+(?=ENS)", "", regex=True)  # multi-genome prefix
+    return bool(len(ids)) and float(np.mean(ids.str.match(ENSEMBL_RE.pattern))) >= 0.5
 
 
 def read_any(path: str | Path) -> tuple[ad.AnnData, str]:

@@ -16,8 +16,9 @@ import pandas as pd
 from .cell_checks import CELL_MIN_COUNTS, EMPTY_MAX_COUNTS
 from .counts import COUNT_STATES, find_counts
 from .errors import InputError
-from .formats import _unreadable, file_label, read_any
-from .genes import sum_duplicate_genes, var_symbols
+from .formats import READ_NOTES, _unreadable, file_label, read_any
+from .gene_names import known_symbols
+from .genes import ENSEMBL_RE, sum_duplicate_genes, var_symbols
 from .h5ad_backed import open_h5ad
 from .rows import is_stream, scan
 
@@ -107,6 +108,7 @@ def _read_checked(path: Path, *, stream: bool) -> tuple[Any, str]:
             "supply a dataset with cells and genes"
         )
         raise InputError(msg)
+    _refuse_transposed(path, raw.obs_names, raw.var_names)
     if raw.obs_names.has_duplicates:
         n = int(raw.obs_names.duplicated().sum())
         first = raw.obs_names[raw.obs_names.duplicated()][0]
@@ -117,6 +119,25 @@ def _read_checked(path: Path, *, stream: bool) -> tuple[Any, str]:
         )
         raise InputError(msg)
     return raw, fmt
+
+
+def _gene_like(names: pd.Index) -> float:
+    """Share of ``names`` that are known symbols or Ensembl IDs (at most 2,000 looked at)."""
+    names = pd.Index(names[:: max(1, len(names) // 2000)].astype(str))
+    known = names.isin(known_symbols()) | names.str.match(ENSEMBL_RE.pattern)
+    return float(np.mean(known)) if len(names) else 0.0
+
+
+def _refuse_transposed(path: Path, obs_names: pd.Index, var_names: pd.Index) -> None:
+    """Refuse a genes × cells matrix (an R or GEO table read as is): genes as obs."""
+    if _gene_like(obs_names) >= 0.5 and _gene_like(var_names) < 0.05:
+        msg = (
+            f"{path}: the matrix is transposed: its {len(obs_names)} rows (obs) are genes "
+            f"(e.g. {', '.join(map(str, obs_names[:3]))}) and its {len(var_names)} columns "
+            f"(var) cells (e.g. {', '.join(map(str, var_names[:3]))}); tmesig reads cells as "
+            "rows - transpose it (adata = adata.T) and save the file again"
+        )
+        raise InputError(msg)
 
 
 def _file_counts(
@@ -202,6 +223,7 @@ def _ingest_file(
     """Read one file: its counts (duplicated symbols summed), symbols, obs and record."""
     raw, fmt = _read_checked(path, stream=stream)
     counts, var, decision, positive = _file_counts(raw, path, options, sample_col)
+    decision.setdefault("notes", []).extend(raw.uns.get(READ_NOTES, []))
     n_cells, obs = int(raw.n_obs), raw.obs.copy()
     obs.index = raw.obs_names.astype(str)
     del raw  # the file's other matrices go now: only the chosen one is kept (peak memory)
