@@ -108,7 +108,7 @@ def _read_checked(path: Path, *, stream: bool) -> tuple[Any, str]:
             "supply a dataset with cells and genes"
         )
         raise InputError(msg)
-    _refuse_transposed(path, raw.obs_names, raw.var_names)
+    _refuse_transposed(path, raw.obs_names, raw.var.index)
     if raw.obs_names.has_duplicates:
         n = int(raw.obs_names.duplicated().sum())
         first = raw.obs_names[raw.obs_names.duplicated()][0]
@@ -223,7 +223,7 @@ def _ingest_file(
     """Read one file: its counts (duplicated symbols summed), symbols, obs and record."""
     raw, fmt = _read_checked(path, stream=stream)
     counts, var, decision, positive = _file_counts(raw, path, options, sample_col)
-    decision.setdefault("notes", []).extend(raw.uns.get(READ_NOTES, []))
+    decision.setdefault("notes", []).extend(getattr(raw, "uns", {}).get(READ_NOTES, []))
     n_cells, obs = int(raw.n_obs), raw.obs.copy()
     obs.index = raw.obs_names.astype(str)
     del raw  # the file's other matrices go now: only the chosen one is kept (peak memory)
