@@ -49,3 +49,39 @@ def test_10x_names_used_when_the_ids_are_not_ensembl(tmp_path):
     folder = write_10x_mtx(tmp_path / "mtx", a.X, barcodes=list(a.obs_names), ids=ids, names=GENES)
     out, _ = ingest(folder, dataset="d")
     assert list(out.var_names) == GENES
+
+
+def _geo(folder: Path, prefix: str, a) -> None:
+    """A 10x directory's three files as GEO serves them: ``<prefix>matrix.mtx.gz``..."""
+    write_10x_mtx(folder, a.X, barcodes=list(a.obs_names), ids=GENES, names=GENES)
+    for name in ("matrix.mtx.gz", "features.tsv.gz", "barcodes.tsv.gz"):
+        (folder / name).rename(folder / f"{prefix}{name}")
+
+
+def test_geo_prefixed_10x_files_read_and_several_samples_refused(tmp_path):
+    a = good_adata()
+    _geo(tmp_path / "s1", "GSM4567_tumour_", a)
+    out, _ = ingest(tmp_path / "s1", dataset="d")
+    np.testing.assert_array_equal(out.X.toarray(), a.X.toarray())
+    _geo(tmp_path / "s1", "GSM4568_normal_", good_adata(seed=1))
+    with pytest.raises(InputError) as err:
+        ingest(tmp_path / "s1", dataset="d")
+    msg = str(err.value)
+    assert str(tmp_path / "s1") in msg and "GSM4567_tumour_, GSM4568_normal_" in msg
+    assert "a directory of its own" in msg
+
+
+def test_header_lines_of_barcodes_and_features_dropped_with_a_note(tmp_path):
+    a = good_adata()
+    folder = write_10x_mtx(
+        tmp_path / "m", a.X, barcodes=list(a.obs_names), ids=GENES, names=GENES, gz=False
+    )
+    (folder / "barcodes.tsv").write_text("barcode\n" + "".join(f"{b}\n" for b in a.obs_names))
+    feats = "".join(f"{g}\t{g}\tGene Expression\n" for g in GENES)
+    (folder / "features.tsv").write_text("gene_id\tgene_name\tfeature_type\n" + feats)
+    out, s = ingest(folder, dataset="d")
+    assert list(out.obs_names) == list(a.obs_names) and list(out.var_names) == GENES
+    assert sum("its first line is a header" in n for n in s["notes"]) == 2
+    (folder / "barcodes.tsv").write_text("".join(f"{b}\n" for b in a.obs_names[1:]))
+    with pytest.raises(InputError, match="do not belong together"):  # not a header: refused
+        ingest(folder, dataset="d")

@@ -5,11 +5,14 @@ Supported (chosen from the path, never from the file's content alone):
 - ``.h5ad`` - AnnData (``anndata.read_h5ad``; anndata never unpickles: object arrays in the
   legacy pickle-based formats are refused by anndata rather than loaded);
 - ``.h5`` - 10x Genomics HDF5 feature-barcode matrix, v3 (``/matrix``) or v2 (one group per
-  genome), read with :func:`scanpy.read_10x_h5` (gene-expression features only);
+  genome: the human one is read), read with :func:`scanpy.read_10x_h5` (gene-expression
+  features only);
 - a directory - 10x Genomics ``matrix.mtx(.gz)`` + ``features.tsv(.gz)`` (or ``genes.tsv``)
-  + ``barcodes.tsv(.gz)``, read with scipy/pandas (text only; gene-expression features only).
+  + ``barcodes.tsv(.gz)``, or the same with one prefix (GEO), read by
+  :mod:`tmesig.io.tenx_mtx` (text only; gene-expression features only).
 
-Nothing read from a dataset is executed. 10x readers keep Ensembl IDs as ``var_names`` and
+Nothing read from a dataset is executed. 10x readers keep Ensembl IDs (when the ids are
+Ensembl IDs) as ``var_names`` and
 the symbols in ``var["gene_symbols"]`` so that duplicated symbols are summed by
 :func:`tmesig.io.genes.sum_duplicate_genes` instead of being renamed ``-1``, ``-2``.
 
@@ -19,17 +22,15 @@ the stored bytes), and a file of a 10x directory may not be a symbolic link lead
 directory. Messages about a file that failed to parse never quote its content.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import anndata as ad
-import numpy as np
-import pandas as pd
 
 from . import urls
 from .errors import InputError
 from .hdf5_guard import check_hdf5
+from .tenx_mtx import _READ_NOTES, ensembl_ids, mtx_parts, read_10x_mtx, refuse_outside_links
 from .urls import is_url
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 #: ``uns`` key of the notes a reader leaves for the ingest summary.
-READ_NOTES = "tmesig_read_notes"
+READ_NOTES = _READ_NOTES
 #: Format name -> what it is, for messages.
 FORMATS = {
     "h5ad": "h5ad file (AnnData)",
@@ -106,20 +107,6 @@ def file_label(path: str | Path) -> str:
     return name
 
 
-def _mtx_parts(path: Path) -> dict[str, Path | None]:
-    def first(*names: str) -> Path | None:
-        for n in names:
-            if (path / n).exists():
-                return path / n
-        return None
-
-    return {
-        "matrix": first("matrix.mtx.gz", "matrix.mtx"),
-        "features": first("features.tsv.gz", "features.tsv", "genes.tsv.gz", "genes.tsv"),
-        "barcodes": first("barcodes.tsv.gz", "barcodes.tsv"),
-    }
-
-
 def dataset_format(path: str | Path) -> str:
     """Name the format of ``path`` from its suffix (a directory must be a 10x matrix directory).
 
@@ -146,7 +133,7 @@ def dataset_format(path: str | Path) -> str:
         )
         raise InputError(msg)
     if p.is_dir():
-        parts = _mtx_parts(p)
+        parts = mtx_parts(p)
         missing = [k for k, v in parts.items() if v is None]
         if missing:
             msg = (
@@ -154,7 +141,7 @@ def dataset_format(path: str | Path) -> str:
                 f"{_FIX_FORMATS}"
             )
             raise InputError(msg)
-        _refuse_outside_links(p, [v for v in parts.values() if v is not None])
+        refuse_outside_links(p, [v for v in parts.values() if v is not None])
         return "10x_mtx"
     if p.suffix == ".h5ad":
         return "h5ad"
@@ -162,20 +149,6 @@ def dataset_format(path: str | Path) -> str:
         return "10x_h5"
     msg = f"{p}: unsupported format (suffix {p.suffix or '(none)'!r}); {_FIX_FORMATS}"
     raise InputError(msg)
-
-
-def _refuse_outside_links(folder: Path, files: list[Path]) -> None:
-    """Refuse a file of a 10x directory that is a symbolic link leading out of the directory."""
-    home = folder.resolve()
-    for f in files:
-        if f.is_symlink() and not f.resolve().is_relative_to(home):
-            msg = (
-                f"{folder}: {f.name} is a symbolic link to a file outside the directory; tmesig "
-                "reads a 10x directory only from its own files (a link can point at any local "
-                "file, whose lines would be read as genes or barcodes). Fix: copy the file into "
-                "the directory instead of linking it"
-            )
-            raise InputError(msg)
 
 
 def _unreadable(path: Path, fmt: str, err: Exception) -> InputError:
@@ -250,82 +223,9 @@ def _v2_genome(path: Path) -> str | None:
     return human[0]
 
 
-def read_10x_mtx(path: str | Path) -> ad.AnnData:
-    """Read a 10x matrix directory (gene expression only).
-
-    Accepts CellRanger v3 (``features.tsv``) and v2 (``genes.tsv``) layouts, gzipped or not
-    (scanpy's reader requires v3 files to be gzipped).
-
-    Parameters
-    ----------
-    path
-        The directory.
-
-    Returns
-    -------
-    AnnData
-        Ensembl IDs as ``var_names``, symbols in ``var["gene_symbols"]``.
-
-    Raises
-    ------
-    InputError
-        When a file cannot be parsed (the message names it, never its content), is a
-        symbolic link leading out of the directory, or the files do not belong together.
-    """
-    import scipy.io
-    import scipy.sparse as sp
-
-    path = Path(path)
-    parts = _mtx_parts(path)
-    _refuse_outside_links(path, [v for v in parts.values() if v is not None])
-    m = _parse_part(path, parts["matrix"], "a Matrix Market matrix", scipy.io.mmread)
-    m = sp.csr_matrix(m.T, dtype=np.float32)
-    feats = _parse_part(path, parts["features"], "a tab-separated features table", _read_tsv)
-    barcodes = _parse_part(path, parts["barcodes"], "a barcode list", _read_tsv)[0]
-    if feats.shape[1] < 2 or (feats[0] == "").any():
-        msg = (
-            f"{path}: {parts['features'].name} is not a 10x features table (it needs 2 or 3 "
-            "tab-separated columns: gene id, gene name[, feature type], no empty id); export "
-            "the directory again"
-        )
-        raise InputError(msg)
-    if m.shape != (len(barcodes), len(feats)):
-        msg = (
-            f"{path}: matrix.mtx is {m.shape[1]} features × {m.shape[0]} barcodes but the "
-            f"directory lists {len(feats)} features and {len(barcodes)} barcodes; the files do "
-            "not belong together - export the directory again"
-        )
-        raise InputError(msg)
-    ids = feats[0].to_numpy()
-    names = feats[1].to_numpy()
-    keep = np.ones(len(feats), dtype=bool)
-    if feats.shape[1] > 2:
-        keep = (feats[2] == "Gene Expression").to_numpy()
-    index = ids[keep] if _ensembl_ids(ids[keep]) else names[keep]
-    var = pd.DataFrame({"gene_symbols": names[keep]}, index=pd.Index(index, name=None))
-    obs = pd.DataFrame(index=pd.Index(barcodes.to_numpy(), name=None))
-    return ad.AnnData(X=m[:, np.flatnonzero(keep)], obs=obs, var=var)
-
-
-def _read_tsv(path: str) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False)
-
-
-def _parse_part(folder: Path, part: Path, what: str, parse: Callable[[str], Any]) -> Any:
-    """``parse(part)``; a failure names the file and the format, never the file's content."""
-    try:
-        return parse(str(part))
-    except Exception as err:  # malformed text / mtx raise many types
-        msg = (
-            f"{folder}: {part.name} is not {what} ({type(err).__name__}); the file is truncated, "
-            "empty or of another type - export the directory again"
-        )
-        raise InputError(msg) from None
-
-
 def _ids_as_var_names(a: ad.AnnData) -> ad.AnnData:
     var = a.var.copy()
-    if "gene_ids" in var.columns and _ensembl_ids(var["gene_ids"]):
+    if "gene_ids" in var.columns and ensembl_ids(var["gene_ids"]):
         symbols = a.var_names.astype(str)
         var.index = var["gene_ids"].astype(str).to_numpy()
         var["gene_symbols"] = symbols.to_numpy()
@@ -335,16 +235,6 @@ def _ids_as_var_names(a: ad.AnnData) -> ad.AnnData:
         a.var["gene_symbols"] = a.var_names.astype(str)
     a.var.index.name = None
     return a
-
-
-def _ensembl_ids(ids: Any) -> bool:
-    """Whether a 10x id column holds Ensembl IDs (a custom reference may hold anything: its
-    names are then the genes' names)."""
-    from .genes import ENSEMBL_RE
-
-    ids = pd.Index(np.asarray(ids, dtype=str))
-    ids = ids.str.replace(r"^[A-Za-z0-9]+_+(?=ENS)", "", regex=True)  # multi-genome prefix
-    return bool(len(ids)) and float(np.mean(ids.str.match(ENSEMBL_RE.pattern))) >= 0.5
 
 
 def read_any(path: str | Path) -> tuple[ad.AnnData, str]:
