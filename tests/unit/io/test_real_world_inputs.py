@@ -120,3 +120,18 @@ def test_transposed_matrix_refused_naming_the_fix(tmp_path):
         ingest(p, dataset="d")
     msg = str(err.value)
     assert str(p) in msg and "transposed" in msg and "adata.T" in msg
+
+
+def test_float16_counts_above_2048_noted_as_rounded(tmp_path):
+    x = _deep(seed=9).toarray()
+    x[0, 0] = 4097  # float16 keeps 4096
+    out, s = ingest(
+        write(tmp_path, adata(x.astype(np.float16), [f"G{i}" for i in range(100)])), dataset="d"
+    )
+    assert out.X[0, 0] == 4096
+    assert any("float16" in n and "4096" in n for n in s["notes"])
+    _, s = ingest(
+        write(tmp_path, adata(x.astype(np.float32), [f"G{i}" for i in range(100)]), "f.h5ad"),
+        dataset="d",
+    )
+    assert not any("float16" in n for n in s["notes"])

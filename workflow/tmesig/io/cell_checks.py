@@ -202,7 +202,7 @@ def check_cells(
     dict
         Evidence: how many cells are integer, log-scale, non-integer or too sparse to tell,
         how many total less than :data:`EMPTY_MAX_COUNTS` (``cells_below_empty_max``) and at
-        least :data:`CELL_MIN_COUNTS` (``cells_above_cell_min``).
+        least :data:`CELL_MIN_COUNTS` (``cells_above_cell_min``), the largest value.
 
     Raises
     ------
@@ -217,6 +217,7 @@ def check_cells(
     ev = {f"cells_{k}": int(counts.get(k, 0)) for k in ("integer", "log", "non_integer", "sparse")}
     ev["cells_below_empty_max"] = int((df["total"] < EMPTY_MAX_COUNTS).sum())
     ev["cells_above_cell_min"] = int((df["total"] >= CELL_MIN_COUNTS).sum())
+    ev["max_value"] = float(df["max"].max()) if len(df) else 0.0
     mix = scale_mixture(df)
     if mix is None:
         return ev

@@ -310,6 +310,19 @@ def _no_counts_error(states: dict[str, MatrixState], allow_non_counts: bool) -> 
     return InputError(f"no raw counts found ({found}). {fix}")
 
 
+def _note_half_precision(chosen: Candidate, decision: dict[str, Any]) -> None:
+    """Note counts stored as float16: above 2048 they were rounded (2049 is kept as 2048)."""
+    top = decision["cells"]["max_value"]
+    if getattr(chosen[1], "dtype", None) != np.float16 or top <= 2048:
+        return
+    decision.setdefault("notes", []).append(
+        f"{chosen[0]}: stored as float16 (half precision), which holds whole numbers exactly "
+        f"only up to 2048 (largest value here {top:.0f}): larger counts were rounded when the "
+        "file was written (by less than 0.05 %); export the counts as integers or float32 "
+        "for exact values"
+    )
+
+
 def find_counts(
     adata: ad.AnnData,
     *,
@@ -378,5 +391,6 @@ def find_counts(
     decision["cells"] = check_cells(
         chosen[1], source=chosen[0], names=adata.obs_names, groups=groups
     )
+    _note_half_precision(chosen, decision)
     m, var = _columns(adata, chosen, decision)
     return m, var, decision
