@@ -135,3 +135,17 @@ def test_float16_counts_above_2048_noted_as_rounded(tmp_path):
         dataset="d",
     )
     assert not any("float16" in n for n in s["notes"])
+
+
+@pytest.mark.parametrize("log", ["log1p", "log2", "log2_size_factors"])
+def test_counts_recovered_from_log_of_unnormalised_counts(tmp_path, log):
+    """GEO uploads of log1p(counts), log2(counts + 1) or scran's log2(counts / sf + 1)."""
+    x = _deep(seed=10)
+    y = sp.csr_matrix(x, dtype=np.float64)
+    if log == "log2_size_factors":
+        sf = np.random.default_rng(0).uniform(0.5, 2.0, size=60)
+        y = sp.csr_matrix(sp.diags(1 / sf) @ y)
+    y.data = np.log1p(y.data) if log == "log1p" else np.log2(y.data + 1)
+    out, s = ingest(write(tmp_path, adata(y, [f"G{i}" for i in range(100)])), dataset="d")
+    assert s["matrix"]["recovered"] is True and s["input_mode"] != "normalised"
+    np.testing.assert_array_equal(out.X.toarray(), x.toarray())
