@@ -207,6 +207,34 @@ def _x_none(d: Path) -> dict:
     return _write(d, b)
 
 
+def _scanpy_hvg_raw(d: Path) -> dict:
+    """scanpy's order: layers['counts'] = X, log1p(CP10k), raw = adata, 2,000 HVGs, scaled."""
+    a = demo()
+    _truth(d, a.X)
+    full = a.copy()
+    full.X = _cp10k(a.X)
+    full.X.data = np.log1p(full.X.data)
+    b = full[:, :2000].copy()
+    b.raw = full
+    b.layers["counts"] = a.X[:, :2000]
+    x = b.X.toarray()
+    b.X = ((x - x.mean(0)) / (x.std(0) + 1e-6)).astype(np.float32)
+    return _write(d, b)
+
+
+def _r_names(d: Path) -> dict:
+    """Gene names through R's make.names (HLA-A -> HLA.A) and a stray space on some."""
+    a = demo()
+    _truth(d, a.X)
+    dashed = [g for g in a.var_names if "-" in g]
+    a.var_names = [
+        g.replace("-", ".") + (" " if i % 7 == 0 else "") for i, g in enumerate(a.var_names)
+    ]
+    info = _write(d, a)
+    info["dashed"] = dashed
+    return info
+
+
 P_EXPORT = ("export",)
 #: Inputs that must be refused at ingest.
 REFUSALS: list[Case] = [
@@ -227,6 +255,8 @@ ACCEPTED: list[Case] = [
     Case("cp10k_unlogged", _cp10k_unlogged),
     Case("ensembl_mixed_with_symbols", _mixed_ids),
     Case("x_none_counts_layer", _x_none),
+    Case("scanpy_hvg_subset_raw_every_gene", _scanpy_hvg_raw),
+    Case("r_make_names_gene_names", _r_names),
 ]
 
 
