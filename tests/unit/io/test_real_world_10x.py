@@ -85,3 +85,15 @@ def test_header_lines_of_barcodes_and_features_dropped_with_a_note(tmp_path):
     (folder / "barcodes.tsv").write_text("".join(f"{b}\n" for b in a.obs_names[1:]))
     with pytest.raises(InputError, match="do not belong together"):  # not a header: refused
         ingest(folder, dataset="d")
+
+
+def test_molecule_info_h5_refused_naming_the_matrix_file(tmp_path):
+    p = tmp_path / "molecule_info.h5"
+    with h5py.File(p, "w") as f:
+        for name in ("barcode_idx", "feature_idx", "umi", "count", "gem_group"):
+            f.create_dataset(name, data=np.arange(10, dtype=np.uint32))
+        f.create_group("features").create_dataset("id", data=np.array([b"ENSG00000167286"]))
+    with pytest.raises(InputError) as err:
+        ingest(p, dataset="d")
+    msg = str(err.value)
+    assert str(p) in msg and "molecule_info" in msg and "filtered_feature_bc_matrix.h5" in msg

@@ -149,3 +149,17 @@ def test_counts_recovered_from_log_of_unnormalised_counts(tmp_path, log):
     out, s = ingest(write(tmp_path, adata(y, [f"G{i}" for i in range(100)])), dataset="d")
     assert s["matrix"]["recovered"] is True and s["input_mode"] != "normalised"
     np.testing.assert_array_equal(out.X.toarray(), x.toarray())
+
+
+def test_one_sample_label_in_two_files_is_noted(tmp_path):
+    genes = [f"G{i}" for i in range(100)]
+    paths = []
+    for i, name in enumerate(["GSM1_P1", "GSM2_P2"]):
+        a = adata(_deep(seed=11 + i), genes)
+        a.obs["smp"] = "tumour"
+        paths.append(write(tmp_path, a, f"{name}.h5ad"))
+    out, s = ingest(paths, dataset="d", sample_col="smp")
+    assert s["samples"] == 1
+    assert any("'tumour': GSM1_P1, GSM2_P2" in n and "sample_col empty" in n for n in s["notes"])
+    _, s = ingest(paths, dataset="d")  # no sample column: each file is a sample
+    assert s["samples"] == 2 and not any("several files" in n for n in s["notes"])

@@ -200,7 +200,8 @@ def read_10x_h5(path: str | Path) -> ad.AnnData:
 
 
 def _v2_genome(path: Path) -> str | None:
-    """The human genome of a v2 file of several genomes (one group each: barnyard/PDX)."""
+    """The human genome of a v2 file of several genomes (one group each: barnyard/PDX);
+    a molecule_info.h5 refused."""
     import h5py
 
     from .gene_names import HUMAN_GENOMES
@@ -208,8 +209,16 @@ def _v2_genome(path: Path) -> str | None:
     try:
         with h5py.File(path, "r") as f:
             groups = [k for k in f if isinstance(f[k], h5py.Group)]
+            molecules = all(k in f for k in ("umi", "barcode_idx", "feature_idx"))
     except Exception:  # unreadable: reported by the reader
         return None
+    if molecules:
+        msg = (
+            f"{path}: a 10x molecule_info.h5 file (one row per molecule), not a feature-barcode "
+            "matrix; supply the filtered_feature_bc_matrix.h5 (or its directory) of the same "
+            "Cell Ranger run"
+        )
+        raise InputError(msg)
     if "matrix" in groups or len(groups) < 2:
         return None
     human = [g for g in groups if g in HUMAN_GENOMES]

@@ -14,7 +14,13 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["MISSING_LABELS", "build_obs", "check_design", "check_named_columns"]
+__all__ = [
+    "MISSING_LABELS",
+    "build_obs",
+    "check_design",
+    "check_named_columns",
+    "samples_across_files",
+]
 
 #: Labels that mean "missing" when written as text (compared stripped, lower-cased).
 MISSING_LABELS = frozenset({"", "nan", "none", "na", "n/a", "null", "<na>"})
@@ -199,3 +205,31 @@ def check_named_columns(
             "cluster.batch_key to one of them (e.g. 'sample') or null"
         )
         raise InputError(msg)
+
+
+def samples_across_files(obs: pd.DataFrame) -> list[str]:
+    """A note when one sample label is in several files (the sample column of each file).
+
+    Parameters
+    ----------
+    obs
+        The ingested obs of a multi-file dataset (``sample`` and ``file``).
+
+    Returns
+    -------
+    list of str
+        No note, or one naming the labels and their files: two patients' files labelled
+        'tumour' alike are one sample (and one patient without a patient column).
+    """
+    if "file" not in obs.columns:
+        return []
+    files = obs.groupby("sample", observed=True)["file"].agg(lambda f: sorted(set(map(str, f))))
+    shared = files[files.map(len) > 1]
+    if shared.empty:
+        return []
+    shown = "; ".join(f"{s!r}: {', '.join(f)}" for s, f in shared.head(5).items())
+    return [
+        f"{len(shared)} sample label(s) are in several files ({shown}): the cells of those files "
+        "are one sample (and one patient without patient_col); if the files are different "
+        "samples, leave sample_col empty (each file is then a sample) or make the labels unique"
+    ]
