@@ -163,3 +163,17 @@ def test_one_sample_label_in_two_files_is_noted(tmp_path):
     assert any("'tumour': GSM1_P1, GSM2_P2" in n and "sample_col empty" in n for n in s["notes"])
     _, s = ingest(paths, dataset="d")  # no sample column: each file is a sample
     assert s["samples"] == 2 and not any("several files" in n for n in s["notes"])
+
+
+def test_cp10k_of_a_gene_subset_recovered_in_cells_without_a_gene_seen_once(tmp_path):
+    """CP10k of every gene, then 40 genes kept: three cells' smallest value is 2 counts.
+    They made the matrix pass as 'corrected counts' (CP10k values analysed as counts)."""
+    x = _deep(seed=12).toarray()
+    sub = x[:, :40].copy()
+    sub[:3][sub[:3] == 1] = 2  # three cells without a gene seen once
+    y = sub / x.sum(1, keepdims=True) * 1e4
+    out, s = ingest(
+        write(tmp_path, adata(sp.csr_matrix(y), [f"G{i}" for i in range(40)])), dataset="d"
+    )
+    assert s["matrix"]["state"] == "normalized" and s["matrix"]["recovered"] is True
+    np.testing.assert_array_equal(out.X.toarray(), sub)

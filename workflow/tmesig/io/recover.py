@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .cell_checks import count_units
 from .matrix_state import STATE_WORDS, MatrixState
 from .rows import is_stream
 
@@ -27,7 +28,7 @@ _UNLOG = {"": None, "log1p": np.expm1, "log2": lambda d: np.exp2(d) - 1.0}
 
 def _recover_scaled(x: Any, *, log: str) -> tuple[sp.csr_matrix, float, int]:
     """Invert ``counts × s_i`` (after undoing ``log``, a key of :data:`_UNLOG`): a cell's
-    smallest value is one count.
+    smallest value is one count (or 2 to 4: :func:`~tmesig.io.cell_checks.count_units`).
 
     Returns the recovered counts, the largest distance of any value from an integer and the
     number of cells whose smallest value was already 1 (unscaled counts).
@@ -37,15 +38,11 @@ def _recover_scaled(x: Any, *, log: str) -> tuple[sp.csr_matrix, float, int]:
     if _UNLOG[log] is not None:
         m.data = _UNLOG[log](m.data)
     nnz = np.diff(m.indptr)
-    has = nnz > 0
-    mins = np.ones(m.shape[0])
-    if m.nnz:
-        mins[has] = np.minimum.reduceat(m.data, m.indptr[:-1][has])
-    mins[~(mins > 0)] = 1.0
-    m.data = m.data / np.repeat(mins, nnz)
+    unit, _ = count_units(m)
+    m.data = m.data / np.repeat(unit, nnz)
     err = float(np.max(np.abs(m.data - np.round(m.data)))) if m.nnz else 0.0
     m.data = np.round(m.data)
-    return m, err, int(np.sum(has & (np.abs(mins - 1.0) < 1e-6)))
+    return m, err, int(np.sum((nnz > 0) & (np.abs(unit - 1.0) < 1e-6)))
 
 
 def _recover(x: Any, *, log: str) -> tuple[Any, float, int]:
@@ -108,7 +105,8 @@ def recovered(
                 )
                 decision.setdefault("notes", []).append(
                     f"{name}: {STATE_WORDS[wanted]}; counts recovered exactly ({how}each cell's "
-                    f"smallest value is one count; every recovered value is an integer){already}"
+                    "smallest value is one count, or 2 to 4 in a cell without a gene seen once; "
+                    f"every recovered value is an integer){already}"
                 )
                 return name, rec, var
             if wanted != "log_unknown":  # unknown scales: only a try
