@@ -235,6 +235,17 @@ def _r_names(d: Path) -> dict:
     return info
 
 
+def _cp10k_top_genes(d: Path) -> dict:
+    """CP10k of every gene, then the 150 most expressed kept: a few cells' smallest value is
+    2 counts (no gene seen once among those kept)."""
+    a = demo()
+    top = np.sort(np.argsort(-np.asarray(a.X.sum(axis=0)).ravel())[:150])
+    _truth(d, a.X[:, top])
+    b = a[:, top].copy()
+    b.X = sp.csr_matrix(_cp10k(a.X)[:, top], dtype=np.float32)
+    return _write(d, b)
+
+
 P_EXPORT = ("export",)
 #: Inputs that must be refused at ingest.
 REFUSALS: list[Case] = [
@@ -257,6 +268,7 @@ ACCEPTED: list[Case] = [
     Case("x_none_counts_layer", _x_none),
     Case("scanpy_hvg_subset_raw_every_gene", _scanpy_hvg_raw),
     Case("r_make_names_gene_names", _r_names),
+    Case("cp10k_top_genes_subset", _cp10k_top_genes),
 ]
 
 

@@ -141,3 +141,9 @@ def test_r_make_names_spellings_restored(corpus):
     assert s["gene_ids"]["names_undotted"] > 0.9 * len(info["dashed"])
     assert not adata.var_names.str.endswith(" ").any()
     np.testing.assert_array_equal(adata.X.toarray(), truth)
+
+
+def test_cp10k_of_a_gene_subset_recovered_not_taken_for_counts(corpus):
+    _, s, adata, truth = _ingested(corpus, "cp10k_top_genes_subset")
+    assert s["matrix"]["state"] == "normalized" and s["matrix"]["recovered"] is True
+    np.testing.assert_array_equal(adata.X.toarray(), truth)
