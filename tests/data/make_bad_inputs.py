@@ -558,6 +558,10 @@ def _transposed(d: Path) -> dict:
     return _h5ad(d, t)
 
 
+def _lowercase_symbols(d: Path) -> dict:
+    return _h5ad(d, good_adata(genes=[g.lower() for g in GENES]))
+
+
 P_READ = ("not a readable", "empty", "truncated")
 F_EXPORT = ("export", "download")
 
@@ -789,6 +793,7 @@ CASES += [
         ("filtered_feature_bc_matrix",),
     ),
     Case("transposed_h5ad", _transposed, "ingest", ("transposed",), ("adata.T",)),
+    Case("lowercase_symbols", _lowercase_symbols, "ingest", ("lower-case",), ("str.upper()",)),
     Case(
         "download_over_cap",
         _download_over_cap,

@@ -177,3 +177,11 @@ def test_cp10k_of_a_gene_subset_recovered_in_cells_without_a_gene_seen_once(tmp_
     )
     assert s["matrix"]["state"] == "normalized" and s["matrix"]["recovered"] is True
     np.testing.assert_array_equal(out.X.toarray(), sub)
+
+
+def test_lower_case_symbols_refused_naming_the_case(tmp_path):
+    p = write(tmp_path, adata(_deep(seed=13, g=len(SYMBOLS)), [g.lower() for g in SYMBOLS]))
+    with pytest.raises(InputError) as err:
+        ingest(p, dataset="d", signature_genes={"CD3E", "HLA-A", "B2M", "CD274"})
+    msg = str(err.value)
+    assert str(p) in msg and "lower-case" in msg and "upper-cased, 4 are" in msg

@@ -12,18 +12,25 @@ is lost to its spelling:
   is renamed (only when no known dashed symbol is in the data, i.e. the names went through R);
 - names a spreadsheet turned into dates (``1-Mar``, ``9-Sep``) cannot be told apart (``1-Mar``
   was MARCHF1 or MTARC1): they are kept and a note says so.
+
+:func:`check_signature_overlap` then refuses names of which none is a signature gene, saying
+what they look like (numbers: a lost index; lower-case symbols).
 """
 
 import itertools
 import re
+from collections.abc import Collection
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import paths
+from .errors import InputError
 
-__all__ = ["HUMAN_GENOMES", "clean_gene_names", "known_symbols"]
+__all__ = ["HUMAN_GENOMES", "check_signature_overlap", "clean_gene_names", "known_symbols"]
 
 #: Genome names of Cell Ranger references (the prefix of every gene of a multi-genome one).
 _GENOME_RE = re.compile(r"^(GRCh3[78]|hg(?:19|38)|GRCm3[89]|mm(?:9|10|39))_+(?=[^_])")
@@ -138,3 +145,59 @@ def clean_gene_names(
     var.index = pd.Index(index.to_numpy(dtype=object).astype(str), name=None)
     info["notes"] = notes
     return var, info
+
+
+def check_signature_overlap(
+    symbols: pd.Index,
+    *,
+    signature_genes: Collection[str],
+    where: str | Path,
+    var_columns: Collection[str] = (),
+) -> None:
+    """Refuse genes none of which is a signature gene, saying what the names look like.
+
+    Parameters
+    ----------
+    symbols
+        The dataset's gene symbols after mapping.
+    signature_genes
+        The signature library's genes.
+    where
+        The dataset's path(s), named in the message.
+    var_columns
+        The ``var`` columns of the file(s), offered as sources of gene names.
+
+    Raises
+    ------
+    InputError
+        When no symbol is a signature gene; numeric names (an exported row index) get their
+        own message.
+    """
+    if set(symbols) & set(signature_genes):
+        return
+    shown = ", ".join(map(str, symbols[:5]))
+    if len(symbols) and np.mean(pd.Index(symbols).astype(str).str.fullmatch(r"\d+(\.\d+)?")) > 0.5:
+        cols = ", ".join(var_columns) or "none"
+        msg = (
+            f"{where}: the gene names are numbers (e.g. {shown}): the file lost its gene "
+            "identifiers on export (var_names are a row index), so nothing can be scored; "
+            "write the gene symbols or Ensembl IDs into var_names (e.g. adata.var_names = "
+            f"adata.var['<column>'], var columns here: {cols}) and save the file again"
+        )
+        raise InputError(msg)
+    upper = set(pd.Index(symbols).astype(str).str.upper()) & set(signature_genes)
+    if len(upper) >= 3 and np.mean(pd.Index(symbols).astype(str).str.islower()) > 0.5:
+        msg = (
+            f"{where}: the gene names are lower-case (e.g. {shown}), so none is a signature "
+            f"gene; upper-cased, {len(upper)} are. If these are human genes, upper-case them "
+            "(adata.var_names = adata.var_names.str.upper()) and save the file again; mouse "
+            "genes: see ingest.uppercase_mouse; other species cannot be scored"
+        )
+        raise InputError(msg)
+    msg = (
+        f"{where}: none of the {len(symbols)} genes (e.g. {shown}) is in any signature "
+        "set, so nothing can be scored; supply human gene symbols or Ensembl IDs as var_names "
+        "(with Ensembl IDs, symbols are also read from a var column such as 'feature_name') "
+        "or a signature library matching these names (signatures.directory)"
+    )
+    raise InputError(msg)
