@@ -616,6 +616,31 @@ def _alias_bomb(d: Path) -> dict:
     return {"data": p}
 
 
+def _unfiltered_droplets(d: Path) -> dict:
+    """A 10x raw_feature_bc_matrix: 30 cells beside 90 empty droplets of a few counts."""
+    rng = np.random.default_rng(3)
+    cells = rng.poisson(10.0, size=(30, len(GENES)))
+    empty = rng.poisson(0.1, size=(90, len(GENES)))
+    x = sp.csr_matrix(np.vstack([cells, empty]).astype(np.float32))
+    barcodes = [f"AAAC{i:06d}-1" for i in range(120)]
+    folder = write_10x_mtx(
+        d / "s1" / "raw_feature_bc_matrix", x, barcodes=barcodes, ids=GENES, names=GENES
+    )
+    _write_case(d, path=str(folder))
+    return {"data": folder}
+
+
+def _transposed(d: Path) -> dict:
+    a = good_adata()
+    t = ad.AnnData(X=sp.csr_matrix(a.X.T), obs=pd.DataFrame(index=GENES))
+    t.var_names = list(a.obs_names)
+    return _h5ad(d, t)
+
+
+def _lowercase_symbols(d: Path) -> dict:
+    return _h5ad(d, good_adata(genes=[g.lower() for g in GENES]))
+
+
 P_READ = ("not a readable", "empty", "truncated")
 F_EXPORT = ("export", "download")
 
@@ -839,6 +864,15 @@ CASES += [
         ("celltypist_sha256: missing",),
         ("sha256sum",),
     ),
+    Case(
+        "unfiltered_droplet_matrix",
+        _unfiltered_droplets,
+        "ingest",
+        ("empty droplets",),
+        ("filtered_feature_bc_matrix",),
+    ),
+    Case("transposed_h5ad", _transposed, "ingest", ("transposed",), ("adata.T",)),
+    Case("lowercase_symbols", _lowercase_symbols, "ingest", ("lower-case",), ("str.upper()",)),
     Case(
         "download_over_cap",
         _download_over_cap,

@@ -225,6 +225,45 @@ def _x_none(d: Path) -> dict:
     return _write(d, b)
 
 
+def _scanpy_hvg_raw(d: Path) -> dict:
+    """scanpy's order: layers['counts'] = X, log1p(CP10k), raw = adata, 2,000 HVGs, scaled."""
+    a = demo()
+    _truth(d, a.X)
+    full = a.copy()
+    full.X = _cp10k(a.X)
+    full.X.data = np.log1p(full.X.data)
+    b = full[:, :2000].copy()
+    b.raw = full
+    b.layers["counts"] = a.X[:, :2000]
+    x = b.X.toarray()
+    b.X = ((x - x.mean(0)) / (x.std(0) + 1e-6)).astype(np.float32)
+    return _write(d, b)
+
+
+def _r_names(d: Path) -> dict:
+    """Gene names through R's make.names (HLA-A -> HLA.A) and a stray space on some."""
+    a = demo()
+    _truth(d, a.X)
+    dashed = [g for g in a.var_names if "-" in g]
+    a.var_names = [
+        g.replace("-", ".") + (" " if i % 7 == 0 else "") for i, g in enumerate(a.var_names)
+    ]
+    info = _write(d, a)
+    info["dashed"] = dashed
+    return info
+
+
+def _cp10k_top_genes(d: Path) -> dict:
+    """CP10k of every gene, then the 150 most expressed kept: a few cells' smallest value is
+    2 counts (no gene seen once among those kept)."""
+    a = demo()
+    top = np.sort(np.argsort(-np.asarray(a.X.sum(axis=0)).ravel())[:150])
+    _truth(d, a.X[:, top])
+    b = a[:, top].copy()
+    b.X = sp.csr_matrix(_cp10k(a.X)[:, top], dtype=np.float32)
+    return _write(d, b)
+
+
 P_EXPORT = ("export",)
 #: Inputs that must be refused at ingest.
 REFUSALS: list[Case] = [
@@ -257,6 +296,9 @@ ACCEPTED: list[Case] = [
     Case("cp10k_unlogged", _cp10k_unlogged),
     Case("ensembl_mixed_with_symbols", _mixed_ids),
     Case("x_none_counts_layer", _x_none),
+    Case("scanpy_hvg_subset_raw_every_gene", _scanpy_hvg_raw),
+    Case("r_make_names_gene_names", _r_names),
+    Case("cp10k_top_genes_subset", _cp10k_top_genes),
 ]
 
 

@@ -126,3 +126,24 @@ def test_x_none_read_from_the_counts_layer(corpus):
     _, s, adata, truth = _ingested(corpus, "x_none_counts_layer")
     assert s["matrix"]["source"] == "layers/counts" and s["input_mode"] == "counts"
     np.testing.assert_array_equal(adata.X.toarray(), truth)
+
+
+def test_raw_of_every_gene_recovered_over_the_hvg_counts_layer(corpus):
+    _, s, adata, truth = _ingested(corpus, "scanpy_hvg_subset_raw_every_gene")
+    assert s["matrix"]["source"] == "raw" and s["matrix"]["recovered"] is True
+    assert adata.n_vars == truth.shape[1] > 2000
+    np.testing.assert_array_equal(adata.X.toarray(), truth)
+
+
+def test_r_make_names_spellings_restored(corpus):
+    info, s, adata, truth = _ingested(corpus, "r_make_names_gene_names")
+    assert {"HLA-A", "HLA-B"} <= set(adata.var_names) and "HLA.A" not in adata.var_names
+    assert s["gene_ids"]["names_undotted"] > 0.9 * len(info["dashed"])
+    assert not adata.var_names.str.endswith(" ").any()
+    np.testing.assert_array_equal(adata.X.toarray(), truth)
+
+
+def test_cp10k_of_a_gene_subset_recovered_not_taken_for_counts(corpus):
+    _, s, adata, truth = _ingested(corpus, "cp10k_top_genes_subset")
+    assert s["matrix"]["state"] == "normalized" and s["matrix"]["recovered"] is True
+    np.testing.assert_array_equal(adata.X.toarray(), truth)

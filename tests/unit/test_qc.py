@@ -47,12 +47,29 @@ def test_per_sample_thresholds_remove_planted_outliers_only():
     assert kept.n_obs == 300 - len(planted)
     s = summary.set_index("sample")
     assert s.loc["deep", "min_total_counts"] > s.loc["shallow", "min_total_counts"]
-    # hand check of one threshold: median - 5 MAD of log1p(total counts) among 'shallow'
-    tot = np.log1p(x[:150].sum(1))
+    # hand check of one threshold: median - 5 MAD of log1p(total counts) among the 'shallow'
+    # cells above the genes floor (min_genes=3)
+    tot = np.log1p(x[:150].sum(1))[(x[:150] > 0).sum(1) >= 3]
     med = np.median(tot)
     mad = np.median(np.abs(tot - med))
     assert np.isclose(s.loc["shallow", "min_total_counts"], np.expm1(med - 5 * mad))
     assert s.loc["shallow", "cells_removed"] == 3 and s.loc["deep", "n_high_mito"] == 3
+
+
+def test_a_sample_of_mostly_dead_cells_keeps_its_real_cells():
+    """60 % of a sample are dead cells (mitochondrial only) and empty droplets: the bounds are
+    taken on the other cells, which were all removed as 'high_genes' when the junk set them."""
+    rng = np.random.default_rng(1)
+    x = np.vstack([_sample(rng, 40, 3000), np.zeros((60, 1996), dtype=np.float32)])
+    mt = rng.poisson(30, size=(100, 4)).astype(np.float32)
+    mt[40:50] = 0  # empty
+    mt[50:] *= 20  # dead: every count mitochondrial
+    genes = [f"G{i}" for i in range(1996)] + ["MT-CO1", "MT-ND1", "MT-CYB", "MT-ATP6"]
+    a = ad.AnnData(X=sp.csr_matrix(np.hstack([x, mt])), var=pd.DataFrame(index=genes))
+    a.obs_names = [f"c{i}" for i in range(100)]
+    a.obs["sample"] = "s1"
+    _, metrics, _ = qc.run_qc(a, options=qc.QcOptions(min_genes=200, doublets=False))
+    assert metrics["kept"].to_numpy()[:40].sum() >= 38 and not metrics["kept"].to_numpy()[40:].any()
 
 
 def test_no_mito_genes_is_reported_not_guessed(planted):

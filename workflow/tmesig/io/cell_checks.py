@@ -24,7 +24,17 @@ import scipy.sparse as sp
 
 from .errors import InputError
 
-__all__ = ["LOG_MAX", "MAX_VALUE", "cell_profile", "check_cells", "scale_mixture"]
+__all__ = [
+    "CELL_MIN_COUNTS",
+    "MAX_MIN_COUNTS",
+    "EMPTY_MAX_COUNTS",
+    "LOG_MAX",
+    "MAX_VALUE",
+    "cell_profile",
+    "check_cells",
+    "count_units",
+    "scale_mixture",
+]
 
 #: Largest plausible value of one gene in one cell (counts or normalised values).
 MAX_VALUE = 1e9
@@ -34,6 +44,13 @@ LOG_MAX = 20.0
 _MIN_NNZ = 5
 #: Cells read at a time (the float64 copy and its temporaries stay a few hundred MB).
 _CHUNK = 1024
+#: Most counts a cell's smallest value may stand for (a cell without a gene seen once among
+#: the genes kept, e.g. CP10k of the whole transcriptome subset to variable genes).
+MAX_MIN_COUNTS = 4
+#: A barcode with fewer counts is an empty droplet (ambient RNA), not a cell.
+EMPTY_MAX_COUNTS = 20
+#: A barcode with at least this many counts holds a cell.
+CELL_MIN_COUNTS = 200
 
 
 def _row_stats(m: sp.csr_matrix) -> dict[str, np.ndarray]:
@@ -188,7 +205,9 @@ def check_cells(
     Returns
     -------
     dict
-        Evidence: how many cells are integer, log-scale, non-integer or too sparse to tell.
+        Evidence: how many cells are integer, log-scale, non-integer or too sparse to tell,
+        how many total less than :data:`EMPTY_MAX_COUNTS` (``cells_below_empty_max``) and at
+        least :data:`CELL_MIN_COUNTS` (``cells_above_cell_min``), the largest value.
 
     Raises
     ------
@@ -201,6 +220,9 @@ def check_cells(
     _check_values(df, names, source)
     counts = df["kind"].value_counts()
     ev = {f"cells_{k}": int(counts.get(k, 0)) for k in ("integer", "log", "non_integer", "sparse")}
+    ev["cells_below_empty_max"] = int((df["total"] < EMPTY_MAX_COUNTS).sum())
+    ev["cells_above_cell_min"] = int((df["total"] >= CELL_MIN_COUNTS).sum())
+    ev["max_value"] = float(df["max"].max()) if len(df) else 0.0
     mix = scale_mixture(df)
     if mix is None:
         return ev
@@ -219,3 +241,42 @@ def check_cells(
         "are not counts"
     )
     raise InputError(msg)
+
+
+def count_units(m: sp.csr_matrix, *, tol: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """The value of one count in each cell of normalised counts (``count × s_i``).
+
+    A cell's smallest value is ``k`` counts, ``k`` the smallest of 1 to :data:`MAX_MIN_COUNTS`
+    for which every value of the cell is a whole number of ``smallest / k`` (1 when none is).
+
+    Parameters
+    ----------
+    m
+        Cells × genes, CSR, no stored zeros.
+    tol
+        Relative tolerance of "a whole number".
+
+    Returns
+    -------
+    unit, whole
+        Per cell the value of one count; per stored value whether it is a whole number of
+        its cell's unit.
+    """
+    n = m.shape[0]
+    nnz = np.diff(m.indptr)
+    has = nnz > 0
+    mins = np.ones(n)
+    if m.nnz:
+        mins[has] = np.minimum.reduceat(m.data, m.indptr[:-1][has])
+    mins[~(mins > 0)] = 1.0
+    row = np.repeat(np.arange(n), nnz)
+    ratio = m.data / np.repeat(mins, nnz)
+    k_cell = np.zeros(n)
+    for k in range(1, MAX_MIN_COUNTS + 1):
+        r = ratio * k
+        off = np.abs(r - np.round(r)) >= tol * np.maximum(r, 1.0)
+        whole = np.bincount(row, weights=off, minlength=n) == 0
+        k_cell[whole & (k_cell == 0)] = k
+    unit = mins / np.where(k_cell == 0, 1.0, k_cell)
+    r = m.data / np.repeat(unit, nnz)
+    return unit, np.abs(r - np.round(r)) < tol * np.maximum(r, 1.0)

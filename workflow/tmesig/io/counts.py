@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from .cell_checks import check_cells
 from .errors import InputError
 from .matrix_state import STATE_WORDS, MatrixState, detect_matrix_state
+from .recover import recovered as _recovered
 from .rows import is_stream
 
 __all__ = ["COUNT_STATES", "LOG_STATES", "find_counts"]
@@ -34,40 +35,6 @@ NORMALISED_FIX = (
     "to analyse log-normalised values without counts set ingest.input_mode: normalised in the "
     "config (QC on counts and doublet calls are then not possible)"
 )
-
-
-def _recover_scaled(x: Any, *, log: bool) -> tuple[sp.csr_matrix, float, int]:
-    """Invert ``counts × s_i`` (after ``expm1`` when ``log``): a cell's smallest value is one count.
-
-    Returns the recovered counts, the largest distance of any value from an integer and the
-    number of cells whose smallest value was already 1 (unscaled counts).
-    """
-    m = sp.csr_matrix(x, dtype=np.float64).copy()
-    m.eliminate_zeros()
-    if log:
-        m.data = np.expm1(m.data)
-    nnz = np.diff(m.indptr)
-    has = nnz > 0
-    mins = np.ones(m.shape[0])
-    if m.nnz:
-        mins[has] = np.minimum.reduceat(m.data, m.indptr[:-1][has])
-    mins[~(mins > 0)] = 1.0
-    m.data = m.data / np.repeat(mins, nnz)
-    err = float(np.max(np.abs(m.data - np.round(m.data)))) if m.nnz else 0.0
-    m.data = np.round(m.data)
-    return m, err, int(np.sum(has & (np.abs(mins - 1.0) < 1e-6)))
-
-
-def _recover(x: Any, *, log: bool) -> tuple[Any, float, int]:
-    """:func:`_recover_scaled` of a matrix, or of a stream one block at a time (row by row:
-    the same numbers; the stream gets the recovery as a step)."""
-    if not is_stream(x):
-        return _recover_scaled(x, log=log)
-    err, n_unit = 0.0, 0
-    for block in x.blocks():
-        _, e, n = _recover_scaled(block, log=log)
-        err, n_unit = max(err, e), n_unit + n
-    return x.then(lambda b: _recover_scaled(b, log=log)[0]), err, n_unit
 
 
 def _map_rows(x: Any, fn: Any) -> Any:
@@ -121,38 +88,6 @@ def _ordered_candidates(adata: ad.AnnData, source: str) -> list[Candidate]:
     return candidates
 
 
-def _recovered(
-    candidates: list[Candidate], states: dict[str, MatrixState], decision: dict[str, Any]
-) -> Candidate | None:
-    """Counts recovered exactly from log1p-normalised or normalised values, if any."""
-    for wanted in ("log1p_normalized", "normalized"):
-        for name, x, var in candidates:
-            if states[name].state != wanted or states[name].evidence.get("rounded"):
-                continue
-            rec, err, n_unit = _recover(x, log=wanted == "log1p_normalized")
-            if err < 0.01:
-                decision.update(
-                    source=name, state=wanted, recovered=True, non_counts=False, normalised=False
-                )
-                decision["max_rounding_error"] = err
-                decision["cells_unscaled"] = n_unit
-                already = (
-                    f"; {n_unit} of {rec.shape[0]} cells were already unscaled counts"
-                    if 0 < n_unit < rec.shape[0] and wanted == "normalized"
-                    else ""
-                )
-                decision.setdefault("notes", []).append(
-                    f"{name}: {STATE_WORDS[wanted]}; counts recovered exactly (each cell's "
-                    f"smallest value is one count; every recovered value is an integer){already}"
-                )
-                return name, rec, var
-            decision.setdefault("notes", []).append(
-                f"{name}: {STATE_WORDS[wanted]} but counts not recoverable (rounding error "
-                f"{err:.3g})"
-            )
-    return None
-
-
 def _non_counts(
     candidates: list[Candidate],
     states: dict[str, MatrixState],
@@ -197,15 +132,11 @@ def _as_values(name, x, var, decision, state, transform, note, *, normalised):
     return name, m, var
 
 
-def _choose(
-    candidates: list[Candidate],
-    states: dict[str, MatrixState],
-    decision: dict[str, Any],
-    *,
-    allow_non_counts: bool,
-    accept_log: bool,
+def _choose_counts(
+    candidates: list[Candidate], states: dict[str, MatrixState], decision: dict[str, Any]
 ) -> Candidate | None:
-    """The chosen candidate with the matrix to use (recovered or un-logged); records why."""
+    """The candidate holding counts, mixed scales (refused later) or recoverable counts, with
+    the matrix to use (recovered); records why."""
     for wanted in COUNT_STATES:
         for name, x, var in candidates:
             if states[name].state == wanted:
@@ -221,16 +152,53 @@ def _choose(
         if states[name].state == "mixed":
             decision.update(source=name, state="mixed", recovered=False, non_counts=False)
             return name, x, var
-    chosen = _recovered(candidates, states, decision)
-    if chosen is None:
-        chosen = _non_counts(
-            candidates,
-            states,
-            decision,
-            allow_non_counts=allow_non_counts,
-            accept_log=accept_log,
+    return _recovered(candidates, states, decision)
+
+
+def _groups(candidates: list[Candidate]) -> list[list[Candidate]]:
+    """The candidates in the order they are tried: ``.raw`` first when it holds more genes
+    than ``X`` (scanpy's ``adata.raw = adata`` before subsetting to variable genes), then the
+    other standard places, then any other layer."""
+    n_x = max((len(v) for name, _, v in candidates if name != "raw"), default=0)
+    wide = [c for c in candidates if c[0] == "raw" and len(c[2]) > n_x]
+    standard = [c for c in candidates if c[0] in _STANDARD and c not in wide]
+    return [wide, standard, [c for c in candidates if c[0] not in _STANDARD]]
+
+
+def _choose(
+    candidates: list[Candidate],
+    states: dict[str, MatrixState],
+    decision: dict[str, Any],
+    *,
+    source: str,
+    options: dict[str, bool],
+) -> Candidate | None:
+    """Counts from the standard places (recovered ones included; ``.raw`` first when it has
+    more genes), then from another layer (velocyto's 'spliced': noted), then non-count values
+    as allowed."""
+    notes = decision.setdefault("notes", [])
+    for group in _groups(candidates) if source == "auto" else [candidates]:
+        chosen = _choose_counts(group, states, decision)
+        if chosen is None:
+            continue
+        if chosen[0] not in _STANDARD and source == "auto":
+            notes.append(
+                f"{chosen[0]}: counts read from this layer, as no standard place "
+                "(layers['counts'], .raw, X) holds counts or recoverable counts; check that it "
+                "holds every count of each cell (velocyto's 'spliced' layer holds only the "
+                "spliced reads)"
+            )
+        wider = (
+            max(len(v) for name, _, v in candidates if name == "raw") if states.get("raw") else 0
         )
-    return chosen
+        if wider > len(chosen[2]):
+            notes.append(
+                f"{chosen[0]}: counts of {len(chosen[2])} genes; .raw holds {wider} genes but "
+                f"{STATE_WORDS.get(states['raw'].state, states['raw'].state)} (no counts can "
+                "be recovered from them): the other genes are not analysed"
+            )
+        return chosen
+    return _non_counts(candidates, states, decision, **options)
 
 
 def _columns(
@@ -277,6 +245,19 @@ def _no_counts_error(states: dict[str, MatrixState], allow_non_counts: bool) -> 
     return InputError(f"no raw counts found ({found}). {fix}")
 
 
+def _note_half_precision(chosen: Candidate, decision: dict[str, Any]) -> None:
+    """Note counts stored as float16: above 2048 they were rounded (2049 is kept as 2048)."""
+    top = decision["cells"]["max_value"]
+    if getattr(chosen[1], "dtype", None) != np.float16 or top <= 2048:
+        return
+    decision.setdefault("notes", []).append(
+        f"{chosen[0]}: stored as float16 (half precision), which holds whole numbers exactly "
+        f"only up to 2048 (largest value here {top:.0f}): larger counts were rounded when the "
+        "file was written (by less than 0.05 %); export the counts as integers or float32 "
+        "for exact values"
+    )
+
+
 def find_counts(
     adata: ad.AnnData,
     *,
@@ -288,12 +269,15 @@ def find_counts(
     """Find or recover raw counts in ``adata``.
 
     Candidates are inspected in this order: ``layers["counts"]``, ``layers["raw_counts"]``,
-    ``raw.X``, ``X`` (when not None), then any other layer. The first holding integer
-    counts wins; otherwise count-like corrected (or half-integer) values are used; otherwise
-    counts are recovered from ``log1p`` of normalised counts or from normalised counts (CPM,
-    CP10k) when every cell's smallest non-zero value is one count (checked: recovered values
-    must be integers); otherwise, with ``allow_non_counts``, log2(TPM+1) (un-logged) or
-    CPM/TPM values are used, or with ``accept_log`` log-scale values are kept as they are.
+    ``raw.X``, ``X`` (when not None; ``raw.X`` first when it holds more genes than ``X``),
+    then any other layer only when none of these serves. The first holding integer counts
+    wins; otherwise count-like corrected (or half-integer) values are used; otherwise counts
+    are recovered from ``log1p`` of normalised counts, from normalised counts (CPM, CP10k) or
+    from log values of another scale (``log1p`` or ``log2(x + 1)`` of counts or of counts
+    over size factors) when every cell's smallest non-zero value is one count (checked:
+    recovered values must be integers; :mod:`tmesig.io.recover`); otherwise, with
+    ``allow_non_counts``, log2(TPM+1) (un-logged) or CPM/TPM values are used, or with
+    ``accept_log`` log-scale values are kept as they are.
     Everything else is refused. The chosen matrix is checked cell by cell before its
     conversion to float32 (:func:`~tmesig.io.check_cells`).
 
@@ -336,13 +320,13 @@ def find_counts(
         "allow_non_counts": allow_non_counts,
         "candidates": {k: asdict(v) for k, v in states.items()},
     }
-    chosen = _choose(
-        candidates, states, decision, allow_non_counts=allow_non_counts, accept_log=accept_log
-    )
+    options = {"allow_non_counts": allow_non_counts, "accept_log": accept_log}
+    chosen = _choose(candidates, states, decision, source=source, options=options)
     if chosen is None:
         raise _no_counts_error(states, allow_non_counts)
     decision["cells"] = check_cells(
         chosen[1], source=chosen[0], names=adata.obs_names, groups=groups
     )
+    _note_half_precision(chosen, decision)
     m, var = _columns(adata, chosen, decision)
     return m, var, decision

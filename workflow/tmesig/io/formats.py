@@ -5,11 +5,14 @@ Supported (chosen from the path, never from the file's content alone):
 - ``.h5ad`` - AnnData (``anndata.read_h5ad``; anndata never unpickles: object arrays in the
   legacy pickle-based formats are refused by anndata rather than loaded);
 - ``.h5`` - 10x Genomics HDF5 feature-barcode matrix, v3 (``/matrix``) or v2 (one group per
-  genome), read with :func:`scanpy.read_10x_h5` (gene-expression features only);
+  genome: the human one is read), read with :func:`scanpy.read_10x_h5` (gene-expression
+  features only);
 - a directory - 10x Genomics ``matrix.mtx(.gz)`` + ``features.tsv(.gz)`` (or ``genes.tsv``)
-  + ``barcodes.tsv(.gz)``, read with scipy/pandas (text only; gene-expression features only).
+  + ``barcodes.tsv(.gz)``, or the same with one prefix (GEO), read by
+  :mod:`tmesig.io.tenx_mtx` (text only; gene-expression features only).
 
-Nothing read from a dataset is executed. 10x readers keep Ensembl IDs as ``var_names`` and
+Nothing read from a dataset is executed. 10x readers keep Ensembl IDs (when the ids are
+Ensembl IDs) as ``var_names`` and
 the symbols in ``var["gene_symbols"]`` so that duplicated symbols are summed by
 :func:`tmesig.io.genes.sum_duplicate_genes` instead of being renamed ``-1``, ``-2``.
 
@@ -19,21 +22,20 @@ the stored bytes), and a file of a 10x directory may not be a symbolic link lead
 directory. Messages about a file that failed to parse never quote its content.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import anndata as ad
-import numpy as np
-import pandas as pd
 
 from . import urls
 from .errors import InputError
 from .hdf5_guard import check_hdf5
+from .tenx_mtx import _READ_NOTES, ensembl_ids, mtx_parts, read_10x_mtx, refuse_outside_links
 from .urls import is_url
 
 __all__ = [
     "FORMATS",
+    "READ_NOTES",
     "URL_RE",
     "dataset_format",
     "file_label",
@@ -44,6 +46,8 @@ __all__ = [
     "split_paths",
 ]
 
+#: ``uns`` key of the notes a reader leaves for the ingest summary.
+READ_NOTES = _READ_NOTES
 #: Format name -> what it is, for messages.
 FORMATS = {
     "h5ad": "h5ad file (AnnData)",
@@ -103,20 +107,6 @@ def file_label(path: str | Path) -> str:
     return name
 
 
-def _mtx_parts(path: Path) -> dict[str, Path | None]:
-    def first(*names: str) -> Path | None:
-        for n in names:
-            if (path / n).exists():
-                return path / n
-        return None
-
-    return {
-        "matrix": first("matrix.mtx.gz", "matrix.mtx"),
-        "features": first("features.tsv.gz", "features.tsv", "genes.tsv.gz", "genes.tsv"),
-        "barcodes": first("barcodes.tsv.gz", "barcodes.tsv"),
-    }
-
-
 def dataset_format(path: str | Path) -> str:
     """Name the format of ``path`` from its suffix (a directory must be a 10x matrix directory).
 
@@ -143,7 +133,7 @@ def dataset_format(path: str | Path) -> str:
         )
         raise InputError(msg)
     if p.is_dir():
-        parts = _mtx_parts(p)
+        parts = mtx_parts(p)
         missing = [k for k, v in parts.items() if v is None]
         if missing:
             msg = (
@@ -151,7 +141,7 @@ def dataset_format(path: str | Path) -> str:
                 f"{_FIX_FORMATS}"
             )
             raise InputError(msg)
-        _refuse_outside_links(p, [v for v in parts.values() if v is not None])
+        refuse_outside_links(p, [v for v in parts.values() if v is not None])
         return "10x_mtx"
     if p.suffix == ".h5ad":
         return "h5ad"
@@ -159,20 +149,6 @@ def dataset_format(path: str | Path) -> str:
         return "10x_h5"
     msg = f"{p}: unsupported format (suffix {p.suffix or '(none)'!r}); {_FIX_FORMATS}"
     raise InputError(msg)
-
-
-def _refuse_outside_links(folder: Path, files: list[Path]) -> None:
-    """Refuse a file of a 10x directory that is a symbolic link leading out of the directory."""
-    home = folder.resolve()
-    for f in files:
-        if f.is_symlink() and not f.resolve().is_relative_to(home):
-            msg = (
-                f"{folder}: {f.name} is a symbolic link to a file outside the directory; tmesig "
-                "reads a 10x directory only from its own files (a link can point at any local "
-                "file, whose lines would be read as genes or barcodes). Fix: copy the file into "
-                "the directory instead of linking it"
-            )
-            raise InputError(msg)
 
 
 def _unreadable(path: Path, fmt: str, err: Exception) -> InputError:
@@ -210,88 +186,55 @@ def read_10x_h5(path: str | Path) -> ad.AnnData:
 
     path = Path(path)
     check_hdf5(path)
+    genome = _v2_genome(path)
     try:
-        a = sc.read_10x_h5(path, gex_only=True)
+        a = sc.read_10x_h5(path, genome=genome, gex_only=True)
     except Exception as err:  # h5py/scanpy raise many types for foreign or corrupt files
         raise _unreadable(path, "10x_h5", err) from err
+    if genome is not None:
+        a.uns[READ_NOTES] = [
+            f"a 10x (v2) file of several genomes: only the matrix of {genome} is read (the "
+            "cells of another species keep only their few human counts)"
+        ]
     return _ids_as_var_names(a)
 
 
-def read_10x_mtx(path: str | Path) -> ad.AnnData:
-    """Read a 10x matrix directory (gene expression only).
+def _v2_genome(path: Path) -> str | None:
+    """The human genome of a v2 file of several genomes (one group each: barnyard/PDX);
+    a molecule_info.h5 refused."""
+    import h5py
 
-    Accepts CellRanger v3 (``features.tsv``) and v2 (``genes.tsv``) layouts, gzipped or not
-    (scanpy's reader requires v3 files to be gzipped).
+    from .gene_names import HUMAN_GENOMES
 
-    Parameters
-    ----------
-    path
-        The directory.
-
-    Returns
-    -------
-    AnnData
-        Ensembl IDs as ``var_names``, symbols in ``var["gene_symbols"]``.
-
-    Raises
-    ------
-    InputError
-        When a file cannot be parsed (the message names it, never its content), is a
-        symbolic link leading out of the directory, or the files do not belong together.
-    """
-    import scipy.io
-    import scipy.sparse as sp
-
-    path = Path(path)
-    parts = _mtx_parts(path)
-    _refuse_outside_links(path, [v for v in parts.values() if v is not None])
-    m = _parse_part(path, parts["matrix"], "a Matrix Market matrix", scipy.io.mmread)
-    m = sp.csr_matrix(m.T, dtype=np.float32)
-    feats = _parse_part(path, parts["features"], "a tab-separated features table", _read_tsv)
-    barcodes = _parse_part(path, parts["barcodes"], "a barcode list", _read_tsv)[0]
-    if feats.shape[1] < 2 or (feats[0] == "").any():
-        msg = (
-            f"{path}: {parts['features'].name} is not a 10x features table (it needs 2 or 3 "
-            "tab-separated columns: gene id, gene name[, feature type], no empty id); export "
-            "the directory again"
-        )
-        raise InputError(msg)
-    if m.shape != (len(barcodes), len(feats)):
-        msg = (
-            f"{path}: matrix.mtx is {m.shape[1]} features × {m.shape[0]} barcodes but the "
-            f"directory lists {len(feats)} features and {len(barcodes)} barcodes; the files do "
-            "not belong together - export the directory again"
-        )
-        raise InputError(msg)
-    ids = feats[0].to_numpy()
-    names = feats[1].to_numpy()
-    keep = np.ones(len(feats), dtype=bool)
-    if feats.shape[1] > 2:
-        keep = (feats[2] == "Gene Expression").to_numpy()
-    var = pd.DataFrame({"gene_symbols": names[keep]}, index=pd.Index(ids[keep], name=None))
-    obs = pd.DataFrame(index=pd.Index(barcodes.to_numpy(), name=None))
-    return ad.AnnData(X=m[:, np.flatnonzero(keep)], obs=obs, var=var)
-
-
-def _read_tsv(path: str) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False)
-
-
-def _parse_part(folder: Path, part: Path, what: str, parse: Callable[[str], Any]) -> Any:
-    """``parse(part)``; a failure names the file and the format, never the file's content."""
     try:
-        return parse(str(part))
-    except Exception as err:  # malformed text / mtx raise many types
+        with h5py.File(path, "r") as f:
+            groups = [k for k in f if isinstance(f[k], h5py.Group)]
+            molecules = all(k in f for k in ("umi", "barcode_idx", "feature_idx"))
+    except Exception:  # unreadable: reported by the reader
+        return None
+    if molecules:
         msg = (
-            f"{folder}: {part.name} is not {what} ({type(err).__name__}); the file is truncated, "
-            "empty or of another type - export the directory again"
+            f"{path}: a 10x molecule_info.h5 file (one row per molecule), not a feature-barcode "
+            "matrix; supply the filtered_feature_bc_matrix.h5 (or its directory) of the same "
+            "Cell Ranger run"
         )
-        raise InputError(msg) from None
+        raise InputError(msg)
+    if "matrix" in groups or len(groups) < 2:
+        return None
+    human = [g for g in groups if g in HUMAN_GENOMES]
+    if len(human) != 1:
+        msg = (
+            f"{path}: a 10x (v2) file of several genomes ({', '.join(groups)}) and "
+            f"{'none' if not human else 'more than one'} of them human (GRCh38, hg19...); "
+            "the signature library is human - supply the file of the human genome"
+        )
+        raise InputError(msg)
+    return human[0]
 
 
 def _ids_as_var_names(a: ad.AnnData) -> ad.AnnData:
     var = a.var.copy()
-    if "gene_ids" in var.columns:
+    if "gene_ids" in var.columns and ensembl_ids(var["gene_ids"]):
         symbols = a.var_names.astype(str)
         var.index = var["gene_ids"].astype(str).to_numpy()
         var["gene_symbols"] = symbols.to_numpy()

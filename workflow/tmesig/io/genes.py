@@ -6,7 +6,6 @@ Both tables are rebuilt by ``resources/genes/build_gene_tables.py``.
 """
 
 import re
-from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import scipy.sparse as sp
 
 from .. import paths
 from .errors import InputError
+from .gene_names import check_signature_overlap, clean_gene_names
 from .rows import is_stream
 
 __all__ = [
@@ -284,7 +284,9 @@ def var_symbols(
 ) -> tuple[pd.Index, dict[str, Any]]:
     """The tmesig symbol of every gene of one dataset file.
 
-    Ensembl IDs are mapped (:func:`map_gene_ids`), mouse data is refused or upper-cased,
+    Names are cleaned (:func:`tmesig.io.gene_names.clean_gene_names`: white space, genome
+    prefixes, R's dots), Ensembl IDs are mapped (:func:`map_gene_ids`), mouse data is refused
+    or upper-cased,
     and aliases are renamed (:func:`resolve_aliases`). Duplicated symbols are left for
     :func:`sum_duplicate_genes`.
 
@@ -309,9 +311,17 @@ def var_symbols(
         Mouse data without ``uppercase_mouse``, mouse Ensembl IDs without symbols, or
         Ensembl IDs none of which has a symbol.
     """
+    var, cleaned = clean_gene_names(var, SYMBOL_COLUMNS)
     names = pd.Index(var.index.astype(str))
+    if cleaned["genes_other_genome"] and not (names != "").any():
+        msg = (
+            f"{path}: every gene is of genome {', '.join(cleaned['genes_other_genome'])} (the "
+            "prefix of each name), none human; the signature library is human - use human data"
+        )
+        raise InputError(msg)
     species = _species(var, names, path=path)
     symbols, gene_info = map_gene_ids(var, names)
+    gene_info.update(cleaned)
     gene_info["species"] = species
     if species["species"] == "mouse":
         if not uppercase_mouse:
@@ -336,50 +346,3 @@ def var_symbols(
     symbols, renames = resolve_aliases(symbols)
     gene_info["aliases_renamed"] = renames
     return symbols, gene_info
-
-
-def check_signature_overlap(
-    symbols: pd.Index,
-    *,
-    signature_genes: Collection[str],
-    where: str | Path,
-    var_columns: Collection[str] = (),
-) -> None:
-    """Refuse genes none of which is a signature gene, saying what the names look like.
-
-    Parameters
-    ----------
-    symbols
-        The dataset's gene symbols after mapping.
-    signature_genes
-        The signature library's genes.
-    where
-        The dataset's path(s), named in the message.
-    var_columns
-        The ``var`` columns of the file(s), offered as sources of gene names.
-
-    Raises
-    ------
-    InputError
-        When no symbol is a signature gene; numeric names (an exported row index) get their
-        own message.
-    """
-    if set(symbols) & set(signature_genes):
-        return
-    shown = ", ".join(map(str, symbols[:5]))
-    if len(symbols) and np.mean(pd.Index(symbols).astype(str).str.fullmatch(r"\d+(\.\d+)?")) > 0.5:
-        cols = ", ".join(var_columns) or "none"
-        msg = (
-            f"{where}: the gene names are numbers (e.g. {shown}): the file lost its gene "
-            "identifiers on export (var_names are a row index), so nothing can be scored; "
-            "write the gene symbols or Ensembl IDs into var_names (e.g. adata.var_names = "
-            f"adata.var['<column>'], var columns here: {cols}) and save the file again"
-        )
-        raise InputError(msg)
-    msg = (
-        f"{where}: none of the {len(symbols)} genes (e.g. {shown}) is in any signature "
-        "set, so nothing can be scored; supply human gene symbols or Ensembl IDs as var_names "
-        "(with Ensembl IDs, symbols are also read from a var column such as 'feature_name') "
-        "or a signature library matching these names (signatures.directory)"
-    )
-    raise InputError(msg)

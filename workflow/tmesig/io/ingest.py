@@ -32,7 +32,7 @@ from .h5ad_backed import streamable_cells
 from .ingest_file import MIN_CELLS, STREAM_ABOVE, IngestOptions, _ingest_file, _Part
 from .ingest_record import add_decisions, summary
 from .merge import intersect_files, shared_genes
-from .metadata import build_obs, check_design
+from .metadata import build_obs, check_design, samples_across_files
 from .rows import StackedRows, is_stream
 
 __all__ = [
@@ -284,6 +284,7 @@ def ingest_lazily(
         out, blocks = ad.AnnData(X=_as_stored(counts), obs=obs, var=var), None
     record = summary(out, parts, files, dataset=dataset, columns=columns)
     add_decisions(record, parts, merge, requested=options.input_mode)
+    record["notes"] += samples_across_files(obs)
     if signature_genes is not None:
         record["signature_genes_found"] = int(len(set(symbols) & set(signature_genes)))
     out.uns["tmesig_ingest"] = json.dumps(record, sort_keys=True, default=str)

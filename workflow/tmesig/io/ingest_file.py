@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .cell_checks import CELL_MIN_COUNTS, EMPTY_MAX_COUNTS
 from .controls import drop_control_features
 from .counts import COUNT_STATES, find_counts
 from .errors import InputError
-from .formats import _unreadable, file_label, read_any
-from .genes import sum_duplicate_genes, var_symbols
+from .formats import READ_NOTES, _unreadable, file_label, read_any
+from .gene_names import known_symbols
+from .genes import ENSEMBL_RE, sum_duplicate_genes, var_symbols
 from .h5ad_backed import open_h5ad
 from .rows import is_stream, scan
 
@@ -107,6 +109,7 @@ def _read_checked(path: Path, *, stream: bool) -> tuple[Any, str]:
             "supply a dataset with cells and genes"
         )
         raise InputError(msg)
+    _refuse_transposed(path, raw.obs_names, raw.var.index)
     if raw.obs_names.has_duplicates:
         n = int(raw.obs_names.duplicated().sum())
         first = raw.obs_names[raw.obs_names.duplicated()][0]
@@ -117,6 +120,25 @@ def _read_checked(path: Path, *, stream: bool) -> tuple[Any, str]:
         )
         raise InputError(msg)
     return raw, fmt
+
+
+def _gene_like(names: pd.Index) -> float:
+    """Share of ``names`` that are known symbols or Ensembl IDs (at most 2,000 looked at)."""
+    names = pd.Index(names[:: max(1, len(names) // 2000)].astype(str))
+    known = names.isin(known_symbols()) | names.str.match(ENSEMBL_RE.pattern)
+    return float(np.mean(known)) if len(names) else 0.0
+
+
+def _refuse_transposed(path: Path, obs_names: pd.Index, var_names: pd.Index) -> None:
+    """Refuse a genes × cells matrix (an R or GEO table read as is): genes as obs."""
+    if _gene_like(obs_names) >= 0.5 and _gene_like(var_names) < 0.05:
+        msg = (
+            f"{path}: the matrix is transposed: its {len(obs_names)} rows (obs) are genes "
+            f"(e.g. {', '.join(map(str, obs_names[:3]))}) and its {len(var_names)} columns "
+            f"(var) cells (e.g. {', '.join(map(str, var_names[:3]))}); tmesig reads cells as "
+            "rows - transpose it (adata = adata.T) and save the file again"
+        )
+        raise InputError(msg)
 
 
 def _file_counts(
@@ -137,6 +159,7 @@ def _file_counts(
         )
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
+    _refuse_unfiltered(path, decision)
     if is_stream(counts):
         return (counts, var, *_scanned(counts, path, decision))
     if counts.nnz and float(counts.data.min()) < 0:
@@ -145,6 +168,25 @@ def _file_counts(
         frac_int = _fraction_integer(counts.data)
         decision["fraction_integer_all_cells"] = round(frac_int, 6)
     return counts, var, decision, None
+
+
+def _refuse_unfiltered(path: Path, decision: dict[str, Any]) -> None:
+    """Refuse counts of every droplet (a 10x raw_feature_bc_matrix): most barcodes hold a few
+    counts of ambient RNA beside the cells; QC cannot separate them (its thresholds would be
+    set on the empty droplets)."""
+    cells = decision["cells"]
+    n = sum(cells[f"cells_{k}"] for k in ("integer", "log", "non_integer", "sparse"))
+    empty, full = cells["cells_below_empty_max"], cells["cells_above_cell_min"]
+    if decision.get("non_counts") or decision.get("normalised") or not 2 * empty > n or full < 3:
+        return
+    msg = (
+        f"{path}: {empty} of {n} barcodes hold fewer than {EMPTY_MAX_COUNTS} counts beside "
+        f"{full} with at least {CELL_MIN_COUNTS}: an unfiltered matrix of every droplet (e.g. "
+        "10x raw_feature_bc_matrix), mostly empty droplets; supply the filtered matrix "
+        "(filtered_feature_bc_matrix) or call the cells first (e.g. EmptyDrops, CellBender) "
+        "and supply those"
+    )
+    raise InputError(msg)
 
 
 def _negative(path: Path, decision: dict[str, Any]) -> InputError:
@@ -182,6 +224,7 @@ def _ingest_file(
     """Read one file: its counts (duplicated symbols summed), symbols, obs and record."""
     raw, fmt = _read_checked(path, stream=stream)
     counts, var, decision, positive = _file_counts(raw, path, options, sample_col)
+    decision.setdefault("notes", []).extend(getattr(raw, "uns", {}).get(READ_NOTES, []))
     counts, var, kept = drop_control_features(counts, var, decision)
     if positive is not None and kept is not None:
         positive = positive[kept]
@@ -189,6 +232,7 @@ def _ingest_file(
     obs.index = raw.obs_names.astype(str)
     del raw  # the file's other matrices go now: only the chosen one is kept (peak memory)
     symbols, gene_info = var_symbols(var, path=path, uppercase_mouse=options.uppercase_mouse)
+    decision.setdefault("notes", []).extend(gene_info.pop("notes"))
     found = None if positive is None else {g for g in symbols[positive] if g}
     n_in = counts.shape[1]
     counts, symbols = sum_duplicate_genes(counts, symbols)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .cell_checks import cell_profile, scale_mixture
+from .cell_checks import cell_profile, count_units, scale_mixture
 
 __all__ = ["STATE_WORDS", "MatrixState", "detect_matrix_state"]
 
@@ -90,7 +90,8 @@ def _cv(v: np.ndarray) -> float:
 
 
 def _multiples_of_cell_min(m: sp.csr_matrix) -> float:
-    """Fraction of the values of non-integer cells that are whole multiples of the cell's minimum.
+    """Fraction of the values of non-integer cells that are whole multiples of the cell's
+    one-count value (its minimum, or a half, third or quarter of it: :func:`count_units`).
 
     Normalised counts (CPM, CP10k) are ``count × s_i`` for a per-cell factor ``s_i``: every
     value is a whole multiple of the cell's one-count value. Corrected counts are not. Cells
@@ -103,10 +104,7 @@ def _multiples_of_cell_min(m: sp.csr_matrix) -> float:
     keep = np.repeat((nonint > 0) & (nnz > 0), nnz)
     if not keep.any():
         return 0.0
-    mins = np.zeros(m.shape[0])
-    mins[nnz > 0] = np.minimum.reduceat(m.data, m.indptr[:-1][nnz > 0])
-    ratio = m.data[keep] / np.repeat(mins, nnz)[keep]
-    return float(np.mean(np.abs(ratio - np.round(ratio)) < 1e-3 * np.maximum(ratio, 1.0)))
+    return float(np.mean(count_units(m)[1][keep]))
 
 
 def _integer_state(m: sp.csr_matrix, ev: dict[str, Any]) -> MatrixState:

@@ -16,7 +16,13 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["MISSING_LABELS", "build_obs", "check_design", "check_named_columns"]
+__all__ = [
+    "MISSING_LABELS",
+    "build_obs",
+    "check_design",
+    "check_named_columns",
+    "samples_across_files",
+]
 
 #: Labels that mean "missing" when written as text (compared stripped, lower-cased).
 MISSING_LABELS = frozenset({"", "nan", "none", "na", "n/a", "null", "<na>"})
@@ -29,7 +35,8 @@ File = tuple[pd.DataFrame, Path, str]  # one file's obs, its path and its label
 def _obs_column(
     obs: pd.DataFrame, column: str | None, *, role: str, path: Path
 ) -> pd.Series | None:
-    """The obs column the sheet names for ``role`` (as str), or None when none is named."""
+    """The obs column the sheet names for ``role`` (as str, surrounding white space removed),
+    or None when none is named."""
     if column is None or column == "":
         return None
     if column not in obs.columns:
@@ -52,7 +59,7 @@ def _obs_column(
             f"choose another column in the sample sheet ('{role}_col')"
         )
         raise InputError(msg)
-    return text  # stripped: 'R ' and 'R' are one label
+    return text  # stripped: 'R ' and 'R' (a spreadsheet's stray space) are one label
 
 
 def _part_obs(f: File, columns: dict[str, str | None], default_sample: str, multi: bool):
@@ -222,3 +229,31 @@ def check_named_columns(
             "cluster.batch_key to one of them (e.g. 'sample') or null"
         )
         raise InputError(msg)
+
+
+def samples_across_files(obs: pd.DataFrame) -> list[str]:
+    """A note when one sample label is in several files (the sample column of each file).
+
+    Parameters
+    ----------
+    obs
+        The ingested obs of a multi-file dataset (``sample`` and ``file``).
+
+    Returns
+    -------
+    list of str
+        No note, or one naming the labels and their files: two patients' files labelled
+        'tumour' alike are one sample (and one patient without a patient column).
+    """
+    if "file" not in obs.columns:
+        return []
+    files = obs.groupby("sample", observed=True)["file"].agg(lambda f: sorted(set(map(str, f))))
+    shared = files[files.map(len) > 1]
+    if shared.empty:
+        return []
+    shown = "; ".join(f"{s!r}: {', '.join(f)}" for s, f in shared.head(5).items())
+    return [
+        f"{len(shared)} sample label(s) are in several files ({shown}): the cells of those files "
+        "are one sample (and one patient without patient_col); if the files are different "
+        "samples, leave sample_col empty (each file is then a sample) or make the labels unique"
+    ]

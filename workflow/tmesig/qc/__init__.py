@@ -2,9 +2,12 @@
 
 Thresholds follow the usual median ± k·MAD rule, computed separately in each sample on
 ``log1p(total counts)``, ``log1p(genes detected)`` (both sides) and on the percentage of
-mitochondrial counts (upper side only). Doublets are called with scanpy's scrublet, one
-sample at a time. A rule whose MAD is (near) 0 in a sample is not applied there (a
-threshold at ``median ± k·0`` would cut cells by float rounding), and the summary says so.
+mitochondrial counts (upper side only); the median and MAD are taken on the sample's cells
+above the ``min_genes`` floor and below ``max_pct_mito`` (empty droplets and dead cells
+dominating a sample would otherwise set bounds that remove its real cells). Doublets are
+called with scanpy's scrublet, one sample at a time. A rule whose MAD is (near) 0 in a
+sample is not applied there (a threshold at ``median ± k·0`` would cut cells by float
+rounding), and the summary says so.
 
 The input mode (:mod:`tmesig.input_mode`) changes what is measured: ``normalised`` input has
 no counts, so only genes detected and the mitochondrial share (of ``expm1`` of the values)

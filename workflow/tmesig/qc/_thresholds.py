@@ -93,6 +93,16 @@ def _mad_rule(values: np.ndarray, nmads: float) -> tuple[float, float, str]:
     return med - nmads * mad, med + nmads * mad, "applied"
 
 
+def _plausible(m: pd.DataFrame, sel: np.ndarray, *, opts: QcOptions, floor: int) -> np.ndarray:
+    """The cells of ``sel`` the median and MAD are taken on: those above the genes floor and
+    below the mitochondrial ceiling (all of ``sel`` when fewer than 3 are). Empty droplets and
+    dead cells would otherwise set the bounds of a sample they dominate, and its real cells
+    fall outside them (every cell of the sample removed)."""
+    pct = m["pct_mito"].to_numpy()
+    ok = sel & (m["n_genes"].to_numpy() >= floor) & ~(pct > opts.max_pct_mito)
+    return ok if ok.sum() >= 3 else sel
+
+
 def sample_thresholds(
     m: pd.DataFrame, sample: Any, *, reasons: Reasons, opts: QcOptions, floor: int
 ) -> dict[str, Any]:
@@ -119,11 +129,12 @@ def sample_thresholds(
     sel = m["sample"].to_numpy() == sample
     row: dict[str, Any] = {"sample": sample, "cells_in": int(sel.sum())}
     log_c, log_g = m["log_counts"].to_numpy(), m["log_genes"].to_numpy()
+    base = _plausible(m, sel, opts=opts, floor=floor)
     if opts.input_mode == NORMALISED:
         lo_c, hi_c, row["count_filter"] = np.nan, np.nan, "skipped: input normalised (no counts)"
     else:
-        lo_c, hi_c, row["count_filter"] = _mad_rule(log_c[sel], opts.nmads)
-    lo_g, hi_g, row["gene_filter"] = _mad_rule(log_g[sel], opts.nmads)
+        lo_c, hi_c, row["count_filter"] = _mad_rule(log_c[base], opts.nmads)
+    lo_g, hi_g, row["gene_filter"] = _mad_rule(log_g[base], opts.nmads)
     if opts.input_mode == PANEL:  # a panel's totals follow its gene choice, not doublets
         hi_c = hi_g = np.nan
         for key in ("count_filter", "gene_filter"):
@@ -149,7 +160,7 @@ def sample_thresholds(
         row["max_pct_mito"] = np.nan
         row["mito_filter"] = "skipped: no MT- genes in the matrix"
         return row
-    _, hi_m, status = _mad_rule(pct_all[sel], opts.nmads_mito)
+    _, hi_m, status = _mad_rule(pct_all[base], opts.nmads_mito)
     if status == "applied":
         cut = min(max(hi_m, opts.min_pct_mito), opts.max_pct_mito)
     else:  # MAD 0: only the hard ceiling
