@@ -86,6 +86,12 @@ def test_qc_stage_reads_the_mode_from_the_ingest_record_without_a_counts_layer(t
 def test_qc_stage_all_removed_is_an_input_error(tmp_path):
     h5ad = _ingested(tmp_path)
     io = _io(tmp_path, h5ad, {**QC_CONFIG, "min_genes": 100_000, "doublets": False})
-    with pytest.raises(InputError, match="QC removed every cell"):
+    with pytest.raises(InputError, match="QC removed every cell") as err:
         qc_stage.run(io)
+    # the message names the file and says why each cell went (every one: too few genes)
+    assert str(err.value).startswith(f"{h5ad}: QC removed every cell")
+    reasons = str(err.value).split("(", 1)[1].split(")")[0]
+    counts = [int(part.rsplit(": ", 1)[1]) for part in reasons.split("; ", 1)[1].split(", ")]
+    assert reasons.startswith("240 cells;") and sum(counts) == 240
+    assert all("below_min_genes" in part for part in reasons.split("; ", 1)[1].split(", "))
     assert not os.path.exists(io.output["metrics"]) and not os.path.exists(io.output["summary"])

@@ -94,8 +94,10 @@ def qc_tables(
     m["removed_reason"] = np.where(labels == "", "kept", labels).astype(object)
     m["kept"] = labels == ""
     if not m["kept"].any():
+        why = ", ".join(f"{k}: {v}" for k, v in m["removed_reason"].value_counts().items())
         msg = (
-            "QC removed every cell; loosen config qc.nmads / qc.min_genes or check the input matrix"
+            f"QC removed every cell ({len(m)} cells; {why}); loosen config qc.nmads / "
+            "qc.min_genes or check the input matrix"
         )
         raise InputError(msg)
     summary = summary_table(m, rows=rows, reasons=reasons)

@@ -22,11 +22,13 @@ Threads
 """
 
 import dataclasses
+import json
 
 import anndata as ad
 import pandas as pd
 
 from .. import qc
+from ..io.errors import InputError
 from ._io import StageIO
 
 __all__ = ["run", "run_options"]
@@ -73,6 +75,10 @@ def run(io: StageIO) -> str:
             tables = [pd.read_parquet(path) for path in io.input["doublets"]]
             doublets = qc.gather_doublets(tables, plan=plan)
         metrics, summary = qc.qc_tables(adata, options=options, doublets=doublets)
+    except InputError as err:  # name the dataset's own file(s), not the intermediate
+        record = adata.uns.get("tmesig_ingest") or {}
+        source = (json.loads(record) if isinstance(record, str) else dict(record)).get("path")
+        raise InputError(f"{source or io.input['h5ad']}: {err}") from None
     finally:
         adata.file.close()
     metrics.to_csv(io.output["metrics"], sep="\t", float_format="%.6g")
