@@ -113,7 +113,11 @@ def test_plain_run_scored_in_one_job(mini_run):
 
 
 def test_two_datasets_are_independent_branches(tmp_path):
-    sheet = pd.DataFrame({"dataset": ["a", "b"], "path": [str(DEMO)] * 2, "sample_col": "sample"})
+    # one file read two ways (b also reads the authors' labels): two datasets, two branches
+    sheet = pd.DataFrame(
+        {"dataset": ["a", "b"], "path": [str(DEMO)] * 2, "sample_col": "sample"}
+        | {"label_col": ["", "cell_type"]}
+    )
     sheet.to_csv(tmp_path / "samples.tsv", sep="\t", index=False)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"samples": "samples.tsv"}))
     res = _snakemake(tmp_path, "--dag")

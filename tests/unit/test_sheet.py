@@ -282,6 +282,13 @@ def test_one_file_named_twice_or_dataset_ids_equal_but_for_case_refused(tmp_path
         ("Tumour\ta.h5ad\ntumour\tb.h5ad\n", ("unique ignoring letter case", "Tumour and tumour")),
     ]:
         _fails(_write(tmp_path, "dataset\tpath\tsha256\n" + rows), *words)
+    # the same file read two ways (one cohort by response and by timepoint) is two analyses
+    header = "dataset\tpath\tsample_col\tcondition_col\n"
+    two_ways = "by_response\ta.h5ad\tsample\tresponse\nby_time\ta.h5ad\tsample\ttimepoint\n"
+    sheet = read_sheet(_write(tmp_path, header + two_ways))
+    assert list(sheet["dataset"]) == ["by_response", "by_time"]
+    same = "one\ta.h5ad\tsample\tresponse\ntwo\t./a.h5ad\tsample\tresponse \n"
+    _fails(_write(tmp_path, header + same), "read it the same way", "one row per file")
 
 
 def test_presigned_and_upper_case_urls_accepted(tmp_path):

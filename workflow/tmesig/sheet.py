@@ -335,8 +335,14 @@ def read_sheet(path: str) -> pd.DataFrame:
     return sheet.set_index("dataset", drop=False)
 
 
+#: The sheet's columns that say how a file is read: two datasets may share a file only when
+#: they read it differently (e.g. one cohort compared by response and by timepoint).
+READ_AS = ("sample_col", "patient_col", "condition_col", "label_col")
+
+
 def _check_unique(path: str, sheet: pd.DataFrame) -> None:
-    """Refuse dataset ids equal but for case, and one file (or URL) named by two datasets."""
+    """Refuse dataset ids equal but for case, a file named twice by one dataset, and one file
+    (or URL) named by two datasets that read it the same way (:data:`READ_AS`)."""
     if sheet["dataset"].duplicated().any():
         dup = ", ".join(sorted(set(sheet.loc[sheet["dataset"].duplicated(), "dataset"])))
         raise InputError(
@@ -350,19 +356,23 @@ def _check_unique(path: str, sheet: pd.DataFrame) -> None:
             f"folders of {' and '.join(dup)} are one folder on macOS and Windows). Fix: rename "
             "one of them"
         )
-    seen: dict[str, str] = {}
-    for ds, p in zip(sheet["dataset"], sheet["path"], strict=True):
-        for part in [x.strip() for x in p.split(",") if x.strip()]:
+    cols = [c for c in READ_AS if c in sheet.columns]
+    seen: dict[str, tuple[str, tuple]] = {}
+    for row in sheet.to_dict("records"):
+        ds, how = row["dataset"], tuple(str(row[c] or "").strip() for c in cols)
+        for part in [x.strip() for x in str(row["path"]).split(",") if x.strip()]:
             key = part if is_url(part) else os.path.realpath(part)
-            if key in seen and seen[key] == ds:
+            if key in seen and seen[key][0] == ds:
                 raise InputError(
                     f"{path}: dataset {ds!r} names {redact(part)} twice: its cells would be "
                     "counted twice. Fix: name each file once in the 'path' column"
                 )
-            if key in seen:
+            if key in seen and seen[key][1] == how:
                 raise InputError(
-                    f"{path}: datasets {seen[key]!r} and {ds!r} both name {redact(part)}: the same "
-                    "cells would be analysed twice and count as two datasets in the cross-dataset "
-                    "summary. Fix: keep one row per file (remove or merge the other)"
+                    f"{path}: datasets {seen[key][0]!r} and {ds!r} both name {redact(part)} and "
+                    "read it the same way (same sample, patient, condition and label columns): "
+                    "the same analysis twice, counted as two datasets in the cross-dataset "
+                    "summary. Fix: keep one row per file (remove or merge the other), or name "
+                    "other columns to analyse it another way"
                 )
-            seen[key] = ds
+            seen.setdefault(key, (ds, how))
