@@ -230,3 +230,28 @@ def test_a_lineage_with_core_markers_is_not_called_from_broader_candidates_alone
     a1 = _tumour_with_stromal_genes(genes1)
     _, one, _ = annotate.annotate_panel(a1, cand, options=opts, core=core)
     assert one["compartment"].tolist() == ["fibroblast", "fibroblast", "T_NK"]
+
+
+def test_ambient_transcripts_of_a_highly_expressed_marker_are_not_detection():
+    """Planted: plasma cells hold ~100 transcripts of IGKC; tumour cells 1 ambient transcript
+    in 60 % of them (10 % elsewhere). By presence alone the tumour cluster 'detects' IGKC
+    0.5 more often than the rest; at a level floor of 0.1 x the 0.9 quantile it does not."""
+    rng = np.random.default_rng(4)
+    n = 80
+    x = np.zeros((3 * n, 2))
+    x[:n, 0] = rng.poisson(100, n)  # plasma: IGKC high
+    x[n : 2 * n, 0] = rng.random(n) < 0.6  # tumour: one ambient transcript
+    x[2 * n :, 0] = rng.random(2 * n - n) < 0.1
+    x[:, 1] = 1.0
+    a = _adata(np.log1p(x), ["IGKC", "ACTB"], ["0"] * n + ["1"] * n + ["2"] * n)
+    fraction, contrast = annotate.cluster_contrast(a, ["IGKC"])
+    assert fraction.loc["0", "IGKC"] == 1.0
+    assert fraction.loc["1", "IGKC"] == 0.0 and contrast.loc["1", "IGKC"] < 0
+    # a marker at ordinary levels (1-3 transcripts wherever seen) keeps its presence rule
+    y = np.zeros((3 * n, 1))
+    y[:n, 0] = rng.integers(1, 4, n)
+    y[n:, 0] = (rng.random(2 * n) < 0.05) * 1.0
+    b = _adata(np.log1p(y), ["CD3E"], ["0"] * n + ["1"] * n + ["2"] * n)
+    frac_b, _ = annotate.cluster_contrast(b, ["CD3E"])
+    assert frac_b.loc["0", "CD3E"] == 1.0
+    assert frac_b.loc["1", "CD3E"] == pytest.approx((y[n : 2 * n, 0] > 0).mean())

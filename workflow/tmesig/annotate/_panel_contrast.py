@@ -30,10 +30,30 @@ def cluster_contrast(
     -------
     fraction, contrast : pandas.DataFrame
         Clusters (category order if categorical, else sorted) x genes: the fraction of the
-        cluster's cells detecting the gene, and that fraction minus the fraction among all
-        other cells (``0`` when there are no other cells).
+        cluster's cells detecting the gene (at a level of at least :data:`LEVEL_FLOOR` of the
+        gene's 0.9 quantile), and that fraction minus the fraction among all other cells
+        (``0`` when there are no other cells).
     """
     return _contrast(adata, adata.obs[cluster_key], genes)
+
+
+#: A cell detects a marker when its level is at least this share of the marker's 0.9 quantile
+#: (linear scale, over the cells with any): a gene whose expressing cells hold hundreds of its
+#: transcripts (immunoglobulins of plasma cells, collagens of fibroblasts) is not "detected" by
+#: the one or two ambient or spilled-over transcripts other cells carry.
+LEVEL_FLOOR = 0.1
+
+
+def _above_floor(m: sp.csc_matrix) -> np.ndarray:
+    """Per stored value of ``m`` (cells x genes, log1p values): 1.0 where ``expm1`` of it is at
+    least :data:`LEVEL_FLOOR` times its gene's 0.9 quantile, else 0.0."""
+    out = np.zeros(m.nnz)
+    for j in range(m.shape[1]):
+        a, b = m.indptr[j], m.indptr[j + 1]
+        if b > a:
+            level = np.expm1(m.data[a:b])
+            out[a:b] = level >= LEVEL_FLOOR * np.quantile(level, 0.9)
+    return out
 
 
 def _contrast(
@@ -46,9 +66,9 @@ def _contrast(
         categories = sorted(labels.unique(), key=lambda x: (str(type(x)), x))
     codes = pd.Categorical(labels, categories=categories).codes
     var = pd.Index(adata.var_names)
-    detected = sp.csr_matrix(adata.X[:, var.get_indexer(list(genes))])
+    detected = sp.csc_matrix(adata.X[:, var.get_indexer(list(genes))], dtype=np.float64)
     detected.eliminate_zeros()
-    detected.data = np.ones_like(detected.data, dtype=np.float64)
+    detected.data = _above_floor(detected)
     n_clusters, n_cells = len(categories), len(codes)
     indicator = sp.csr_matrix(
         (np.ones(n_cells), (codes, np.arange(n_cells))), shape=(n_clusters, n_cells)
