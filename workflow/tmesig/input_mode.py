@@ -32,6 +32,7 @@ __all__ = [
     "PANEL_MAX_GENES",
     "REQUESTED_MODES",
     "decide_input_mode",
+    "ingest_record",
     "input_mode",
     "resolve_input_mode",
     "store_input_mode",
@@ -50,8 +51,14 @@ PANEL_MAX_GENES = 1000
 _RESOLVED_KEY = "tmesig_input_mode"
 
 
-def _ingest_record(adata: ad.AnnData) -> Mapping[str, Any]:
-    """The ingest summary stored in ``uns`` (a JSON string or a mapping), or ``{}``."""
+def ingest_record(adata: ad.AnnData) -> Mapping[str, Any]:
+    """The ingest summary stored in ``uns`` (a JSON string or a mapping), or ``{}``.
+
+    Parameters
+    ----------
+    adata
+        Ingested data, or data of a later stage (``uns["tmesig_ingest"]``).
+    """
     raw = adata.uns.get("tmesig_ingest")
     if isinstance(raw, str):
         try:
@@ -91,7 +98,7 @@ def resolve_input_mode(adata: ad.AnnData, *, requested: str = "auto") -> str:
     if requested not in REQUESTED_MODES:
         msg = f"input mode {requested!r} is not one of {list(REQUESTED_MODES)}"
         raise ValueError(msg)
-    record = _ingest_record(adata)
+    record = ingest_record(adata)
     # ingest records the mode it found; without a record, no counts layer means normalised
     if record.get("input_mode", NORMALISED if "counts" not in adata.layers else None) == NORMALISED:
         return NORMALISED
@@ -152,7 +159,7 @@ def input_mode(adata: ad.AnnData) -> str:
     """
     mode = adata.uns.get(_RESOLVED_KEY)
     if mode is None:
-        mode = _ingest_record(adata).get("input_mode", COUNTS)
+        mode = ingest_record(adata).get("input_mode", COUNTS)
     mode = str(mode)
     return mode if mode in INPUT_MODES else COUNTS
 

@@ -14,27 +14,8 @@ the majority-label ceiling of the clusters from 0.62 to 0.85 macro-F1.
 import anndata as ad
 import numpy as np
 import scanpy as sc
-import scipy.sparse as sp
 
 __all__ = ["scaled_pca"]
-
-
-def _unit_scale(x):
-    """``x`` (cells × genes) with each column divided by its standard deviation (ddof 1;
-    constant columns left as they are), sparse stays sparse."""
-    n = x.shape[0]
-    if sp.issparse(x):
-        x = sp.csr_matrix(x, dtype=np.float64)
-        mean = np.asarray(x.mean(axis=0)).ravel()
-        square = np.asarray(x.multiply(x).mean(axis=0)).ravel()
-    else:
-        x = np.asarray(x, dtype=np.float64)
-        mean, square = x.mean(axis=0), (x * x).mean(axis=0)
-    var = np.maximum(square - mean**2, 0.0) * n / max(n - 1, 1)
-    std = np.sqrt(var)
-    std[std == 0] = 1.0
-    scaled = x @ sp.diags(1.0 / std) if sp.issparse(x) else x / std
-    return sp.csr_matrix(scaled, dtype=np.float32) if sp.issparse(x) else scaled.astype(np.float32)
 
 
 def scaled_pca(adata: ad.AnnData, *, n_comps: int, seed: int) -> None:
@@ -55,7 +36,8 @@ def scaled_pca(adata: ad.AnnData, *, n_comps: int, seed: int) -> None:
     others) and ``uns["pca"]`` (scanpy's record, ``scaled: True``), as ``sc.pp.pca`` does.
     """
     hv = adata.var["highly_variable"].to_numpy(dtype=bool)
-    work = ad.AnnData(X=_unit_scale(adata.X[:, np.flatnonzero(hv)]))
+    work = ad.AnnData(X=adata.X[:, np.flatnonzero(hv)].copy())
+    sc.pp.scale(work, zero_center=False)  # unit variance; sparse stays sparse, centring in PCA
     sc.pp.pca(work, n_comps=n_comps, random_state=seed)
     adata.obsm["X_pca"] = work.obsm["X_pca"]
     loadings = np.zeros((adata.n_vars, work.varm["PCs"].shape[1]), dtype=work.varm["PCs"].dtype)

@@ -22,12 +22,12 @@ Threads
 """
 
 import dataclasses
-import json
 
 import anndata as ad
 import pandas as pd
 
 from .. import qc
+from ..input_mode import ingest_record
 from ..io.errors import InputError
 from ._io import StageIO
 
@@ -76,8 +76,7 @@ def run(io: StageIO) -> str:
             doublets = qc.gather_doublets(tables, plan=plan)
         metrics, summary = qc.qc_tables(adata, options=options, doublets=doublets)
     except InputError as err:  # name the dataset's own file(s), not the intermediate
-        record = adata.uns.get("tmesig_ingest") or {}
-        source = (json.loads(record) if isinstance(record, str) else dict(record)).get("path")
+        source = ingest_record(adata).get("path")
         raise InputError(f"{source or io.input['h5ad']}: {err}") from None
     finally:
         adata.file.close()
